@@ -1,0 +1,50 @@
+# SecondLayer: `make run` serves on http://127.0.0.1:8000, `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint venv dev-venv browser clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+venv: $(VENV)/.installed
+
+dev-venv: $(VENV)/.installed-dev
+
+run: venv
+	$(BIN)/secondlayer migrate
+	$(BIN)/secondlayer bootstrap
+	$(BIN)/secondlayer serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests (Playwright drives it; nothing downloads its own browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped" >&2; \
+	  else echo "note: chromium is not installed (apt-get install chromium); browser tests will be skipped" >&2; fi; }
+
+test: dev-venv browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: dev-venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python scripts/bench_search.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

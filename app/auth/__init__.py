@@ -1,0 +1,1 @@
+"""Identity and credentials: users, passwords, OAuth clients, tokens and API keys (no Tornado here)."""

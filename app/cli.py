@@ -1,0 +1,373 @@
+"""The `secondlayer` command (also `python -m app`): thin, calling the same domain functions as the web."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from app.config import SETTINGS, ConfigError, Settings, ensure_cookie_secret, load_settings
+from app.db import UNAVAILABLE, Database, redact_url
+from app.db.embedded import EmbeddedPostgres
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """The command failed for a reason the user can act on; the message is one line."""
+
+
+@dataclass
+class Context:
+    """What a command runs with: settings and, on demand, the database (embedded or configured)."""
+
+    settings: Settings
+    args: argparse.Namespace
+    _embedded: EmbeddedPostgres | None = None
+    _database_url: str | None = None
+    _db: Database | None = field(default=None)
+
+    @property
+    def database_url(self) -> str:
+        if self._database_url is None:
+            if self.settings.database_url:
+                self._database_url = self.settings.database_url
+            else:
+                self._embedded = EmbeddedPostgres(self.settings.data_dir)
+                try:
+                    self._database_url = self._embedded.start()
+                except Exception as exc:
+                    raise CommandError(f"cannot start the embedded database under {self._embedded.pgdata}: "
+                                       f"{exc}") from None
+        return self._database_url
+
+    async def db(self) -> Database:
+        """The database, checked to be reachable and at the current schema."""
+        if self._db is None:
+            from app.db.schema import schema_problem
+
+            db = Database(self.database_url, maxsize=2)
+            try:
+                problem = await schema_problem(db)
+            except UNAVAILABLE as exc:
+                await db.close()
+                raise CommandError(f"cannot reach the database at {db.safe_url}: {_first_line(exc)}") from None
+            if problem:
+                await db.close()
+                raise CommandError(problem)
+            self._db = db
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    def close_embedded(self) -> None:
+        if self._embedded is not None:
+            self._embedded.stop()
+            self._embedded = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# A command returns (result for --json, text for people).
+Result = tuple[dict[str, Any], str]
+Handler = Callable[[Context], Awaitable[Result]]
+
+
+@dataclass
+class Command:
+    name: str
+    help: str
+    handler: Handler
+    configure: Callable[[argparse.ArgumentParser], None]
+    needs_settings: bool = True
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str) -> Callable[[Callable[[argparse.ArgumentParser], None]],
+                                               Callable[[Handler], Handler]]:
+    """Register a subcommand: `@command(name, help)(configure)(handler)`; see the uses below."""
+
+    def with_args(configure: Callable[[argparse.ArgumentParser], None]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            COMMANDS[name] = Command(name, help, handler, configure)
+            return handler
+
+        return register
+
+    return with_args
+
+
+def read_password(args: argparse.Namespace, *, confirm: bool = True) -> str:
+    """From --password-stdin, a prompt, or (with a warning) --password; never silently from argv."""
+    if getattr(args, "password", None) is not None:
+        print("warning: a password given on the command line is visible in shell history and the process list; "
+              "prefer --password-stdin", file=sys.stderr)
+        return str(args.password)
+    if args.password_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise CommandError("no password on standard input")
+        return value
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to prompt for a password; pipe it with --password-stdin")
+    first = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Repeat password: ") != first:
+        raise CommandError("the passwords do not match")
+    return first
+
+
+def _password_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    parser.add_argument("--password", help=argparse.SUPPRESS)
+
+
+# ---- serve, migrate, bootstrap ------------------------------------------------------------------
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="address to listen on (default: HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default: PORT, 8000)")
+
+
+@command("serve", "run the server")(_serve_args)
+async def _serve(ctx: Context) -> Result:
+    from app.logs import setup_logging
+    from app.server import StartupError, serve
+
+    settings = ensure_cookie_secret(ctx.settings)
+    setup_logging(settings.log_level)
+    port = ctx.args.port if ctx.args.port is not None else settings.port
+    if not 0 <= port <= 65535:
+        raise CommandError(f"--port must be between 0 and 65535, got {port}")
+    try:
+        await serve(settings, ctx.args.host or settings.host, port)
+    except StartupError as exc:
+        raise CommandError(str(exc)) from None
+    return {"status": "stopped"}, "stopped"
+
+
+@command("migrate", "upgrade the database schema to the latest revision (alembic upgrade head)")(lambda p: None)
+async def _migrate(ctx: Context) -> Result:
+    from app.db.schema import current_revision, head_revision, upgrade
+
+    url = ctx.database_url
+    db = Database(url, maxsize=1)
+    try:
+        before = await current_revision(db)
+    except UNAVAILABLE as exc:
+        raise CommandError(f"cannot reach the database at {redact_url(url)}: {_first_line(exc)}") from None
+    finally:
+        await db.close()
+    await asyncio.get_running_loop().run_in_executor(None, upgrade, url)
+    head = head_revision()
+    text = f"schema already at {head}" if before == head else f"schema upgraded from {before or 'empty'} to {head}"
+    return {"from": before, "to": head}, text
+
+
+@command("bootstrap", "first-run setup used by `make run`: the first operator and the demo corpus")(lambda p: None)
+async def _bootstrap(ctx: Context) -> Result:
+    import secrets
+
+    from app.auth.users import count_admins, create_user
+
+    db = await ctx.db()
+    result: dict[str, Any] = {"operator_created": False}
+    lines = []
+    if await count_admins(db) == 0:
+        email = ctx.settings.admin_email or "admin@example.com"
+        password = ctx.settings.admin_password or secrets.token_urlsafe(12)
+        await create_user(db, email, password=password, is_admin=True, rounds=ctx.settings.bcrypt_rounds,
+                          actor="bootstrap")
+        result.update(operator_created=True, email=email)
+        if ctx.settings.admin_password:
+            lines.append(f"created operator {email} with the password from ADMIN_PASSWORD")
+        else:
+            result["password"] = password
+            lines.append(f"created operator {email} with password: {password}")
+            lines.append("(shown once: sign in at /admin and change it)")
+    else:
+        lines.append("an operator exists already")
+    for step in BOOTSTRAP_STEPS:
+        key, text = await step(ctx, db)
+        result.update(key)
+        lines.append(text)
+    return result, "\n".join(lines)
+
+
+# Further first-run steps (such as loading the demo corpus) append themselves here.
+BOOTSTRAP_STEPS: list[Callable[[Context, Database], Awaitable[tuple[dict[str, Any], str]]]] = []
+
+
+# ---- users -------------------------------------------------------------------------------------
+
+def _create_user_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("email")
+    p.add_argument("--admin", action="store_true", help="make the user an operator")
+    p.add_argument("--no-password", action="store_true", help="create without a password (no sign-in until set)")
+    _password_flags(p)
+
+
+@command("create-user", "add a user; the password comes from stdin or a prompt")(_create_user_args)
+async def _create_user(ctx: Context) -> Result:
+    from app.auth.passwords import PasswordRejected, check_policy
+    from app.auth.users import UserError, create_user, normalize_email
+
+    try:
+        email = normalize_email(ctx.args.email)
+    except UserError as exc:
+        raise CommandError(str(exc)) from None
+    db = await ctx.db()
+    password = None if ctx.args.no_password else read_password(ctx.args)
+    try:
+        if password is not None:
+            check_policy(password)
+        row = await create_user(db, email, password=password, is_admin=ctx.args.admin,
+                                rounds=ctx.settings.bcrypt_rounds)
+    except (UserError, PasswordRejected) as exc:
+        raise CommandError(str(exc)) from None
+    role = "operator" if row["is_admin"] else "user"
+    return {"id": row["id"], "email": row["email"], "is_admin": row["is_admin"]}, f"created {role} {row['email']}"
+
+
+def _set_password_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("email")
+    _password_flags(p)
+
+
+@command("set-password", "set or reset a user's password")(_set_password_args)
+async def _set_password(ctx: Context) -> Result:
+    from app.auth.passwords import PasswordRejected, check_policy
+    from app.auth.users import UserError, get_user_by_email, set_password
+
+    db = await ctx.db()
+    if await get_user_by_email(db, ctx.args.email) is None:
+        raise CommandError(f"no user with email {ctx.args.email.strip()}")
+    password = read_password(ctx.args)
+    try:
+        check_policy(password)
+        row = await set_password(db, ctx.args.email, password, rounds=ctx.settings.bcrypt_rounds)
+    except (UserError, PasswordRejected) as exc:
+        raise CommandError(str(exc)) from None
+    return {"id": row["id"], "email": row["email"]}, f"password set for {row['email']}"
+
+
+# ---- maintenance -------------------------------------------------------------------------------
+
+@command("cleanup", "run the expired-data cleanup now")(lambda p: None)
+async def _cleanup(ctx: Context) -> Result:
+    from app.jobs import run_cleanup
+
+    result = await run_cleanup(await ctx.db(), "cli")
+    payload = {"status": result.status, "rows_deleted": result.rows_deleted, "duration_ms": result.duration_ms,
+               "details": result.details}
+    if result.status == "error":
+        raise CommandError(f"cleanup failed: {result.error}")
+    if result.status == "skipped":
+        return payload, "skipped: another cleanup is running"
+    parts = ", ".join(f"{k} {v}" for k, v in result.details.items())
+    return payload, f"deleted {result.rows_deleted} rows in {result.duration_ms} ms ({parts})"
+
+
+# ---- the parser and main -----------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _load_command_modules() -> None:
+    """Commands defined beside their domain register themselves on import."""
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+
+
+# Modules holding more @command registrations (OAuth clients, API keys, the corpus importer, ...).
+COMMAND_MODULES: list[str] = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_command_modules()
+    parser = _Parser(
+        prog="secondlayer",
+        description="SecondLayer MCP gateway. Settings come from the environment: "
+        + ", ".join(s.name for s in SETTINGS),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+        cmd.configure(p)
+    return parser
+
+
+@contextmanager
+def _quiet_warnings() -> Iterator[None]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    cmd = COMMANDS[args.command]
+    want_json = bool(getattr(args, "json", False))
+
+    def fail(message: str) -> int:
+        print(f"secondlayer {cmd.name}: {message}", file=sys.stderr)
+        if want_json:
+            print(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
+        return EXIT_FAIL
+
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        return fail(f"configuration error: {exc}")
+    ctx = Context(settings=settings, args=args)
+
+    async def run() -> Result:
+        try:
+            return await cmd.handler(ctx)
+        finally:
+            await ctx.close()
+
+    try:
+        with _quiet_warnings():
+            payload, text = asyncio.run(run())
+    except CommandError as exc:
+        return fail(str(exc))
+    except ConfigError as exc:
+        return fail(f"configuration error: {exc}")
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    finally:
+        ctx.close_embedded()
+    if want_json:
+        print(json.dumps({"ok": True, **payload}, ensure_ascii=False, default=str))
+    elif text:
+        print(text)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

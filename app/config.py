@@ -1,0 +1,273 @@
+"""Settings: one table, read once from the environment at start and passed in from there."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+
+
+class ConfigError(Exception):
+    """A setting has a value the server cannot run with; the message is one line naming it."""
+
+
+def _int(minimum: int, maximum: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if not minimum <= value <= maximum:
+            raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def _str(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost and loopback IP literals, the hosts where plain http is acceptable."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _public_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an absolute http(s) URL such as https://mcp.example.org, got {raw!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"{name} must not carry a query, fragment or credentials, got {raw!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        # OAuth 2.1 and RFC 9700: authorization servers off loopback must use TLS.
+        raise ConfigError(f"{name} must use https unless the host is loopback, got {raw!r}")
+    return value
+
+
+def _database_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"{name} must look like postgresql://user:pass@host:port/db, got scheme {parts.scheme!r}"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ConfigError(f"{name} has a malformed port") from None
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        raise ConfigError(f"{name} must name a database, e.g. postgresql://user:pass@host:5432/secondlayer")
+    return value
+
+
+def _cron(name: str, raw: str) -> str:
+    value = " ".join(raw.split())
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a 5-field crontab expression, got {raw!r} ({exc})") from None
+    return value
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = []
+    for item in raw.split(","):
+        item = item.strip().rstrip("/")
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if item != "*" and (parts.scheme not in ("http", "https") or not parts.hostname or parts.path):
+            raise ConfigError(f"{name} must list origins like https://chatgpt.com, separated by commas; got {item!r}")
+        origins.append(item.lower())
+    return tuple(origins)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str, str], Any]
+    attr: str = ""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "", "postgresql://user:pass@host:port/db of a real server; unset: embedded PostgreSQL",
+            _database_url),
+    Setting("SECONDLAYER_DATA_DIR", "./var", "directory for the embedded database and generated secrets", _str,
+            "data_dir"),
+    Setting("PUBLIC_URL", "http://127.0.0.1:8000",
+            "external base URL: OAuth issuer and MCP resource ids; https unless the host is loopback", _public_url),
+    Setting("HOST", "127.0.0.1", "address `serve` listens on (overridden by --host)", _str),
+    Setting("PORT", "8000", "port `serve` listens on (overridden by --port)", _int(0, 65535)),
+    Setting("COOKIE_SECRET", "", "signs session cookies; unset: generated once and kept in the data dir", _str),
+    Setting("ACCESS_TOKEN_TTL", "2592000", "access token lifetime in seconds (30 days)", _int(60, 31536000)),
+    Setting("REFRESH_TOKEN_TTL", "7776000", "refresh token lifetime in seconds (90 days)", _int(60, 63072000)),
+    Setting("AUTH_CODE_TTL", "600", "authorization code lifetime in seconds; codes are single-use", _int(10, 3600)),
+    Setting("REFRESH_REUSE_GRACE", "30",
+            "seconds a just-retired refresh token is still answered (concurrent refresh) without revoking the grant",
+            _int(0, 300)),
+    Setting("CODE_REUSE_GRACE", "10",
+            "seconds within which a replayed authorization code is refused without revoking its tokens",
+            _int(0, 120)),
+    Setting("SECRET_ROTATION_GRACE", "86400", "seconds an old client secret keeps working after rotation",
+            _int(0, 2592000)),
+    Setting("BCRYPT_ROUNDS", "10", "password hashing cost (bcrypt log rounds)", _int(4, 16)),
+    Setting("SESSION_TTL", "43200", "seconds a browser sign-in (consent page, admin console) lasts",
+            _int(300, 2592000)),
+    Setting("LOGIN_MAX_FAILURES", "5", "failed sign-ins per account or IP before a temporary lockout",
+            _int(1, 100)),
+    Setting("LOGIN_LOCKOUT", "300", "seconds of the first lockout; doubles on each further lockout, up to 1 hour",
+            _int(1, 86400)),
+    Setting("REGISTRATION_RATE_LIMIT", "20", "dynamic client registrations allowed per IP per hour", _int(1, 100000)),
+    Setting("CLIENT_METADATA_ALLOW_LOOPBACK", "false",
+            "allow client metadata documents on loopback/private addresses (tests only; keep false)", _bool),
+    Setting("CLEANUP_CRON", "0 3 * * *", "when the expired-data cleanup runs (crontab, UTC)", _cron),
+    Setting("ALLOWED_ORIGINS", "https://chatgpt.com,https://claude.ai,https://claude.com",
+            "browser origins allowed on the MCP endpoints besides PUBLIC_URL's own", _origins),
+    Setting("MAX_BODY_BYTES", "1048576", "largest request body accepted, in bytes", _int(1024, 104857600)),
+    Setting("MCP_SESSION_IDLE_TIMEOUT", "3600", "seconds an idle MCP session lives", _int(10, 604800)),
+    Setting("MCP_MAX_SESSIONS", "32", "open MCP sessions and streams allowed per principal", _int(1, 10000)),
+    Setting("DB_POOL_SIZE", "10", "largest number of database connections per process", _int(1, 200)),
+    Setting("LOG_LEVEL", "info", "debug, info, warning or error", _choice("debug", "info", "warning", "error")),
+    Setting("ADMIN_EMAIL", "", "first operator's email for `bootstrap` (make run); unset: admin@example.com", _str),
+    Setting("ADMIN_PASSWORD", "", "first operator's password for `bootstrap`; unset: generated and printed once",
+            _str),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    public_url: str
+    host: str
+    port: int
+    cookie_secret: str
+    access_token_ttl: int
+    refresh_token_ttl: int
+    auth_code_ttl: int
+    refresh_reuse_grace: int
+    code_reuse_grace: int
+    secret_rotation_grace: int
+    bcrypt_rounds: int
+    session_ttl: int
+    login_max_failures: int
+    login_lockout: int
+    registration_rate_limit: int
+    client_metadata_allow_loopback: bool
+    cleanup_cron: str
+    allowed_origins: tuple[str, ...]
+    max_body_bytes: int
+    mcp_session_idle_timeout: int
+    mcp_max_sessions: int
+    db_pool_size: int
+    log_level: str
+    admin_email: str
+    admin_password: str = field(repr=False)
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def mcp_resources(self) -> tuple[str, ...]:
+        """The canonical resource identifiers (RFC 8707) of this server's MCP endpoints."""
+        return (f"{self.public_url}/mcp", f"{self.public_url}/sse")
+
+    @property
+    def accepted_audiences(self) -> tuple[str, ...]:
+        """Token audiences good on every MCP endpoint: the endpoints and the server's base URL."""
+        return (self.public_url, *self.mcp_resources)
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return Settings(**values)
+
+
+def _attr(setting: Setting) -> str:
+    return setting.attr or setting.name.lower()
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse every setting from the environment; raises ConfigError on the first bad one."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.name)
+        if raw is None:
+            raw = setting.default
+        values[_attr(setting)] = setting.parse(setting.name, raw)
+    values["data_dir"] = Path(values["data_dir"]).expanduser().resolve()
+    return Settings(**values)
+
+
+def ensure_cookie_secret(settings: Settings) -> Settings:
+    """Return settings with a cookie secret, generating one into the data dir on first use."""
+    if settings.cookie_secret:
+        return settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "cookie_secret"
+    if not path.exists():
+        # O_EXCL so two processes starting together cannot both write a different secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise ConfigError(f"{path} holds a cookie secret shorter than 32 characters; delete it to regenerate")
+    return settings.replace(cookie_secret=secret)
+
+
+def settings_table_markdown() -> str:
+    """The settings as a Markdown table, for the README."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "unset"
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,197 @@
+"""The database layer: an aiopg pool that runs SQLAlchemy Core statements, and transactions.
+
+aiopg 1.4's `aiopg.sa` does not import with SQLAlchemy 2.x, so statements are compiled here with the
+psycopg2 dialect and executed through plain aiopg cursors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiopg
+import psycopg2
+import psycopg2.extras
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import ClauseElement
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+Statement = ClauseElement | str
+
+_DIALECT = postgresql.psycopg2.dialect()  # type: ignore[attr-defined]
+
+# Errors that mean "the database is not there right now", as opposed to a bad statement.
+UNAVAILABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, OSError, asyncio.TimeoutError)
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced, safe to print in logs and error messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<malformed database URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, parts.query, parts.fragment))
+
+
+def compile_statement(stmt: Statement, params: Mapping[str, Any] | None = None) -> tuple[str, Any]:
+    """SQL text and parameters for psycopg2, from a Core statement or a plain SQL string."""
+    if isinstance(stmt, str):
+        return stmt, dict(params or {})
+    compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
+    values = dict(compiled.construct_params(params) or {})
+    processors = compiled._bind_processors  # type: ignore[attr-defined]  # e.g. JSON serialisation
+    for key, value in values.items():
+        processor = processors.get(key)
+        if processor is not None and value is not None:
+            values[key] = processor(value)
+    return str(compiled), values
+
+
+class Connection:
+    """One checked-out connection; every statement helper lives here and on Database."""
+
+    def __init__(self, conn: aiopg.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """Run a statement and return the affected row count."""
+        sql, values = compile_statement(stmt, params)
+        async with self._conn.cursor() as cur:
+            await cur.execute(sql, values)
+            return int(cur.rowcount)
+
+    async def fetch_all(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        sql, values = compile_statement(stmt, params)
+        async with self._conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            await cur.execute(sql, values)
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def fetch_one(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Row | None:
+        rows = await self.fetch_all(stmt, params)
+        return rows[0] if rows else None
+
+    async def fetch_value(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Any:
+        row = await self.fetch_one(stmt, params)
+        return None if row is None else next(iter(row.values()))
+
+    async def execute_many(self, stmt: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        for row in rows:
+            await self.execute(stmt, row)
+
+
+class Database:
+    """A pool of connections to one PostgreSQL database."""
+
+    def __init__(self, url: str, *, maxsize: int = 10, timeout: float = 30.0) -> None:
+        self.url = url
+        self.maxsize = maxsize
+        self.timeout = timeout
+        self._pool: aiopg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+
+    @property
+    def safe_url(self) -> str:
+        return redact_url(self.url)
+
+    async def connect(self) -> None:
+        """Open the pool; raises one of UNAVAILABLE when the server cannot be reached."""
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await aiopg.create_pool(
+                    self.url, minsize=0, maxsize=self.maxsize, timeout=self.timeout, pool_recycle=600
+                )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            await self._pool.wait_closed()
+            self._pool = None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        if self._pool is None:
+            await self.connect()
+        assert self._pool is not None
+        conn = await self._pool.acquire()
+        try:
+            yield Connection(conn)
+        except UNAVAILABLE:
+            # A broken connection must not go back into the pool to fail the next request.
+            conn.close()
+            raise
+        finally:
+            await self._pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """BEGIN ... COMMIT, rolled back on any exception so nothing half-written stays."""
+        async with self.connection() as conn:
+            await conn.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if not conn._conn.closed:
+                    await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def execute(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> int:
+        async with self.connection() as conn:
+            return await conn.execute(stmt, params)
+
+    async def fetch_all(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        async with self.connection() as conn:
+            return await conn.fetch_all(stmt, params)
+
+    async def fetch_one(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Row | None:
+        async with self.connection() as conn:
+            return await conn.fetch_one(stmt, params)
+
+    async def fetch_value(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Any:
+        async with self.connection() as conn:
+            return await conn.fetch_value(stmt, params)
+
+    async def listen(self, channel: str, callback: Callable[[str], Awaitable[None] | None],
+                     stop: asyncio.Event) -> None:
+        """Deliver NOTIFY payloads on `channel` to `callback` until `stop` is set, reconnecting on loss."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                async with aiopg.connect(self.url, timeout=self.timeout) as conn:
+                    async with conn.cursor() as cur:
+                        await cur.execute(f'LISTEN "{channel}"')
+                    delay = 0.5
+                    # Anything missed while disconnected is unknown: tell the callback to drop everything.
+                    result = callback("*")
+                    if asyncio.iscoroutine(result):
+                        await result
+                    while not stop.is_set():
+                        get = asyncio.ensure_future(conn.notifies.get())
+                        stopper = asyncio.ensure_future(stop.wait())
+                        done, pending = await asyncio.wait({get, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                        for task in pending:
+                            task.cancel()
+                        if get in done:
+                            result = callback(get.result().payload)
+                            if asyncio.iscoroutine(result):
+                                await result
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep listening across database restarts
+                log.warning("listen on %s lost (%s); retrying in %.1fs", channel, type(exc).__name__, delay)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+                delay = min(delay * 2, 10.0)

@@ -1,0 +1,210 @@
+"""Every table of the product, as SQLAlchemy Core. Alembic migrations are the schema authority."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _created() -> sa.Column:
+    return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    _created(),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("uq_users_email_lower", sa.func.lower(sa.text("email")), unique=True),
+)
+
+oauth_clients = sa.Table(
+    "oauth_clients",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    # Public identifier: random for operator/DCR clients, the document URL for metadata-document clients.
+    sa.Column("client_id", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("redirect_uris", ARRAY(sa.Text), nullable=False),
+    sa.Column("token_endpoint_auth_method", sa.Text, nullable=False),
+    sa.Column("grant_types", ARRAY(sa.Text), nullable=False),
+    sa.Column("scope", sa.Text, nullable=False, server_default="mcp"),
+    # operator | dynamic | metadata_document
+    sa.Column("registration_source", sa.Text, nullable=False),
+    sa.Column("metadata", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    _created(),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    # For metadata-document clients: when the cached document must be fetched again.
+    sa.Column("metadata_expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("registered_ip", sa.Text, nullable=True),
+    sa.CheckConstraint(
+        "token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post')", name="auth_method"
+    ),
+    sa.CheckConstraint(
+        "registration_source IN ('operator', 'dynamic', 'metadata_document')", name="registration_source"
+    ),
+)
+
+oauth_client_secrets = sa.Table(
+    "oauth_client_secrets",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    _created(),
+    # NULL while current; set to the end of the grace period when rotated out.
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+oauth_grants = sa.Table(
+    "oauth_grants",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("resource", sa.Text, nullable=True),
+    _created(),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_reason", sa.Text, nullable=True),
+)
+
+oauth_authorization_codes = sa.Table(
+    "oauth_authorization_codes",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("code_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("code_challenge", sa.Text, nullable=False),
+    sa.Column("code_challenge_method", sa.Text, nullable=False, server_default="S256"),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("resource", sa.Text, nullable=True),
+    _created(),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    # The grant the code was exchanged into, so that a replay can revoke what it issued.
+    sa.Column("grant_id", sa.BigInteger, sa.ForeignKey("oauth_grants.id", ondelete="SET NULL"), nullable=True),
+)
+
+oauth_tokens = sa.Table(
+    "oauth_tokens",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("kind", sa.Text, nullable=False),  # access | refresh
+    sa.Column("grant_id", sa.BigInteger, sa.ForeignKey("oauth_grants.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    # RFC 8707 audience: the resource the token is for; NULL means every MCP endpoint of this server.
+    sa.Column("audience", sa.Text, nullable=True),
+    _created(),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    # Refresh tokens: when this one was exchanged for its successor (rotation).
+    sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind IN ('access', 'refresh')", name="kind"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    # The first characters of the key, shown to operators so they can tell keys apart.
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("key_hash", sa.Text, nullable=False, unique=True),
+    _created(),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("session_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    _created(),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("ip", sa.Text, nullable=True),
+    sa.Column("user_agent", sa.Text, nullable=True),
+)
+
+auth_throttle = sa.Table(
+    "auth_throttle",
+    metadata,
+    # "account:<email>" or "ip:<address>"
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lockouts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(), index=True),
+    sa.Column("actor_user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    # Who acted, as shown: an email, "cli", "system" or "anonymous".
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False, index=True),
+    sa.Column("target_type", sa.Text, nullable=True),
+    sa.Column("target_id", sa.Text, nullable=True),
+    sa.Column("ip", sa.Text, nullable=True),
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+)
+
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("job", sa.Text, nullable=False),
+    sa.Column("trigger", sa.Text, nullable=False),  # schedule | manual | cli
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("status", sa.Text, nullable=False),  # running | ok | error | skipped
+    sa.Column("rows_deleted", sa.Integer, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=True),
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_job_runs_job_started", "job", "started_at"),
+)

@@ -1,0 +1,14 @@
+"""Every route of the server, joined from the handler modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.handlers import health, pages
+
+
+def all_routes() -> list[Any]:
+    return [
+        *health.routes,
+        *pages.routes,
+    ]

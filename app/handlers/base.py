@@ -1,0 +1,217 @@
+"""Base handlers: HTML pages render errors through a template, API handlers answer one JSON shape."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from http import HTTPStatus
+from typing import Any
+
+import tornado.locale
+import tornado.web
+
+from app.config import Settings
+from app.db import UNAVAILABLE, Database
+from app.logs import request_id_var
+
+access_log = logging.getLogger("secondlayer.access")
+log = logging.getLogger("secondlayer")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+LANGUAGES = {"uk": "uk_UA", "en": "en_US"}
+
+# Pages render only our own static files; nothing may frame them.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class ApiError(tornado.web.HTTPError):
+    """An error an API client should see: status, a machine code and a message a person can act on."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, reason=_phrase(status))
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Common to every handler: request id, security headers, access log, in-flight accounting."""
+
+    content_security_policy = PAGE_CSP
+
+    @property
+    def config(self) -> Settings:
+        return self.settings["config"]  # type: ignore[no-any-return]
+
+    @property
+    def db(self) -> Database:
+        return self.settings["db"]  # type: ignore[no-any-return]
+
+    @property
+    def request_id(self) -> str:
+        return self._request_id
+
+    def initialize(self, **kwargs: Any) -> None:
+        self._started = time.monotonic()
+        offered = self.request.headers.get("X-Request-Id", "")
+        self._request_id = offered if _REQUEST_ID.match(offered) else secrets.token_hex(8)
+        request_id_var.set(self._request_id)
+        self._counted = False
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Content-Security-Policy", self.content_security_policy)
+        self.set_header("X-Frame-Options", "DENY")
+        self.clear_header("Server")
+        if self.settings.get("config") is not None and self.config.secure_cookies:
+            self.set_header("Strict-Transport-Security", "max-age=31536000")
+
+    async def prepare(self) -> None:
+        self.set_header("X-Request-Id", self._request_id)
+        request_id_var.set(self._request_id)
+        tracker = self.settings.get("inflight")
+        if tracker is not None:
+            tracker.enter()
+            self._counted = True
+
+    def on_finish(self) -> None:
+        self._leave()
+
+    def on_connection_close(self) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.settings["inflight"].leave()
+
+    def log_request(self) -> None:
+        """Our access log line: no query string, since queries can carry session ids and codes."""
+        status = self.get_status()
+        level = logging.INFO if status < 500 else logging.ERROR
+        access_log.log(
+            level,
+            "%s %s %s",
+            self.request.method,
+            self.request.path,
+            status,
+            extra={
+                "request_id": self._request_id,
+                "method": self.request.method,
+                "path": self.request.path,
+                "status": status,
+                "duration_ms": round((time.monotonic() - self._started) * 1000, 1),
+                "ip": self.request.remote_ip,
+            },
+        )
+
+    def get_user_locale(self) -> tornado.locale.Locale | None:
+        chosen = self.get_cookie("lang")
+        if chosen in LANGUAGES:
+            return tornado.locale.get(LANGUAGES[chosen])
+        return None  # fall back to Accept-Language
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, UNAVAILABLE):
+            status_code = 503
+            self.set_status(503)
+        message = getattr(exc, "message", None) or getattr(exc, "log_message", None) or ""
+        if status_code >= 500:
+            message = ""
+        self.render(
+            "error.html",
+            status_code=status_code,
+            reason=_phrase(status_code),
+            message=message,
+            request_id=self._request_id,
+        )
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, UNAVAILABLE):
+            log.warning("database unavailable: %s", type(value).__name__)
+            return
+        super().log_exception(typ, value, tb)
+
+
+class APIHandler(BaseHandler):
+    """JSON in and out; errors are always {"error": {"code", "message"}} with a matching status."""
+
+    content_security_policy = API_CSP
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    def check_xsrf_cookie(self) -> None:
+        # API clients authenticate with bearer credentials, never cookies, so CSRF does not apply.
+        return None
+
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(payload, ensure_ascii=False, default=str))
+
+    def json_body(self) -> Any:
+        """The request body parsed as JSON; 415 when it is not JSON, 400 when it does not parse."""
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json" and not ctype.endswith("+json"):
+            raise ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json")
+        try:
+            return json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+            code, message = exc.code, exc.message
+        elif isinstance(exc, UNAVAILABLE):
+            status_code, code, message = 503, "unavailable", "The database is unavailable; try again shortly"
+        elif isinstance(exc, tornado.web.HTTPError):
+            phrase = _phrase(status_code)
+            code = phrase.lower().replace(" ", "_")
+            message = exc.log_message or phrase
+            if status_code == 405:
+                message = f"{self.request.method} is not allowed here"
+        else:
+            code, message = "internal_error", f"Internal error; quote request id {self._request_id} when reporting it"
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
+
+
+class NotFoundHandler(BaseHandler):
+    """Unknown paths: JSON for API-looking requests, the branded page for browsers."""
+
+    def prepare(self) -> None:  # type: ignore[override]
+        self.set_header("X-Request-Id", self._request_id)
+        accept = self.request.headers.get("Accept", "")
+        if "text/html" not in accept or self.request.path.startswith(("/api/", "/oauth/", "/mcp", "/.well-known/")):
+            self.set_status(404)
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.set_header("Content-Security-Policy", API_CSP)
+            self.finish(json.dumps({"error": {"code": "not_found", "message": f"No such path: {self.request.path}"}}))
+            return
+        raise tornado.web.HTTPError(404)
+
+    def check_xsrf_cookie(self) -> None:
+        return None

@@ -1,0 +1,168 @@
+"""The Tornado application and the `serve` lifecycle: start, serve, shut down cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tornado.httpserver
+import tornado.locale
+import tornado.netutil
+import tornado.web
+
+from app.config import Settings
+from app.db import UNAVAILABLE, Database
+from app.db.embedded import EmbeddedPostgres
+from app.db.schema import schema_problem
+from app.handlers import all_routes
+from app.handlers.base import NotFoundHandler
+
+log = logging.getLogger("secondlayer")
+
+HERE = Path(__file__).resolve().parent
+SHUTDOWN_GRACE = 20.0  # seconds to let in-flight requests finish; supervisord waits 30
+
+
+class StartupError(Exception):
+    """The server cannot start; the message is one line for the operator."""
+
+
+@dataclass
+class Inflight:
+    """Counts requests being served, so shutdown can wait for them."""
+
+    count: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self.idle.clear()
+
+    def leave(self) -> None:
+        self.count = max(0, self.count - 1)
+        if self.count == 0:
+            self.idle.set()
+
+
+def load_locales() -> None:
+    tornado.locale.load_translations(str(HERE / "locale"))
+    tornado.locale.set_default_locale("en_US")
+
+
+def make_app(settings: Settings, db: Database, **services: Any) -> tornado.web.Application:
+    """The application with every route; `services` are extra objects handlers find in self.settings."""
+    load_locales()
+    return tornado.web.Application(
+        all_routes(),
+        config=settings,
+        db=db,
+        inflight=Inflight(),
+        shutdown=asyncio.Event(),
+        cookie_secret=settings.cookie_secret,
+        xsrf_cookies=True,
+        xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax", "secure": settings.secure_cookies},
+        template_path=str(HERE / "templates"),
+        static_path=str(HERE / "static"),
+        default_handler_class=NotFoundHandler,
+        login_url="/admin/login",
+        autoescape="xhtml_escape",
+        compress_response=True,
+        log_function=_log_request,
+        **services,
+    )
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Our handlers write their own access line (without query strings); others get a minimal one."""
+    if hasattr(handler, "log_request"):
+        handler.log_request()
+    else:
+        log.info("%s %s %s", handler.request.method, handler.request.path, handler.get_status())
+
+
+class Runtime:
+    """The running server: database pool, long-lived services and the HTTP listener.
+
+    `serve` drives one from signals; the tests drive one in a thread on a random port.
+    """
+
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.settings = settings
+        self.db = Database(database_url, maxsize=settings.db_pool_size)
+        self.services: dict[str, Any] = {}
+        self.app: tornado.web.Application | None = None
+        self.server: tornado.httpserver.HTTPServer | None = None
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> int:
+        """Check the database, start services, listen; returns the bound port."""
+        from app import services
+
+        try:
+            problem = await schema_problem(self.db)
+        except UNAVAILABLE as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StartupError(f"cannot reach the database at {self.db.safe_url}: {reason}") from None
+        if problem:
+            raise StartupError(f"refusing to start: {problem}")
+        self.services = await services.start(self.settings, self.db)
+        self.app = make_app(self.settings, self.db, **self.services)
+        self.server = tornado.httpserver.HTTPServer(
+            self.app, xheaders=True, max_body_size=self.settings.max_body_bytes, idle_connection_timeout=75
+        )
+        try:
+            sockets = tornado.netutil.bind_sockets(port, address=host)
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        self.server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, end streams, wait for in-flight requests, then close services and the pool."""
+        from app import services
+
+        if self.server is not None and self.app is not None:
+            inflight: Inflight = self.app.settings["inflight"]
+            log.info("shutting down: no new connections, waiting for %d in-flight requests", inflight.count)
+            self.server.stop()
+            self.app.settings["shutdown"].set()  # long-lived streams end themselves
+            try:
+                await asyncio.wait_for(inflight.idle.wait(), timeout=SHUTDOWN_GRACE)
+            except TimeoutError:
+                log.warning("shutdown: %d requests still running after %.0fs", inflight.count, SHUTDOWN_GRACE)
+            await self.server.close_all_connections()
+            self.server = None
+        await services.stop(self.services)
+        self.services = {}
+        await self.db.close()
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly (and stop the embedded database if ours)."""
+    embedded: EmbeddedPostgres | None = None
+    database_url = settings.database_url
+    loop = asyncio.get_running_loop()
+    if not database_url:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        database_url = await loop.run_in_executor(None, embedded.start)
+    runtime = Runtime(settings, database_url)
+    try:
+        await runtime.start(host, port)
+        log.info("serving on http://%s:%s (public URL %s)", host, runtime.port, settings.public_url)
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runtime.stop()
+        if embedded is not None:
+            await loop.run_in_executor(None, embedded.stop)
+        log.info("stopped")

@@ -1,0 +1,135 @@
+"""The tool registry: a tool is declared once and served over MCP (tools/list, tools/call) and REST."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from app.auth.bearer import Principal
+from app.config import Settings
+from app.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ToolContext:
+    """What a tool runs with: the database, settings, the caller, and the request id for logs."""
+
+    db: Database
+    settings: Settings
+    principal: Principal | None
+    request_id: str = "-"
+
+
+ToolFunction = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class ToolInputError(ValueError):
+    """Arguments do not satisfy the tool's input schema or its own checks; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+class ToolNotFound(KeyError):
+    pass
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    title: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    run: ToolFunction
+    annotations: dict[str, Any] = field(default_factory=lambda: {"readOnlyHint": True, "openWorldHint": False})
+
+    def validate(self, arguments: Any) -> dict[str, Any]:
+        """The arguments if they satisfy the input schema; else ToolInputError naming the first bad field."""
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise ToolInputError("", "arguments must be a JSON object")
+        errors = sorted(_validator(self.input_schema).iter_errors(arguments), key=lambda e: list(e.path))
+        if errors:
+            raise ToolInputError(_field_of(errors[0]), errors[0].message)
+        return arguments
+
+
+def _field_of(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        if missing:
+            return ".".join(filter(None, [path, missing[0]]))
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = [name for name in error.instance if name not in allowed]
+        if extra:
+            return ".".join(filter(None, [path, extra[0]]))
+    return path
+
+
+_validators: dict[int, Draft202012Validator] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    key = id(schema)
+    if key not in _validators:
+        Draft202012Validator.check_schema(schema)
+        _validators[key] = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return _validators[key]
+
+
+class ToolRegistry:
+    """Tools by name, in declaration order."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.add(tool)
+
+    def add(self, tool: Tool) -> None:
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name} declared twice")
+        _validator(tool.input_schema)
+        Draft202012Validator.check_schema(tool.output_schema)
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise ToolNotFound(name) from None
+
+    def __iter__(self) -> Any:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    async def call(self, name: str, arguments: Any, ctx: ToolContext) -> dict[str, Any]:
+        """Validate, run, and return the structured result. ToolInputError and ToolNotFound pass through."""
+        tool = self.get(name)
+        args = tool.validate(arguments)
+        return await tool.run(ctx, args)
+
+
+def default_registry() -> ToolRegistry:
+    """Every tool the product serves."""
+    from app.tools import server_info
+
+    registry = ToolRegistry()
+    for module in (server_info,):
+        for tool in module.TOOLS:
+            registry.add(tool)
+    return registry
