@@ -13,9 +13,13 @@ log = logging.getLogger(__name__)
 
 async def start(settings: Settings, db: Database) -> dict[str, Any]:
     """Start every service; the keys become attributes of the Tornado application settings."""
+    from app.auth.bearer import BearerAuthenticator
     from app.jobs import start_scheduler
+    from app.tools.registry import default_registry
 
     services: dict[str, Any] = {}
+    services["authenticator"] = BearerAuthenticator(db, settings.accepted_audiences)
+    services["tools"] = default_registry()
     services["scheduler"] = start_scheduler(settings, db)
     return services
 

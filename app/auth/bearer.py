@@ -104,3 +104,18 @@ def audience_matches(audience: str, audiences: tuple[str, ...]) -> bool:
 
     wanted = canonical_resource(audience)
     return wanted is not None and wanted in {canonical_resource(a) for a in audiences}
+
+
+class BearerAuthenticator:
+    """Resolves bearer credentials for the server's protected endpoints.
+
+    Every lookup goes to the database by hash (one indexed query). A per-process cache with revocation
+    broadcast over LISTEN/NOTIFY can sit here without changing callers.
+    """
+
+    def __init__(self, db: Database, audiences: tuple[str, ...]) -> None:
+        self.db = db
+        self.audiences = audiences
+
+    async def authenticate(self, token: str) -> Principal:
+        return await resolve_credential(self.db, token, self.audiences)
