@@ -111,6 +111,9 @@ def test_settings(database_url: str, data_dir: Path, port: int, **overrides: str
     return load_settings(env)
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, when imported
+
+
 class ServerThread:
     """The real server (Runtime) on its own event loop in a background thread."""
 

@@ -1,0 +1,82 @@
+"""Settings: defaults, validation with one clear line, and the same rules at `serve`."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import SETTINGS, ConfigError, ensure_cookie_secret, load_settings
+
+
+def test_defaults_match_the_contract():
+    s = load_settings({})
+    assert s.database_url == ""
+    assert s.public_url == "http://127.0.0.1:8000"
+    assert s.access_token_ttl == 2592000
+    assert s.refresh_token_ttl == 7776000
+    assert s.auth_code_ttl == 600
+    assert s.bcrypt_rounds == 10
+    assert s.cleanup_cron == "0 3 * * *"
+    assert s.data_dir.name == "var"
+
+
+def test_every_setting_has_help_text():
+    for setting in SETTINGS:
+        assert setting.help and "\n" not in setting.help, setting.name
+
+
+def test_public_url_trailing_slash_is_dropped():
+    assert load_settings({"PUBLIC_URL": "https://mcp.example.org/"}).public_url == "https://mcp.example.org"
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"PUBLIC_URL": "http://mcp.example.org"}, "must use https unless the host is loopback"),
+        ({"PUBLIC_URL": "mcp.example.org"}, "absolute http(s) URL"),
+        ({"PUBLIC_URL": "https://mcp.example.org/?x=1"}, "query"),
+        ({"DATABASE_URL": "mysql://u:p@h/db"}, "postgresql://"),
+        ({"DATABASE_URL": "postgresql://u:p@h:notaport/db"}, "malformed port"),
+        ({"DATABASE_URL": "postgresql://u:p@h:5432"}, "must name a database"),
+        ({"BCRYPT_ROUNDS": "ten"}, "BCRYPT_ROUNDS must be a whole number"),
+        ({"BCRYPT_ROUNDS": "40"}, "between 4 and 16"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
+        ({"CLEANUP_CRON": "every day"}, "CLEANUP_CRON must be a 5-field crontab"),
+        ({"ALLOWED_ORIGINS": "chatgpt.com"}, "ALLOWED_ORIGINS"),
+        ({"CLIENT_METADATA_ALLOW_LOOPBACK": "maybe"}, "true or false"),
+    ],
+)
+def test_bad_values_are_refused_with_one_line(env, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8000", "http://127.0.0.1", "http://[::1]:9000"])
+def test_http_is_fine_on_loopback(url):
+    assert load_settings({"PUBLIC_URL": url}).public_url == url
+
+
+def test_cookie_secret_generated_once_and_kept(tmp_path):
+    s = load_settings({"SECONDLAYER_DATA_DIR": str(tmp_path)})
+    first = ensure_cookie_secret(s).cookie_secret
+    second = ensure_cookie_secret(s).cookie_secret
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "cookie_secret").stat().st_mode & 0o077 == 0
+
+
+def test_serve_exits_1_with_one_line_on_bad_setting(cli):
+    result = cli("serve", env={"PUBLIC_URL": "http://public.example.org"})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "PUBLIC_URL must use https" in lines[0]
+
+
+def test_readme_lists_every_setting():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in readme, f"README lacks {setting.name}"

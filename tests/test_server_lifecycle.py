@@ -1,0 +1,151 @@
+"""`serve` as an operator runs it: schema check, readiness across a database outage, structured logs,
+and a clean SIGTERM shutdown that lets in-flight requests finish."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx2
+import psycopg2
+import pytest
+
+from app.db.schema import downgrade, head_revision, upgrade
+from tests.conftest import ROOT, ServerThread, free_port, test_settings
+
+
+def _start_serve(database_url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "SECONDLAYER_DATA_DIR": str(data_dir),
+           "PUBLIC_URL": f"http://127.0.0.1:{port}", "COOKIE_SECRET": "s" * 40, "LOG_LEVEL": "info"}
+    return subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[str] | None = None, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx2.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+def test_serve_refuses_an_old_schema_and_names_the_fix(make_database, tmp_path):
+    url = make_database("sl_old")
+    upgrade(url)
+    script_head = head_revision()
+    downgrade(url, "-1")  # one revision behind head (or empty, when there is only one)
+    proc = _start_serve(url, tmp_path, free_port())
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "secondlayer migrate" in err
+    assert script_head in err or "no schema yet" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits(make_database, tmp_path):
+    url = make_database("sl_sigterm")
+    upgrade(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start_serve(url, tmp_path, port)
+    try:
+        _wait_ready(base, proc)
+        # Hold a lock so /readyz blocks inside the database: a real request in flight when SIGTERM arrives.
+        locker = psycopg2.connect(url)
+        cur = locker.cursor()
+        cur.execute("BEGIN; LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        result: dict[str, httpx2.Response] = {}
+        slow = threading.Thread(target=lambda: result.setdefault("r", httpx2.get(base + "/readyz", timeout=30)))
+        slow.start()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(httpx2.TransportError):
+            httpx2.get(base + "/healthz", timeout=2)  # no longer accepting
+        assert proc.poll() is None, "exited before the in-flight request finished"
+        locker.rollback()
+        locker.close()
+        slow.join(30)
+        assert result["r"].status_code == 200
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = proc.stdout.read() if proc.stdout else ""
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert any(e["msg"] == "stopped" for e in lines)
+    access = [e for e in lines if e["logger"] == "secondlayer.access"]
+    assert access and all(e["request_id"] != "-" and "?" not in e["path"] for e in access)
+
+
+def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path):
+    url = make_database("sl_logs")
+    upgrade(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start_serve(url, tmp_path, port)
+    try:
+        _wait_ready(base, proc)
+        secret = "mcp_token_" + "A" * 43
+        httpx2.get(base + f"/healthz?access_token={secret}", headers={"X-Request-Id": "trace-12345678"})
+        httpx2.get(base + "/api/tools", headers={"Authorization": f"Bearer {secret}"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    out = proc.stdout.read() if proc.stdout else ""
+    assert secret not in out
+    entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    hit = [e for e in entries if e.get("path") == "/healthz" and e["request_id"] == "trace-12345678"]
+    assert hit and hit[0]["status"] == 200 and "duration_ms" in hit[0]
+
+
+def test_readyz_follows_the_database_down_and_back(pg_server_url, tmp_path):
+    """A separate embedded PostgreSQL that the test stops and starts under a running server."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+        from pgserver import pg_ctl
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("needs the embedded PostgreSQL to stop and start it")
+    pg = pgserver.get_server(tmp_path / "pg", cleanup_mode="delete")
+    url = pg.get_uri("postgres")
+    upgrade(url)
+    port = free_port()
+    thread = ServerThread(test_settings(url, tmp_path, port), url).start()
+    pgdata = tmp_path / "pg"
+    try:
+        base = thread.url
+        assert httpx2.get(base + "/readyz").status_code == 200
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=pg.system_user)
+        down = httpx2.get(base + "/readyz", timeout=15)
+        assert down.status_code == 503
+        assert down.json()["status"] == "unavailable"
+        assert "database unreachable" in down.json()["reason"]
+        assert httpx2.get(base + "/healthz").status_code == 200  # still serving
+        pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(pgdata / "log"), "start"],
+               pgdata=pgdata, user=pg.system_user)
+        deadline = time.monotonic() + 15
+        status = 0
+        while time.monotonic() < deadline:
+            status = httpx2.get(base + "/readyz", timeout=15).status_code
+            if status == 200:
+                break
+            time.sleep(0.2)
+        assert status == 200
+    finally:
+        thread.stop()
+        pg.cleanup()
