@@ -157,6 +157,7 @@ def upgrade() -> None:
     sa.Column('client_pk', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
     sa.Column('redirect_uri', sa.Text(), nullable=False),
+    sa.Column('redirect_uri_given', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.Column('code_challenge', sa.Text(), nullable=False),
     sa.Column('code_challenge_method', sa.Text(), server_default='S256', nullable=False),
     sa.Column('scope', sa.Text(), nullable=False),

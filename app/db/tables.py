@@ -98,6 +98,8 @@ oauth_authorization_codes = sa.Table(
     sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False),
     sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("redirect_uri", sa.Text, nullable=False),
+    # RFC 6749 4.1.3: the token request must repeat redirect_uri only when the authorization request sent it.
+    sa.Column("redirect_uri_given", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("code_challenge", sa.Text, nullable=False),
     sa.Column("code_challenge_method", sa.Text, nullable=False, server_default="S256"),
     sa.Column("scope", sa.Text, nullable=False),

@@ -1,0 +1,113 @@
+"""Redirect URIs: which ones a client may register, and whether a presented one matches a registration.
+
+Matching is exact string comparison (OAuth 2.1, RFC 9700 4.1.3), with the one exception RFC 8252 7.3 makes
+for native apps: an http loopback redirect URI matches on any port, since the app picks a free port at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from app.config import is_loopback_host
+
+MAX_LENGTH = 2000
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
+
+# Schemes that run code or read local files in the browser; never a place to send a code.
+FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob", "filesystem"})
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+class RedirectURIError(ValueError):
+    """The redirect URI cannot be registered; the message says why, in one line."""
+
+
+def validate_redirect_uri(uri: str) -> str:
+    """The URI without surrounding whitespace if it may be registered; RedirectURIError otherwise."""
+    if not isinstance(uri, str):
+        raise RedirectURIError("a redirect URI must be a string")
+    value = uri.strip()
+    if not value:
+        raise RedirectURIError("the redirect URI is empty")
+    if len(value) > MAX_LENGTH:
+        raise RedirectURIError(f"the redirect URI is longer than {MAX_LENGTH} characters")
+    # Whitespace or control characters inside would let browsers and our comparison disagree on the target.
+    if _CONTROL.search(value):
+        raise RedirectURIError(f"the redirect URI contains whitespace or control characters: {value!r}")
+    scheme, sep, _rest = value.partition(":")
+    if not sep or not _SCHEME.match(scheme):
+        raise RedirectURIError(f"the redirect URI must be an absolute URI with a scheme: {value!r}")
+    scheme = scheme.lower()
+    if scheme in FORBIDDEN_SCHEMES:
+        raise RedirectURIError(f"{scheme}: redirect URIs are not allowed")
+    if "#" in value:
+        raise RedirectURIError(f"a redirect URI must not contain a fragment: {value!r}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise RedirectURIError(f"the redirect URI is malformed: {value!r}") from None
+    if parts.username is not None or parts.password is not None:
+        raise RedirectURIError(f"a redirect URI must not carry credentials: {value!r}")
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise RedirectURIError(f"the redirect URI has no host: {value!r}")
+        if scheme == "http" and not is_loopback_host(parts.hostname):
+            # OAuth 2.1 / RFC 9700: a code sent over plain http off the machine can be read on the way.
+            raise RedirectURIError(f"http redirect URIs are allowed only for loopback hosts; use https: {value!r}")
+    elif not parts.path and not parts.netloc:
+        raise RedirectURIError(f"the redirect URI needs a path after the scheme: {value!r}")
+    return value
+
+
+def _loopback_key(uri: str) -> tuple[str, str, str] | None:
+    """(host, path, query) of an http loopback URI, the parts that must match when the port may differ."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.fragment or parts.username or parts.password:
+        return None
+    host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
+    if host not in LOOPBACK_HOSTS:
+        return None
+    return host, parts.path, parts.query
+
+
+def redirect_uri_matches(registered: list[str], presented: str) -> bool:
+    """Exact match against one registered URI, or a loopback URI differing only in its port (RFC 8252 7.3)."""
+    if presented in registered:
+        return True
+    key = _loopback_key(presented)
+    if key is None:
+        return False
+    return any(_loopback_key(uri) == key for uri in registered)
+
+
+def redirect_target(uri: str) -> str:
+    """What a person should read on the consent page: the host, or the scheme for a native app's custom URI."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return parts.netloc
+    return f"{parts.scheme}:" + (f"//{parts.netloc}" if parts.netloc else "")
+
+
+def form_action_source(uri: str) -> str:
+    """The CSP source expression that lets a form submission end in a redirect to `uri`.
+
+    Chrome applies form-action to the redirect that follows a form POST, so the consent page must name the
+    client's origin (or, for a native app, its scheme) or the browser blocks the final hop.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        host = parts.hostname or ""
+        if ":" in host:
+            # CSP host-source has no syntax for IPv6 literals; a loopback [::1] client needs its scheme.
+            return f"{parts.scheme}:"
+        if parts.scheme == "http" and is_loopback_host(host):
+            return f"http://{host}:*"
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}:"

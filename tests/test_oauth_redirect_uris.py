@@ -1,0 +1,74 @@
+"""Redirect URI rules: what may be registered, and how a presented URI is matched (exact; loopback any port)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.auth.clients import ClientError, validate_redirect_uri
+from app.auth.redirects import form_action_source, redirect_target, redirect_uri_matches
+
+CALLBACKS = [
+    "https://chatgpt.com/connector_platform_oauth_redirect",
+    "https://chatgpt.com/connector/oauth/abc123",
+    "https://chatgpt.com/aip/callback",
+    "https://claude.ai/api/mcp/auth_callback",
+    "https://claude.com/api/mcp/auth_callback",
+    "http://localhost:33418/callback",
+    "http://127.0.0.1:8765/cb",
+    "http://[::1]:9000/cb",
+    "cursor://anysphere.cursor-retrieval/oauth/user-secondlayer/callback",
+    "com.example.app:/oauth2redirect",
+]
+
+
+@pytest.mark.parametrize("uri", CALLBACKS)
+def test_real_client_callbacks_are_accepted(uri):
+    assert validate_redirect_uri(uri) == uri
+
+
+def test_surrounding_whitespace_is_stripped():
+    assert validate_redirect_uri("  https://claude.ai/api/mcp/auth_callback\n") == \
+        "https://claude.ai/api/mcp/auth_callback"
+
+
+@pytest.mark.parametrize("uri", [
+    "javascript:alert(1)", "JavaScript:alert(1)", "  jAvAsCrIpT:alert(1)  ", "\tjavascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>", "DATA:text/html,x", "vbscript:msgbox(1)", "VBScript:x",
+    "file:///etc/passwd", "FILE:///c:/x", " file:///etc/passwd ",
+    "https://chatgpt.com/aip/callback#frag", "https://chatgpt.com/aip/callback#", "cursor://x/cb#y",
+    "", "   ", "/relative/callback", "chatgpt.com/callback", "http://evil.example.com/cb",
+    "https://user:pw@chatgpt.com/cb", "https://chatgpt.com/a b", "java\nscript:alert(1)", "https:///nohost",
+])
+def test_dangerous_or_malformed_uris_are_refused(uri):
+    with pytest.raises(ClientError):
+        validate_redirect_uri(uri)
+
+
+def test_exact_match_required_for_https():
+    registered = ["https://chatgpt.com/aip/callback"]
+    assert redirect_uri_matches(registered, "https://chatgpt.com/aip/callback")
+    for other in ["https://chatgpt.com/aip/callback/", "https://CHATGPT.com/aip/callback",
+                  "https://chatgpt.com/aip/callback?x=1", "https://chatgpt.com:443/aip/callback",
+                  "https://chatgpt.com.evil.com/aip/callback", " https://chatgpt.com/aip/callback"]:
+        assert not redirect_uri_matches(registered, other), other
+
+
+def test_loopback_matches_on_any_port_only():
+    registered = ["http://127.0.0.1:3000/callback", "http://localhost/cb", "http://[::1]:1/x"]
+    assert redirect_uri_matches(registered, "http://127.0.0.1:51234/callback")
+    assert redirect_uri_matches(registered, "http://127.0.0.1/callback")
+    assert redirect_uri_matches(registered, "http://localhost:8080/cb")
+    assert redirect_uri_matches(registered, "http://[::1]:4242/x")
+    assert not redirect_uri_matches(registered, "http://127.0.0.1:51234/other")
+    assert not redirect_uri_matches(registered, "http://localhost:8080/callback")  # host differs
+    assert not redirect_uri_matches(registered, "https://127.0.0.1:51234/callback")  # scheme differs
+    assert not redirect_uri_matches(registered, "http://127.0.0.1:51234/callback?x=1")
+    assert not redirect_uri_matches(["https://localhost:3000/cb"], "https://localhost:3001/cb")  # https: exact
+
+
+def test_consent_target_and_csp_source():
+    assert redirect_target("https://chatgpt.com/aip/callback") == "chatgpt.com"
+    assert redirect_target("cursor://anysphere.cursor-retrieval/cb") == "cursor://anysphere.cursor-retrieval"
+    assert form_action_source("https://chatgpt.com/aip/callback?x=1") == "https://chatgpt.com"
+    assert form_action_source("http://127.0.0.1:5555/cb") == "http://127.0.0.1:*"
+    assert form_action_source("cursor://x/cb") == "cursor:"
