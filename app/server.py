@@ -19,7 +19,7 @@ from app.db import UNAVAILABLE, Database
 from app.db.embedded import EmbeddedPostgres
 from app.db.schema import schema_problem
 from app.handlers import all_routes
-from app.handlers.base import NotFoundHandler
+from app.handlers.base import NotFoundHandler, StaticHandler
 
 log = logging.getLogger("secondlayer")
 
@@ -70,6 +70,7 @@ def make_app(settings: Settings, db: Database, **services: Any) -> tornado.web.A
         xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax", "secure": settings.secure_cookies},
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
+        static_handler_class=StaticHandler,
         default_handler_class=NotFoundHandler,
         login_url="/admin/login",
         autoescape="xhtml_escape",

@@ -79,6 +79,9 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Content-Security-Policy", self.content_security_policy)
         self.set_header("X-Frame-Options", "DENY")
         self.clear_header("Server")
+        request_id = getattr(self, "_request_id", None)
+        if request_id:  # set again after send_error() clears the headers
+            self.set_header("X-Request-Id", request_id)
         if self.settings.get("config") is not None and self.config.secure_cookies:
             self.set_header("Strict-Transport-Security", "max-age=31536000")
 
@@ -125,7 +128,22 @@ class BaseHandler(tornado.web.RequestHandler):
         chosen = self.get_cookie("lang")
         if chosen in LANGUAGES:
             return tornado.locale.get(LANGUAGES[chosen])
-        return None  # fall back to Accept-Language
+        return self._accept_language_locale()
+
+    def _accept_language_locale(self) -> tornado.locale.Locale:
+        """Accept-Language by quality; a bare "uk" (what most browsers send) means uk_UA."""
+        ranked: list[tuple[float, str]] = []
+        for part in self.request.headers.get("Accept-Language", "").split(","):
+            lang, _, params = part.strip().partition(";")
+            try:
+                quality = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+            except ValueError:
+                quality = 0.0
+            primary = lang.strip().split("-")[0].lower()
+            if primary in LANGUAGES and quality > 0:
+                ranked.append((quality, LANGUAGES[primary]))
+        ranked.sort(key=lambda item: -item[0])
+        return tornado.locale.get(*[code for _, code in ranked]) if ranked else tornado.locale.get("en_US")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -198,6 +216,16 @@ class APIHandler(BaseHandler):
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
+
+
+class StaticHandler(tornado.web.StaticFileHandler):
+    """Static files with the same security headers as every other response."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Content-Security-Policy", API_CSP)
+        self.set_header("X-Request-Id", secrets.token_hex(8))
 
 
 class NotFoundHandler(BaseHandler):
