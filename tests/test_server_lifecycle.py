@@ -99,7 +99,8 @@ def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path)
     try:
         _wait_ready(base, proc)
         secret = "mcp_token_" + "A" * 43
-        httpx2.get(base + f"/healthz?access_token={secret}", headers={"X-Request-Id": "trace-12345678"})
+        httpx2.get(base + f"/healthz?access_token={secret}",
+                   headers={"X-Request-Id": "trace-12345678", "X-Forwarded-For": "203.0.113.9"})
         httpx2.get(base + "/api/tools", headers={"Authorization": f"Bearer {secret}"})
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -109,6 +110,7 @@ def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path)
     entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     hit = [e for e in entries if e.get("path") == "/healthz" and e["request_id"] == "trace-12345678"]
     assert hit and hit[0]["status"] == 200 and "duration_ms" in hit[0]
+    assert hit[0]["ip"] == "203.0.113.9"  # xheaders: the TLS proxy's X-Forwarded-For is the client address
 
 
 def test_readyz_follows_the_database_down_and_back(pg_server_url, tmp_path):

@@ -1,0 +1,64 @@
+"""The database layer: Core statements through aiopg, transactions that leave nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.db import compile_statement, redact_url
+from app.db.tables import audit_log, users
+
+
+def test_compile_handles_in_lists_and_json():
+    sql, params = compile_statement(sa.select(users.c.id).where(users.c.id.in_([1, 2, 3])))
+    assert "IN (%(id_1_1)s, %(id_1_2)s, %(id_1_3)s)" in sql
+    assert params == {"id_1_1": 1, "id_1_2": 2, "id_1_3": 3}
+    sql, params = compile_statement(audit_log.insert().values(actor="t", action="a", details={"k": "в"}))
+    assert any(isinstance(v, str) and '"k"' in v for v in params.values())  # JSONB serialised once
+
+
+def test_redact_url_hides_only_the_password():
+    assert redact_url("postgresql://app:s3cret@db.example:5432/sl") == "postgresql://app:***@db.example:5432/sl"
+    assert redact_url("postgresql://app@db/sl") == "postgresql://app@db/sl"
+
+
+def test_transaction_rolls_back_everything_on_error(dbrun):
+    async def go(db):
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute(users.insert().values(email="rollback@example.com"))
+                await conn.execute(audit_log.insert().values(actor="t", action="test.rollback"))
+                raise RuntimeError("boom")
+        return (await db.fetch_value(sa.select(sa.func.count()).select_from(users)
+                                     .where(users.c.email == "rollback@example.com")),
+                await db.fetch_value(sa.select(sa.func.count()).select_from(audit_log)
+                                     .where(audit_log.c.action == "test.rollback")))
+
+    assert dbrun(go) == (0, 0)
+
+
+def test_transaction_commits_and_rows_are_dicts(dbrun):
+    async def go(db):
+        async with db.transaction() as conn:
+            row = await conn.fetch_one(users.insert().values(email="commit@example.com").returning(users))
+        again = await db.fetch_one(sa.select(users).where(users.c.id == row["id"]))
+        await db.execute(users.delete().where(users.c.id == row["id"]))
+        return row, again
+
+    row, again = dbrun(go)
+    assert row["email"] == again["email"] == "commit@example.com"
+    assert row["is_admin"] is False and row["created_at"].tzinfo is not None
+
+
+def test_unique_email_is_case_insensitive(dbrun):
+    import psycopg2
+
+    async def go(db):
+        await db.execute(users.insert().values(email="Case@Example.com"))
+        try:
+            await db.execute(users.insert().values(email="case@example.COM"))
+        finally:
+            await db.execute(users.delete().where(sa.func.lower(users.c.email) == "case@example.com"))
+
+    with pytest.raises(psycopg2.IntegrityError):
+        dbrun(go)
