@@ -19,12 +19,16 @@ async def start(settings: Settings, db: Database) -> dict[str, Any]:
 
     services: dict[str, Any] = {}
     services["authenticator"] = BearerAuthenticator(db, settings.accepted_audiences)
+    await services["authenticator"].start()  # revocation feed (LISTEN) and usage flush
     services["tools"] = default_registry()
     services["scheduler"] = start_scheduler(settings, db)
     return services
 
 
 async def stop(services: dict[str, Any]) -> None:
+    authenticator = services.get("authenticator")
+    if authenticator is not None:
+        await authenticator.stop()
     scheduler = services.get("scheduler")
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=False)

@@ -210,3 +210,145 @@ job_runs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Index("ix_job_runs_job_started", "job", "started_at"),
 )
+
+# ---- corpus ----
+# The legal corpus served by the tools (app/corpus, app/tools/legal.py), loaded by `secondlayer import`.
+# Each searchable table has a generated tsvector over text folded by secondlayer_fold() (lower case, one
+# apostrophe, ґ→г, ё→е, no stress marks) under the secondlayer_uk text search configuration (a copy of
+# `simple`: stock PostgreSQL ships no Ukrainian stemmer, so inflection is handled on the query side by
+# prefix matching of stems, see app/corpus/text.py). Both are created by migration 0002.
+from sqlalchemy.dialects.postgresql import TSVECTOR  # noqa: E402
+
+# Text beyond this many characters is stored and readable but not indexed (tsvector has a 1 MB limit).
+INDEXED_CHARS = 300000
+
+
+def _fts(*weighted: tuple[str, str]) -> sa.Computed:
+    parts = [
+        f"setweight(to_tsvector('secondlayer_uk'::regconfig, secondlayer_fold({expr})), '{weight}'::\"char\")"
+        for expr, weight in weighted
+    ]
+    return sa.Computed(" || ".join(parts), persisted=True)
+
+
+court_decisions = sa.Table(
+    "court_decisions",
+    metadata,
+    # The document id in the Unified State Register of Court Decisions (ЄДРСР).
+    sa.Column("doc_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("case_number", sa.Text, nullable=False, index=True),
+    sa.Column("court", sa.Text, nullable=False),
+    sa.Column("judge", sa.Text, nullable=True),
+    sa.Column("judgment_form", sa.Text, nullable=False),  # Рішення, Постанова, Ухвала, Вирок, ...
+    # civil | criminal | commercial | administrative | administrative_offense
+    sa.Column("proceeding_kind", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=True),
+    sa.Column("adjudication_date", sa.Date, nullable=False),
+    sa.Column("full_text", sa.Text, nullable=False),
+    sa.Column("source_url", sa.Text, nullable=True),
+    sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("search", TSVECTOR, _fts(
+        ("coalesce(case_number, '') || ' ' || coalesce(category, '') || ' ' || coalesce(court, '')", "A"),
+        (f"left(full_text, {INDEXED_CHARS})", "D"),
+    ), nullable=True),
+    sa.CheckConstraint(
+        "proceeding_kind IN ('civil', 'criminal', 'commercial', 'administrative', 'administrative_offense')",
+        name="proceeding_kind",
+    ),
+    sa.Index("ix_court_decisions_search", "search", postgresql_using="gin"),
+    sa.Index("ix_court_decisions_date", "adjudication_date"),
+    sa.Index("ix_court_decisions_kind_date", "proceeding_kind", "adjudication_date"),
+)
+
+legislative_acts = sa.Table(
+    "legislative_acts",
+    metadata,
+    # Registration number as on zakon.rada.gov.ua, e.g. 254к/96-ВР, 435-IV.
+    sa.Column("reg_number", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # Конституція, Кодекс, Закон, Постанова, ...
+    sa.Column("adopted_on", sa.Date, nullable=True),
+    sa.Column("effective_on", sa.Date, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),  # чинний, втратив чинність, не набрав чинності
+    sa.Column("text", sa.Text, nullable=False, server_default=""),  # preamble or summary
+    sa.Column("source_url", sa.Text, nullable=True),
+    sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("search", TSVECTOR, _fts(
+        ("reg_number || ' ' || title", "A"),
+        (f"left(text, {INDEXED_CHARS})", "C"),
+    ), nullable=True),
+    sa.Index("ix_legislative_acts_search", "search", postgresql_using="gin"),
+    sa.Index("ix_legislative_acts_kind", "kind"),
+    # Lookups by registration number ignore case and apostrophe style (254К/96-ВР finds 254к/96-ВР).
+    sa.Index("uq_legislative_acts_reg_key", sa.text("secondlayer_fold(reg_number)"), unique=True),
+)
+
+legislation_articles = sa.Table(
+    "legislation_articles",
+    metadata,
+    sa.Column("reg_number", sa.Text, sa.ForeignKey("legislative_acts.reg_number", ondelete="CASCADE",
+                                                   onupdate="CASCADE"), primary_key=True),
+    sa.Column("number", sa.Text, primary_key=True),  # "55", "16-1"
+    sa.Column("position", sa.Integer, nullable=False),  # order within the act
+    sa.Column("heading", sa.Text, nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    # The act's title, copied so that "кодекс ... позовна давність" finds the article (weight C).
+    sa.Column("act_title", sa.Text, nullable=False, server_default=""),
+    sa.Column("search", TSVECTOR, _fts(
+        ("coalesce(heading, '')", "B"),
+        ("act_title", "C"),
+        (f"left(text, {INDEXED_CHARS})", "D"),
+    ), nullable=True),
+    sa.Index("ix_legislation_articles_search", "search", postgresql_using="gin"),
+    sa.Index("ix_legislation_articles_position", "reg_number", "position"),
+)
+
+bills = sa.Table(
+    "bills",
+    metadata,
+    sa.Column("number", sa.Text, primary_key=True),  # Verkhovna Rada registration number, e.g. 10045, 3005-д
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("registered_on", sa.Date, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("initiators", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'::text[]")),
+    sa.Column("committee", sa.Text, nullable=True),
+    sa.Column("convocation", sa.Integer, nullable=True),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("search", TSVECTOR, _fts(
+        ("number || ' ' || title", "A"),
+        (f"coalesce(committee, '') || ' ' || left(summary, {INDEXED_CHARS})", "C"),
+    ), nullable=True),
+    sa.Index("ix_bills_search", "search", postgresql_using="gin"),
+    sa.Index("ix_bills_registered_on", "registered_on"),
+    sa.Index("uq_bills_number_key", sa.text("secondlayer_fold(number)"), unique=True),
+)
+
+companies = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("edrpou", sa.Text, primary_key=True),  # 8 digits with a valid check digit
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("short_name", sa.Text, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),  # зареєстровано, припинено, в стані припинення, ...
+    sa.Column("address", sa.Text, nullable=True),
+    # [{"code": "62.01", "name": "...", "primary": true}, ...] (КВЕД)
+    sa.Column("activities", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("head", sa.Text, nullable=True),
+    sa.Column("registered_on", sa.Date, nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("search", TSVECTOR, _fts(
+        ("edrpou || ' ' || name || ' ' || coalesce(short_name, '')", "A"),
+        ("coalesce(head, '') || ' ' || coalesce(address, '') || ' ' || jsonb_path_query_array(activities, "
+         "'$[*].name')::text", "C"),
+    ), nullable=True),
+    sa.CheckConstraint("edrpou ~ '^[0-9]{8}$'", name="edrpou_digits"),
+    sa.Index("ix_companies_search", "search", postgresql_using="gin"),
+    sa.Index("ix_companies_status", "status"),
+)

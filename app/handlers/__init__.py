@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.handlers import health, pages
+from app.handlers import health, oauth, pages, wellknown
 
 
 def all_routes() -> list[Any]:
     return [
         *health.routes,
         *pages.routes,
+        *oauth.routes,
+        *wellknown.routes,
     ]

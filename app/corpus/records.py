@@ -1,0 +1,275 @@
+"""Reading single records of the corpus: decisions, acts and articles, bills, companies, and ChatGPT's `fetch`.
+
+Long texts come in windows: `offset` and `max_chars` choose the window, `next_offset` says where to read on
+(None at the end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from app.corpus.text import fold
+from app.db import Database
+
+DEFAULT_MAX_CHARS = 20000
+MAX_CHARS = 100000
+DEMO_NOTE = "Демонстраційні дані: вигаданий запис для перевірки SecondLayer, не справжній документ."
+
+
+class RecordNotFound(LookupError):
+    """No record with that key; `field` names the argument that held it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# ---- urls and titles: `url` is never empty, since ChatGPT cites by it ----------------------------
+
+def court_url(row: dict[str, Any]) -> str:
+    return row.get("source_url") or f"https://reyestr.court.gov.ua/Review/{row['doc_id']}"
+
+
+def act_url(row: dict[str, Any]) -> str:
+    return row.get("source_url") or f"https://zakon.rada.gov.ua/laws/show/{quote(row['reg_number'], safe='/')}"
+
+
+def bill_url(row: dict[str, Any]) -> str:
+    return str(row["url"])
+
+
+def company_url(row: dict[str, Any]) -> str:
+    # The register has no public page per company; its free search is where an EDRPOU code is checked.
+    return row.get("url") or "https://usr.minjust.gov.ua/content/free-search"
+
+
+def court_title(row: dict[str, Any]) -> str:
+    day = _iso(row["adjudication_date"])
+    return f"{row['judgment_form']} {row['court']} від {day} у справі № {row['case_number']}"
+
+
+def act_title(row: dict[str, Any]) -> str:
+    return f"{row['title']} ({row['reg_number']})"
+
+
+def bill_title(row: dict[str, Any]) -> str:
+    return f"Законопроєкт № {row['number']}: {row['title']}"
+
+
+def company_title(row: dict[str, Any]) -> str:
+    return f"{row['name']} (ЄДРПОУ {row['edrpou']})"
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _dates(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: _iso(value) for key, value in row.items()}
+
+
+def text_window(text: str, offset: int, max_chars: int) -> dict[str, Any]:
+    """A window of `text` from `offset`, ending at a word boundary when it is cut, with where to read on."""
+    length = len(text)
+    if offset > length:
+        offset = length
+    end = min(length, offset + max_chars)
+    if end < length:
+        cut = text.rfind(" ", offset + max_chars // 2, end)
+        if cut > offset:
+            end = cut + 1
+    return {"text": text[offset:end], "text_offset": offset, "text_length": length,
+            "truncated": end < length or offset > 0, "next_offset": end if end < length else None}
+
+
+# ---- court decisions ----------------------------------------------------------------------------
+
+_DECISION_COLUMNS = ("doc_id, case_number, court, judge, judgment_form, proceeding_kind, category, adjudication_date, "
+                     "source_url, demo")
+
+
+async def get_court_decision(db: Database, doc_id: int, *, offset: int = 0,
+                             max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+    row = await db.fetch_one(f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s",
+                             {"id": doc_id})
+    if row is None:
+        raise RecordNotFound("doc_id", f"no court decision with id {doc_id}")
+    text = row.pop("full_text")
+    row["url"] = court_url(row)
+    del row["source_url"]
+    return {**_dates(row), **text_window(text, offset, max_chars)}
+
+
+async def get_case_decisions(db: Database, case_number: str) -> list[dict[str, Any]]:
+    """Every decision in one case, oldest first (first instance, appeal, cassation, ...)."""
+    rows = await db.fetch_all(
+        f"SELECT {_DECISION_COLUMNS}, length(full_text) AS text_length FROM court_decisions "
+        "WHERE case_number = %(case)s ORDER BY adjudication_date, doc_id",
+        {"case": " ".join(case_number.split())},
+    )
+    for row in rows:
+        row["url"] = court_url(row)
+        del row["source_url"]
+    return [_dates(r) for r in rows]
+
+
+# ---- legislation --------------------------------------------------------------------------------
+
+_ACT_COLUMNS = "reg_number, title, kind, adopted_on, effective_on, status, source_url, demo"
+
+
+async def _act_row(db: Database, reg_number: str, columns: str = _ACT_COLUMNS) -> dict[str, Any]:
+    row = await db.fetch_one(
+        f"SELECT {columns} FROM legislative_acts WHERE secondlayer_fold(reg_number) = %(key)s",
+        {"key": fold(reg_number.strip())},
+    )
+    if row is None:
+        raise RecordNotFound("reg_number", f"no act with registration number {reg_number}")
+    return row
+
+
+async def get_legislation(db: Database, reg_number: str, *, offset: int = 0,
+                          max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+    """An act, its text (preamble or summary) and its table of articles."""
+    row = await _act_row(db, reg_number, _ACT_COLUMNS + ", text")
+    text = row.pop("text")
+    articles = await db.fetch_all(
+        "SELECT number, heading FROM legislation_articles WHERE reg_number = %(reg)s ORDER BY position, number",
+        {"reg": row["reg_number"]},
+    )
+    row["url"] = act_url(row)
+    del row["source_url"]
+    return {**_dates(row), **text_window(text, offset, max_chars), "articles": articles}
+
+
+async def get_legislation_article(db: Database, reg_number: str, number: str, *, offset: int = 0,
+                                  max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+    """One article of an act, with the numbers of the articles before and after it."""
+    act = await _act_row(db, reg_number)
+    wanted = number.strip().removeprefix("ст.").removeprefix("Стаття").strip()
+    article = await db.fetch_one(
+        """
+        SELECT number, heading, text, previous_number, next_number FROM (
+            SELECT number, heading, text,
+                   lag(number) OVER (ORDER BY position, number) AS previous_number,
+                   lead(number) OVER (ORDER BY position, number) AS next_number
+            FROM legislation_articles WHERE reg_number = %(reg)s
+        ) articles WHERE number = %(number)s
+        """,
+        {"reg": act["reg_number"], "number": wanted},
+    )
+    if article is None:
+        raise RecordNotFound("article", f"{act['reg_number']} has no article {number}")
+    text = article.pop("text")
+    return {
+        "reg_number": act["reg_number"], "act_title": act["title"], "act_status": act["status"],
+        **article, "url": act_url(act), "demo": act["demo"], **text_window(text, offset, max_chars),
+    }
+
+
+# ---- bills and companies --------------------------------------------------------------------------
+
+async def get_bill(db: Database, number: str) -> dict[str, Any]:
+    row = await db.fetch_one(
+        "SELECT number, title, registered_on, status, initiators, committee, convocation, summary, url, demo "
+        "FROM bills WHERE secondlayer_fold(number) = %(key)s",
+        {"key": fold(number.strip())},
+    )
+    if row is None:
+        raise RecordNotFound("number", f"no bill number {number}")
+    return _dates(row)
+
+
+async def get_company(db: Database, edrpou: str) -> dict[str, Any]:
+    row = await db.fetch_one(
+        "SELECT edrpou, name, short_name, status, address, activities, head, registered_on, url, demo "
+        "FROM companies WHERE edrpou = %(edrpou)s",
+        {"edrpou": edrpou},
+    )
+    if row is None:
+        raise RecordNotFound("edrpou", f"no company with EDRPOU {edrpou}")
+    row["url"] = company_url(row)
+    return _dates(row)
+
+
+# ---- ChatGPT's fetch ------------------------------------------------------------------------------
+
+FETCH_KINDS = ("court", "act", "article", "bill", "company")
+_WHOLE = 10**9  # a window larger than any text: fetch windows the whole document itself
+
+
+def _lines(*pairs: tuple[str, Any]) -> str:
+    return "\n".join(f"{label}: {value}" for label, value in pairs if value not in (None, "", []))
+
+
+async def fetch_document(db: Database, document_id: str, *, offset: int = 0,
+                         max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+    """{id, title, text, url, metadata} for an id returned by search_everything ("court:123", "act:435-IV", ...)."""
+    kind, _, key = document_id.partition(":")
+    if kind not in FETCH_KINDS or not key.strip():
+        raise RecordNotFound("id", f"unknown id {document_id!r}: expected one of "
+                                   + ", ".join(f"{k}:<key>" for k in FETCH_KINDS))
+    key = key.strip()
+    if kind == "court":
+        if not key.isdigit():
+            raise RecordNotFound("id", f"no court decision {key!r}: court ids are numbers")
+        row = await db.fetch_one(f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s",
+                                 {"id": int(key)})
+        if row is None:
+            raise RecordNotFound("id", f"no court decision with id {key}")
+        title = court_title(row)
+        header = _lines(("Справа", row["case_number"]), ("Суд", row["court"]), ("Суддя", row["judge"]),
+                        ("Форма рішення", row["judgment_form"]), ("Дата", _iso(row["adjudication_date"])),
+                        ("Категорія", row["category"]))
+        body, url = row.pop("full_text"), court_url(row)
+        del row["source_url"]
+        metadata = _dates(row)
+    elif kind in ("act", "article"):
+        reg, number = (key.rsplit(":", 1) + [""])[:2] if kind == "article" else (key, "")
+        if kind == "article":
+            article = await get_legislation_article(db, reg, number, max_chars=_WHOLE)
+            title = f"{article['act_title']}, стаття {article['number']}" + (
+                f". {article['heading']}" if article["heading"] else "")
+            header, body, url = "", article["text"], article["url"]
+            metadata = {k: article[k] for k in ("reg_number", "act_title", "act_status", "number", "heading",
+                                                "previous_number", "next_number", "demo")}
+        else:
+            act = await _act_row(db, key, _ACT_COLUMNS + ", text")
+            articles = await db.fetch_all(
+                "SELECT number, heading, text FROM legislation_articles WHERE reg_number = %(reg)s "
+                "ORDER BY position, number", {"reg": act["reg_number"]})
+            title, url = act_title(act), act_url(act)
+            header = _lines(("Вид", act["kind"]), ("Статус", act["status"]), ("Прийнято", _iso(act["adopted_on"])),
+                            ("Набрання чинності", _iso(act["effective_on"])))
+            parts = [act.pop("text")] + [
+                f"Стаття {a['number']}." + (f" {a['heading']}" if a["heading"] else "") + f"\n{a['text']}"
+                for a in articles
+            ]
+            body = "\n\n".join(p for p in parts if p)
+            del act["source_url"]
+            metadata = {**_dates(act), "articles": len(articles)}
+    elif kind == "bill":
+        bill = await get_bill(db, key)
+        title, url = bill_title(bill), bill["url"]
+        header = _lines(("Номер", bill["number"]), ("Дата реєстрації", bill["registered_on"]),
+                        ("Статус", bill["status"]), ("Ініціатори", ", ".join(bill["initiators"])),
+                        ("Головний комітет", bill["committee"]), ("Скликання", bill["convocation"]))
+        body = bill.pop("summary")
+        metadata = {k: v for k, v in bill.items() if k not in ("url",)}
+    else:
+        company = await get_company(db, key)
+        title, url = company_title(company), company["url"]
+        activities = "; ".join(f"{a.get('code', '')} {a.get('name', '')}".strip() for a in company["activities"])
+        header = _lines(("ЄДРПОУ", company["edrpou"]), ("Скорочена назва", company["short_name"]),
+                        ("Стан", company["status"]), ("Адреса", company["address"]), ("Керівник", company["head"]),
+                        ("Дата реєстрації", company["registered_on"]), ("Види діяльності", activities))
+        body = ""
+        metadata = {k: v for k, v in company.items() if k not in ("url",)}
+    full = "\n\n".join(p for p in (DEMO_NOTE if metadata.get("demo") else "", header, body) if p)
+    window = text_window(full, offset, max_chars)
+    metadata.update({k: window[k] for k in ("text_offset", "text_length", "truncated", "next_offset")})
+    metadata["kind"] = kind
+    return {"id": f"{kind}:{key}", "title": title, "text": window["text"], "url": url, "metadata": metadata}

@@ -1,0 +1,289 @@
+"""Ranked full-text search over the corpus, with ts_headline snippets and opaque page cursors."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.corpus.records import act_url, bill_url, company_url, court_url
+from app.corpus.text import APOSTROPHE, APOSTROPHES, CONFIG, build_tsquery, fold
+from app.db import Database
+
+# Deeper pages are refused: nobody reads result 5,000, and OFFSET cost grows with depth.
+MAX_OFFSET = 5000
+PROCEEDING_KINDS = {
+    "civil": "Цивільне",
+    "criminal": "Кримінальне",
+    "commercial": "Господарське",
+    "administrative": "Адміністративне",
+    "administrative_offense": "Справи про адміністративні правопорушення",
+}
+HEADLINE = ("StartSel=**, StopSel=**, MaxWords=35, MinWords=15, ShortWord=2, MaxFragments=2, "
+            "FragmentDelimiter=\" … \"")
+# Only the first characters of a very long document are scanned for the snippet.
+HEADLINE_CHARS = 60000
+
+
+class CursorError(ValueError):
+    """The cursor is malformed or belongs to another search."""
+
+
+@dataclass
+class Page:
+    """One page of results and the cursor of the next page (None on the last one)."""
+
+    results: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _scope(kind: str, params: Mapping[str, Any]) -> str:
+    canonical = json.dumps([kind, {k: v for k, v in sorted(params.items()) if v is not None}], default=str,
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_cursor(kind: str, params: Mapping[str, Any], offset: int) -> str:
+    payload = json.dumps({"s": _scope(kind, params), "o": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, kind: str, params: Mapping[str, Any]) -> int:
+    """The offset a cursor stands for; CursorError unless it came from this same search."""
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        offset = payload["o"]
+        scope = payload["s"]
+    except (ValueError, TypeError, KeyError):
+        raise CursorError("not a cursor returned by this search") from None
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset <= MAX_OFFSET:
+        raise CursorError("not a cursor returned by this search")
+    if scope != _scope(kind, params):
+        raise CursorError("the cursor belongs to a different search; repeat the same query and filters")
+    return offset
+
+
+def _like(value: str) -> str:
+    escaped = fold(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _headline(expr: str) -> str:
+    # Apostrophes are unified as in the index, so that words like пʼять highlight; case stays as written.
+    return (f"ts_headline('{CONFIG}', translate(left({expr}, {HEADLINE_CHARS}), %(apostrophes)s, %(apostrophe)s), "
+            f"q.query, %(headline)s)")
+
+
+def _base_params(query: str, limit: int, offset: int) -> dict[str, Any]:
+    return {"tsq": build_tsquery(query), "limit": limit + 1, "offset": offset, "headline": HEADLINE,
+            "apostrophes": APOSTROPHES, "apostrophe": APOSTROPHE * len(APOSTROPHES)}
+
+
+def _page(rows: list[dict[str, Any]], kind: str, params: Mapping[str, Any], offset: int, limit: int) -> Page:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    following = offset + limit
+    next_cursor = encode_cursor(kind, params, following) if more and following <= MAX_OFFSET else None
+    for row in rows:
+        row["rank"] = round(float(row["rank"]), 6)
+        for key, value in row.items():
+            if isinstance(value, dt.date):
+                row[key] = value.isoformat()
+    return Page(rows, next_cursor)
+
+
+async def search_court_decisions(
+    db: Database, query: str, *, court: str | None = None, date_from: dt.date | None = None,
+    date_to: dt.date | None = None, proceeding_kind: str | None = None, limit: int = 10, cursor: str | None = None,
+) -> Page:
+    """Court decisions matching the query, best first; filters narrow the matches."""
+    scope = {"query": query, "court": court, "date_from": date_from, "date_to": date_to,
+             "proceeding_kind": proceeding_kind}
+    offset = decode_cursor(cursor, "court", scope)
+    params = _base_params(query, limit, offset)
+    filters = []
+    if court:
+        filters.append(r"AND secondlayer_fold(d.court) LIKE %(court)s ESCAPE '\'")
+        params["court"] = _like(court)
+    if date_from:
+        filters.append("AND d.adjudication_date >= %(date_from)s")
+        params["date_from"] = date_from
+    if date_to:
+        filters.append("AND d.adjudication_date <= %(date_to)s")
+        params["date_to"] = date_to
+    if proceeding_kind:
+        filters.append("AND d.proceeding_kind = %(proceeding_kind)s")
+        params["proceeding_kind"] = proceeding_kind
+    sql = f"""
+        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+        hits AS (
+            SELECT d.doc_id, d.adjudication_date, ts_rank_cd(d.search, q.query, 32) AS rank
+            FROM court_decisions d, q
+            WHERE d.search @@ q.query {' '.join(filters)}
+            ORDER BY rank DESC, d.adjudication_date DESC, d.doc_id DESC
+            LIMIT %(limit)s OFFSET %(offset)s
+        )
+        SELECT d.doc_id, d.case_number, d.court, d.judge, d.judgment_form, d.proceeding_kind, d.category,
+               d.adjudication_date, d.source_url, d.demo, hits.rank, {_headline('d.full_text')} AS snippet
+        FROM hits JOIN court_decisions d USING (doc_id), q
+        ORDER BY hits.rank DESC, hits.adjudication_date DESC, d.doc_id DESC
+    """
+    rows = await db.fetch_all(sql, params)
+    for row in rows:
+        row["url"] = court_url(row)
+        row["proceeding_kind_label"] = PROCEEDING_KINDS.get(row["proceeding_kind"], row["proceeding_kind"])
+        del row["source_url"]
+    return _page(rows, "court", scope, offset, limit)
+
+
+async def search_legislation(
+    db: Database, query: str, *, kind: str | None = None, status: str | None = None, limit: int = 10,
+    cursor: str | None = None,
+) -> Page:
+    """Acts (by title and text) and their articles matching the query, best first."""
+    scope = {"query": query, "kind": kind, "status": status}
+    offset = decode_cursor(cursor, "legislation", scope)
+    params = _base_params(query, limit, offset)
+    filters = []
+    if kind:
+        filters.append("AND secondlayer_fold(a.kind) = %(kind)s")
+        params["kind"] = fold(kind.strip())
+    if status:
+        filters.append("AND secondlayer_fold(a.status) = %(status)s")
+        params["status"] = fold(status.strip())
+    where = " ".join(filters)
+    sql = f"""
+        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+        hits AS (
+            SELECT * FROM (
+                SELECT 'act' AS type, a.reg_number, NULL::text AS number, NULL::int AS position,
+                       ts_rank_cd(a.search, q.query, 32) AS rank
+                FROM legislative_acts a, q
+                WHERE a.search @@ q.query {where}
+                UNION ALL
+                SELECT 'article', ar.reg_number, ar.number, ar.position, ts_rank_cd(ar.search, q.query, 32)
+                FROM legislation_articles ar JOIN legislative_acts a USING (reg_number), q
+                WHERE ar.search @@ q.query {where}
+            ) found
+            ORDER BY rank DESC, reg_number, position NULLS FIRST
+            LIMIT %(limit)s OFFSET %(offset)s
+        )
+        SELECT hits.type, a.reg_number, a.title, a.kind, a.status, a.source_url, a.demo, hits.number,
+               ar.heading, hits.rank, {_headline('coalesce(ar.text, a.text)')} AS snippet
+        FROM hits JOIN legislative_acts a USING (reg_number)
+             LEFT JOIN legislation_articles ar ON ar.reg_number = hits.reg_number AND ar.number = hits.number,
+             q
+        ORDER BY hits.rank DESC, hits.reg_number, hits.position NULLS FIRST
+    """
+    rows = await db.fetch_all(sql, params)
+    for row in rows:
+        row["url"] = act_url(row)
+        del row["source_url"]
+        if row["type"] == "act":
+            del row["number"], row["heading"]
+    return _page(rows, "legislation", scope, offset, limit)
+
+
+async def search_bills(
+    db: Database, query: str, *, status: str | None = None, date_from: dt.date | None = None,
+    date_to: dt.date | None = None, limit: int = 10, cursor: str | None = None,
+) -> Page:
+    """Parliament bills matching the query (number, title, committee, summary), best first."""
+    scope = {"query": query, "status": status, "date_from": date_from, "date_to": date_to}
+    offset = decode_cursor(cursor, "bills", scope)
+    params = _base_params(query, limit, offset)
+    filters = []
+    if status:
+        filters.append(r"AND secondlayer_fold(b.status) LIKE %(status)s ESCAPE '\'")
+        params["status"] = _like(status.strip())
+    if date_from:
+        filters.append("AND b.registered_on >= %(date_from)s")
+        params["date_from"] = date_from
+    if date_to:
+        filters.append("AND b.registered_on <= %(date_to)s")
+        params["date_to"] = date_to
+    sql = f"""
+        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+        hits AS (
+            SELECT b.number, b.registered_on, ts_rank_cd(b.search, q.query, 32) AS rank
+            FROM bills b, q
+            WHERE b.search @@ q.query {' '.join(filters)}
+            ORDER BY rank DESC, b.registered_on DESC, b.number
+            LIMIT %(limit)s OFFSET %(offset)s
+        )
+        SELECT b.number, b.title, b.registered_on, b.status, b.initiators, b.committee, b.convocation, b.url,
+               b.demo, hits.rank, {_headline("b.title || '. ' || b.summary")} AS snippet
+        FROM hits JOIN bills b USING (number), q
+        ORDER BY hits.rank DESC, hits.registered_on DESC, b.number
+    """
+    rows = await db.fetch_all(sql, params)
+    for row in rows:
+        row["url"] = bill_url(row)
+    return _page(rows, "bills", scope, offset, limit)
+
+
+async def search_companies(
+    db: Database, query: str, *, status: str | None = None, limit: int = 10, cursor: str | None = None,
+) -> Page:
+    """Companies matching the query (EDRPOU, name, head, address, activities), best first."""
+    scope = {"query": query, "status": status}
+    offset = decode_cursor(cursor, "companies", scope)
+    params = _base_params(query, limit, offset)
+    filters = []
+    if status:
+        filters.append(r"AND secondlayer_fold(c.status) LIKE %(status)s ESCAPE '\'")
+        params["status"] = _like(status.strip())
+    sql = f"""
+        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+        hits AS (
+            SELECT c.edrpou, ts_rank_cd(c.search, q.query, 32) AS rank
+            FROM companies c, q
+            WHERE c.search @@ q.query {' '.join(filters)}
+            ORDER BY rank DESC, c.edrpou
+            LIMIT %(limit)s OFFSET %(offset)s
+        )
+        SELECT c.edrpou, c.name, c.short_name, c.status, c.address, c.head, c.registered_on, c.url, c.demo,
+               hits.rank,
+               {_headline("c.name || '. ' || coalesce(c.head, '') || '. ' || coalesce(c.address, '')")} AS snippet
+        FROM hits JOIN companies c USING (edrpou), q
+        ORDER BY hits.rank DESC, c.edrpou
+    """
+    rows = await db.fetch_all(sql, params)
+    for row in rows:
+        row["url"] = company_url(row)
+    return _page(rows, "companies", scope, offset, limit)
+
+
+async def search_everything(db: Database, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """ChatGPT's `search`: the best matches of every kind, as {id, title, url}, best first."""
+    from app.corpus.records import act_title, bill_title, company_title, court_title
+
+    share = max(3, limit // 2)
+    found: list[tuple[float, dict[str, Any]]] = []
+    court = await search_court_decisions(db, query, limit=share)
+    for row in court.results:
+        found.append((row["rank"], {"id": f"court:{row['doc_id']}", "title": court_title(row), "url": row["url"]}))
+    legislation = await search_legislation(db, query, limit=share)
+    for row in legislation.results:
+        if row["type"] == "act":
+            item = {"id": f"act:{row['reg_number']}", "title": act_title(row), "url": row["url"]}
+        else:
+            item = {"id": f"article:{row['reg_number']}:{row['number']}",
+                    "title": f"{row['title']}, стаття {row['number']}"
+                             + (f". {row['heading']}" if row.get("heading") else ""),
+                    "url": row["url"]}
+        found.append((row["rank"], item))
+    for row in (await search_bills(db, query, limit=share)).results:
+        found.append((row["rank"], {"id": f"bill:{row['number']}", "title": bill_title(row), "url": row["url"]}))
+    for row in (await search_companies(db, query, limit=share)).results:
+        found.append((row["rank"], {"id": f"company:{row['edrpou']}", "title": company_title(row),
+                                    "url": row["url"]}))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return [item for _, item in found[:limit]]
