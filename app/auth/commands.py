@@ -1,0 +1,99 @@
+"""CLI commands for OAuth clients and API keys: register-client, rotate-secret, create-api-key, revoke-api-key."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli import CommandError, Context, Result, command
+
+
+def _register_client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", required=True, help="shown to users on the consent page")
+    p.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris", metavar="URI",
+                   help="a callback URL, e.g. https://chatgpt.com/connector_platform_oauth_redirect (repeatable)")
+    p.add_argument("--public", action="store_true",
+                   help="a public client (no secret, token_endpoint_auth_method none; PKCE still required)")
+    p.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic"],
+                   default="client_secret_post",
+                   help="how a confidential client sends its secret (default client_secret_post, as ChatGPT does)")
+
+
+@command("register-client", "register an OAuth client; prints client_id and (confidential clients) client_secret")(
+    _register_client_args)
+async def _register_client(ctx: Context) -> Result:
+    from app.auth.clients import ClientError, register_client
+
+    method = "none" if ctx.args.public else ctx.args.auth_method
+    db = await ctx.db()
+    try:
+        row, secret = await register_client(db, name=ctx.args.name, redirect_uris=ctx.args.redirect_uris,
+                                            token_endpoint_auth_method=method, actor="cli")
+    except ClientError as exc:
+        raise CommandError(str(exc)) from None
+    base = ctx.settings.public_url
+    payload = {"client_id": row["client_id"], "client_secret": secret, "name": row["name"],
+               "redirect_uris": row["redirect_uris"], "token_endpoint_auth_method": method,
+               "authorization_url": f"{base}/oauth/authorize", "token_url": f"{base}/oauth/token", "scope": "mcp"}
+    lines = [f"client_id:          {row['client_id']}"]
+    if secret:
+        lines.append(f"client_secret:      {secret}")
+        lines.append("(the secret is shown once; it is stored only as a hash)")
+    lines += [f"authorization URL:  {payload['authorization_url']}", f"token URL:          {payload['token_url']}",
+              "scope:              mcp", f"auth method:        {method}"]
+    return payload, "\n".join(lines)
+
+
+def _rotate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("client_id")
+
+
+@command("rotate-secret", "issue a new client secret; the old one keeps working for SECRET_ROTATION_GRACE seconds")(
+    _rotate_args)
+async def _rotate_secret(ctx: Context) -> Result:
+    from app.auth.clients import ClientError, rotate_secret
+
+    db = await ctx.db()
+    try:
+        _row, secret, valid_until = await rotate_secret(db, ctx.args.client_id,
+                                                        grace_seconds=ctx.settings.secret_rotation_grace, actor="cli")
+    except ClientError as exc:
+        raise CommandError(str(exc)) from None
+    until = valid_until.isoformat(timespec="seconds")
+    return ({"client_id": ctx.args.client_id, "client_secret": secret, "old_secret_valid_until": until},
+            f"client_secret: {secret}\n(shown once; the previous secret works until {until})")
+
+
+def _create_key_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", required=True, metavar="EMAIL", help="the user the key acts as")
+    p.add_argument("--name", required=True, help="what the key is for, e.g. 'n8n workflow'")
+
+
+@command("create-api-key", "create an API key (sl_...) for a user; printed once")(_create_key_args)
+async def _create_api_key(ctx: Context) -> Result:
+    from app.auth.api_keys import ApiKeyError, create_api_key
+    from app.auth.users import UserError
+
+    db = await ctx.db()
+    try:
+        row, key = await create_api_key(db, ctx.args.user, ctx.args.name, actor="cli")
+    except (ApiKeyError, UserError) as exc:
+        raise CommandError(str(exc)) from None
+    return ({"id": row["id"], "key": key, "name": row["name"], "prefix": row["prefix"], "user": ctx.args.user},
+            f"key: {key}\nid:  {row['id']}\n(the key is shown once; it is stored only as a hash)")
+
+
+def _revoke_key_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("key_id", type=int, metavar="KEY_ID")
+
+
+@command("revoke-api-key", "revoke an API key by its id")(_revoke_key_args)
+async def _revoke_api_key(ctx: Context) -> Result:
+    from app.auth.api_keys import ApiKeyError, revoke_api_key
+
+    db = await ctx.db()
+    try:
+        row = await revoke_api_key(db, ctx.args.key_id, actor="cli")
+    except ApiKeyError as exc:
+        raise CommandError(str(exc)) from None
+    return ({"id": row["id"], "revoked_at": row["revoked_at"]},
+            f"revoked API key {row['id']} ({row['prefix']}...)")

@@ -1,0 +1,85 @@
+"""RFC 7591 dynamic client registration: validate the requested metadata, register, describe the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.auth.clients import (
+    AUTH_METHODS,
+    ClientError,
+    register_client,
+    validate_grant_types,
+    validate_name,
+    validate_redirect_uris,
+)
+from app.auth.oauth import OAuthError, granted_scope
+from app.config import Settings
+from app.db import Database, Row
+
+DEFAULT_NAME = "Unnamed client"
+# Optional descriptive fields kept and echoed back (RFC 7591 2); strings only.
+DESCRIPTIVE_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id", "software_version",
+                      "application_type")
+
+
+def _metadata_error(description: str) -> OAuthError:
+    return OAuthError("invalid_client_metadata", description)
+
+
+def parse_registration(body: Any) -> dict[str, Any]:
+    """The register_client arguments for a registration request, or invalid_redirect_uri/invalid_client_metadata."""
+    if not isinstance(body, dict):
+        raise _metadata_error("The registration request must be a JSON object")
+    try:
+        uris = validate_redirect_uris(body.get("redirect_uris"))
+    except ClientError as exc:
+        raise OAuthError("invalid_redirect_uri", str(exc)) from None
+    # RFC 7591 2: the default is client_secret_basic; ChatGPT and Claude ask for none or client_secret_post.
+    method = body.get("token_endpoint_auth_method", "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise _metadata_error(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    response_types = body.get("response_types", ["code"])
+    if not isinstance(response_types, list) or not set(response_types) <= {"code"} or not response_types:
+        raise _metadata_error("response_types may only contain code")
+    name = body.get("client_name")
+    try:
+        grant_types = validate_grant_types(body.get("grant_types"))
+        name = validate_name(name) if name not in (None, "") else DEFAULT_NAME
+    except ClientError as exc:
+        raise _metadata_error(str(exc)) from None
+    scope = body.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise _metadata_error("scope must be a space-separated string")
+    extra = {k: body[k] for k in DESCRIPTIVE_FIELDS if isinstance(body.get(k), str) and len(body[k]) <= 2000}
+    contacts = body.get("contacts")
+    if isinstance(contacts, list) and all(isinstance(c, str) for c in contacts):
+        extra["contacts"] = contacts[:10]
+    return {"name": name, "redirect_uris": uris, "token_endpoint_auth_method": method, "grant_types": grant_types,
+            "metadata": extra, "scope": granted_scope(scope)}
+
+
+def registration_response(row: Row, secret: str | None) -> dict[str, Any]:
+    """The client information response (RFC 7591 3.2.1): what was granted, which may differ from what was asked."""
+    answer: dict[str, Any] = {
+        "client_id": row["client_id"],
+        "client_id_issued_at": int(row["created_at"].timestamp()),
+        "client_name": row["name"],
+        "redirect_uris": row["redirect_uris"],
+        "token_endpoint_auth_method": row["token_endpoint_auth_method"],
+        "grant_types": row["grant_types"],
+        "response_types": ["code"],
+        "scope": row["scope"],
+        **row["metadata"],
+        "client_secret_expires_at": 0,  # secrets do not expire; operators rotate them
+    }
+    if secret is not None:
+        answer["client_secret"] = secret
+    return answer
+
+
+async def register_dynamic_client(db: Database, settings: Settings, body: Any, *, ip: str | None) -> dict[str, Any]:
+    """Register a client from an RFC 7591 request; returns the client information response."""
+    args = parse_registration(body)
+    args.pop("scope")
+    row, secret = await register_client(db, **args, source="dynamic", ip=ip, actor="anonymous")
+    return registration_response(row, secret)

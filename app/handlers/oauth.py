@@ -1,0 +1,253 @@
+"""OAuth 2.1 endpoints: the sign-in and consent page, token, revocation, registration and introspection.
+
+The JSON endpoints answer RFC 6749 errors ({"error", "error_description"}), never the API error shape or HTML.
+They are not cookie-authenticated, so Tornado's XSRF check does not apply to them; the consent form keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import tornado.web
+
+from app.auth.oauth import (
+    AuthorizationRequest,
+    AuthorizePageError,
+    AuthorizeRedirectError,
+    OAuthError,
+    authenticate_client,
+    authorization_response_url,
+    client_credentials,
+    create_authorization_code,
+    introspect_token,
+    issue_token,
+    revoke_token,
+    validate_authorization_request,
+)
+from app.auth.rate_limit import registration_allowed
+from app.auth.redirects import form_action_source, redirect_target
+from app.auth.registration import register_dynamic_client
+from app.auth.signin import MESSAGES, SESSION_COOKIE, SignInError, end_session, session_user, sign_in, start_session
+from app.db import UNAVAILABLE, Row
+from app.handlers.base import PAGE_CSP, APIHandler, BaseHandler
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+SIGNIN_STATUS = {"invalid_credentials": 401, "no_password": 401, "disabled": 403, "throttled": 429}
+
+
+class OAuthAPIHandler(APIHandler):
+    """Base of the JSON OAuth endpoints: RFC 6749 errors, no caching, CORS for browser-based MCP clients."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Pragma", "no-cache")
+        # Bearer-less, cookie-less endpoints: any origin may call them (MCP Inspector runs in a browser).
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
+        self.set_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+
+    def options(self, *args: Any) -> None:
+        self.set_status(204)
+        self.finish()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, OAuthError):
+            status_code, error, description = exc.status, exc.error, exc.description
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        elif isinstance(exc, UNAVAILABLE):
+            status_code, error, description = 503, "temporarily_unavailable", "The database is unavailable; retry"
+        elif status_code < 500:
+            error = "invalid_request"
+            description = getattr(exc, "log_message", None) or f"The request was refused (HTTP {status_code})"
+            if status_code == 405:
+                description = f"{self.request.method} is not allowed here"
+        else:
+            error, description = "server_error", f"Internal error; quote request id {self.request_id}"
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"error": error, "error_description": description}, ensure_ascii=False))
+
+    def oauth_params(self) -> dict[str, str]:
+        """The body parameters, form-encoded (RFC 6749) or JSON; repeated or non-string values are refused."""
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype == FORM_TYPE:
+            params: dict[str, str] = {}
+            for name, values in self.request.body_arguments.items():
+                if len(values) > 1:
+                    raise OAuthError("invalid_request", f"The {name} parameter is repeated")
+                params[name] = values[0].decode("utf-8", errors="replace")
+            return params
+        if ctype == "application/json" or ctype.endswith("+json"):
+            try:
+                body = json.loads(self.request.body or b"{}")
+            except (ValueError, UnicodeDecodeError):
+                raise OAuthError("invalid_request", "The body is not valid JSON") from None
+            if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+                raise OAuthError("invalid_request", "The JSON body must be an object of string values")
+            return body
+        raise OAuthError("invalid_request", f"Send the body as {FORM_TYPE} or application/json")
+
+    async def client(self, params: dict[str, str]) -> Row:
+        creds = client_credentials(self.request.headers.get("Authorization"), params)
+        return await authenticate_client(self.db, self.config, creds, ip=self.request.remote_ip)
+
+
+class TokenHandler(OAuthAPIHandler):
+    """POST /oauth/token: authorization_code and refresh_token grants."""
+
+    async def post(self) -> None:
+        params = self.oauth_params()
+        client = await self.client(params)
+        self.write_json(await issue_token(self.db, self.config, client, params, ip=self.request.remote_ip))
+
+
+class RevocationHandler(OAuthAPIHandler):
+    """POST /oauth/revoke (RFC 7009): 200 for revoked and for unknown tokens alike."""
+
+    async def post(self) -> None:
+        params = self.oauth_params()
+        client = await self.client(params)
+        token = params.get("token")
+        if not token:
+            raise OAuthError("invalid_request", "token is required")
+        await revoke_token(self.db, client, token, ip=self.request.remote_ip)
+        self.write_json({})
+
+
+class IntrospectionHandler(OAuthAPIHandler):
+    """POST /oauth/introspect (RFC 7662): confidential clients learn about their own tokens."""
+
+    async def post(self) -> None:
+        params = self.oauth_params()
+        client = await self.client(params)
+        token = params.get("token")
+        if not token:
+            raise OAuthError("invalid_request", "token is required")
+        self.write_json(await introspect_token(self.db, self.config, client, token))
+
+
+class RegistrationHandler(OAuthAPIHandler):
+    """POST /oauth/register (RFC 7591): JSON in, 201 with the client information out; limited per IP."""
+
+    async def post(self) -> None:
+        wait = await registration_allowed(self.db, self.request.remote_ip, self.config.registration_rate_limit)
+        if wait:
+            raise OAuthError("temporarily_unavailable",
+                             f"Too many client registrations from this address; retry in {wait} seconds",
+                             429, {"Retry-After": str(wait)})
+        try:
+            body = self.json_body()
+        except tornado.web.HTTPError:
+            raise OAuthError("invalid_client_metadata", "Send the client metadata as a JSON object") from None
+        answer = await register_dynamic_client(self.db, self.config, body, ip=self.request.remote_ip)
+        self.write_json(answer, status=201)
+
+
+class AuthorizeHandler(BaseHandler):
+    """GET/POST /oauth/authorize: the branded sign-in and consent page; answers the client by 302."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Pragma", "no-cache")
+
+    def session_token(self) -> str | None:
+        raw = self.get_signed_cookie(SESSION_COOKIE.name, max_age_days=self.config.session_ttl / 86400)
+        return raw.decode("utf-8") if raw else None
+
+    def request_params(self, source: dict[str, list[bytes]]) -> dict[str, list[str]]:
+        return {k: [v.decode("utf-8", errors="replace") for v in vs] for k, vs in source.items()}
+
+    async def validated(self, params: dict[str, list[str]]) -> AuthorizationRequest | None:
+        """The request, or None after answering with an error page or an error redirect."""
+        try:
+            request = await validate_authorization_request(self.db, self.config, params, ip=self.request.remote_ip)
+        except AuthorizePageError as exc:
+            self.page_error(exc.status, exc.message)
+            return None
+        except AuthorizeRedirectError as exc:
+            self.back_to_client(exc.redirect_uri, {"error": exc.error, "error_description": exc.description,
+                                                   "state": exc.state})
+            return None
+        # Chrome checks form-action against the redirect that follows the POST: allow the client's origin.
+        csp = PAGE_CSP.replace("form-action 'self'",
+                               f"form-action 'self' {form_action_source(request.redirect_uri)}")
+        self.set_header("Content-Security-Policy", csp)
+        return request
+
+    def page_error(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.render("error.html", status_code=status, reason=self._reason, message=message,
+                    request_id=self.request_id)
+
+    def back_to_client(self, redirect_uri: str, params: dict[str, str | None]) -> None:
+        # RFC 9207: every authorization response names the issuer, success or error.
+        self.redirect(authorization_response_url(redirect_uri, {**params, "iss": self.config.issuer}))
+
+    def show(self, request: AuthorizationRequest, user: Row | None, error: str | None = None,
+             email: str = "", status: int = 200) -> None:
+        self.set_status(status)
+        self.render("authorize.html", client=request.client, fields=request.form_fields(), user=user,
+                    target=redirect_target(request.redirect_uri), error=error, email=email)
+
+    async def get(self) -> None:
+        request = await self.validated(self.request_params(self.request.query_arguments))
+        if request is None:
+            return
+        self.show(request, await session_user(self.db, self.session_token()))
+
+    async def post(self) -> None:
+        request = await self.validated(self.request_params(self.request.body_arguments))
+        if request is None:
+            return
+        decision = self.get_body_argument("decision", "")
+        if decision == "deny":
+            self.back_to_client(request.redirect_uri, {"error": "access_denied",
+                                                       "error_description": "The user denied access",
+                                                       "state": request.state})
+            return
+        if decision == "switch":
+            await end_session(self.db, self.session_token())
+            self.clear_cookie(SESSION_COOKIE.name)
+            self.show(request, None)
+            return
+        user = await self.signed_in_user(request)
+        if user is None:
+            return
+        code = await create_authorization_code(self.db, self.config, request, user, ip=self.request.remote_ip)
+        self.back_to_client(request.redirect_uri, {"code": code, "state": request.state})
+
+    async def signed_in_user(self, request: AuthorizationRequest) -> Row | None:
+        """The session's user, or the one whose password was just checked; None after re-showing the form."""
+        user = await session_user(self.db, self.session_token())
+        if user is not None:
+            return user
+        email = self.get_body_argument("email", "").strip()
+        try:
+            user = await sign_in(self.db, self.config, email, self.get_body_argument("password", ""),
+                                 ip=self.request.remote_ip, purpose="oauth")
+        except SignInError as exc:
+            message = self.locale.translate(MESSAGES[exc.code])
+            if exc.retry_after:
+                self.set_header("Retry-After", str(exc.retry_after))
+                message = message.format(minutes=max(1, math.ceil(exc.retry_after / 60)))
+            self.show(request, None, error=message, email=email, status=SIGNIN_STATUS.get(exc.code, 401))
+            return None
+        await end_session(self.db, self.session_token())
+        token = await start_session(self.db, self.config, user["id"], ip=self.request.remote_ip,
+                                    user_agent=self.request.headers.get("User-Agent"))
+        self.set_signed_cookie(SESSION_COOKIE.name, token, **SESSION_COOKIE.kwargs(self.config))  # type: ignore[arg-type]
+        return user
+
+
+routes = [
+    (r"/oauth/authorize", AuthorizeHandler),
+    (r"/oauth/token", TokenHandler),
+    (r"/oauth/revoke", RevocationHandler),
+    (r"/oauth/register", RegistrationHandler),
+    (r"/oauth/introspect", IntrospectionHandler),
+]

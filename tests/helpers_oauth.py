@@ -1,0 +1,148 @@
+"""Helpers for the OAuth tests: PKCE pairs, clients, and a sign-in form filled the way a browser does it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+
+from app.auth.clients import register_client
+
+CHATGPT = "https://chatgpt.com/connector_platform_oauth_redirect"
+CLAUDE = "https://claude.ai/api/mcp/auth_callback"
+PASSWORD = "correct horse battery"
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+class FormParser(HTMLParser):
+    """Collects the inputs of the first form on the page: what a browser would submit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.action: str | None = None
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form" and self.action is None:
+            self._in_form = True
+            self.action = a.get("action")
+        elif tag == "input" and self._in_form and a.get("name"):
+            if a.get("type") in ("hidden", "email", "text", "password"):
+                self.fields[a["name"] or ""] = a.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+
+
+def form_fields(html: str) -> dict[str, str]:
+    parser = FormParser()
+    parser.feed(html)
+    assert parser.action == "/oauth/authorize", "no sign-in form on the page"
+    return parser.fields
+
+
+def redirect_params(response: httpx2.Response) -> dict[str, str]:
+    """The query parameters of a 302 Location, one value each."""
+    assert response.status_code == 302, (response.status_code, response.text[:500])
+    query = parse_qs(urlsplit(response.headers["Location"]).query, keep_blank_values=True)
+    return {k: v[0] for k, v in query.items()}
+
+
+@dataclass
+class Client:
+    client_id: str
+    secret: str | None
+    redirect_uri: str
+    method: str
+    pk: int
+
+    def auth(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """Body and headers authenticating this client with its registered method."""
+        params = dict(params)
+        headers: dict[str, str] = {}
+        if self.method == "client_secret_basic":
+            raw = f"{self.client_id}:{self.secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        elif self.method == "client_secret_post":
+            params.update(client_id=self.client_id, client_secret=self.secret)
+        else:
+            params["client_id"] = self.client_id
+        return params, headers
+
+
+def make_client(dbrun, method: str = "client_secret_post", redirect_uri: str = CHATGPT,
+                grant_types: list[str] | None = None) -> Client:
+    row, secret = dbrun(lambda db: register_client(db, name="Test Connector", redirect_uris=[redirect_uri],
+                                                   token_endpoint_auth_method=method, grant_types=grant_types,
+                                                   actor="test"))
+    return Client(row["client_id"], secret, redirect_uri, method, row["id"])
+
+
+def authorize_params(client: Client, challenge: str, **extra: Any) -> dict[str, Any]:
+    params = {"response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
+              "state": "st-" + secrets.token_hex(4), "code_challenge": challenge, "code_challenge_method": "S256",
+              "scope": "mcp"}
+    params.update(extra)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def browser_sign_in(http: httpx2.Client, params: dict[str, Any], email: str, password: str = PASSWORD,
+                    decision: str = "allow") -> httpx2.Response:
+    """GET the page, then POST its form with the _xsrf cookie and field, as a browser would."""
+    page = http.get("/oauth/authorize", params=params)
+    assert page.status_code == 200, page.text[:500]
+    fields = form_fields(page.text)
+    assert "_xsrf" in fields and http.cookies.get("_xsrf")
+    if "email" in fields:
+        fields.update(email=email, password=password)
+    fields["decision"] = decision
+    return http.post("/oauth/authorize", data=fields)
+
+
+def get_code(http: httpx2.Client, client: Client, email: str, **extra: Any) -> tuple[str, str, dict[str, str]]:
+    """Run the sign-in; returns (code, verifier, redirect params)."""
+    verifier, challenge = pkce()
+    params = authorize_params(client, challenge, **extra)
+    answer = redirect_params(browser_sign_in(http, params, email))
+    assert answer.get("state") == params["state"]
+    return answer["code"], verifier, answer
+
+
+def exchange(http: httpx2.Client, client: Client, code: str, verifier: str, **extra: Any) -> httpx2.Response:
+    body, headers = client.auth({"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                                 "redirect_uri": client.redirect_uri, **extra})
+    return http.post("/oauth/token", data={k: v for k, v in body.items() if v is not None}, headers=headers)
+
+
+def refresh(http: httpx2.Client, client: Client, refresh_token: str, **extra: Any) -> httpx2.Response:
+    body, headers = client.auth({"grant_type": "refresh_token", "refresh_token": refresh_token, **extra})
+    return http.post("/oauth/token", data=body, headers=headers)
+
+
+def tokens_for(http: httpx2.Client, client: Client, email: str, **extra: Any) -> dict[str, Any]:
+    code, verifier, _ = get_code(http, client, email, **extra)
+    r = exchange(http, client, code, verifier)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def fresh_browser(server_url: str) -> httpx2.Client:
+    """A new cookie jar: a browser that has never signed in here."""
+    from conftest import check_invariants
+
+    return httpx2.Client(base_url=server_url, timeout=30, follow_redirects=False,
+                         event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]})
