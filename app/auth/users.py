@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
 from app.auth.passwords import hash_password
-from app.db import Database, Row
+from app.db import Connection, Database, Row
 from app.db.tables import users
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -83,3 +83,123 @@ async def set_password(
 
 async def count_admins(db: Database) -> int:
     return int(await db.fetch_value(sa.select(sa.func.count()).select_from(users).where(users.c.is_admin)))
+
+
+# ---- listing, disabling and operator rights (operator console) -----------------------------------
+
+def _search_filter(search: str | None) -> sa.ColumnElement[bool]:
+    if not search:
+        return sa.true()
+    # Escape LIKE wildcards so a search for "a_b" finds that text, not a pattern.
+    escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.func.lower(users.c.email).like(f"%{escaped}%", escape="\\")
+
+
+async def list_users(db: Database, *, search: str | None = None, limit: int = 50, offset: int = 0) -> list[Row]:
+    """Users ordered by email (those whose email contains `search`), with live API key and grant counts."""
+    from app.db.tables import api_keys, oauth_grants
+
+    live_keys = (
+        sa.select(sa.func.count()).select_from(api_keys)
+        .where(api_keys.c.user_id == users.c.id, api_keys.c.revoked_at.is_(None),
+               sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > sa.func.now()))
+        .scalar_subquery()
+    )
+    live_grants = (
+        sa.select(sa.func.count()).select_from(oauth_grants)
+        .where(oauth_grants.c.user_id == users.c.id, oauth_grants.c.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+    return await db.fetch_all(
+        sa.select(users.c.id, users.c.email, users.c.is_admin, users.c.disabled, users.c.created_at,
+                  users.c.last_login_at, users.c.password_hash.isnot(None).label("has_password"),
+                  live_keys.label("api_keys"), live_grants.label("active_grants"))
+        .where(_search_filter(search))
+        .order_by(sa.func.lower(users.c.email))
+        .limit(limit).offset(offset)
+    )
+
+
+async def count_users(db: Database, *, search: str | None = None) -> int:
+    return int(await db.fetch_value(sa.select(sa.func.count()).select_from(users).where(_search_filter(search))))
+
+
+async def _lock_for_change(conn: Connection, user_id: int) -> tuple[Row, list[int]]:
+    """Lock the enabled operators (in id order, so concurrent changes cannot deadlock), then the user."""
+    operators = await conn.fetch_all(
+        sa.select(users.c.id).where(users.c.is_admin, users.c.disabled.is_(False)).order_by(users.c.id)
+        .with_for_update()
+    )
+    row = await conn.fetch_one(sa.select(users).where(users.c.id == user_id).with_for_update())
+    if row is None:
+        raise UserError(f"no user with id {user_id}")
+    return row, [r["id"] for r in operators]
+
+
+LAST_OPERATOR_DISABLE = "The last operator cannot be disabled; make another user an operator first"
+LAST_OPERATOR_DEMOTE = "The last operator cannot lose operator rights; make another user an operator first"
+
+
+def _refuse_last_operator(row: Row, operators: list[int], message: str) -> None:
+    if operators == [row["id"]]:
+        raise UserError(message)
+
+
+async def set_user_disabled(
+    db: Database, user_id: int, disabled: bool, *, actor: str, actor_user_id: int | None = None,
+    ip: str | None = None,
+) -> Row:
+    """Disable or enable a user. Disabling ends their browser sessions, drops their API keys from every bearer
+    cache and revokes their OAuth grants; the last enabled operator cannot be disabled."""
+    from app.db.tables import api_keys, web_sessions
+
+    async with db.transaction() as conn:
+        row, operators = await _lock_for_change(conn, user_id)
+        if row["disabled"] == disabled:
+            return row
+        if disabled:
+            _refuse_last_operator(row, operators, LAST_OPERATOR_DISABLE)
+        updated = await conn.fetch_one(
+            users.update().where(users.c.id == user_id).values(disabled=disabled, updated_at=sa.func.now())
+            .returning(users)
+        )
+        assert updated is not None
+        await audit.record(conn, "user.disable" if disabled else "user.enable", actor=actor,
+                           actor_user_id=actor_user_id, target_type="user", target_id=user_id, ip=ip,
+                           details={"email": row["email"]})
+        if disabled:
+            await conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
+            # The keys stay valid rows (enabling the user again restores them) but no cache may keep serving them.
+            await conn.fetch_all(
+                sa.select(sa.func.pg_notify("secondlayer_revocations", sa.literal("api_key:") + api_keys.c.key_hash))
+                .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
+            )
+    if disabled:
+        # After the commit: bearer checks already refuse a disabled user's tokens, this removes the grants for good.
+        from app.auth.grants import revoke_grants
+
+        await revoke_grants(db, user_id=user_id, reason="user_disabled", actor=actor, actor_user_id=actor_user_id,
+                            ip=ip)
+    return updated
+
+
+async def set_admin(
+    db: Database, user_id: int, is_admin: bool, *, actor: str, actor_user_id: int | None = None,
+    ip: str | None = None,
+) -> Row:
+    """Grant or remove operator rights; the last enabled operator keeps theirs."""
+    async with db.transaction() as conn:
+        row, operators = await _lock_for_change(conn, user_id)
+        if row["is_admin"] == is_admin:
+            return row
+        if not is_admin:
+            _refuse_last_operator(row, operators, LAST_OPERATOR_DEMOTE)
+        updated = await conn.fetch_one(
+            users.update().where(users.c.id == user_id).values(is_admin=is_admin, updated_at=sa.func.now())
+            .returning(users)
+        )
+        assert updated is not None
+        await audit.record(conn, "user.grant_operator" if is_admin else "user.remove_operator", actor=actor,
+                           actor_user_id=actor_user_id, target_type="user", target_id=user_id, ip=ip,
+                           details={"email": row["email"]})
+    return updated

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.handlers import health, oauth, pages, wellknown
+from app.handlers import admin, health, oauth, pages, wellknown
 
 
 def all_routes() -> list[Any]:
@@ -13,4 +13,5 @@ def all_routes() -> list[Any]:
         *pages.routes,
         *oauth.routes,
         *wellknown.routes,
+        *admin.routes,
     ]
