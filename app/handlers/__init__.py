@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.handlers import admin, health, oauth, pages, wellknown
+from app.handlers import admin, api, health, mcp, oauth, pages, resource_metadata, wellknown
 
 
 def all_routes() -> list[Any]:
@@ -14,4 +14,7 @@ def all_routes() -> list[Any]:
         *oauth.routes,
         *wellknown.routes,
         *admin.routes,
+        *mcp.routes,
+        *resource_metadata.routes,
+        *api.routes,
     ]

@@ -25,6 +25,19 @@ class ToolContext:
     settings: Settings
     principal: Principal | None
     request_id: str = "-"
+    # Set by the MCP transport: progress and log notifications to the calling client (REST leaves them None).
+    progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
+    log: Callable[[str, Any], Awaitable[None]] | None = None
+
+    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Tell an MCP client how far a long tool call has got; a no-op over REST."""
+        if self.progress is not None:
+            await self.progress(progress, total, message)
+
+    async def notify_log(self, level: str, data: Any) -> None:
+        """Send an MCP log notification (`info`, `warning`, ...) to the caller; a no-op over REST."""
+        if self.log is not None:
+            await self.log(level, data)
 
 
 ToolFunction = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]

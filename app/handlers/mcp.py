@@ -1,0 +1,459 @@
+"""MCP over HTTP: Streamable HTTP at /mcp (also POST/GET/DELETE /sse), HTTP+SSE (2024-11-05) at GET /sse.
+
+These handlers only speak HTTP: they check origin, credentials and body size, parse the JSON-RPC message and
+hand it to the SDK kernel through app.mcp (sessions for the handshake era, one exchange per request for
+2026-07-28), then write what the kernel answers as JSON or as a Server-Sent Events stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any, NoReturn
+
+import mcp_types as types
+import tornado.web
+from mcp.shared.message import ServerMessageMetadata
+from pydantic import ValidationError
+from tornado.iostream import StreamClosedError
+
+from app.auth.bearer import Principal
+from app.handlers.api import BoundedBodyHandler
+from app.handlers.base import ApiError
+from app.mcp.kernel import McpCaller
+from app.mcp.modern import Answer, open_exchange
+from app.mcp.sessions import (
+    GET_STREAM,
+    OutboundStream,
+    SessionClosed,
+    SessionLimitReached,
+    SessionStore,
+    SseSession,
+    StreamableSession,
+)
+from app.mcp.wire import (
+    DEFAULT_VERSION,
+    KEEPALIVE_SECONDS,
+    MODERN_VERSIONS,
+    RESUMABLE_FROM,
+    RETRY_MS,
+    SSE_KEEPALIVE,
+    SUPPORTED_VERSIONS,
+    accepts,
+    is_version_at_least,
+    jsonrpc_error,
+    origin_allowed,
+    sse_event,
+    unsupported_version_error,
+)
+
+SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
+CORS_ALLOW_HEADERS = ("Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, "
+                      "Mcp-Method, Mcp-Name")
+CORS_EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate, X-Request-Id"
+
+
+class McpHandler(BoundedBodyHandler):
+    """Shared by the MCP endpoints: origin and body-size checks, auth, SSE writing, disconnect tracking."""
+
+    SUPPORTED_METHODS = ("GET", "POST", "DELETE", "OPTIONS")
+
+    def initialize(self, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self._gone = asyncio.Event()
+        self._sse_started = False
+
+    @property
+    def store(self) -> SessionStore:
+        return self.settings["mcp_sessions"]  # type: ignore[no-any-return]
+
+    @property
+    def shutdown(self) -> asyncio.Event:
+        return self.settings["shutdown"]  # type: ignore[no-any-return]
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        origin = self.request.headers.get("Origin")
+        if not origin_allowed(origin, self.config):
+            raise ApiError(403, "forbidden_origin", f"Requests from origin {origin} are not allowed here")
+        if origin is not None:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
+            self.set_header("Vary", "Origin")
+        self.limit_body()
+        if self.request.method != "OPTIONS":
+            await self.require_principal()
+
+    def options(self, *args: Any) -> None:
+        # CORS preflight from an allowed browser origin (prepare() already refused foreign ones).
+        self.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+        self.set_header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+        self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
+
+    @property
+    def caller(self) -> McpCaller:
+        assert self.principal is not None
+        return McpCaller(self.principal, self.request_id,
+                         {"user-agent": self.request.headers.get("User-Agent", "")})
+
+    @property
+    def identity(self) -> str:
+        principal: Principal | None = self.principal
+        assert principal is not None
+        return principal.identity
+
+    def on_connection_close(self) -> None:
+        self._gone.set()
+        super().on_connection_close()
+
+    # --- Server-Sent Events -------------------------------------------------------------------
+
+    async def start_sse(self, session_id: str | None = None) -> None:
+        self.set_status(200)
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache, no-transform")
+        self.set_header("X-Accel-Buffering", "no")
+        if session_id:
+            self.set_header(SESSION_HEADER, session_id)
+        # Compression would hold events back in the gzip buffer; a stream must reach the client as written.
+        self._transforms = []
+        self._sse_started = True
+        await self.flush()
+
+    async def send_sse(self, *frames: bytes) -> bool:
+        """Write and flush frames; False when the client has gone."""
+        if self._gone.is_set():
+            return False
+        try:
+            for frame in frames:
+                self.write(frame)
+            await self.flush()
+        except StreamClosedError:
+            self._gone.set()
+            return False
+        return True
+
+    def end_stream(self) -> None:
+        with contextlib.suppress(StreamClosedError):
+            if not self._finished:
+                self.finish()
+
+    async def pump(self, stream: OutboundStream, position: int, *, with_ids: bool, until_complete: bool,
+                   keep_history: bool = True) -> tuple[int, bool]:
+        """Copy `stream` to the client from `position` with keepalives.
+
+        Ends when the response is written (`until_complete`), the session ends, the server shuts down,
+        the client leaves, or another connection takes the stream over. Returns (position, client still there).
+        """
+        stream.generation += 1
+        generation = stream.generation
+        stream.consumers += 1
+        if stream.cancel_timer is not None:
+            stream.cancel_timer.cancel()
+            stream.cancel_timer = None
+        try:
+            while True:
+                events = stream.after(position)
+                frames = [sse_event(payload, event_id=stream.event_id(seq) if with_ids else None)
+                          for seq, payload in events]
+                if frames:
+                    position = events[-1][0]
+                    if not await self.send_sse(*frames):
+                        return position, False
+                    if not keep_history:
+                        stream.trim(position)
+                if until_complete and stream.complete and position >= stream.last_seq:
+                    return position, True
+                if stream.closed or self.shutdown.is_set() or stream.generation != generation:
+                    return position, not self._gone.is_set()
+                await stream.wait(position, KEEPALIVE_SECONDS, self.shutdown, self._gone)
+                if self._gone.is_set():
+                    return position, False
+                if not stream.after(position) and not stream.closed and not self.shutdown.is_set():
+                    if not await self.send_sse(SSE_KEEPALIVE):
+                        return position, False
+        finally:
+            stream.consumers -= 1
+
+    def write_protocol_error(self, status: int, body: dict[str, Any]) -> None:
+        self.write_json(body, status)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # send_error() cleared our headers; a browser client on an allowed origin still needs to read the error.
+        origin = self.request.headers.get("Origin")
+        if origin is not None and origin_allowed(origin, self.config):
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
+            self.set_header("Vary", "Origin")
+        super().write_error(status_code, **kwargs)
+
+
+class StreamableHTTPHandler(McpHandler):
+    """Streamable HTTP: POST messages, GET the server-to-client stream, DELETE the session."""
+
+    async def post(self) -> None:
+        body = self.body()
+        version = self.request.headers.get(VERSION_HEADER)
+        if version is not None and version not in SUPPORTED_VERSIONS:
+            return self.write_protocol_error(400, unsupported_version_error(version))
+        if version in MODERN_VERSIONS:
+            return await self._serve_modern(body)
+        message = self._parse_message(body)
+        session = self._session_for(message)
+        if not isinstance(message, types.JSONRPCRequest):
+            await self._deliver(session, message, session.metadata(self.caller, None, streaming=False))
+            self.set_header(SESSION_HEADER, session.id)
+            self.set_status(202)
+            self.finish()
+            return
+        await self._serve_request(session, message)
+
+    async def get(self) -> None:
+        version = self.request.headers.get(VERSION_HEADER)
+        if version in MODERN_VERSIONS or not self.request.headers.get(SESSION_HEADER):
+            # No stream to offer without a session; the spec's answer for that is 405, never 400.
+            self.set_header("Allow", "POST, DELETE" if version not in MODERN_VERSIONS else "POST")
+            raise ApiError(405, "method_not_allowed", "Open the server-to-client stream with the Mcp-Session-Id "
+                                                      "returned by initialize")
+        if not accepts(self.request.headers.get("Accept"))[1]:
+            raise ApiError(406, "not_acceptable", "GET opens an event stream: send Accept: text/event-stream")
+        session = self._known_session()
+        try:
+            with self.store.stream_slot(self.identity), session.in_use():
+                await self._serve_get(session)
+        except SessionLimitReached as exc:
+            raise ApiError(429, "too_many_streams", str(exc)) from None
+
+    async def delete(self) -> None:
+        if not self.request.headers.get(SESSION_HEADER):
+            raise ApiError(400, "missing_session", "Send the Mcp-Session-Id of the session to end")
+        session = self._known_session()
+        await session.close()
+        self.set_status(204)
+        self.finish()
+
+    # --- handshake era ------------------------------------------------------------------------
+
+    def _parse_message(self, body: bytes) -> types.JSONRPCMessage:
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise ApiError(415, "unsupported_media_type", "POST the JSON-RPC message with "
+                                                          "Content-Type: application/json")
+        json_ok, sse_ok = accepts(self.request.headers.get("Accept"))
+        if not (json_ok or sse_ok):
+            raise ApiError(406, "not_acceptable", "Accept application/json and text/event-stream")
+        try:
+            decoded = json.loads(body)
+        except (ValueError, RecursionError):
+            self._protocol_error(400, jsonrpc_error(None, types.PARSE_ERROR, "Parse error: the body is not JSON"))
+        try:
+            return types.jsonrpc_message_adapter.validate_python(decoded, by_name=False)
+        except ValidationError:
+            self._protocol_error(400, jsonrpc_error(None, types.INVALID_REQUEST,
+                                                    "The body must be one JSON-RPC request, notification or response"))
+
+    def _protocol_error(self, status: int, body: dict[str, Any]) -> NoReturn:
+        """Stop the request with a JSON-RPC error body (what MCP clients parse) at an HTTP status."""
+        self.write_json(body, status)
+        raise tornado.web.Finish()
+
+    def _known_session(self) -> StreamableSession:
+        session = self.store.get(self.request.headers.get(SESSION_HEADER), self.identity, StreamableSession)
+        if session is None:
+            raise ApiError(404, "session_not_found", "No such MCP session (it ended or expired): initialize again")
+        return session  # type: ignore[no-any-return]
+
+    def _session_for(self, message: types.JSONRPCMessage) -> StreamableSession:
+        is_initialize = isinstance(message, types.JSONRPCRequest) and message.method == "initialize"
+        if self.request.headers.get(SESSION_HEADER):
+            return self._known_session()
+        if not is_initialize:
+            raise ApiError(400, "missing_session", "Send Mcp-Session-Id from initialize, or initialize first")
+        try:
+            return self.store.open_streamable(self.identity)
+        except SessionLimitReached as exc:
+            raise ApiError(429, "too_many_sessions", str(exc)) from None
+
+    async def _deliver(self, session: StreamableSession, message: types.JSONRPCMessage, metadata: Any) -> None:
+        try:
+            await session.deliver(message, metadata)
+        except SessionClosed:
+            raise ApiError(404, "session_not_found", "The MCP session ended; initialize again") from None
+
+    async def _serve_request(self, session: StreamableSession, request: types.JSONRPCRequest) -> None:
+        is_initialize = request.method == "initialize"
+        stream = session.open_request_stream(request.id, is_initialize)
+        if stream is None:
+            raise ApiError(409, "duplicate_request_id", f"Request id {request.id} is already in flight")
+        streaming = accepts(self.request.headers.get("Accept"))[1]
+        version = (request.params or {}).get("protocolVersion") if is_initialize else \
+            self.request.headers.get(VERSION_HEADER, DEFAULT_VERSION)
+        resumable = streaming and is_version_at_least(str(version), RESUMABLE_FROM)
+        with session.in_use():
+            await self._deliver(session, request, session.metadata(self.caller, request.id, streaming=streaming))
+            if streaming:
+                delivered = await self._stream_response(session, stream, resumable)
+            else:
+                delivered = await self._json_response(session, stream)
+        if not delivered:
+            session.abandon(stream, resumable)
+            return
+        session.release(stream)
+        if is_initialize and session.protocol_version is None:
+            await session.close()  # the handshake failed: nothing was established
+
+    async def _stream_response(self, session: StreamableSession, stream: OutboundStream, resumable: bool) -> bool:
+        await self.start_sse(session.id)
+        if resumable and not await self.send_sse(sse_event("", event=None, event_id=stream.event_id(0),
+                                                           retry_ms=RETRY_MS)):
+            return False
+        position, present = await self.pump(stream, 0, with_ids=resumable, until_complete=True)
+        self.end_stream()
+        return present and stream.complete and position >= stream.last_seq
+
+    async def _json_response(self, session: StreamableSession, stream: OutboundStream) -> bool:
+        # Without SSE the reply is the response alone; anything the call sends before it has no wire here.
+        while not stream.complete:
+            if stream.closed or self._gone.is_set():
+                return False
+            await stream.wait(stream.last_seq, KEEPALIVE_SECONDS, self._gone)
+        final = stream.after(stream.last_seq - 1)[-1][1]
+        self.set_header(SESSION_HEADER, session.id)
+        self.set_header("Content-Type", "application/json")
+        self.finish(final)
+        return True
+
+    async def _serve_get(self, session: StreamableSession) -> None:
+        last_event_id = self.request.headers.get("Last-Event-ID")
+        found = session.stream_for_event(last_event_id) if last_event_id else None
+        await self.start_sse(session.id)
+        if found is not None and found[0].key != GET_STREAM:
+            # Resuming a request's response stream: replay after the id, then live until the response.
+            stream, position = found
+            _, present = await self.pump(stream, position, with_ids=True, until_complete=True)
+            if present and stream.complete:
+                session.release(stream)
+            self.end_stream()
+            return
+        stream = session.standalone
+        position = found[1] if found is not None else stream.last_seq
+        if is_version_at_least(session.protocol_version, RESUMABLE_FROM):
+            if not await self.send_sse(sse_event("", event=None, event_id=stream.event_id(position),
+                                                 retry_ms=RETRY_MS)):
+                return
+        await self.pump(stream, position, with_ids=True, until_complete=False)
+        self.end_stream()
+
+    # --- 2026-07-28 ----------------------------------------------------------------------------
+
+    async def _serve_modern(self, body: bytes) -> None:
+        json_ok, sse_ok = accepts(self.request.headers.get("Accept"))
+        if not json_ok:
+            raise ApiError(406, "not_acceptable", "Accept application/json (and text/event-stream for streaming)")
+        exchange = open_exchange(self.store.server, self.store.lifespan_state, body=body,
+                                 header_lines=list(self.request.headers.get_all()), caller=self.caller,
+                                 streaming=sse_ok)
+        if isinstance(exchange, Answer):
+            if exchange.body is None:
+                self.set_status(exchange.status)
+                self.finish()
+                return
+            return self.write_protocol_error(exchange.status, exchange.body)
+        exchange.start()
+        try:
+            kind, note = await self._modern_wait(exchange)
+            if kind == "done":
+                # Finished before saying anything else: a plain JSON reply with the SDK's status for it.
+                return self.write_json(exchange.reply, exchange.status)
+            await self.start_sse()
+            while kind != "done":
+                if not await self.send_sse(sse_event(note) if note else SSE_KEEPALIVE):
+                    return
+                kind, note = await self._modern_wait(exchange)
+            await self.send_sse(sse_event(json.dumps(exchange.reply, ensure_ascii=False)))
+            self.end_stream()
+        finally:
+            exchange.cancel()  # a no-op once finished; cancels the call if the client left or we shut down
+
+    async def _modern_wait(self, exchange: Any) -> tuple[str, str | None]:
+        waiter = asyncio.ensure_future(exchange.next(KEEPALIVE_SECONDS))
+        gone = asyncio.ensure_future(self._gone.wait())
+        try:
+            await asyncio.wait((waiter, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not waiter.done():
+            waiter.cancel()
+            raise tornado.web.Finish()  # the client left: the finally above cancels the call
+        return waiter.result()  # type: ignore[no-any-return]
+
+
+class LegacySSEHandler(StreamableHTTPHandler):
+    """/sse: GET without a session opens an HTTP+SSE (2024-11-05) session; everything else is Streamable HTTP."""
+
+    resource_path = "/sse"
+
+    async def get(self) -> None:
+        if self.request.headers.get(SESSION_HEADER):
+            return await super().get()  # a Streamable HTTP client that was given the /sse URL
+        try:
+            with self.store.stream_slot(self.identity):
+                session = self.store.open_sse(self.identity)
+                try:
+                    await self._serve_sse(session)
+                finally:
+                    await session.close()
+        except SessionLimitReached as exc:
+            raise ApiError(429, "too_many_sessions", str(exc)) from None
+
+    async def _serve_sse(self, session: SseSession) -> None:
+        await self.start_sse()
+        # The spec: the first event names where to POST, relative to this server.
+        if not await self.send_sse(sse_event(f"/messages?session_id={session.id}", event="endpoint")):
+            return
+        with session.in_use():
+            await self.pump(session.stream, 0, with_ids=False, until_complete=False, keep_history=False)
+        self.end_stream()
+
+
+class MessagesHandler(McpHandler):
+    """POST /messages?session_id=...: a client message for an HTTP+SSE session; the answer rides its stream."""
+
+    resource_path = "/sse"
+    SUPPORTED_METHODS = ("GET", "POST", "DELETE", "OPTIONS")  # GET and DELETE answer 405
+
+    async def post(self) -> None:
+        body = self.body()
+        session = self.store.get(self.get_query_argument("session_id", ""), self.identity, SseSession)
+        if session is None:
+            raise ApiError(404, "session_not_found", "No such HTTP+SSE session: open GET /sse again")
+        try:
+            message = types.jsonrpc_message_adapter.validate_json(body, by_name=False)
+        except ValidationError:
+            raise ApiError(400, "invalid_message", "The body must be one JSON-RPC message") from None
+        try:
+            with session.in_use():
+                await session.deliver(message, _sse_metadata(self.caller))
+        except SessionClosed:
+            raise ApiError(404, "session_not_found", "The HTTP+SSE session ended: open GET /sse again") from None
+        self.set_status(202)
+        self.finish(json.dumps({"status": "accepted"}))
+
+
+def _sse_metadata(caller: McpCaller) -> ServerMessageMetadata:
+    return ServerMessageMetadata(request_context=caller)
+
+
+class MCPResourceHandler(StreamableHTTPHandler):
+    resource_path = "/mcp"
+
+
+routes = [
+    (r"/mcp/?", MCPResourceHandler),
+    (r"/sse/?", LegacySSEHandler),
+    (r"/messages/?", MessagesHandler),
+]

@@ -1,0 +1,146 @@
+"""The MCP server kernel: the SDK's lowlevel Server, built from our tool registry.
+
+Everything protocol-shaped (initialize and version negotiation, ping, tools/list, tools/call, errors,
+cancellation, progress, logging, the 2026-07-28 per-request envelope) is the SDK's; this module only
+says what the tools are and how one call runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import Any
+
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import Server
+from mcp.shared.exceptions import MCPError
+
+from app.auth.bearer import Principal
+from app.config import Settings
+from app.db import UNAVAILABLE, Database
+from app.tools.registry import Tool, ToolContext, ToolInputError, ToolNotFound, ToolRegistry
+
+log = logging.getLogger("secondlayer.mcp")
+
+INSTRUCTIONS = (
+    "SecondLayer serves Ukrainian legal data. Call tools/list to see the tools; every tool returns "
+    "structured JSON (structuredContent) and the same JSON as text."
+)
+
+
+@dataclass(frozen=True)
+class McpCaller:
+    """Who sent one MCP message, carried to the tool in the message's transport metadata."""
+
+    principal: Principal
+    request_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def tool_definition(tool: Tool) -> types.Tool:
+    """The MCP `Tool` for a registry entry: the same schemas the REST API publishes."""
+    return types.Tool(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.input_schema,
+        output_schema=tool.output_schema,
+        annotations=types.ToolAnnotations(title=tool.title, **_annotation_fields(tool.annotations)),
+    )
+
+
+def _annotation_fields(annotations: dict[str, Any]) -> dict[str, Any]:
+    wire_to_field = {"readOnlyHint": "read_only_hint", "destructiveHint": "destructive_hint",
+                     "idempotentHint": "idempotent_hint", "openWorldHint": "open_world_hint"}
+    return {wire_to_field[k]: v for k, v in annotations.items() if k in wire_to_field}
+
+
+def error_result(code: str, message: str, field_name: str | None = None) -> types.CallToolResult:
+    """A tool error the model can read (isError), never a protocol error: the session goes on."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field_name is not None:
+        error["field"] = field_name
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=message)],
+        structured_content={"error": error},
+        is_error=True,
+    )
+
+
+def success_result(result: dict[str, Any]) -> types.CallToolResult:
+    """structuredContent plus one JSON text item, for clients that read only text."""
+    text = json.dumps(result, ensure_ascii=False, default=str)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
+
+
+def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Server[Any]:
+    """The SDK server whose tools/list and tools/call come from `registry`."""
+
+    async def list_tools(ctx: ServerRequestContext[Any, Any],
+                         params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=[tool_definition(tool) for tool in registry])
+
+    async def call_tool(ctx: ServerRequestContext[Any, Any],
+                        params: types.CallToolRequestParams) -> types.CallToolResult:
+        try:
+            tool = registry.get(params.name)
+        except ToolNotFound:
+            # The spec makes an unknown tool a protocol error, not a tool result.
+            raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
+        caller = ctx.request if isinstance(ctx.request, McpCaller) else None
+        request_id = caller.request_id if caller else "-"
+        try:
+            arguments = tool.validate(params.arguments)
+        except ToolInputError as exc:
+            where = exc.field or "arguments"
+            return error_result("invalid_arguments", f"Invalid arguments: {where}: {exc.message}", exc.field)
+        tool_ctx = ToolContext(db=db, settings=settings, principal=caller.principal if caller else None,
+                               request_id=request_id, progress=ctx.session.report_progress,
+                               log=_log_sender(ctx, tool.name))
+        try:
+            result = await tool.run(tool_ctx, arguments)
+        except ToolInputError as exc:
+            where = exc.field or "arguments"
+            return error_result("invalid_arguments", f"Invalid arguments: {where}: {exc.message}", exc.field)
+        except UNAVAILABLE:
+            log.warning("tool %s: database unavailable (request %s)", tool.name, request_id)
+            return error_result("unavailable", "The database is unavailable; try again shortly")
+        except Exception:
+            # The traceback stays in our log; the client gets a message it can quote to us.
+            log.exception("tool %s failed (request %s)", tool.name, request_id, extra={"request_id": request_id})
+            return error_result("tool_failed", f"The tool {tool.name} failed; quote request id {request_id} "
+                                               "when reporting it")
+        return success_result(result)
+
+    return Server(
+        "SecondLayer",
+        version=version("secondlayer"),
+        title="SecondLayer",
+        instructions=INSTRUCTIONS,
+        website_url=settings.public_url,
+        get_tool_input_schema=lambda name: _input_schema(registry, name),
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+def _input_schema(registry: ToolRegistry, name: str) -> dict[str, Any] | None:
+    try:
+        return registry.get(name).input_schema
+    except ToolNotFound:
+        return None
+
+
+def _log_sender(ctx: ServerRequestContext[Any, Any], logger_name: str) -> Any:
+    async def send(level: str, data: Any) -> None:
+        # The SDK marks logging deprecated at 2026-07-28 but still delivers it per the negotiated
+        # version's rules (per-request opt-in at 2026, always before), which is what we want.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            await ctx.session.send_log_message(level, data, logger=logger_name)  # type: ignore[arg-type]
+
+    return send

@@ -1,0 +1,200 @@
+"""The 2026-07-28 revision over HTTP: one self-contained POST per request, served by the SDK's `serve_one`.
+
+The validation ladder (envelope, routing headers, Mcp-Param-* headers, supported version) is the SDK's
+`mcp.shared.inbound`; running the request is the SDK's `mcp.server.runner.serve_one`. What is ours is only
+the exchange object the web layer drives: it starts the call, hands out notifications as they come, and
+ends with the JSON-RPC reply and the HTTP status the SDK's table assigns to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.connection import Connection
+from mcp.server.lowlevel.server import Server
+from mcp.server.runner import modern_error_data, serve_one
+from mcp.shared.dispatcher import CallOptions
+from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+    unsupported_protocol_version_rejection,
+    validate_mcp_param_headers,
+)
+from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
+from mcp.shared.message import MessageMetadata, ServerMessageMetadata
+from mcp.shared.transport_context import TransportContext
+from pydantic import ValidationError
+
+from app.mcp.kernel import McpCaller
+from app.mcp.wire import dumps, jsonrpc_error
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer decided before any handler runs: a status and a JSON body (None for 202)."""
+
+    status: int
+    body: dict[str, Any] | None = None
+
+
+def _reply_status(reply: dict[str, Any]) -> int:
+    error = reply.get("error")
+    if isinstance(error, dict):
+        return ERROR_CODE_HTTP_STATUS.get(error.get("code", 0), 200)
+    return 200
+
+
+def _rejection(rejection: InboundLadderRejection, request_id: Any) -> Answer:
+    body = jsonrpc_error(request_id, rejection.code, rejection.message, rejection.data)
+    return Answer(_reply_status(body), body)
+
+
+_INVALID_BODY = "Body must be a single JSON-RPC request or notification object"
+
+
+@dataclass
+class _ExchangeContext:
+    """The SDK `DispatchContext` for one HTTP exchange: no back-channel, notifications to our queue."""
+
+    transport: TransportContext
+    request_id: types.RequestId
+    message_metadata: MessageMetadata
+    sink: asyncio.Queue[str | None] | None
+    progress_token: types.ProgressToken | None = None
+    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
+    can_send_request: bool = field(default=False, init=False)
+
+    async def send_raw_request(self, method: str, params: Mapping[str, Any] | None,
+                               opts: CallOptions | None = None) -> dict[str, Any]:
+        raise NoBackChannelError(method)  # the 2026 protocol forbids server-initiated requests
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
+        if self.sink is not None:
+            message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+            if params is not None:
+                message["params"] = dict(params)
+            await self.sink.put(dumps(message))
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        if self.progress_token is None:
+            return
+        params: dict[str, Any] = {"progressToken": self.progress_token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None:
+            params["message"] = message
+        await self.notify("notifications/progress", params)
+
+
+class ModernExchange:
+    """One 2026-07-28 request being served; notifications stream out while it runs."""
+
+    def __init__(self, server: Server[Any], lifespan_state: Any, request: types.JSONRPCRequest,
+                 route: Any, caller: McpCaller, headers: Mapping[str, str], streaming: bool) -> None:
+        self._server = server
+        self._lifespan_state = lifespan_state
+        self.request = request
+        self._route = route
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(64)
+        self._context = _ExchangeContext(
+            transport=TransportContext(kind="streamable-http", can_send_request=False, headers=dict(headers)),
+            request_id=request.id,
+            message_metadata=ServerMessageMetadata(request_context=caller, can_send_request=False),
+            sink=self.queue if streaming else None,
+            progress_token=progress_token_from_params(request.params),
+        )
+        self.reply: dict[str, Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        connection = Connection.from_envelope(self._route.protocol_version, self._route.client_info,
+                                              self._route.client_capabilities)
+        try:
+            result = await serve_one(self._server, self._context, self.request.method, self.request.params,
+                                     connection=connection, lifespan_state=self._lifespan_state)
+            self.reply = {"jsonrpc": "2.0", "id": self.request.id, "result": result}
+        except Exception as exc:
+            error = modern_error_data(exc)
+            self.reply = {"jsonrpc": "2.0", "id": self.request.id,
+                          "error": error.model_dump(mode="json", by_alias=True, exclude_none=True)}
+        finally:
+            # Never full here: the web layer drains the queue while the call runs.
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(None)
+
+    @property
+    def status(self) -> int:
+        return _reply_status(self.reply or {})
+
+    async def next(self, within: float) -> tuple[str, str | None]:
+        """("notification", json), ("done", None) once the reply is ready, or ("idle", None) after `within` seconds."""
+        try:
+            item = await asyncio.wait_for(self.queue.get(), within)
+        except TimeoutError:
+            return "idle", None
+        return ("done", None) if item is None else ("notification", item)
+
+    def cancel(self) -> None:
+        """The client closed the stream: at 2026-07-28 that is the cancellation signal."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+def open_exchange(server: Server[Any], lifespan_state: Any, *, body: bytes, header_lines: list[tuple[str, str]],
+                  caller: McpCaller, streaming: bool) -> Answer | ModernExchange:
+    """Validate one 2026-07-28 POST the way the SDK's HTTP entry does; an Answer when it ends here."""
+    try:
+        decoded = json.loads(body)
+    except (ValueError, RecursionError):
+        return Answer(400, jsonrpc_error(None, types.PARSE_ERROR, "Parse error"))
+    headers = {name.lower(): value for name, value in header_lines}
+    if isinstance(decoded, dict) and "id" not in decoded:
+        # A notification: this revision defines none from client to server over HTTP, so it is acknowledged.
+        try:
+            types.JSONRPCNotification.model_validate(decoded)
+        except ValidationError:
+            return Answer(400, jsonrpc_error(None, types.INVALID_REQUEST, _INVALID_BODY))
+        rejected = unsupported_protocol_version_rejection(headers.get("mcp-protocol-version", ""))
+        return _rejection(rejected, None) if rejected else Answer(202)
+    try:
+        request = types.JSONRPCRequest.model_validate(decoded)
+    except ValidationError:
+        return Answer(400, jsonrpc_error(None, types.INVALID_REQUEST, _INVALID_BODY))
+    duplicated = find_duplicated_routing_header(header_lines)
+    if duplicated is not None:
+        return _rejection(InboundLadderRejection(types.HEADER_MISMATCH, f"{duplicated} header appears more than once"),
+                          request.id)
+    route = classify_inbound_request(decoded, headers=headers)
+    if isinstance(route, InboundLadderRejection):
+        return _rejection(route, request.id)
+    rejected = _param_header_rejection(server, request, headers)
+    if rejected is not None:
+        return _rejection(rejected, request.id)
+    return ModernExchange(server, lifespan_state, request, route, caller, headers, streaming)
+
+
+def _param_header_rejection(server: Server[Any], request: types.JSONRPCRequest,
+                            headers: Mapping[str, str]) -> InboundLadderRejection | None:
+    """Mcp-Param-* headers must agree with the body's arguments (the SDK's check, with our schema lookup)."""
+    params = request.params or {}
+    name, arguments = params.get("name"), params.get("arguments") or {}
+    if request.method != "tools/call" or not isinstance(name, str) or not isinstance(arguments, Mapping):
+        return None
+    lookup = server.get_tool_input_schema
+    schema = lookup(name) if lookup is not None else None
+    if schema is None:
+        return None
+    return validate_mcp_param_headers(schema, arguments, headers)

@@ -1,0 +1,431 @@
+"""MCP sessions: the SDK kernel's serving loop per session, fed and drained through its memory streams.
+
+This is the seam between HTTP and the SDK. Each session runs `mcp.server.runner.serve_loop` (Streamable
+HTTP, handshake era) or `serve_dual_era_loop` (HTTP+SSE, as `Server.run` does) over a pair of SDK context
+streams. The web layer pushes parsed JSON-RPC messages in with `deliver()`; whatever the kernel writes out
+is routed to the SSE stream it belongs to (a request's own stream, or the standalone one) and kept
+there for Last-Event-ID replay. Sessions belong to the principal identity that opened them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Iterator
+from contextlib import AsyncExitStack
+from functools import partial
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.lowlevel.server import Server
+from mcp.server.runner import serve_dual_era_loop, serve_loop
+from mcp.shared._context_streams import ContextSendStream, create_context_streams
+from mcp.shared.message import ServerMessageMetadata, SessionMessage
+
+from app.mcp.kernel import McpCaller
+
+log = logging.getLogger("secondlayer.mcp")
+
+GET_STREAM = "_standalone"
+STANDALONE_KEEP = 256  # standalone-stream events kept for replay
+RESUME_GRACE = 10.0  # seconds a dropped, resumable request stream waits for the client before it is cancelled
+REQUEST_CANCELLED = -32800  # the code the SDK's own 2025 transport answers a cancelled request with
+
+
+class SessionLimitReached(Exception):
+    """The principal already holds as many sessions or streams as settings.mcp_max_sessions allows."""
+
+
+class SessionClosed(Exception):
+    """The session ended while a message was being delivered."""
+
+
+class OutboundStream:
+    """The messages of one SSE stream, in order, with ids a client can resume from."""
+
+    def __init__(self, number: int, key: str, keep: int | None = None) -> None:
+        self.number = number
+        self.key = key
+        self._keep = keep
+        self._events: list[tuple[int, str]] = []
+        self._next_seq = 1
+        self._wake = asyncio.Event()
+        self.complete = False  # the final message (the response) is in
+        self.closed = False  # the session ended
+        self.generation = 0  # bumped when a new consumer takes the stream over
+        self.consumers = 0
+        self.cancel_timer: asyncio.TimerHandle | None = None
+
+    def event_id(self, seq: int) -> str:
+        return f"{self.number}-{seq}"
+
+    def append(self, payload: str, final: bool) -> None:
+        self._events.append((self._next_seq, payload))
+        self._next_seq += 1
+        if self._keep is not None and len(self._events) > self._keep:
+            del self._events[: len(self._events) - self._keep]
+        self.complete = self.complete or final
+        self._wake.set()
+
+    def after(self, seq: int) -> list[tuple[int, str]]:
+        return [event for event in self._events if event[0] > seq]
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq - 1
+
+    def trim(self, seq: int) -> None:
+        """Drop events up to `seq` once delivered, for streams that are never replayed."""
+        self._events = [event for event in self._events if event[0] > seq]
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+
+    async def wait(self, seq: int, within: float, *also: asyncio.Event) -> None:
+        """Return on news after `seq`, the stream ending, one of `also` being set, or after `within` seconds."""
+        if self.after(seq) or self.closed or any(event.is_set() for event in also):
+            return
+        self._wake.clear()
+        await wait_any((self._wake, *also), within)
+
+
+async def wait_any(events: tuple[asyncio.Event, ...], within: float) -> bool:
+    """Wait until one of `events` is set or `within` seconds pass; True if one was set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    return bool(done)
+
+
+class KernelSession:
+    """One serving loop of the SDK kernel, owned by one principal identity."""
+
+    kind = "session"
+
+    def __init__(self, store: SessionStore, identity: str) -> None:
+        self.id = secrets.token_hex(16)
+        self.identity = identity
+        self.store = store
+        self.created = time.time()
+        self.last_active = time.monotonic()
+        self.active_requests = 0
+        self.closed = False
+        self._inbound, inbound_reader = create_context_streams[SessionMessage | Exception](0)
+        self._outbound, self._outbound_reader = create_context_streams[SessionMessage](0)
+        self._task = asyncio.ensure_future(self._run(inbound_reader))
+
+    async def _serve(self, reader: Any, writer: ContextSendStream[SessionMessage]) -> None:
+        raise NotImplementedError
+
+    async def _route(self, message: SessionMessage) -> None:
+        raise NotImplementedError
+
+    async def _run(self, inbound_reader: Any) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._drain)
+                await self._serve(inbound_reader, self._outbound)
+        except Exception:
+            log.exception("MCP session %s crashed", self.id[:8])
+        finally:
+            self.closed = True
+            self._on_end()
+            self.store._forget(self)
+
+    async def _drain(self) -> None:
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            async with self._outbound_reader:
+                async for message in self._outbound_reader:
+                    await self._route(message)
+
+    def _on_end(self) -> None:
+        """Wake whoever waits on this session's streams."""
+
+    async def deliver(self, message: types.JSONRPCMessage, metadata: ServerMessageMetadata | None) -> None:
+        """Hand one client message to the kernel (its contextvars, e.g. the request id, travel with it)."""
+        if self.closed:
+            raise SessionClosed(self.id)
+        self.touch()
+        try:
+            await self._inbound.send(SessionMessage(message, metadata=metadata))
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            raise SessionClosed(self.id) from None
+
+    async def cancel_request(self, request_id: types.RequestId, reason: str) -> None:
+        """Cancel an in-flight call through the kernel's own notifications/cancelled path."""
+        notice = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/cancelled",
+                                           params={"requestId": request_id, "reason": reason})
+        with contextlib.suppress(SessionClosed):
+            await self.deliver(notice, None)
+
+    def touch(self) -> None:
+        self.last_active = time.monotonic()
+
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Mark an HTTP request as being served on this session, which holds off idle expiry."""
+        self.active_requests += 1
+        self.touch()
+        try:
+            yield
+        finally:
+            self.active_requests -= 1
+            self.touch()
+
+    async def close(self) -> None:
+        """End the session: the kernel's read side closes, in-flight calls are cancelled, the id answers 404."""
+        if self.closed:
+            self.store._forget(self)
+            return
+        self.closed = True
+        self.store._forget(self)
+        self._on_end()
+        with contextlib.suppress(Exception):
+            await self._inbound.aclose()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
+
+
+class StreamableSession(KernelSession):
+    """A Streamable HTTP session (handshake era): one kernel loop, many POSTs, one standalone GET stream."""
+
+    kind = "streamable"
+
+    def __init__(self, store: SessionStore, identity: str) -> None:
+        self.protocol_version: str | None = None
+        self._initialize_id: str | None = None
+        self._streams: dict[str, OutboundStream] = {}
+        self._numbers: dict[int, OutboundStream] = {}
+        # Request ids as the client typed them (1 is not "1"), so a cancellation names them exactly.
+        self._ids: dict[str, types.RequestId] = {}
+        self._next_number = 1
+        super().__init__(store, identity)
+        self.standalone = self._new_stream(GET_STREAM, keep=STANDALONE_KEEP)
+
+    async def _serve(self, reader: Any, writer: ContextSendStream[SessionMessage]) -> None:
+        await serve_loop(self.store.server, reader, writer, lifespan_state=self.store.lifespan_state,
+                         session_id=self.id)
+
+    def _new_stream(self, key: str, keep: int | None = None) -> OutboundStream:
+        stream = OutboundStream(self._next_number, key, keep)
+        self._next_number += 1
+        self._streams[key] = stream
+        self._numbers[stream.number] = stream
+        return stream
+
+    def open_request_stream(self, request_id: types.RequestId, is_initialize: bool) -> OutboundStream | None:
+        """The stream a request's response will arrive on; None when that id is already in flight."""
+        key = str(request_id)
+        if key in self._streams:
+            return None
+        if is_initialize:
+            self._initialize_id = key
+        self._ids[key] = request_id
+        return self._new_stream(key)
+
+    def stream_for_event(self, event_id: str) -> tuple[OutboundStream, int] | None:
+        """The stream and position a Last-Event-ID points into, if this session still holds it."""
+        number, _, seq = event_id.partition("-")
+        if not (number.isdigit() and seq.isdigit()):
+            return None
+        stream = self._numbers.get(int(number))
+        return (stream, int(seq)) if stream is not None else None
+
+    def release(self, stream: OutboundStream) -> None:
+        """Forget a request stream whose response has been delivered (or abandoned)."""
+        if stream.key == GET_STREAM:
+            return
+        if stream.cancel_timer is not None:
+            stream.cancel_timer.cancel()
+        self._streams.pop(stream.key, None)
+        self._numbers.pop(stream.number, None)
+        self._ids.pop(stream.key, None)
+        stream.close()
+
+    def metadata(self, caller: McpCaller, request_id: types.RequestId | None, *, streaming: bool
+                 ) -> ServerMessageMetadata:
+        on_unanswered = partial(self._answer_cancelled, request_id) if request_id is not None else None
+        return ServerMessageMetadata(request_context=caller, on_request_unanswered=on_unanswered,
+                                     can_send_request=streaming)
+
+    async def _answer_cancelled(self, request_id: types.RequestId) -> None:
+        # The 2025 wire ends a request's stream only with a response, so a cancelled call gets one,
+        # written through the kernel's own channel so it cannot overtake anything queued before it.
+        error = types.JSONRPCError(jsonrpc="2.0", id=request_id,
+                                   error=types.ErrorData(code=REQUEST_CANCELLED, message="Request cancelled"))
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await self._outbound.send(SessionMessage(error))
+
+    async def _route(self, message: SessionMessage) -> None:
+        msg = message.message
+        final = isinstance(msg, types.JSONRPCResponse | types.JSONRPCError) and msg.id is not None
+        if final:
+            key = str(msg.id)  # type: ignore[union-attr]
+        elif isinstance(message.metadata, ServerMessageMetadata) and message.metadata.related_request_id is not None:
+            key = str(message.metadata.related_request_id)
+        else:
+            key = GET_STREAM
+        if final and key == self._initialize_id and isinstance(msg, types.JSONRPCResponse):
+            self.protocol_version = str(msg.result.get("protocolVersion") or "") or None
+        stream = self._streams.get(key)
+        if stream is None:
+            log.debug("MCP session %s: dropped a message for finished request %s", self.id[:8], key)
+            return
+        stream.append(msg.model_dump_json(by_alias=True, exclude_unset=True), final and key != GET_STREAM)
+
+    def abandon(self, stream: OutboundStream, resumable: bool) -> None:
+        """The client went away before the response: cancel now, or after a grace for it to resume."""
+        if stream.consumers:
+            return  # another connection has taken the stream over
+        if stream.complete or stream.key == GET_STREAM or self.closed:
+            self.release(stream)
+            return
+        loop = asyncio.get_running_loop()
+        delay = RESUME_GRACE if resumable else 0.0
+        stream.cancel_timer = loop.call_later(delay, self._cancel_abandoned, stream, stream.generation)
+
+    def _cancel_abandoned(self, stream: OutboundStream, generation: int) -> None:
+        if stream.generation != generation or stream.consumers or stream.complete:
+            return  # resumed, or answered meanwhile
+        request_id = self._ids.get(stream.key, stream.key)
+        self.release(stream)
+        self.store.spawn(self.cancel_request(request_id, "client disconnected"))
+
+    def _on_end(self) -> None:
+        for stream in list(self._streams.values()):
+            stream.close()
+
+
+class SseSession(KernelSession):
+    """An HTTP+SSE (2024-11-05) session: one GET stream carries everything, POST /messages feeds it."""
+
+    kind = "sse"
+
+    def __init__(self, store: SessionStore, identity: str) -> None:
+        self.stream = OutboundStream(1, "sse")
+        super().__init__(store, identity)
+
+    async def _serve(self, reader: Any, writer: ContextSendStream[SessionMessage]) -> None:
+        await serve_dual_era_loop(self.store.server, reader, writer, lifespan_state=self.store.lifespan_state,
+                                  session_id=self.id)
+
+    async def _route(self, message: SessionMessage) -> None:
+        self.stream.append(message.message.model_dump_json(by_alias=True, exclude_unset=True), False)
+
+    def _on_end(self) -> None:
+        self.stream.close()
+
+
+class SessionStore:
+    """Every open MCP session of this process, with per-principal caps and idle expiry."""
+
+    def __init__(self, server: Server[Any], *, max_per_principal: int, idle_timeout: float) -> None:
+        self.server = server
+        self.max_per_principal = max_per_principal
+        self.idle_timeout = idle_timeout
+        self.lifespan_state: Any = None
+        self._sessions: dict[str, KernelSession] = {}
+        self._streams: dict[str, int] = {}
+        self._stack = AsyncExitStack()
+        self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        # The server lifespan is entered once for the process, as the SDK's session manager does.
+        self.lifespan_state = await self._stack.enter_async_context(self.server.lifespan(self.server))
+        self._reaper = asyncio.ensure_future(self._reap_forever())
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+        await asyncio.gather(*(session.close() for session in list(self._sessions.values())),
+                             return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await self._stack.aclose()
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        """Run a fire-and-forget coroutine, keeping a reference so it is not collected mid-flight."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def count(self, identity: str) -> int:
+        return sum(1 for session in self._sessions.values() if session.identity == identity)
+
+    def _admit(self, identity: str) -> None:
+        if self.count(identity) >= self.max_per_principal:
+            raise SessionLimitReached(f"at most {self.max_per_principal} open MCP sessions per credential; "
+                                      "close one (DELETE) or let it expire")
+
+    def open_streamable(self, identity: str) -> StreamableSession:
+        self._admit(identity)
+        session = StreamableSession(self, identity)
+        self._sessions[session.id] = session
+        log.info("MCP session %s opened (streamable HTTP)", session.id[:8])
+        return session
+
+    def open_sse(self, identity: str) -> SseSession:
+        self._admit(identity)
+        session = SseSession(self, identity)
+        self._sessions[session.id] = session
+        log.info("MCP session %s opened (HTTP+SSE)", session.id[:8])
+        return session
+
+    def get(self, session_id: str | None, identity: str, kind: type[KernelSession]) -> Any:
+        """The session if it exists, is of `kind` and belongs to `identity`; else None, which callers answer 404."""
+        session = self._sessions.get(session_id or "")
+        if session is None or session.closed or not isinstance(session, kind):
+            return None
+        if not secrets.compare_digest(session.identity, identity):
+            log.warning("MCP session %s presented by another credential; answered as unknown", session.id[:8])
+            return None
+        return session
+
+    def _forget(self, session: KernelSession) -> None:
+        if self._sessions.get(session.id) is session:
+            del self._sessions[session.id]
+            log.info("MCP session %s closed", session.id[:8])
+
+    @contextlib.contextmanager
+    def stream_slot(self, identity: str) -> Iterator[None]:
+        """Hold one of the principal's long-lived stream slots for the duration of the block."""
+        if self._streams.get(identity, 0) >= self.max_per_principal:
+            raise SessionLimitReached(f"at most {self.max_per_principal} open MCP streams per credential")
+        self._streams[identity] = self._streams.get(identity, 0) + 1
+        try:
+            yield
+        finally:
+            self._streams[identity] -= 1
+            if not self._streams[identity]:
+                del self._streams[identity]
+
+    async def expire_idle(self) -> int:
+        """Close sessions with nothing in flight for longer than the idle timeout; returns how many."""
+        now = time.monotonic()
+        idle = [s for s in self._sessions.values()
+                if s.active_requests == 0 and now - s.last_active > self.idle_timeout]
+        for session in idle:
+            log.info("MCP session %s expired after %.0fs idle", session.id[:8], now - session.last_active)
+            await session.close()
+        return len(idle)
+
+    async def _reap_forever(self) -> None:
+        interval = max(1.0, min(30.0, self.idle_timeout / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.expire_idle()
+            except Exception:
+                log.exception("MCP session expiry failed")
+

@@ -1,0 +1,91 @@
+"""HTTP-level facts of the MCP transports, kept free of any web framework: origins, Accept, versions, SSE frames."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from mcp_types import UNSUPPORTED_PROTOCOL_VERSION
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+
+from app.config import Settings
+
+# Every revision the installed SDK speaks: the handshake ones through initialize, the modern ones per request.
+SUPPORTED_VERSIONS: tuple[str, ...] = tuple(v for v in KNOWN_PROTOCOL_VERSIONS
+                                            if v in HANDSHAKE_PROTOCOL_VERSIONS or v in MODERN_PROTOCOL_VERSIONS)
+MODERN_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
+# The spec: a request without MCP-Protocol-Version is taken as 2025-03-26.
+DEFAULT_VERSION = "2025-03-26"
+# Resumable streams (priming event with an id, then Last-Event-ID) arrived in 2025-11-25.
+RESUMABLE_FROM = "2025-11-25"
+
+KEEPALIVE_SECONDS = 15.0
+RETRY_MS = 1000  # how soon a client should reconnect to a resumable stream
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def origin_allowed(origin: str | None, settings: Settings) -> bool:
+    """Requests without Origin (not from a browser) pass; browsers only from our origin or the allow-list.
+
+    This is the MCP spec's DNS-rebinding defence: a page on another site must not drive a local session.
+    """
+    if origin is None:
+        return True
+    value = origin.strip().rstrip("/").lower()
+    if value == origin_of(settings.public_url):
+        return True
+    return "*" in settings.allowed_origins or value in settings.allowed_origins
+
+
+def accepts(accept_header: str | None) -> tuple[bool, bool]:
+    """(JSON acceptable, SSE acceptable) from an Accept header, with the RFC 9110 wildcards."""
+    types = {part.split(";")[0].strip().lower() for part in (accept_header or "").split(",")}
+    anything = "*/*" in types
+    return (anything or "application/json" in types or "application/*" in types,
+            anything or "text/event-stream" in types or "text/*" in types)
+
+
+def is_version_at_least(version: str | None, minimum: str) -> bool:
+    if version not in KNOWN_PROTOCOL_VERSIONS:
+        return False
+    return KNOWN_PROTOCOL_VERSIONS.index(version) >= KNOWN_PROTOCOL_VERSIONS.index(minimum)
+
+
+def unsupported_version_error(requested: str) -> dict[str, Any]:
+    """The JSON-RPC error body for a MCP-Protocol-Version this server does not speak."""
+    return jsonrpc_error(None, UNSUPPORTED_PROTOCOL_VERSION,
+                         f"Unsupported MCP-Protocol-Version {requested!r}; supported: {', '.join(SUPPORTED_VERSIONS)}",
+                         {"supported": list(SUPPORTED_VERSIONS), "requested": requested})
+
+
+def jsonrpc_error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def sse_event(data: str, *, event: str | None = "message", event_id: str | None = None,
+              retry_ms: int | None = None) -> bytes:
+    """One Server-Sent Event; multi-line data is split as the format requires."""
+    lines = []
+    if event:
+        lines.append(f"event: {event}")
+    if event_id:
+        lines.append(f"id: {event_id}")
+    if retry_ms is not None:
+        lines.append(f"retry: {retry_ms}")
+    lines.extend(f"data: {line}" for line in (data.split("\n") if data else [""]))
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+SSE_KEEPALIVE = b": keepalive\n\n"
+
+
+def dumps(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
