@@ -74,6 +74,14 @@ class Browser:
         return self.post("/admin/login", {"email": email, "password": password}, form_page="/admin/login")
 
 
+def confirm(browser: Browser, path: str, extra: dict[str, str] | None = None) -> httpx2.Response:
+    """Open a confirmation page, check it asks, then confirm like the person clicking the button."""
+    page = browser.get(path)
+    assert page.status_code == 200, page.text[:300]
+    assert 'name="confirm" value="yes"' in page.text
+    return browser.post(path, {"confirm": "yes", **(extra or {})})
+
+
 @pytest.fixture
 def browser(server: Any) -> Iterator[Browser]:
     b = Browser(server.url)

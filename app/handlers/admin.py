@@ -529,7 +529,9 @@ class UserConfirmHandler(ConfirmHandler, UserMixin):
         except users.UserError as exc:
             self.done(f"/admin/users/{user['id']}", str(exc), "error")
             return
-        self.done(f"/admin/users/{user['id']}", message, email=user["email"])
+        # An operator who just disabled or demoted themselves can no longer see the user page.
+        target = LOGIN_URL if user["id"] == self.operator["id"] else f"/admin/users/{user['id']}"
+        self.done(target, message, email=user["email"])
 
 
 class UserDisableHandler(UserConfirmHandler):

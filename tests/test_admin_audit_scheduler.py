@@ -1,0 +1,124 @@
+"""Operator console: the overview, the audit log with its filters, the scheduler page and "run now"."""
+# ruff: noqa: F811 - pytest fixtures imported from tests/helpers_admin.py
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+from app import audit
+from tests.helpers_admin import admin, audit_rows, field_block, operator  # noqa: F401
+
+
+def seed(dbrun, action: str, actor: str, target_type: str, target_id: str, at: str | None = None) -> None:
+    async def go(db):
+        await audit.record(db, action, actor=actor, target_type=target_type, target_id=target_id,
+                           details={"seeded": True})
+        if at:
+            await db.execute("UPDATE audit_log SET at = %(at)s WHERE id = (SELECT max(id) FROM audit_log)",
+                             {"at": at})
+
+    dbrun(go)
+
+
+def rows_of(page: str) -> list[str]:
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
+    return body.split("<tr>")[1:]
+
+
+def test_overview_counts(admin):
+    r = admin.get("/admin")
+    assert r.status_code == 200
+    assert "OAuth clients" in r.text and "Live API keys" in r.text
+    assert "/admin/clients/new" in r.text
+
+
+def test_audit_log_filters_by_action_actor_target_and_dates(admin, dbrun):
+    tag = secrets.token_hex(3)
+    action = f"test.audit_{tag}"
+    seed(dbrun, action, f"alice-{tag}@example.com", "user", "41", "2024-03-01T10:00:00Z")
+    seed(dbrun, action, f"bob-{tag}@example.com", "client", "slc_x", "2024-03-05T10:00:00Z")
+    seed(dbrun, action, f"alice-{tag}@example.com", "client", "slc_y", "2024-03-09T10:00:00Z")
+
+    page = admin.get(f"/admin/audit?action={action}")
+    assert page.status_code == 200
+    assert len(rows_of(page.text)) == 3
+    assert f'<option selected value="{action}">' in page.text or f'value="{action}" selected' in page.text
+
+    page = admin.get(f"/admin/audit?action={action}&actor=ALICE-{tag}")
+    assert len(rows_of(page.text)) == 2
+
+    page = admin.get(f"/admin/audit?action={action}&target=client:slc_x")
+    rows = rows_of(page.text)
+    assert len(rows) == 1 and f"bob-{tag}" in rows[0]
+
+    page = admin.get(f"/admin/audit?action={action}&target=client")
+    assert len(rows_of(page.text)) == 2
+
+    page = admin.get(f"/admin/audit?action={action}&since=2024-03-05&until=2024-03-05")
+    rows = rows_of(page.text)
+    assert len(rows) == 1 and "2024-03-05 10:00 UTC" in rows[0]
+
+    page = admin.get(f"/admin/audit?action={action}&since=2024-03-02")
+    assert len(rows_of(page.text)) == 2
+
+
+def test_audit_log_bad_dates_are_errors_next_to_the_field(admin):
+    r = admin.get("/admin/audit?since=yesterday")
+    assert r.status_code == 400
+    assert "Enter a date as YYYY-MM-DD" in field_block(r.text, "since")
+    r = admin.get("/admin/audit?since=2024-03-09&until=2024-03-01")
+    assert r.status_code == 400
+    assert "The end date is before the start date" in field_block(r.text, "until")
+
+
+def test_audit_log_is_paginated_newest_first(admin, dbrun):
+    tag = secrets.token_hex(3)
+    action = f"test.page_{tag}"
+    for i in range(55):
+        seed(dbrun, action, "pager@example.com", "item", str(i),
+             (dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i)).isoformat())
+    first = admin.get(f"/admin/audit?action={action}")
+    assert len(rows_of(first.text)) == 50
+    assert "item:54" in rows_of(first.text)[0]
+    assert "Page 1 of 2" in first.text
+    next_link = re.search(r'href="\?([^"]+)" rel="next"', first.text).group(1).replace("&amp;", "&")
+    assert "page=2" in next_link and f"action={action}".replace(".", ".") in next_link.replace("%2E", ".")
+    second = admin.get(f"/admin/audit?{next_link}")
+    rows = rows_of(second.text)
+    assert len(rows) == 5 and "item:0" in rows[-1]
+
+
+def test_admin_actions_show_up_in_the_log(admin, make_user):
+    user = make_user()
+    admin.post(f"/admin/users/{user['id']}/operator/grant", {}, form_page=f"/admin/users/{user['id']}")
+    page = admin.get(f"/admin/audit?action=user.grant_operator&target=user:{user['id']}")
+    rows = rows_of(page.text)
+    assert len(rows) == 1
+    assert admin.user["email"] in rows[0] and f"user:{user['id']}" in rows[0] and "UTC" in rows[0]
+
+
+def test_scheduler_shows_the_schedule_and_next_run(admin, settings):
+    r = admin.get("/admin/scheduler")
+    assert r.status_code == 200
+    assert f"<code>{settings.cleanup_cron}</code>" in r.text
+    assert re.search(r"Next run</dt><dd>\d{4}-\d\d-\d\d 03:00 UTC", r.text)
+
+
+def test_run_now_runs_the_cleanup_and_records_it(admin, dbrun, database_url):
+    dbrun(lambda db: db.execute(
+        "INSERT INTO web_sessions (session_hash, user_id, expires_at) VALUES (%(h)s, %(u)s, now() - interval '1 hour')",
+        {"h": "expired-" + secrets.token_hex(8), "u": admin.user["id"]}))
+    r = admin.post("/admin/scheduler/run", {}, form_page="/admin/scheduler")
+    assert r.status_code == 303
+    page = admin.follow(r)
+    assert re.search(r"Cleanup finished: \d+ rows deleted", page.text)
+    run = dbrun(lambda db: db.fetch_one("SELECT * FROM job_runs ORDER BY id DESC LIMIT 1"))
+    assert run["trigger"] == "manual" and run["status"] == "ok" and run["rows_deleted"] >= 1
+    assert run["details"]["web_sessions"] >= 1
+    row = rows_of(page.text)[0]
+    assert "manual" in row and "ok" in row and " ms" in row
+    entry = audit_rows(database_url, "cleanup.run", target_id=str(run["id"]))[0]
+    assert entry["actor"] == admin.user["email"]
+    assert entry["details"]["status"] == "ok"
