@@ -473,7 +473,7 @@ class Progress:
         self.width = width
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.started = time.monotonic()
-        self.last = 0.0
+        self.last = self.started
         self.done = 0
         self.interval = 0.1 if self.tty else 5.0
 
