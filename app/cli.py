@@ -299,7 +299,7 @@ def _load_command_modules() -> None:
 
 
 # Modules holding more @command registrations (OAuth clients, API keys, the corpus importer, ...).
-COMMAND_MODULES: list[str] = ["app.auth.commands"]
+COMMAND_MODULES: list[str] = ["app.auth.commands", "app.corpus.commands"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,12 +22,17 @@ def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=500, help="rows per upsert (default 500)")
 
 
+def _file_size(path: Path) -> int:
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    return path.stat().st_size
+
+
 @command("import", "load a corpus file (JSON Lines) into the database, with a progress bar")(_import_args)
 async def _import(ctx: Context) -> Result:
     kind = KINDS[ctx.args.kind]
     path: Path = ctx.args.file
-    if not path.is_file():
-        raise CommandError(f"no such file: {path}")
+    size = _file_size(path)
     if not 1 <= ctx.args.batch_size <= 10000:
         raise CommandError("--batch-size must be between 1 and 10000")
     db = await ctx.db()
@@ -39,7 +44,7 @@ async def _import(ctx: Context) -> Result:
         if shown <= MAX_ERRORS_SHOWN:
             print(f"{path}:{line}: {message}", file=sys.stderr)
 
-    progress = Progress(kind.name, path.stat().st_size, sys.stderr)
+    progress = Progress(kind.name, size, sys.stderr)
     try:
         summary = await import_file(db, kind.name, path, strict=ctx.args.strict, batch_size=ctx.args.batch_size,
                                     progress=progress, on_error=report)

@@ -139,10 +139,10 @@ class ToolRegistry:
 
 def default_registry() -> ToolRegistry:
     """Every tool the product serves."""
-    from app.tools import server_info
+    from app.tools import legal, server_info
 
     registry = ToolRegistry()
-    for module in (server_info,):
+    for module in (server_info, legal):
         for tool in module.TOOLS:
             registry.add(tool)
     return registry
