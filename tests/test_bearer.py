@@ -1,0 +1,162 @@
+"""Hybrid bearer authentication: tokens and API keys, the in-process cache and its cross-process invalidation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import sqlalchemy as sa
+from helpers_oauth import make_client, tokens_for
+
+from app.auth.api_keys import create_api_key, revoke_api_key
+from app.auth.bearer import BearerAuthenticator, BearerError, parse_authorization
+from app.auth.secrets import hash_credential
+from app.db import Database
+from app.db.tables import api_keys, oauth_clients, oauth_grants, oauth_tokens, users
+
+
+@pytest.fixture
+def authenticator(server):
+    auth = server.runtime.services["authenticator"]
+    deadline = time.monotonic() + 5
+    while not auth.listening.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert auth.listening.is_set(), "the revocation listener did not start"
+    return auth
+
+
+def _auth(server, authenticator, token):
+    return server.call(authenticator.authenticate(token))
+
+
+def _refused_within(server, authenticator, token, seconds=1.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            _auth(server, authenticator, token)
+        except BearerError as exc:
+            return exc
+        time.sleep(0.02)
+    pytest.fail(f"still accepted after {seconds}s")
+
+
+def _notify(dbrun, payload):
+    dbrun(lambda db: db.execute(sa.select(sa.func.pg_notify("secondlayer_revocations", payload))))
+
+
+def test_access_token_resolves_to_principal(http, dbrun, make_user, server, authenticator):
+    user = make_user()
+    client = make_client(dbrun)
+    tokens = tokens_for(http, client, user["email"])
+    p = _auth(server, authenticator, tokens["access_token"])
+    assert (p.kind, p.user_id, p.email, p.client_id) == ("oauth", user["id"], user["email"], client.client_id)
+    assert p.identity == f"oauth:{user['id']}:{client.client_id}"
+    with pytest.raises(BearerError):
+        _auth(server, authenticator, tokens["refresh_token"])  # a refresh token is not a bearer credential
+    with pytest.raises(BearerError):
+        _auth(server, authenticator, "mcp_token_unknown")
+
+
+def test_cache_serves_until_a_revocation_notice_arrives(http, dbrun, make_user, server, authenticator):
+    user = make_user()
+    tokens = tokens_for(http, make_client(dbrun), user["email"])
+    token_hash = hash_credential(tokens["access_token"])
+    _auth(server, authenticator, tokens["access_token"])
+    # Revoked behind the cache's back (no NOTIFY): the cached principal is still served...
+    dbrun(lambda db: db.execute(oauth_tokens.update().where(oauth_tokens.c.token_hash == token_hash)
+                                .values(revoked_at=sa.func.now())))
+    assert _auth(server, authenticator, tokens["access_token"]).user_id == user["id"]
+    # ...until the notice for that token reaches the listener.
+    _notify(dbrun, f"token:{token_hash}")
+    exc = _refused_within(server, authenticator, tokens["access_token"])
+    assert exc.status == 401 and exc.error == "invalid_token"
+
+
+def test_wildcard_notice_drops_everything(http, dbrun, make_user, server, authenticator):
+    user = make_user()
+    tokens = tokens_for(http, make_client(dbrun), user["email"])
+    _auth(server, authenticator, tokens["access_token"])
+    dbrun(lambda db: db.execute(users.update().where(users.c.id == user["id"]).values(disabled=True)))
+    _notify(dbrun, "*")
+    _refused_within(server, authenticator, tokens["access_token"])
+
+
+def test_api_key_accepted_then_revoked_everywhere_within_a_second(dbrun, make_user, server, authenticator):
+    user = make_user()
+    row, key = dbrun(lambda db: create_api_key(db, user["email"], "n8n", actor="test"))
+    p = _auth(server, authenticator, key)
+    assert (p.kind, p.user_id, p.credential_id, p.scopes) == ("api_key", user["id"], row["id"], frozenset({"mcp"}))
+    dbrun(lambda db: revoke_api_key(db, row["id"], actor="test"))
+    _refused_within(server, authenticator, key)
+
+
+def test_expired_token_refused(http, dbrun, make_user, server, authenticator):
+    tokens = tokens_for(http, make_client(dbrun), make_user()["email"])
+    dbrun(lambda db: db.execute(oauth_tokens.update()
+                                .where(oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))
+                                .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))))
+    _notify(dbrun, "*")
+    _refused_within(server, authenticator, tokens["access_token"])
+
+
+def test_last_use_recorded_in_batches(http, dbrun, make_user, server, authenticator):
+    user = make_user()
+    client = make_client(dbrun)
+    tokens = tokens_for(http, client, user["email"])
+    key_row, key = dbrun(lambda db: create_api_key(db, user["email"], "batch", actor="test"))
+    server.call(authenticator.flush_usage())  # start from an empty batch
+    for _ in range(5):
+        _auth(server, authenticator, tokens["access_token"])
+        _auth(server, authenticator, key)
+    server.call(authenticator.flush_usage())
+    token = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
+        oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))))
+    grant = dbrun(lambda db: db.fetch_one(sa.select(oauth_grants).where(oauth_grants.c.id == token["grant_id"])))
+    client_row = dbrun(lambda db: db.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.id == client.pk)))
+    key_used = dbrun(lambda db: db.fetch_value(sa.select(api_keys.c.last_used_at)
+                                               .where(api_keys.c.id == key_row["id"])))
+    assert token["last_used_at"] is not None and grant["last_used_at"] is not None
+    assert client_row["last_used_at"] is not None and key_used is not None
+
+
+def test_cache_is_bounded_and_requires_the_listener(database_url, settings, make_user):
+    async def go():
+        db = Database(database_url, maxsize=2)
+        auth = BearerAuthenticator(db, settings.accepted_audiences)
+        auth.CACHE_SIZE = 3
+        keys = []
+        user = await db.fetch_one(sa.select(users).limit(1))
+        for i in range(5):
+            keys.append((await create_api_key(db, user["email"], f"bound-{i}", actor="test"))[1])
+        # Without the revocation feed nothing is cached.
+        await auth.authenticate(keys[0])
+        assert len(auth._cache) == 0
+        await auth.start()
+        for _ in range(100):
+            if auth.listening.is_set():
+                break
+            await asyncio.sleep(0.05)
+        for key in keys:
+            await auth.authenticate(key)
+        assert len(auth._cache) == 3
+        await auth.stop()
+        await db.close()
+
+    make_user()
+    asyncio.run(go())
+
+
+def test_bearer_header_parsing():
+    assert parse_authorization("Bearer abc.def") == "abc.def"
+    for bad in (None, "", "Basic abc", "Bearer", "Bearer a b"):
+        with pytest.raises(BearerError):
+            parse_authorization(bad)
+
+
+def test_token_in_query_string_is_refused(http, dbrun, make_user):
+    tokens = tokens_for(http, make_client(dbrun), make_user()["email"])
+    r = http.get("/api/tools", params={"access_token": tokens["access_token"]})
+    assert r.status_code == 401
+    assert "resource_metadata=" in r.headers["WWW-Authenticate"]
+    assert http.get("/api/tools", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
