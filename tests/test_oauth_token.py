@@ -275,3 +275,14 @@ def test_client_without_refresh_grant_gets_no_refresh_token(http, dbrun, user):
     client = make_client(dbrun, grant_types=["authorization_code"])
     tokens = tokens_for(http, client, user["email"])
     assert "refresh_token" not in tokens
+
+
+def test_client_errors_are_not_logged_with_credentials(http, dbrun, caplog):
+    client = make_client(dbrun, method="client_secret_basic")
+    client.secret = "mcp_secret_should_never_appear_in_logs"
+    with caplog.at_level("DEBUG"):
+        r = exchange(http, client, "mcp_code_x", pkce()[0])
+    assert r.status_code == 401
+    assert "should_never_appear" not in caplog.text
+    assert base64.b64encode(f"{client.client_id}:{client.secret}".encode()).decode() not in caplog.text
+    assert "Uncaught exception" not in caplog.text and "uncaught exception" not in caplog.text

@@ -7,6 +7,7 @@ They are not cookie-authenticated, so Tornado's XSRF check does not apply to the
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Any
 
@@ -33,6 +34,8 @@ from app.auth.signin import MESSAGES, SESSION_COOKIE, SignInError, end_session, 
 from app.db import UNAVAILABLE, Row
 from app.handlers.base import PAGE_CSP, APIHandler, BaseHandler
 
+log = logging.getLogger("secondlayer")
+
 FORM_TYPE = "application/x-www-form-urlencoded"
 SIGNIN_STATUS = {"invalid_credentials": 401, "no_password": 401, "disabled": 403, "throttled": 429}
 
@@ -51,6 +54,15 @@ class OAuthAPIHandler(APIHandler):
     def options(self, *args: Any) -> None:
         self.set_status(204)
         self.finish()
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, OAuthError):
+            return  # a client error, answered as RFC 6749 JSON; nothing for the operator to fix
+        if isinstance(value, UNAVAILABLE):
+            super().log_exception(typ, value, tb)
+            return
+        # Tornado's default would print the request with its headers, and Basic credentials are client secrets.
+        log.error("uncaught exception on %s %s", self.request.method, self.request.path, exc_info=(typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
