@@ -1,0 +1,246 @@
+"""The operator console in real headless Chromium (Debian's package, driven by Playwright), with screenshots.
+
+Chromium missing means skip, unless SECONDLAYER_REQUIRE_BROWSER=1 (CI), where it is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import pytest
+
+from app.auth.passwords import verify_password
+from tests.conftest import artifact_path, run_db
+from tests.helpers_admin import issue_grant
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+T = TypeVar("T")
+# The elements reaching past the right edge of the viewport, named so a failure says what to fix.
+WIDER_THAN_SCREEN = """
+[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5
+               || e.scrollWidth > e.clientWidth + 0.5 && getComputedStyle(e).overflowX === 'visible')
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))
+  .slice(0, 5)
+"""
+
+
+def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a database helper in another thread: Playwright's sync API keeps an event loop running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("SECONDLAYER_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"SECONDLAYER_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        _unavailable("Debian's chromium is not installed (apt-get install chromium, or `make browser`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM)
+                                             else shutil.which("chromium"), args=ARGS)
+        yield browser
+        browser.close()
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def new_page(chromium: Any, server: Any, viewport: dict[str, int], **options: Any) -> Any:
+    context = chromium.new_context(viewport=viewport, locale="en-US", base_url=server.url, **options)
+    context.set_default_timeout(15000)
+    return context.new_page()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(artifact_path(f"admin-{name}.png")), full_page=True)
+
+
+def sign_in(page: Any, email: str, password: str) -> None:
+    page.goto("/admin")
+    assert "/admin/login" in page.url
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/admin$"))
+
+
+def flash(page: Any) -> str:
+    return str(page.locator(".flash").first.inner_text())
+
+
+def test_operator_console_end_to_end(chromium, server, make_user, database_url, dbrun):
+    operator = off_loop(make_user, email=f"browser-op-{secrets.token_hex(3)}@example.com", is_admin=True)
+    member = off_loop(make_user, email=f"lawyer-{secrets.token_hex(3)}@example.com")
+    page = new_page(chromium, server, DESKTOP, permissions=["clipboard-read", "clipboard-write"])
+
+    page.goto("/admin/login")
+    shot(page, "login")
+    sign_in(page, operator["email"], operator["password"])
+    shot(page, "overview")
+
+    # Register a client and copy its secret with the copy button.
+    page.get_by_role("link", name="Clients", exact=True).click()
+    page.get_by_role("link", name="Register a client").first.click()
+    page.fill("#name", "ChatGPT (browser test)")
+    page.fill("#redirect_uris", "https://chatgpt.com/connector_platform_oauth_redirect")
+    shot(page, "client-new")
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_selector("#v-client-secret")
+    secret = page.inner_text("#v-client-secret")
+    client_id = page.inner_text("#v-client-id")
+    assert secret.startswith("mcp_secret_")
+    copy = page.locator('button[data-copy="v-client-secret"]')
+    assert copy.is_visible()
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    assert page.inner_text("#v-authorize") == f"{server.url}/oauth/authorize"
+    shot(page, "client-secret")
+
+    # Rotate it: the confirmation states the grace period, the new secret is shown once.
+    page.get_by_role("link", name="Done").click()
+    shot(page, "client")
+    page.get_by_role("link", name="Rotate the secret").click()
+    assert "keeps working for 24 h" in page.inner_text("main")
+    shot(page, "confirm-rotate")
+    page.get_by_role("button", name="Rotate the secret").click()
+    page.wait_for_selector("#v-client-secret")
+    rotated = page.inner_text("#v-client-secret")
+    assert rotated.startswith("mcp_secret_") and rotated != secret
+    assert "The previous secret keeps working until" in page.inner_text("main")
+    shot(page, "client-rotated")
+
+    # A grant of the member to this client, made through the OAuth code exchange.
+    client = off_loop(dbrun, lambda db: db.fetch_one("SELECT * FROM oauth_clients WHERE client_id = %(c)s",
+                                                     {"c": client_id}))
+    grant = off_loop(issue_grant, database_url, server.settings, client, member)
+
+    # Find the member, set their password.
+    page.get_by_role("link", name="Users", exact=True).click()
+    page.fill("#q", member["email"])
+    page.get_by_role("button", name="Search").click()
+    shot(page, "users")
+    page.get_by_role("link", name=member["email"]).click()
+    page.fill("#password", "a new long password")
+    page.fill("#confirm_password", "a new long password")
+    page.get_by_role("button", name="Set the password").click()
+    assert f"Password of {member['email']} set" in flash(page)
+    stored = off_loop(dbrun, lambda db: db.fetch_value("SELECT password_hash FROM users WHERE id = %(u)s",
+                                             {"u": member["id"]}))
+    assert off_loop(run_db, database_url, lambda db: verify_password("a new long password", stored))
+
+    # Create an API key, copy it, then revoke it.
+    page.fill("#name", "nightly report")
+    page.get_by_role("button", name="Create an API key").click()
+    page.wait_for_selector("#v-api-key")
+    key = page.inner_text("#v-api-key")
+    assert key.startswith("sl_")
+    page.locator('button[data-copy="v-api-key"]').click()
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    shot(page, "api-key")
+    page.get_by_role("link", name="Done").click()
+    shot(page, "user")
+    page.locator("#api-keys").get_by_role("link", name="Revoke").click()
+    shot(page, "confirm-revoke-key")
+    page.get_by_role("button", name="Revoke the key").click()
+    assert "revoked" in flash(page)
+    assert off_loop(dbrun, lambda db: db.fetch_value("SELECT revoked_at FROM api_keys WHERE user_id = %(u)s",
+                                           {"u": member["id"]})) is not None
+
+    # Revoke the grant from the user's page.
+    grants = page.locator("#grants")
+    assert "ChatGPT (browser test)" in grants.inner_text()
+    grants.get_by_role("link", name="Revoke", exact=True).click()
+    page.get_by_role("button", name="Revoke the grant").click()
+    assert "revoked" in flash(page)
+    assert "No active grants." in page.locator("#grants").inner_text()
+    assert off_loop(dbrun, lambda db: db.fetch_value("SELECT revoked_at FROM oauth_grants WHERE id = %(g)s",
+                                           {"g": grant["id"]})) is not None
+
+    # The audit log shows what was done; the scheduler runs the cleanup on demand.
+    page.get_by_role("link", name="Audit log").click()
+    page.fill("#actor", operator["email"])
+    page.get_by_role("button", name="Filter").click()
+    log = page.inner_text("table")
+    for action in ("client.register", "client.rotate_secret", "user.set_password", "api_key.create",
+                   "api_key.revoke", "grant.revoke"):
+        assert action in log
+    shot(page, "audit")
+    page.get_by_role("link", name="Scheduler").click()
+    page.get_by_role("button", name="Run now").click()
+    assert "Cleanup finished" in flash(page)
+    shot(page, "scheduler")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/admin/login"))
+    assert "You are signed out" in flash(page)
+    page.context.close()
+
+
+def test_console_on_a_phone(chromium, server, make_user, database_url):
+    from tests.helpers_admin import register_client
+
+    operator = off_loop(make_user, is_admin=True)
+    member = off_loop(make_user)
+    client, _ = off_loop(register_client, database_url, name="Claude (phone)",
+                                redirect_uri="https://claude.ai/api/mcp/auth_callback")
+    off_loop(issue_grant, database_url, server.settings, client, member)
+    page = new_page(chromium, server, PHONE, is_mobile=True, has_touch=True)
+    sign_in(page, operator["email"], operator["password"])
+    shot(page, "phone-overview")
+    for name, path in (("clients", "/admin/clients"), ("users", f"/admin/users?q={member['email']}"),
+                       ("user", f"/admin/users/{member['id']}"), ("client", f"/admin/clients/{client['id']}"),
+                       ("audit", "/admin/audit"), ("scheduler", "/admin/scheduler")):
+        page.goto(path)
+        shot(page, f"phone-{name}")
+        # Nothing may need sideways scrolling on a phone.
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {page.evaluate(WIDER_THAN_SCREEN)}"
+    page.context.close()
+
+
+def test_every_action_works_without_javascript(chromium, server, make_user, dbrun):
+    operator = off_loop(make_user, is_admin=True)
+    member = off_loop(make_user)
+    page = new_page(chromium, server, DESKTOP, java_script_enabled=False)
+    sign_in(page, operator["email"], operator["password"])
+    page.goto(f"/admin/users/{member['id']}")
+    page.fill("#name", "no-js key")
+    page.get_by_role("button", name="Create an API key").click()
+    page.wait_for_selector("#v-api-key")
+    # Without JavaScript the copy button stays hidden and the key is plain selectable text.
+    assert not page.locator('button[data-copy="v-api-key"]').is_visible()
+    assert page.inner_text("#v-api-key").startswith("sl_")
+    page.goto(f"/admin/users/{member['id']}")
+    page.locator("#api-keys").get_by_role("link", name="Revoke").click()
+    page.get_by_role("button", name="Revoke the key").click()
+    assert "revoked" in flash(page)
+    page.get_by_role("link", name="Disable").click()
+    page.get_by_role("button", name="Disable the user").click()
+    assert "disabled" in flash(page)
+    assert off_loop(dbrun, lambda db: db.fetch_value("SELECT disabled FROM users WHERE id = %(u)s",
+                                                     {"u": member["id"]}))
+    page.context.close()
