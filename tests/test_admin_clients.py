@@ -34,8 +34,9 @@ def client_row(dbrun, client_id: str) -> dict[str, Any] | None:
 
 
 def register(admin, name: str | None = None, uris: str = CHATGPT_REDIRECT, **extra: str):
-    return admin.post("/admin/clients/new", {"name": name or f"ChatGPT {secrets.token_hex(3)}", "redirect_uris": uris,
-                                             **extra}, form_page="/admin/clients/new")
+    data = {"name": name or f"ChatGPT {secrets.token_hex(3)}", "redirect_uris": uris,
+            "auth_method": "client_secret_post", **extra}
+    return admin.post("/admin/clients/new", data, form_page="/admin/clients/new")
 
 
 def test_register_shows_the_secret_once_beside_the_values_to_paste(admin, dbrun, database_url, settings):
@@ -71,11 +72,24 @@ def test_register_shows_the_secret_once_beside_the_values_to_paste(admin, dbrun,
 
 
 def test_register_a_public_client_has_no_secret(admin, dbrun):
-    r = register(admin, public="y", uris="http://127.0.0.1/callback")
+    r = register(admin, auth_method="none", uris="http://127.0.0.1/callback")
     assert r.status_code == 200
     assert 'id="v-client-secret"' not in r.text
     assert "public client" in r.text
     assert client_row(dbrun, shown(r.text, "v-client-id"))["token_endpoint_auth_method"] == "none"
+
+
+def test_register_with_http_basic_and_the_default_is_the_body(admin, dbrun):
+    page = admin.get("/admin/clients/new")
+    assert '<option selected value="client_secret_post">' in page.text
+    r = register(admin, auth_method="client_secret_basic")
+    assert shown(r.text, "v-auth-method") == "client_secret_basic"
+    assert client_row(dbrun, shown(r.text, "v-client-id"))["token_endpoint_auth_method"] == "client_secret_basic"
+    r = register(admin)
+    assert shown(r.text, "v-auth-method") == "client_secret_post"
+    r = register(admin, auth_method="private_key_jwt")
+    assert r.status_code == 400
+    assert "Not a valid choice" in field_block(r.text, "auth_method")
 
 
 @pytest.mark.parametrize("name, uris, field, message", [
@@ -87,7 +101,8 @@ def test_register_a_public_client_has_no_secret(admin, dbrun):
 ])
 def test_register_validation_errors_sit_next_to_their_field(admin, dbrun, name, uris, field, message):
     before = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients"))
-    r = admin.post("/admin/clients/new", {"name": name, "redirect_uris": uris}, form_page="/admin/clients/new")
+    r = admin.post("/admin/clients/new", {"name": name, "redirect_uris": uris, "auth_method": "client_secret_post"},
+                   form_page="/admin/clients/new")
     assert r.status_code == 400
     assert message in field_block(r.text, field)
     assert dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients")) == before

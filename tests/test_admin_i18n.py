@@ -42,6 +42,8 @@ def form_strings() -> set[str]:
                 message = getattr(validator, "message", None)
                 if isinstance(message, str):
                     found.add(message)
+    found.update(label for _, label in forms.AUTH_METHOD_CHOICES)
+    found.add("Not a valid choice.")  # WTForms' own message for a select value not offered
     return found
 
 

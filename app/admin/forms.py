@@ -92,9 +92,20 @@ class ClientForm(Form):
     )
 
 
+# How a registered client proves itself at the token endpoint; the server holds it to exactly this method.
+AUTH_METHOD_CHOICES = (
+    ("client_secret_post", "Secret in the request body (client_secret_post): ChatGPT, Claude"),
+    ("client_secret_basic", "Secret in HTTP Basic (client_secret_basic)"),
+    ("none", "Public client: no secret, PKCE only (none)"),
+)
+
+
 class ClientRegisterForm(ClientForm):
-    public = BooleanField("Public client (no secret; PKCE only)",
-                          description="Leave unticked for ChatGPT and Claude: they use a client secret")
+    auth_method = SelectField(
+        "Client authentication", [InputRequired(REQUIRED)], default="client_secret_post",
+        choices=[SelectChoice(value, label) for value, label in AUTH_METHOD_CHOICES],
+        description="Must match what the app sends; ChatGPT asks for it as the token endpoint auth method",
+    )
 
 
 class UserCreateForm(Form):

@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from app import audit
 from app.admin import queries
 from app.admin.forms import (
+    AUTH_METHOD_CHOICES,
     ApiKeyForm,
     AuditFilterForm,
     ClientForm,
@@ -290,18 +291,22 @@ class ClientsHandler(ClientMixin):
 
 
 class ClientNewHandler(ClientMixin):
+    def register_form(self) -> ClientRegisterForm:
+        form: ClientRegisterForm = self.form(ClientRegisterForm)
+        form.auth_method.choices = [SelectChoice(v, self.locale.translate(label)) for v, label in AUTH_METHOD_CHOICES]
+        return form
+
     def get(self) -> None:
-        self.page("admin/client_new.html", form=ClientRegisterForm())
+        self.page("admin/client_new.html", form=self.register_form())
 
     async def post(self) -> None:
-        form = self.form(ClientRegisterForm)
+        form = self.register_form()
         uris = redirect_uri_lines(form.redirect_uris.data)
         if form.validate() and validate_uris(form.redirect_uris, uris):
             try:
                 row, secret = await clients.register_client(
                     self.db, name=form.name.data, redirect_uris=uris,
-                    token_endpoint_auth_method="none" if form.public.data else "client_secret_basic",
-                    source="operator", **self.acting)
+                    token_endpoint_auth_method=form.auth_method.data, source="operator", **self.acting)
             except clients.ClientError as exc:
                 (form.redirect_uris if "redirect" in str(exc) else form.name).errors.append(str(exc))
             else:
