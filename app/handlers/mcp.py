@@ -216,9 +216,9 @@ class StreamableHTTPHandler(McpHandler):
         version = self.request.headers.get(VERSION_HEADER)
         if version in MODERN_VERSIONS or not self.request.headers.get(SESSION_HEADER):
             # No stream to offer without a session; the spec's answer for that is 405, never 400.
-            self.set_header("Allow", "POST, DELETE" if version not in MODERN_VERSIONS else "POST")
+            allow = "POST" if version in MODERN_VERSIONS else "GET, POST, DELETE"
             raise ApiError(405, "method_not_allowed", "Open the server-to-client stream with the Mcp-Session-Id "
-                                                      "returned by initialize")
+                                                      "returned by initialize", {"Allow": allow})
         if not accepts(self.request.headers.get("Accept"))[1]:
             raise ApiError(406, "not_acceptable", "GET opens an event stream: send Accept: text/event-stream")
         session = self._known_session()

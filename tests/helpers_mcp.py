@@ -1,0 +1,144 @@
+"""Helpers for the MCP tests: raw JSON-RPC over HTTP, SSE parsing, the official SDK clients, and a server
+with two extra tools (a slow one that reports progress and notices cancellation, and one that raises)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from mcp import Client
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from app.tools.registry import Tool, ToolContext
+
+ACCEPT_BOTH = "application/json, text/event-stream"
+
+
+def initialize_body(version: str = "2025-06-18", request_id: int = 1) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize",
+            "params": {"protocolVersion": version, "capabilities": {},
+                       "clientInfo": {"name": "raw-test", "version": "1"}}}
+
+
+def request_body(method: str, params: dict[str, Any] | None = None, request_id: int | str = 2) -> dict[str, Any]:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        body["params"] = params
+    return body
+
+
+def sse_events(text: str) -> list[dict[str, str]]:
+    """Parse an event stream into dicts with event/id/data/retry (comments dropped)."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        event: dict[str, str] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            event[name] = event[name] + "\n" + value if name == "data" and name in event else value
+        if event:
+            events.append(event)
+    return events
+
+
+def messages(text: str) -> list[dict[str, Any]]:
+    """The JSON-RPC messages carried by `message` events."""
+    return [json.loads(e["data"]) for e in sse_events(text) if e.get("data") and e.get("event", "message") == "message"]
+
+
+def open_session(http: httpx2.Client, headers: dict[str, str], *, version: str = "2025-06-18",
+                 path: str = "/mcp") -> str:
+    """initialize + notifications/initialized over raw HTTP; returns the Mcp-Session-Id."""
+    r = http.post(path, json=initialize_body(version), headers={**headers, "Accept": ACCEPT_BOTH})
+    assert r.status_code == 200, r.text
+    session_id = r.headers["Mcp-Session-Id"]
+    (reply,) = [m for m in messages(r.text) if m.get("id") == 1]
+    assert reply["result"]["protocolVersion"] == version
+    r = http.post(path, json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                  headers={**headers, "Accept": ACCEPT_BOTH, "Mcp-Session-Id": session_id,
+                           "MCP-Protocol-Version": version})
+    assert r.status_code == 202, r.text
+    return session_id
+
+
+def session_headers(headers: dict[str, str], session_id: str, version: str = "2025-06-18") -> dict[str, str]:
+    return {**headers, "Accept": ACCEPT_BOTH, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": version}
+
+
+@asynccontextmanager
+async def sdk_client(url: str, token: str, mode: str = "legacy", **kwargs: Any) -> AsyncIterator[Client]:
+    """The official SDK's high-level Client over Streamable HTTP with a bearer credential."""
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http_client:
+        transport = streamable_http_client(url, http_client=http_client)
+        async with Client(transport, mode=mode, **kwargs) as client:  # type: ignore[arg-type]
+            yield client
+
+
+@asynccontextmanager
+async def sdk_sse_client(url: str, token: str, **kwargs: Any) -> AsyncIterator[Client]:
+    """The official SDK's HTTP+SSE client (2024-11-05 transport), handshake era."""
+    transport = sse_client(url, headers={"Authorization": f"Bearer {token}"})
+    async with Client(transport, mode="legacy", **kwargs) as client:  # type: ignore[arg-type]
+        yield client
+
+
+class ToolProbe:
+    """What the extra tools saw, readable from the test thread."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.cancelled = threading.Event()
+        self.finished = threading.Event()
+
+    def reset(self) -> None:
+        for event in (self.started, self.cancelled, self.finished):
+            event.clear()
+
+
+def extra_tools(probe: ToolProbe) -> list[Tool]:
+    async def slow(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        probe.started.set()
+        steps = int(args.get("steps", 3))
+        try:
+            for step in range(steps):
+                await ctx.report_progress(step, steps, f"step {step}")
+                await ctx.notify_log("info", f"step {step}")
+                await asyncio.sleep(float(args.get("delay", 0.5)))
+        except asyncio.CancelledError:
+            probe.cancelled.set()
+            raise
+        probe.finished.set()
+        return {"steps": steps}
+
+    async def boom(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("secret internal detail")
+
+    object_schema = {"type": "object", "properties": {"steps": {"type": "integer", "minimum": 0},
+                                                      "delay": {"type": "number", "minimum": 0}},
+                     "additionalProperties": False}
+    return [
+        Tool("slow", "Slow", "Counts slowly, reporting progress.", object_schema,
+             {"type": "object", "properties": {"steps": {"type": "integer"}}, "required": ["steps"]}, slow),
+        Tool("boom", "Boom", "Always fails.", {"type": "object", "properties": {}}, {"type": "object"}, boom),
+    ]
+
+
+def start_server_with_extra_tools(database_url: str, data_dir: Path, probe: ToolProbe, **env: str) -> Any:
+    """Our own server (so the session server's tool list stays the product's), plus the extra tools."""
+    from conftest import ServerThread, free_port, test_settings
+
+    port = free_port()
+    thread = ServerThread(test_settings(database_url, data_dir, port, **env), database_url).start()
+    registry = thread.runtime.services["tools"]
+    for tool in extra_tools(probe):
+        registry.add(tool)
+    return thread

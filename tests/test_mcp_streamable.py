@@ -1,0 +1,432 @@
+"""MCP over Streamable HTTP at /mcp (and /mcp/, POST /sse): the official SDK client end to end, the session
+rules (binding, DELETE, expiry, caps), both response modes, resumable streams, cancellation and progress."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from conftest import check_invariants
+from helpers_mcp import (
+    ACCEPT_BOTH,
+    ToolProbe,
+    initialize_body,
+    messages,
+    open_session,
+    request_body,
+    sdk_client,
+    session_headers,
+    sse_events,
+    start_server_with_extra_tools,
+)
+from helpers_tokens import access_token, api_key, bearer, oauth_flow_token
+
+
+@pytest.fixture
+def user(make_user: Any) -> dict[str, Any]:
+    return make_user()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def key(dbrun: Any, user: dict[str, Any]) -> str:
+    return api_key(dbrun, user)
+
+
+@pytest.fixture(scope="module")
+def probe() -> ToolProbe:
+    return ToolProbe()
+
+
+@pytest.fixture(scope="module")
+def tool_server(database_url: str, data_dir: Path, probe: ToolProbe) -> Iterator[Any]:
+    thread = start_server_with_extra_tools(database_url, data_dir, probe, MCP_MAX_SESSIONS="3")
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture
+def tool_http(tool_server: Any) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=tool_server.url, timeout=30,
+                       event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]}) as client:
+        yield client
+
+
+# --- the official SDK client ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("path", ["/mcp", "/mcp/", "/sse"])
+def test_sdk_client_lists_and_calls_tools_with_an_api_key(server: Any, key: str, user: dict[str, Any],
+                                                          mode: str, path: str) -> None:
+    async def go() -> None:
+        async with sdk_client(server.url + path, key, mode=mode) as client:
+            assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
+            listed = await client.list_tools()
+            tool = next(t for t in listed.tools if t.name == "server_info")
+            assert tool.title == "Server information"
+            assert tool.input_schema["type"] == "object" and tool.output_schema is not None
+            assert tool.annotations is not None and tool.annotations.read_only_hint is True
+            result = await client.call_tool("server_info", {})
+            assert result.is_error is False
+            assert result.structured_content is not None
+            assert result.structured_content["caller"] == {"email": user["email"], "auth": "api_key"}
+            assert result.structured_content["mcp_url"] == server.url + "/mcp"
+            # ...and the same JSON as one text item, for clients that only read text.
+            assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+
+    anyio.run(go)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_sdk_client_with_an_access_token_from_our_oauth_flow(server: Any, http: httpx2.Client, dbrun: Any,
+                                                             user: dict[str, Any], mode: str) -> None:
+    token = oauth_flow_token(http, dbrun, user, resource=server.url + "/mcp")
+
+    async def go() -> None:
+        async with sdk_client(server.url + "/mcp", token, mode=mode) as client:
+            result = await client.call_tool("server_info", {})
+            assert result.structured_content["caller"] == {"email": user["email"], "auth": "oauth"}  # type: ignore[index]
+
+    anyio.run(go)
+
+
+def test_sdk_client_with_an_inserted_access_token(server: Any, dbrun: Any, user: dict[str, Any]) -> None:
+    token = access_token(dbrun, user, audience=server.url + "/mcp")
+
+    async def go() -> None:
+        async with sdk_client(server.url + "/mcp", token) as client:
+            assert "server_info" in [t.name for t in (await client.list_tools()).tools]
+
+    anyio.run(go)
+
+
+def test_invalid_arguments_are_a_tool_error_naming_the_field_and_the_session_goes_on(server: Any, key: str) -> None:
+    async def go() -> None:
+        async with sdk_client(server.url + "/mcp", key) as client:
+            bad = await client.call_tool("server_info", {"surprise": 1})
+            assert bad.is_error is True
+            assert "surprise" in bad.content[0].text  # type: ignore[union-attr]
+            assert bad.structured_content == {"error": {"code": "invalid_arguments", "field": "surprise",
+                                                        "message": bad.content[0].text}}  # type: ignore[union-attr]
+            assert (await client.call_tool("server_info", {})).is_error is False
+
+    anyio.run(go)
+
+
+def test_unknown_tool_is_a_protocol_error(server: Any, key: str, http: httpx2.Client) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers)
+    r = http.post("/mcp", json=request_body("tools/call", {"name": "nope", "arguments": {}}),
+                  headers=session_headers(headers, sid))
+    (reply,) = messages(r.text)
+    assert reply["error"]["code"] == -32602 and "nope" in reply["error"]["message"]
+
+
+# --- sessions --------------------------------------------------------------------------------------
+
+
+def test_session_is_bound_to_the_principal_that_opened_it(server: Any, http: httpx2.Client, dbrun: Any,
+                                                          make_user: Any, key: str) -> None:
+    sid = open_session(http, bearer(key))
+    other_key = api_key(dbrun, make_user())
+    for method in ("POST", "GET", "DELETE"):
+        r = http.request(method, "/mcp", json=request_body("tools/list") if method == "POST" else None,
+                         headers=session_headers(bearer(other_key), sid))
+        assert r.status_code == 404, (method, r.text)
+        assert r.json()["error"]["code"] == "session_not_found"
+    # Still alive for its owner.
+    r = http.post("/mcp", json=request_body("tools/list"), headers=session_headers(bearer(key), sid))
+    assert r.status_code == 200 and messages(r.text)[0]["result"]["tools"]
+
+
+def test_the_same_user_through_another_credential_is_another_principal(server: Any, http: httpx2.Client,
+                                                                        dbrun: Any, user: dict[str, Any],
+                                                                        key: str) -> None:
+    sid = open_session(http, bearer(key))
+    second_key = api_key(dbrun, user, name="second")
+    r = http.post("/mcp", json=request_body("tools/list"), headers=session_headers(bearer(second_key), sid))
+    assert r.status_code == 404
+
+
+def test_delete_ends_the_session_then_its_id_is_404(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers)
+    r = http.delete("/mcp", headers=session_headers(headers, sid))
+    assert r.status_code == 204
+    for method in ("POST", "GET", "DELETE"):
+        r = http.request(method, "/mcp", json=request_body("ping") if method == "POST" else None,
+                         headers=session_headers(headers, sid))
+        assert r.status_code == 404, method
+
+
+def test_sdk_client_deletes_its_session_on_exit(server: Any, http: httpx2.Client, key: str) -> None:
+    seen: dict[str, str] = {}
+
+    async def go() -> None:
+        async with httpx2.AsyncClient(headers=bearer(key), timeout=30,
+                                      event_hooks={"response": [_remember_session(seen)]}) as http_client:
+            from mcp import Client
+            from mcp.client.streamable_http import streamable_http_client
+
+            async with Client(streamable_http_client(server.url + "/mcp", http_client=http_client),
+                              mode="legacy") as client:
+                await client.list_tools()
+
+    anyio.run(go)
+    r = http.post("/mcp", json=request_body("ping"), headers=session_headers(bearer(key), seen["sid"]))
+    assert r.status_code == 404
+
+
+def _remember_session(seen: dict[str, str]) -> Any:
+    async def hook(response: httpx2.Response) -> None:
+        if "Mcp-Session-Id" in response.headers:
+            seen["sid"] = response.headers["Mcp-Session-Id"]
+
+    return hook
+
+
+def test_idle_sessions_expire(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers)
+    store = server.runtime.services["mcp_sessions"]
+
+    async def age_and_reap() -> int:
+        store._sessions[sid].last_active -= server.settings.mcp_session_idle_timeout + 1
+        return await store.expire_idle()  # what the reaper runs periodically
+
+    assert server.call(age_and_reap()) >= 1
+    r = http.post("/mcp", json=request_body("ping"), headers=session_headers(headers, sid))
+    assert r.status_code == 404
+
+
+def test_requests_without_a_session_and_with_unknown_ones(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = {**bearer(key), "Accept": ACCEPT_BOTH}
+    r = http.post("/mcp", json=request_body("tools/list"), headers=headers)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "missing_session"
+    r = http.post("/mcp", json=request_body("tools/list"), headers={**headers, "Mcp-Session-Id": "f" * 32})
+    assert r.status_code == 404
+
+
+def test_per_principal_session_cap(tool_server: Any, tool_http: httpx2.Client, dbrun: Any, make_user: Any) -> None:
+    key = api_key(dbrun, make_user())
+    sids = [open_session(tool_http, bearer(key)) for _ in range(3)]
+    r = tool_http.post("/mcp", json=initialize_body(), headers={**bearer(key), "Accept": ACCEPT_BOTH})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_sessions"
+    # Another principal is not affected; closing one makes room.
+    open_session(tool_http, bearer(api_key(dbrun, make_user())))
+    assert tool_http.delete("/mcp", headers=session_headers(bearer(key), sids[0])).status_code == 204
+    open_session(tool_http, bearer(key))
+
+
+# --- HTTP details ----------------------------------------------------------------------------------
+
+
+def test_post_answers_json_or_sse_according_to_accept(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers)
+    call = request_body("tools/call", {"name": "server_info", "arguments": {}})
+    r = http.post("/mcp", json=call, headers={**session_headers(headers, sid), "Accept": "application/json"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["result"]["structuredContent"]["name"] == "SecondLayer"
+    r = http.post("/mcp", json=call, headers=session_headers(headers, sid))
+    assert r.headers["Content-Type"].startswith("text/event-stream")
+    assert messages(r.text)[-1]["result"]["structuredContent"]["name"] == "SecondLayer"
+    r = http.post("/mcp", json=call, headers={**session_headers(headers, sid), "Accept": "image/png"})
+    assert r.status_code == 406
+
+
+def test_notifications_and_responses_get_202(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers)
+    note = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}}
+    assert http.post("/mcp", json=note, headers=session_headers(headers, sid)).status_code == 202
+    response = {"jsonrpc": "2.0", "id": 5, "result": {}}
+    assert http.post("/mcp", json=response, headers=session_headers(headers, sid)).status_code == 202
+
+
+def test_protocol_version_header_is_checked(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers)
+    r = http.post("/mcp", json=request_body("tools/list"), headers=session_headers(headers, sid, "1999-01-01"))
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["data"]["requested"] == "1999-01-01" and "2025-06-18" in error["data"]["supported"]
+    # Every version the SDK negotiates by handshake works, each in its own session.
+    for version in ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"):
+        sid = open_session(http, headers, version=version)
+        r = http.post("/mcp", json=request_body("tools/list"), headers=session_headers(headers, sid, version))
+        assert messages(r.text)[-1]["result"]["tools"], version
+
+
+def test_bad_bodies(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = {**bearer(key), "Accept": ACCEPT_BOTH}
+    r = http.post("/mcp", content=b"{not json", headers={**headers, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == -32700
+    r = http.post("/mcp", content=b"[1, 2]", headers={**headers, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == -32600
+    r = http.post("/mcp", content=json.dumps(initialize_body()), headers={**headers, "Content-Type": "text/plain"})
+    assert r.status_code == 415
+
+
+def test_oversized_body_gets_413(server: Any, http: httpx2.Client, key: str) -> None:
+    body = json.dumps({**initialize_body(), "padding": "x" * (server.settings.max_body_bytes + 10)})
+    r = http.post("/mcp", content=body, headers={**bearer(key), "Accept": ACCEPT_BOTH,
+                                                 "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_get_without_session_is_405_never_400(server: Any, http: httpx2.Client, key: str) -> None:
+    r = http.get("/mcp", headers={**bearer(key), "Accept": "text/event-stream"})
+    assert r.status_code == 405 and "Allow" in r.headers
+
+
+def test_get_reconnects_to_the_server_stream(server: Any, key: str, http: httpx2.Client) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers, version="2025-11-25")
+    get_headers = {**session_headers(headers, sid, "2025-11-25"), "Accept": "text/event-stream"}
+    with httpx2.Client(base_url=server.url, timeout=30) as streaming:
+        with streaming.stream("GET", "/mcp", headers=get_headers) as r:
+            assert r.status_code == 200
+            assert r.headers["Content-Type"].startswith("text/event-stream")
+            assert r.headers["Mcp-Session-Id"] == sid
+            assert r.headers["X-Content-Type-Options"] == "nosniff" and "X-Request-Id" in r.headers
+            first = _read_event(r)
+            assert first.get("id") and first.get("data", "") == "" and first.get("retry") == "1000"
+        # The client coming back (after a drop, or a long idle) gets the stream again.
+        with streaming.stream("GET", "/mcp", headers=get_headers) as r:
+            assert r.status_code == 200 and _read_event(r).get("id")
+
+
+def _read_event(response: httpx2.Response) -> dict[str, str]:
+    buffer = ""
+    for chunk in response.iter_text():
+        buffer += chunk
+        if "\n\n" in buffer:
+            return sse_events(buffer.split("\n\n")[0] + "\n\n")[0]
+    raise AssertionError("stream ended without an event")
+
+
+def test_trailing_slash_is_the_same_endpoint(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = bearer(key)
+    sid = open_session(http, headers, path="/mcp/")
+    r = http.post("/mcp", json=request_body("tools/list"), headers=session_headers(headers, sid))
+    assert messages(r.text)[-1]["result"]["tools"]
+
+
+# --- long calls: progress, exceptions, cancellation, resumption ------------------------------------------
+
+
+def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, dbrun: Any, make_user: Any) -> None:
+    key = api_key(dbrun, make_user())
+    progress: list[tuple[float, float | None]] = []
+    logs: list[Any] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total))
+
+    async def on_log(params: Any) -> None:
+        logs.append(params.data)
+
+    async def go() -> None:
+        async with sdk_client(tool_server.url + "/mcp", key, logging_callback=on_log) as client:
+            result = await client.call_tool("slow", {"steps": 3, "delay": 0.05}, progress_callback=on_progress)
+            assert result.structured_content == {"steps": 3}
+
+    anyio.run(go)
+    assert progress == [(0, 3), (1, 3), (2, 3)]
+    assert logs == ["step 0", "step 1", "step 2"]
+
+
+def test_a_failing_tool_is_an_error_result_and_the_session_survives(tool_server: Any, dbrun: Any,
+                                                                     make_user: Any, caplog: Any) -> None:
+    key = api_key(dbrun, make_user())
+
+    async def go() -> None:
+        async with sdk_client(tool_server.url + "/mcp", key) as client:
+            result = await client.call_tool("boom", {})
+            assert result.is_error is True
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert "secret internal detail" not in text and "request id" in text
+            assert (await client.call_tool("server_info", {})).is_error is False
+
+    caplog.set_level("ERROR", logger="secondlayer.mcp")
+    anyio.run(go)
+    failures = [r for r in caplog.records if "tool boom failed" in r.getMessage()]
+    assert failures and failures[0].exc_info is not None
+
+
+@pytest.mark.parametrize("version", ["2025-06-18", "2026-07-28"])
+def test_client_disconnect_mid_call_cancels_the_call(tool_server: Any, tool_http: httpx2.Client, dbrun: Any,
+                                                     make_user: Any, probe: ToolProbe, version: str) -> None:
+    key = api_key(dbrun, make_user())
+    probe.reset()
+    call = request_body("tools/call", {"name": "slow", "arguments": {"steps": 40, "delay": 0.25}})
+    if version == "2026-07-28":
+        headers = {**bearer(key), "Accept": ACCEPT_BOTH, "MCP-Protocol-Version": version,
+                   "Mcp-Method": "tools/call", "Mcp-Name": "slow"}
+        call["params"]["_meta"] = {"io.modelcontextprotocol/protocolVersion": version,
+                                   "io.modelcontextprotocol/clientCapabilities": {}}
+    else:
+        headers = session_headers(bearer(key), open_session(tool_http, bearer(key), version=version), version)
+    # The client gives up after a second, before any byte of the answer (a 2026 call that sends no
+    # notification answers only at the end), and closes the connection.
+    with httpx2.Client(base_url=tool_server.url, timeout=httpx2.Timeout(30, read=1.0)) as client:
+        with pytest.raises(httpx2.ReadTimeout):
+            client.post("/mcp", json=call, headers=headers)
+    assert probe.started.is_set()
+    assert probe.cancelled.wait(10), "the tool call was not cancelled"
+    assert not probe.finished.is_set()
+
+
+def test_resumable_stream_replays_after_last_event_id(tool_server: Any, tool_http: httpx2.Client, dbrun: Any,
+                                                      make_user: Any, probe: ToolProbe) -> None:
+    key = api_key(dbrun, make_user())
+    probe.reset()
+    version = "2025-11-25"
+    headers = session_headers(bearer(key), open_session(tool_http, bearer(key), version=version), version)
+    call = request_body("tools/call", {"name": "slow", "arguments": {"steps": 4, "delay": 0.3}}, request_id=7)
+    client = httpx2.Client(base_url=tool_server.url, timeout=30)
+    with client.stream("POST", "/mcp", json=call, headers=headers) as r:
+        priming = _read_event(r)
+    client.close()  # dropped before the response
+    assert priming["id"] and priming.get("retry") == "1000"
+    r = tool_http.get("/mcp", headers={**headers, "Accept": "text/event-stream", "Last-Event-ID": priming["id"]})
+    assert r.status_code == 200
+    replies = [m for m in messages(r.text) if m.get("id") == 7]
+    assert replies and replies[0]["result"]["structuredContent"] == {"steps": 4}
+    assert all("id" in e for e in sse_events(r.text))
+    assert probe.finished.is_set() and not probe.cancelled.is_set()
+
+
+def test_shutdown_ends_open_streams(database_url: str, data_dir: Path, dbrun: Any, make_user: Any) -> None:
+    probe = ToolProbe()
+    thread = start_server_with_extra_tools(database_url, data_dir, probe)
+    key = api_key(dbrun, make_user())
+    ended = threading.Event()
+    try:
+        with httpx2.Client(base_url=thread.url, timeout=30) as client:
+            sid = open_session(client, bearer(key))
+
+            def listen() -> None:
+                with client.stream("GET", "/mcp", headers={**session_headers(bearer(key), sid),
+                                                           "Accept": "text/event-stream"}) as r:
+                    for _ in r.iter_bytes():
+                        pass
+                ended.set()
+
+            listener = threading.Thread(target=listen, daemon=True)
+            listener.start()
+            time.sleep(0.5)
+            started = time.monotonic()
+            thread.stop()
+            assert ended.wait(15) and time.monotonic() - started < 15
+    finally:
+        if not ended.is_set():
+            thread.stop()
