@@ -1,0 +1,206 @@
+"""MCP over HTTP+SSE (2024-11-05): GET /sse opens the session stream, POST /messages?session_id=... feeds it."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from helpers_mcp import ToolProbe, initialize_body, request_body, sdk_sse_client, start_server_with_extra_tools
+from helpers_tokens import access_token, api_key, bearer, oauth_flow_token
+
+import app.handlers.mcp as mcp_handlers
+
+
+class SseListener:
+    """Holds GET /sse open in a thread and hands out its events (and comment lines) in order."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        self.events: queue.Queue[dict[str, str]] = queue.Queue()
+        self.comments: queue.Queue[str] = queue.Queue()
+        self.status: int | None = None
+        self.ended = threading.Event()
+        self._ready = threading.Event()
+        self._client = httpx2.Client(base_url=base_url, timeout=30)
+        self._thread = threading.Thread(target=self._run, args=(headers,), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def _run(self, headers: dict[str, str]) -> None:
+        try:
+            with self._client.stream("GET", "/sse", headers={**headers, "Accept": "text/event-stream"}) as r:
+                self.status = r.status_code
+                self.headers = r.headers
+                self._ready.set()
+                event: dict[str, str] = {}
+                for line in r.iter_lines():
+                    if line.startswith(":"):
+                        self.comments.put(line)
+                    elif not line:
+                        if event:
+                            self.events.put(event)
+                        event = {}
+                    else:
+                        name, _, value = line.partition(":")
+                        event[name] = value[1:] if value.startswith(" ") else value
+        except httpx2.HTTPError:
+            pass
+        finally:
+            self._ready.set()
+            self.ended.set()
+
+    def next_event(self, timeout: float = 10) -> dict[str, str]:
+        return self.events.get(timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@pytest.fixture
+def user(make_user: Any) -> dict[str, Any]:
+    return make_user()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def key(dbrun: Any, user: dict[str, Any]) -> str:
+    return api_key(dbrun, user)
+
+
+@pytest.fixture
+def listener(server: Any, key: str) -> Iterator[SseListener]:
+    sse = SseListener(server.url, bearer(key))
+    yield sse
+    sse.close()
+
+
+def endpoint_of(listener: SseListener) -> str:
+    first = listener.next_event()
+    assert first["event"] == "endpoint"
+    return first["data"]
+
+
+def test_sdk_sse_client_with_an_api_key(server: Any, key: str, user: dict[str, Any]) -> None:
+    async def go() -> None:
+        async with sdk_sse_client(server.url + "/sse", key) as client:
+            assert client.protocol_version == "2025-11-25"
+            assert "server_info" in [t.name for t in (await client.list_tools()).tools]
+            result = await client.call_tool("server_info", {})
+            assert result.structured_content["caller"] == {"email": user["email"], "auth": "api_key"}  # type: ignore[index]
+            bad = await client.call_tool("server_info", {"nope": True})
+            assert bad.is_error and "nope" in bad.content[0].text  # type: ignore[union-attr]
+
+    anyio.run(go)
+
+
+def test_sdk_sse_client_with_an_access_token_from_our_oauth_flow(server: Any, http: httpx2.Client, dbrun: Any,
+                                                                 user: dict[str, Any]) -> None:
+    token = oauth_flow_token(http, dbrun, user, resource=server.url + "/sse")
+
+    async def go() -> None:
+        async with sdk_sse_client(server.url + "/sse", token) as client:
+            result = await client.call_tool("server_info", {})
+            assert result.structured_content["caller"]["auth"] == "oauth"  # type: ignore[index]
+
+    anyio.run(go)
+
+
+def test_endpoint_event_first_then_message_events(server: Any, http: httpx2.Client, listener: SseListener,
+                                                  key: str) -> None:
+    assert listener.status == 200
+    assert listener.headers["Content-Type"].startswith("text/event-stream")
+    endpoint = endpoint_of(listener)
+    assert endpoint.startswith("/messages?session_id=")
+    r = http.post(endpoint, json=initialize_body("2024-11-05"), headers=bearer(key))
+    assert r.status_code == 202
+    event = listener.next_event()
+    assert event["event"] == "message"
+    reply = json.loads(event["data"])
+    assert reply["id"] == 1 and reply["result"]["protocolVersion"] == "2024-11-05"
+    http.post(endpoint, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=bearer(key))
+    http.post(endpoint, json=request_body("tools/call", {"name": "server_info", "arguments": {}}),
+              headers=bearer(key))
+    reply = json.loads(listener.next_event()["data"])
+    assert reply["id"] == 2 and reply["result"]["structuredContent"]["name"] == "SecondLayer"
+
+
+def test_sse_session_is_bound_to_its_principal(server: Any, http: httpx2.Client, listener: SseListener,
+                                               dbrun: Any, make_user: Any) -> None:
+    endpoint = endpoint_of(listener)
+    other = api_key(dbrun, make_user())
+    r = http.post(endpoint, json=initialize_body("2024-11-05"), headers=bearer(other))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "session_not_found"
+    with pytest.raises(queue.Empty):
+        listener.next_event(timeout=0.5)
+
+
+def test_session_is_cleaned_up_when_the_stream_disconnects(server: Any, http: httpx2.Client,
+                                                           listener: SseListener, key: str) -> None:
+    endpoint = endpoint_of(listener)
+    listener.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        r = http.post(endpoint, json=initialize_body("2024-11-05"), headers=bearer(key))
+        if r.status_code == 404:
+            break
+        time.sleep(0.1)
+    assert r.status_code == 404
+
+
+def test_keepalive_comments_while_idle(server: Any, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mcp_handlers, "KEEPALIVE_SECONDS", 0.2)  # the server runs in this process
+    sse = SseListener(server.url, bearer(key))
+    try:
+        endpoint_of(sse)
+        assert sse.comments.get(timeout=5) == ": keepalive"
+    finally:
+        sse.close()
+
+
+def test_messages_endpoint_rejections(server: Any, http: httpx2.Client, listener: SseListener, key: str) -> None:
+    endpoint = endpoint_of(listener)
+    r = http.post("/messages?session_id=" + "0" * 32, json=initialize_body(), headers=bearer(key))
+    assert r.status_code == 404
+    r = http.post(endpoint, content=b"{oops", headers={**bearer(key), "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_message"
+    big = b'{"padding": "' + b"x" * (server.settings.max_body_bytes + 1) + b'"}'
+    r = http.post(endpoint, content=big, headers={**bearer(key), "Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert http.get(endpoint, headers=bearer(key)).status_code == 405
+
+
+def test_access_token_issued_for_mcp_works_on_sse(server: Any, dbrun: Any, user: dict[str, Any]) -> None:
+    token = access_token(dbrun, user, audience=server.url + "/mcp")
+
+    async def go() -> None:
+        async with sdk_sse_client(server.url + "/sse", token) as client:
+            assert (await client.call_tool("server_info", {})).is_error is False
+
+    anyio.run(go)
+
+
+def test_sse_sessions_count_against_the_per_principal_cap(database_url: str, data_dir: Path, dbrun: Any,
+                                                          make_user: Any) -> None:
+    thread = start_server_with_extra_tools(database_url, data_dir, ToolProbe(), MCP_MAX_SESSIONS="2")
+    key = api_key(dbrun, make_user())
+    streams = []
+    try:
+        streams = [SseListener(thread.url, bearer(key)) for _ in range(2)]
+        assert all(endpoint_of(s) for s in streams)
+        with httpx2.Client(base_url=thread.url, timeout=10) as client:
+            r = client.get("/sse", headers={**bearer(key), "Accept": "text/event-stream"})
+            assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_sessions"
+            # Another principal still connects.
+            other = SseListener(thread.url, bearer(api_key(dbrun, make_user())))
+            streams.append(other)
+            assert endpoint_of(other)
+    finally:
+        for s in streams:
+            s.close()
+        thread.stop()
