@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_DIGITS = re.compile(r"^[0-9]{8}$")
+_DIGITS = re.compile(r"[0-9]{8}")
 
 
 class EdrpouError(ValueError):
@@ -31,7 +31,7 @@ def check_digit(first_seven: str, code: int | None = None) -> int:
 
 def validate_edrpou(value: str) -> str:
     """The code if it is 8 digits with a correct check digit; else EdrpouError."""
-    if not isinstance(value, str) or not _DIGITS.match(value):
+    if not isinstance(value, str) or not _DIGITS.fullmatch(value):
         raise EdrpouError("an EDRPOU code is exactly 8 digits")
     expected = check_digit(value[:7], int(value))
     if int(value[7]) != expected:

@@ -135,9 +135,11 @@ def _quote(lexeme: str) -> str:
 def term_tsquery(term: Term, *, stemming: bool = True) -> str:
     """The to_tsquery() text for one term; words get their stem as a prefix and alternation variants."""
     if term.phrase:
-        words = [w.strip(_EDGE_PUNCT) for w in term.text.split()]
-        body = " <-> ".join(_quote(w) for w in words if w) or _quote(term.text)
-        return f"( {body} )"
+        # Words stay in order and adjacent, each in any inflection: "договір підряду" finds договором підряду.
+        words = [w.strip(_EDGE_PUNCT + APOSTROPHE) for w in term.text.split()]
+        parts = [_quote(w) if w in STOP_WORDS else term_tsquery(Term(w), stemming=stemming)
+                 for w in words if any(ch.isalnum() for ch in w)]
+        return "( " + " <-> ".join(parts) + " )" if parts else _quote(term.text)
     word = term.text
     if not stemming or not _LETTERS.match(word):
         return _quote(word)
