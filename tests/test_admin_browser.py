@@ -219,6 +219,12 @@ def test_console_on_a_phone(chromium, server, make_user, database_url):
         # Nothing may need sideways scrolling on a phone.
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {page.evaluate(WIDER_THAN_SCREEN)}"
+    # The same page in Ukrainian, whose longer words must fit as well.
+    page.get_by_role("link", name="УКР").click()
+    page.goto(f"/admin/users/{member['id']}")
+    assert "Обліковий запис" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    shot(page, "phone-user-uk")
     page.context.close()
 
 
