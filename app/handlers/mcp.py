@@ -73,8 +73,7 @@ class McpHandler(BoundedBodyHandler):
     def shutdown(self) -> asyncio.Event:
         return self.settings["shutdown"]  # type: ignore[no-any-return]
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    async def admit(self) -> None:
         origin = self.request.headers.get("Origin")
         if not origin_allowed(origin, self.config):
             raise ApiError(403, "forbidden_origin", f"Requests from origin {origin} are not allowed here")
@@ -82,7 +81,6 @@ class McpHandler(BoundedBodyHandler):
             self.set_header("Access-Control-Allow-Origin", origin)
             self.set_header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
             self.set_header("Vary", "Origin")
-        self.limit_body()
         if self.request.method != "OPTIONS":
             await self.require_principal()
 
