@@ -67,6 +67,15 @@ def pg_server_url() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.fixture
+def pg_tmp_dir() -> Iterator[Path]:
+    """A directory for an embedded PostgreSQL of a test's own. Not under pytest's tmp_path: pytest keeps
+    that tree private (0700) to root, while pgserver runs postgres as an unprivileged system user."""
+    path = Path(tempfile.mkdtemp(prefix="sl-pg-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def create_database(server_url: str, prefix: str = "sl_test") -> str:
     name = f"{prefix}_{secrets.token_hex(4)}"
     conn = psycopg2.connect(server_url)

@@ -40,8 +40,8 @@ def _cli(data_dir: Path, *args: str, input: str | None = None) -> subprocess.Com
                           capture_output=True, text=True, timeout=120)
 
 
-def test_embedded_database_lifecycle(tmp_path):
-    data_dir = tmp_path / "var"
+def test_embedded_database_lifecycle(pg_tmp_dir):
+    data_dir = pg_tmp_dir / "var"
     pgdata = data_dir / "postgres"
 
     first = _cli(data_dir, "migrate", "--json")

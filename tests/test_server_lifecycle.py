@@ -113,7 +113,7 @@ def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path)
     assert hit[0]["ip"] == "203.0.113.9"  # xheaders: the TLS proxy's X-Forwarded-For is the client address
 
 
-def test_readyz_follows_the_database_down_and_back(pg_server_url, tmp_path):
+def test_readyz_follows_the_database_down_and_back(pg_server_url, pg_tmp_dir, tmp_path):
     """A separate embedded PostgreSQL that the test stops and starts under a running server."""
     import warnings
 
@@ -123,12 +123,12 @@ def test_readyz_follows_the_database_down_and_back(pg_server_url, tmp_path):
         from pgserver import pg_ctl
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("needs the embedded PostgreSQL to stop and start it")
-    pg = pgserver.get_server(tmp_path / "pg", cleanup_mode="delete")
+    pg = pgserver.get_server(pg_tmp_dir / "pg", cleanup_mode="delete")
     url = pg.get_uri("postgres")
     upgrade(url)
     port = free_port()
     thread = ServerThread(test_settings(url, tmp_path, port), url).start()
-    pgdata = tmp_path / "pg"
+    pgdata = pg_tmp_dir / "pg"
     try:
         base = thread.url
         assert httpx2.get(base + "/readyz").status_code == 200
