@@ -70,7 +70,9 @@ def upgrade() -> None:
     ), nullable=True),
     sa.CheckConstraint("proceeding_kind IN ('civil', 'criminal', 'commercial', 'administrative', "
                        "'administrative_offense')", name=op.f('ck_court_decisions_proceeding_kind')),
-    sa.PrimaryKeyConstraint('doc_id', name=op.f('pk_court_decisions'))
+    sa.PrimaryKeyConstraint('doc_id', name=op.f('pk_court_decisions')),
+    # Texts and tsvectors out of line: a narrow heap keeps the candidate scans of search cheap.
+    postgresql_with={'toast_tuple_target': 256},
     )
     op.create_index(op.f('ix_court_decisions_case_number'), 'court_decisions', ['case_number'], unique=False)
     op.create_index('ix_court_decisions_date', 'court_decisions', ['adjudication_date'], unique=False)
@@ -117,7 +119,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['reg_number'], ['legislative_acts.reg_number'],
                             name=op.f('fk_legislation_articles_reg_number_legislative_acts'),
                             onupdate='CASCADE', ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('reg_number', 'number', name=op.f('pk_legislation_articles'))
+    sa.PrimaryKeyConstraint('reg_number', 'number', name=op.f('pk_legislation_articles')),
+    postgresql_with={'toast_tuple_target': 256},
     )
     op.create_index('ix_legislation_articles_position', 'legislation_articles', ['reg_number', 'position'],
                     unique=False)

@@ -27,6 +27,10 @@ HEADLINE = ("StartSel=**, StopSel=**, MaxWords=35, MinWords=15, ShortWord=2, Max
             "FragmentDelimiter=\" … \"")
 # Only the first characters of a very long document are scanned for the snippet.
 HEADLINE_CHARS = 60000
+# Ranking reads each match's whole tsvector, which costs tens of microseconds a row; so the matches ranked are
+# the RANKED_POOL most recent ones (all of them for any query this specific). The candidates come from the GIN
+# index and a narrow heap (toast_tuple_target keeps texts and tsvectors out of line), which stays fast.
+RANKED_POOL = 500
 
 
 class CursorError(ValueError):
@@ -81,6 +85,24 @@ def _headline(expr: str) -> str:
             f"q.query, %(headline)s)")
 
 
+def _pool(table: str, alias: str, key: str, recency: str, filters: list[str]) -> str:
+    """CTEs `pool` (the most recent matches) and `hits` (one page of them, best ranked first)."""
+    return f"""
+        q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+        pool AS MATERIALIZED (
+            SELECT {alias}.{key} FROM {table} {alias}
+            WHERE {alias}.search @@ to_tsquery('{CONFIG}', %(tsq)s) {' '.join(filters)}
+            ORDER BY {recency}
+            LIMIT {RANKED_POOL}
+        ),
+        hits AS (
+            SELECT {alias}.{key}, ts_rank_cd({alias}.search, q.query, 32) AS rank
+            FROM pool JOIN {table} {alias} USING ({key}), q
+            ORDER BY rank DESC, {recency}
+            LIMIT %(limit)s OFFSET %(offset)s
+        )"""
+
+
 def _base_params(query: str, limit: int, offset: int) -> dict[str, Any]:
     return {"tsq": build_tsquery(query), "limit": limit + 1, "offset": offset, "headline": HEADLINE,
             "apostrophes": APOSTROPHES, "apostrophe": APOSTROPHE * len(APOSTROPHES)}
@@ -121,19 +143,13 @@ async def search_court_decisions(
     if proceeding_kind:
         filters.append("AND d.proceeding_kind = %(proceeding_kind)s")
         params["proceeding_kind"] = proceeding_kind
+    recency = "d.adjudication_date DESC, d.doc_id DESC"
     sql = f"""
-        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
-        hits AS (
-            SELECT d.doc_id, d.adjudication_date, ts_rank_cd(d.search, q.query, 32) AS rank
-            FROM court_decisions d, q
-            WHERE d.search @@ q.query {' '.join(filters)}
-            ORDER BY rank DESC, d.adjudication_date DESC, d.doc_id DESC
-            LIMIT %(limit)s OFFSET %(offset)s
-        )
+        WITH {_pool('court_decisions', 'd', 'doc_id', recency, filters)}
         SELECT d.doc_id, d.case_number, d.court, d.judge, d.judgment_form, d.proceeding_kind, d.category,
                d.adjudication_date, d.source_url, d.demo, hits.rank, {_headline('d.full_text')} AS snippet
         FROM hits JOIN court_decisions d USING (doc_id), q
-        ORDER BY hits.rank DESC, hits.adjudication_date DESC, d.doc_id DESC
+        ORDER BY hits.rank DESC, {recency}
     """
     rows = await db.fetch_all(sql, params)
     for row in rows:
@@ -161,16 +177,24 @@ async def search_legislation(
     where = " ".join(filters)
     sql = f"""
         WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+        act_pool AS MATERIALIZED (
+            SELECT a.reg_number FROM legislative_acts a
+            WHERE a.search @@ to_tsquery('{CONFIG}', %(tsq)s) {where}
+            ORDER BY a.adopted_on DESC NULLS LAST, a.reg_number LIMIT {RANKED_POOL}
+        ),
+        article_pool AS MATERIALIZED (
+            SELECT ar.reg_number, ar.number FROM legislation_articles ar JOIN legislative_acts a USING (reg_number)
+            WHERE ar.search @@ to_tsquery('{CONFIG}', %(tsq)s) {where}
+            ORDER BY a.adopted_on DESC NULLS LAST, ar.reg_number, ar.position LIMIT {RANKED_POOL}
+        ),
         hits AS (
             SELECT * FROM (
                 SELECT 'act' AS type, a.reg_number, NULL::text AS number, NULL::int AS position,
                        ts_rank_cd(a.search, q.query, 32) AS rank
-                FROM legislative_acts a, q
-                WHERE a.search @@ q.query {where}
+                FROM act_pool JOIN legislative_acts a USING (reg_number), q
                 UNION ALL
                 SELECT 'article', ar.reg_number, ar.number, ar.position, ts_rank_cd(ar.search, q.query, 32)
-                FROM legislation_articles ar JOIN legislative_acts a USING (reg_number), q
-                WHERE ar.search @@ q.query {where}
+                FROM article_pool JOIN legislation_articles ar USING (reg_number, number), q
             ) found
             ORDER BY rank DESC, reg_number, position NULLS FIRST
             LIMIT %(limit)s OFFSET %(offset)s
@@ -209,19 +233,13 @@ async def search_bills(
     if date_to:
         filters.append("AND b.registered_on <= %(date_to)s")
         params["date_to"] = date_to
+    recency = "b.registered_on DESC, b.number"
     sql = f"""
-        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
-        hits AS (
-            SELECT b.number, b.registered_on, ts_rank_cd(b.search, q.query, 32) AS rank
-            FROM bills b, q
-            WHERE b.search @@ q.query {' '.join(filters)}
-            ORDER BY rank DESC, b.registered_on DESC, b.number
-            LIMIT %(limit)s OFFSET %(offset)s
-        )
+        WITH {_pool('bills', 'b', 'number', recency, filters)}
         SELECT b.number, b.title, b.registered_on, b.status, b.initiators, b.committee, b.convocation, b.url,
                b.demo, hits.rank, {_headline("b.title || '. ' || b.summary")} AS snippet
         FROM hits JOIN bills b USING (number), q
-        ORDER BY hits.rank DESC, hits.registered_on DESC, b.number
+        ORDER BY hits.rank DESC, {recency}
     """
     rows = await db.fetch_all(sql, params)
     for row in rows:
@@ -240,20 +258,14 @@ async def search_companies(
     if status:
         filters.append(r"AND secondlayer_fold(c.status) LIKE %(status)s ESCAPE '\'")
         params["status"] = _like(status.strip())
+    recency = "c.registered_on DESC NULLS LAST, c.edrpou"
     sql = f"""
-        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
-        hits AS (
-            SELECT c.edrpou, ts_rank_cd(c.search, q.query, 32) AS rank
-            FROM companies c, q
-            WHERE c.search @@ q.query {' '.join(filters)}
-            ORDER BY rank DESC, c.edrpou
-            LIMIT %(limit)s OFFSET %(offset)s
-        )
+        WITH {_pool('companies', 'c', 'edrpou', recency, filters)}
         SELECT c.edrpou, c.name, c.short_name, c.status, c.address, c.head, c.registered_on, c.url, c.demo,
                hits.rank,
                {_headline("c.name || '. ' || coalesce(c.head, '') || '. ' || coalesce(c.address, '')")} AS snippet
         FROM hits JOIN companies c USING (edrpou), q
-        ORDER BY hits.rank DESC, c.edrpou
+        ORDER BY hits.rank DESC, {recency}
     """
     rows = await db.fetch_all(sql, params)
     for row in rows:

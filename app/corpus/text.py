@@ -78,7 +78,7 @@ def _alternation(word: str, base: str) -> list[str]:
     vowel = base[index]
     if vowel == "і" and word == base:  # nominative with a closed syllable: договір → договор-, спір → спор-
         return [base[:index] + "о" + tail, base[:index] + "е" + tail]
-    if vowel in "ое" and word != base:  # an inflected form: договору → договір, позову → позів
+    if vowel in "ое" and word != base:  # an inflected form: договору → договір, давності → давність
         return [base[:index] + "і" + tail]
     return []
 
@@ -120,8 +120,12 @@ def parse_query(query: str) -> list[tuple[str, Term]]:
         text = fold(word[1:] if negated else word).strip(_EDGE_PUNCT + APOSTROPHE + "-")
         if not any(ch.isalnum() for ch in text):
             continue
-        terms.append(("|" if pending_or else "&", Term(text, negated=negated)))
-        pending_or = False
+        # The index holds both parts of a hyphenated word; matching them separately keeps the query exact in
+        # the GIN index (the whole compound would become a phrase, which needs every match's tsvector read).
+        parts = text.split("-") if _LETTERS.match(text) and not negated else [text]
+        for part in filter(None, parts):
+            terms.append(("|" if pending_or else "&", Term(part, negated=negated)))
+            pending_or = False
     meaningful = [t for t in terms if t[1].phrase or t[1].text not in STOP_WORDS]
     if any(not t[1].negated for t in meaningful):
         terms = meaningful
@@ -147,8 +151,7 @@ def term_tsquery(term: Term, *, stemming: bool = True) -> str:
     if len(base) < 3:
         return _quote(word)
     options = [f"{_quote(base)}:*"]
-    for variant in _alternation(word, base):
-        options.append(f"{_quote(variant)}:*" if word == base else _quote(variant))
+    options += [f"{_quote(variant)}:*" for variant in _alternation(word, base)]
     return "( " + " | ".join(options) + " )" if len(options) > 1 else options[0]
 
 

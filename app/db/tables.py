@@ -259,6 +259,8 @@ court_decisions = sa.Table(
     sa.Index("ix_court_decisions_search", "search", postgresql_using="gin"),
     sa.Index("ix_court_decisions_date", "adjudication_date"),
     sa.Index("ix_court_decisions_kind_date", "proceeding_kind", "adjudication_date"),
+    # Texts and tsvectors go out of line so the heap stays narrow: candidate scans read little (app/corpus/search.py).
+    postgresql_with={"toast_tuple_target": 256},
 )
 
 legislative_acts = sa.Table(
@@ -303,6 +305,7 @@ legislation_articles = sa.Table(
     ), nullable=True),
     sa.Index("ix_legislation_articles_search", "search", postgresql_using="gin"),
     sa.Index("ix_legislation_articles_position", "reg_number", "position"),
+    postgresql_with={"toast_tuple_target": 256},
 )
 
 bills = sa.Table(

@@ -1,0 +1,204 @@
+"""Measure search recall (and precision) on the demo corpus: stock `simple` search vs SecondLayer's.
+
+    .venv/bin/python scripts/measure_recall.py
+
+Loads app/demo/*.jsonl into a throw-away database (a temporary embedded PostgreSQL, or a scratch database on
+the server of DATABASE_URL) and runs a set of queries written the way people type them, in other inflections
+than the documents use, with other apostrophes and letter case. Relevant documents are decided from the
+demo data itself (categories, article numbers, activity codes), not by the search. Three configurations:
+
+  simple   to_tsvector('simple', raw text) @@ websearch_to_tsquery('simple', query): the stock starting point
+  folded   our index (folded text: case, apostrophes, ґ) with exact words from the query
+  stemmed  our index with stems matched as prefixes and і/о/е alternation: what the tools use
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.corpus.text import CONFIG, build_tsquery  # noqa: E402
+
+DEMO = ROOT / "app" / "demo"
+
+# kind, query, relevance predicate over the demo record (articles: (act, article) pairs)
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+def category(word: str) -> Predicate:
+    return lambda r: word in (r.get("category") or "")
+
+
+def articles(*keys: str) -> Predicate:
+    return lambda r: f"{r['reg_number']}:{r['number']}" in keys
+
+
+def activity(code: str) -> Predicate:
+    return lambda r: any(a.get("code") == code for a in r.get("activities", []))
+
+
+QUERIES: list[tuple[str, str, Predicate]] = [
+    ("court", "договір поставки", category("поставки товарів")),
+    ("court", "стягнення боргу за поставлений товар", category("поставки товарів")),
+    ("court", "поновлення на роботі", category("поновлення на роботі")),
+    ("court", "незаконне звільнення працівника", category("поновлення на роботі")),
+    ("court", "аліменти на дитину", category("аліментів")),
+    ("court", "розірвання договору оренди", category("оренди")),
+    ("court", "орендна плата", category("оренди")),
+    ("court", "крадіжка", category("Крадіжка")),
+    ("court", "шахрайство", category("Шахрайство")),
+    ("court", "керування у стані алкогольного сп’яніння", category("сп'яніння")),
+    ("court", "податкове повідомлення-рішення", category("податкові повідомлення-рішення")),
+    ("court", "перерахунок пенсії", category("пенсійного")),
+    ("court", "публічна інформація", category("публічної інформації")),
+    ("court", "банкрутство боржника", category("банкрутство")),
+    ("court", "страхове відшкодування ДТП", category("ДТП")),
+    ("court", "спадщина за заповітом", category("спадкових")),
+    ("court", "захист прав споживача неякісний товар", category("споживачів")),
+    ("court", "договору підряду", category("підряду")),
+    ("court", "РОЗІРВАННЯ ШЛЮБУ", category("розірвання шлюбу")),
+    ("article", "позовна давність", articles("435-IV:256", "435-IV:257")),
+    ("article", "поновлення на роботі", articles("322-VIII:235")),
+    ("article", "аліментів", articles("2947-III:183", "2947-III:192")),
+    ("article", "строк апеляційного оскарження", articles("1618-IV:354", "1798-XII:256")),
+    ("article", "обов’язок доказування", articles("1618-IV:81", "1798-XII:74", "2747-IV:77")),
+    ("article", "неустойка штраф пеня", articles("435-IV:549", "436-IV:230")),
+    ("article", "договір найму", articles("435-IV:759")),
+    ("article", "крадіжка", articles("2341-III:185")),
+    ("article", "керування в стані сп'яніння", articles("80731-10:130")),
+    ("article", "право власності", articles("254к/96-ВР:41", "435-IV:3")),
+    ("article", "запит на інформацію", articles("2939-VI:20")),
+    ("article", "персональні дані", articles("2297-VI:2", "2297-VI:11")),
+    ("bill", "аліменти боржник", lambda r: r["number"] == "9033"),
+    ("bill", "персональних даних", lambda r: r["number"] == "9041"),
+    ("bill", "оренда землі", lambda r: r["number"] == "9077"),
+    ("bill", "пенсія працюючим пенсіонерам", lambda r: r["number"] == "9091"),
+    ("bill", "позовна давність", lambda r: r["number"] == "9140-д"),
+    ("company", "будівництво доріг", activity("42.11")),
+    ("company", "комп’ютерне програмування", activity("62.01")),
+    ("company", "фармацевтичні товари", activity("46.46")),
+    ("company", "Львів", lambda r: "Львів" in r["address"]),
+]
+
+# (table, key expression, the raw text the stock configuration indexes)
+TABLES = {
+    "court": ("court_decisions", "doc_id::text",
+              "case_number || ' ' || coalesce(category, '') || ' ' || court || ' ' || full_text"),
+    "article": ("legislation_articles", "reg_number || ':' || number",
+                "coalesce(heading, '') || ' ' || act_title || ' ' || text"),
+    "bill": ("bills", "number", "number || ' ' || title || ' ' || coalesce(committee, '') || ' ' || summary"),
+    "company": ("companies", "edrpou", "edrpou || ' ' || name || ' ' || coalesce(short_name, '') || ' ' || "
+                "coalesce(head, '') || ' ' || coalesce(address, '') || ' ' || activities::text"),
+}
+
+
+def demo_records(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """(key, record) for every demo document of a kind, keys as the SQL above builds them."""
+    file = {"court": "court_decisions", "article": "legislation", "bill": "bills", "company": "companies"}[kind]
+    records = [json.loads(line) for line in (DEMO / f"{file}.jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    if kind == "article":
+        return [(f"{r['reg_number']}:{a['number']}", {"reg_number": r["reg_number"], **a})
+                for r in records for a in r["articles"]]
+    key = {"court": "doc_id", "bill": "number", "company": "edrpou"}[kind]
+    return [(str(r[key]), r) for r in records]
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        from urllib.parse import urlsplit, urlunsplit
+
+        name = f"sl_recall_{secrets.token_hex(4)}"
+        admin = psycopg2.connect(configured)
+        admin.autocommit = True
+        admin.cursor().execute(f'CREATE DATABASE "{name}"')
+        parts = urlsplit(configured)
+        try:
+            yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+        finally:
+            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.close()
+        return
+    import pgserver
+
+    tmp = Path(tempfile.mkdtemp(prefix="sl-recall-"))
+    server = pgserver.get_server(tmp / "pgdata", cleanup_mode="delete")
+    try:
+        yield str(server.get_uri("postgres"))
+    finally:
+        server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def matches(cur: Any, kind: str, mode: str, query: str) -> set[str]:
+    table, key, raw = TABLES[kind]
+    if mode == "simple":
+        cur.execute(f"SELECT {key} FROM {table} WHERE to_tsvector('simple', {raw}) @@ "
+                    "websearch_to_tsquery('simple', %s)", (query,))
+    else:
+        cur.execute(f"SELECT {key} FROM {table} WHERE search @@ to_tsquery('{CONFIG}', %s)",
+                    (build_tsquery(query, stemming=mode == "stemmed"),))
+    return {row[0] for row in cur.fetchall()}
+
+
+def main() -> int:
+    from app.corpus.importer import load_demo_corpus
+    from app.db import Database
+    from app.db.schema import upgrade
+
+    modes = ("simple", "folded", "stemmed")
+    totals = {m: [0, 0, 0] for m in modes}  # relevant found, relevant, retrieved
+    with scratch_database() as url:
+        upgrade(url)
+
+        async def load() -> None:
+            db = Database(url, maxsize=2)
+            try:
+                await load_demo_corpus(db)
+            finally:
+                await db.close()
+
+        asyncio.run(load())
+        conn = psycopg2.connect(url)
+        cur = conn.cursor()
+        print(f"{'kind':8} {'relevant':>8} " + " ".join(f"{m + ' R':>10}" for m in modes) + "  query")
+        for kind, query, relevant_if in QUERIES:
+            relevant = {key for key, record in demo_records(kind) if relevant_if(record)}
+            assert relevant, f"no relevant demo document for {query!r}"
+            row = []
+            for mode in modes:
+                found = matches(cur, kind, mode, query)
+                hit = len(found & relevant)
+                totals[mode][0] += hit
+                totals[mode][1] += len(relevant)
+                totals[mode][2] += len(found)
+                row.append(f"{hit:>4}/{len(relevant):<5}")
+            print(f"{kind:8} {len(relevant):>8} " + " ".join(f"{c:>10}" for c in row) + f"  {query}")
+        conn.close()
+    print()
+    for mode in modes:
+        found, relevant, retrieved = totals[mode]
+        precision = found / retrieved if retrieved else 0.0
+        print(f"{mode:8} recall {found / relevant:6.1%} ({found}/{relevant})   precision {precision:6.1%} "
+              f"({found}/{retrieved} retrieved)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""The legal tools on the demo corpus: each through ToolRegistry.call, through REST (POST /api/tools/{name})
+and through the official MCP SDK client; outputs checked against their schemas; bad inputs name the field."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import jsonschema
+import pytest
+from helpers_corpus import REGISTRY, call, load_demo
+from helpers_mcp import sdk_client
+from helpers_tokens import api_key
+
+from app.tools.registry import ToolInputError
+
+LEGAL_TOOLS = ["search_court_cases", "get_court_decision", "get_case_decisions", "search_legislation",
+               "get_legislation", "get_legislation_article", "search_bills", "get_bill", "search_companies",
+               "get_company", "search", "fetch"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo(database_url: str) -> None:
+    load_demo(database_url)
+
+
+def checked(database_url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Call a tool and check its result against the declared output schema."""
+    result = call(database_url, name, arguments)
+    jsonschema.validate(result, REGISTRY.get(name).output_schema)
+    return result
+
+
+def first_decision(database_url: str) -> dict[str, Any]:
+    return checked(database_url, "search_court_cases", {"query": "договір поставки", "limit": 1})["results"][0]
+
+
+def company_code(database_url: str) -> str:
+    return checked(database_url, "search_companies", {"query": "Будкомплект"})["results"][0]["edrpou"]
+
+
+def test_every_tool_is_registered_read_only_with_schemas() -> None:
+    names = [t.name for t in REGISTRY]
+    assert set(LEGAL_TOOLS) <= set(names)
+    for name in LEGAL_TOOLS:
+        tool = REGISTRY.get(name)
+        assert tool.annotations["readOnlyHint"] is True and tool.annotations["destructiveHint"] is False
+        assert tool.input_schema["type"] == "object" and tool.input_schema["additionalProperties"] is False
+        assert tool.output_schema["type"] == "object" and tool.description and tool.title
+
+
+# ---- court decisions ------------------------------------------------------------------------------
+
+def test_search_court_cases(database_url: str) -> None:
+    page = checked(database_url, "search_court_cases", {"query": "договір поставки", "limit": 2})
+    assert len(page["results"]) == 2 and page["next_cursor"]
+    top = page["results"][0]
+    assert top["proceeding_kind"] == "commercial" and top["proceeding_kind_label"] == "Господарське"
+    assert "**" in top["snippet"] and top["demo"] is True and top["url"]
+    following = checked(database_url, "search_court_cases",
+                        {"query": "договір поставки", "limit": 2, "cursor": page["next_cursor"]})
+    assert {r["doc_id"] for r in following["results"]}.isdisjoint({r["doc_id"] for r in page["results"]})
+
+    filtered = checked(database_url, "search_court_cases", {
+        "query": "апеляційну скаргу", "court": "Київський апеляційний суд", "proceeding_kind": "civil",
+        "date_from": "2023-01-01", "date_to": "2024-12-31", "limit": 50})
+    assert filtered["results"] and all(r["court"] == "Київський апеляційний суд" and r["proceeding_kind"] == "civil"
+                                       for r in filtered["results"])
+    assert checked(database_url, "search_court_cases", {"query": "шлюб", "proceeding_kind": "criminal"}) == \
+        {"results": [], "next_cursor": None}
+
+
+def test_get_court_decision_reads_on_in_windows(database_url: str) -> None:
+    doc_id = first_decision(database_url)["doc_id"]
+    whole = checked(database_url, "get_court_decision", {"doc_id": doc_id})
+    assert whole["doc_id"] == doc_id and whole["truncated"] is False and whole["next_offset"] is None
+    assert whole["text"].startswith("РІШЕННЯ") and whole["text_length"] == len(whole["text"])
+
+    pieces, offset = [], 0
+    while offset is not None:
+        window = checked(database_url, "get_court_decision", {"doc_id": doc_id, "offset": offset, "max_chars": 500})
+        assert len(window["text"]) <= 500 and window["truncated"] is True
+        pieces.append(window["text"])
+        offset = window["next_offset"]
+    assert "".join(pieces) == whole["text"] and len(pieces) > 2
+    past_the_end = checked(database_url, "get_court_decision", {"doc_id": doc_id, "offset": 10**7})
+    assert past_the_end["text"] == "" and past_the_end["next_offset"] is None
+
+
+def test_get_case_decisions_lists_every_instance(database_url: str) -> None:
+    result = checked(database_url, "get_case_decisions", {"case_number": " 757/31452/23-ц "})
+    assert result["case_number"] == "757/31452/23-ц" and result["count"] == 3
+    assert [d["judgment_form"] for d in result["decisions"]] == ["Рішення", "Постанова", "Постанова"]
+    assert [d["court"] for d in result["decisions"]][-1] == "Верховний Суд"
+    dates = [d["adjudication_date"] for d in result["decisions"]]
+    assert dates == sorted(dates)
+    assert checked(database_url, "get_case_decisions", {"case_number": "1/1/1"}) == \
+        {"case_number": "1/1/1", "count": 0, "decisions": []}
+
+
+# ---- legislation, bills, companies --------------------------------------------------------------------
+
+def test_search_and_get_legislation(database_url: str) -> None:
+    page = checked(database_url, "search_legislation", {"query": "аліменти", "kind": "Кодекс"})
+    assert {(r["reg_number"], r.get("number")) for r in page["results"]} >= {("2947-III", "183"), ("2947-III", "192")}
+    act = checked(database_url, "get_legislation", {"reg_number": "254К/96-вр"})  # any letter case
+    assert act["reg_number"] == "254к/96-ВР" and act["title"] == "Конституція України"
+    assert [a["number"] for a in act["articles"]] == ["1", "3", "8", "21", "41", "43", "55", "124"]
+    assert act["url"] == "https://zakon.rada.gov.ua/laws/show/254к/96-ВР"
+    assert act["text"].startswith("Демонстраційний переказ")
+
+    article = checked(database_url, "get_legislation_article", {"reg_number": "435-IV", "article": "ст. 625"})
+    assert article["number"] == "625" and article["heading"].startswith("Відповідальність за порушення")
+    assert (article["previous_number"], article["next_number"]) == ("549", "712")
+    assert "три проценти річних" in article["text"]
+
+
+def test_search_and_get_bills(database_url: str) -> None:
+    page = checked(database_url, "search_bills", {"query": "персональних даних", "date_from": "2023-01-01"})
+    assert page["results"][0]["number"] == "9041"
+    bill = checked(database_url, "get_bill", {"number": "9140-Д"})
+    assert bill["number"] == "9140-д" and bill["summary"].startswith("Демонстраційний вигаданий законопроєкт")
+    assert bill["convocation"] == 9 and bill["initiators"]
+
+
+def test_search_and_get_companies(database_url: str) -> None:
+    page = checked(database_url, "search_companies", {"query": "фармацевтичні товари", "status": "зареєстровано"})
+    assert len(page["results"]) == 2
+    company = checked(database_url, "get_company", {"edrpou": company_code(database_url)})
+    assert company["short_name"] == "ТОВ «Будкомплект Плюс»"
+    assert company["activities"] == [{"code": "41.20", "name": "Будівництво житлових і нежитлових будівель",
+                                      "primary": True}]
+
+
+# ---- ChatGPT's search and fetch ------------------------------------------------------------------------
+
+def test_search_and_fetch_across_every_kind(database_url: str) -> None:
+    results = checked(database_url, "search", {"query": "аліменти"})["results"]
+    assert {r["id"].split(":")[0] for r in results} >= {"court", "article", "bill"}
+    assert all(set(r) == {"id", "title", "url"} and r["url"] for r in results)
+    code = company_code(database_url)
+    for document_id in [results[0]["id"], "act:435-IV", "article:254к/96-ВР:55", "bill:9033", f"company:{code}"]:
+        doc = checked(database_url, "fetch", {"id": document_id})
+        assert doc["id"] == document_id and doc["title"] and doc["text"] and doc["url"].startswith("https://")
+        assert doc["metadata"]["demo"] is True and doc["metadata"]["kind"] == document_id.split(":")[0]
+        assert doc["text"].startswith("Демонстраційні дані")
+    act = checked(database_url, "fetch", {"id": "act:435-IV", "max_chars": 1000})
+    assert act["metadata"]["truncated"] is True and act["metadata"]["next_offset"]
+    rest = checked(database_url, "fetch", {"id": "act:435-IV", "offset": act["metadata"]["next_offset"]})
+    assert "Стаття 1216." in rest["text"]
+
+
+# ---- bad input -----------------------------------------------------------------------------------------
+
+BAD_INPUTS = [
+    ("search_court_cases", {}, "query"),
+    ("search_court_cases", {"query": ""}, "query"),
+    ("search_court_cases", {"query": "   "}, "query"),
+    ("search_court_cases", {"query": "..."}, "query"),
+    ("search_court_cases", {"query": "x" * 501}, "query"),
+    ("search_court_cases", {"query": "суд", "proceeding_kind": "family"}, "proceeding_kind"),
+    ("search_court_cases", {"query": "суд", "date_from": "2023-02-30"}, "date_from"),
+    ("search_court_cases", {"query": "суд", "date_to": "вчора"}, "date_to"),
+    ("search_court_cases", {"query": "суд", "date_from": "2024-01-01", "date_to": "2023-01-01"}, "date_to"),
+    ("search_court_cases", {"query": "суд", "limit": 0}, "limit"),
+    ("search_court_cases", {"query": "суд", "limit": 51}, "limit"),
+    ("search_court_cases", {"query": "суд", "cursor": "not-a-cursor"}, "cursor"),
+    ("search_court_cases", {"query": "суд", "colour": "red"}, "colour"),
+    ("get_court_decision", {"doc_id": 0}, "doc_id"),
+    ("get_court_decision", {"doc_id": "12"}, "doc_id"),
+    ("get_court_decision", {"doc_id": 1}, "doc_id"),  # no such decision
+    ("get_court_decision", {"doc_id": 95376444, "max_chars": 10}, "max_chars"),
+    ("get_court_decision", {"doc_id": 95376444, "offset": -1}, "offset"),
+    ("get_case_decisions", {"case_number": " "}, "case_number"),
+    ("search_legislation", {"query": "закон", "limit": 100}, "limit"),
+    ("get_legislation", {"reg_number": "0000-XX"}, "reg_number"),
+    ("get_legislation_article", {"reg_number": "435-IV", "article": "99999"}, "article"),
+    ("get_legislation_article", {"reg_number": "435-IV"}, "article"),
+    ("search_bills", {"query": "закон", "date_from": "2023-13-01"}, "date_from"),
+    ("get_bill", {"number": "0"}, "number"),
+    ("search_companies", {"query": ""}, "query"),
+    ("get_company", {"edrpou": "1436057"}, "edrpou"),
+    ("get_company", {"edrpou": "1436057a"}, "edrpou"),
+    ("get_company", {"edrpou": "14360571"}, "edrpou"),  # wrong check digit
+    ("get_company", {"edrpou": "14360570"}, "edrpou"),  # valid, not in the corpus
+    ("search", {"query": ""}, "query"),
+    ("search", {"query": "x" * 501}, "query"),
+    ("fetch", {"id": "nonsense"}, "id"),
+    ("fetch", {"id": "judgment:1"}, "id"),
+    ("fetch", {"id": "court:abc"}, "id"),
+    ("fetch", {"id": "court:1"}, "id"),
+    ("fetch", {"id": "company:12345678x"}, "id"),
+    ("fetch", {"id": "article:435-IV:99999"}, "article"),
+]
+
+
+@pytest.mark.parametrize(("name", "arguments", "field"), BAD_INPUTS,
+                         ids=[f"{n}-{f}-{i}" for i, (n, _, f) in enumerate(BAD_INPUTS)])
+def test_bad_input_names_the_field(database_url: str, name: str, arguments: dict[str, Any], field: str) -> None:
+    with pytest.raises(ToolInputError) as caught:
+        call(database_url, name, arguments)
+    assert caught.value.field == field, caught.value
+
+
+def test_a_cursor_of_another_search_is_refused(database_url: str) -> None:
+    cursor = checked(database_url, "search_court_cases", {"query": "суд", "limit": 1})["next_cursor"]
+    with pytest.raises(ToolInputError, match="different search") as caught:
+        call(database_url, "search_court_cases", {"query": "позов", "limit": 1, "cursor": cursor})
+    assert caught.value.field == "cursor"
+
+
+# ---- through REST and MCP ------------------------------------------------------------------------------
+
+def example_calls(database_url: str) -> list[tuple[str, dict[str, Any]]]:
+    doc_id = first_decision(database_url)["doc_id"]
+    return [
+        ("search_court_cases", {"query": "поновлення на роботі", "limit": 3}),
+        ("get_court_decision", {"doc_id": doc_id, "max_chars": 600}),
+        ("get_case_decisions", {"case_number": "910/4312/23"}),
+        ("search_legislation", {"query": "позовна давність"}),
+        ("get_legislation", {"reg_number": "435-IV"}),
+        ("get_legislation_article", {"reg_number": "435-IV", "article": "257"}),
+        ("search_bills", {"query": "оренда землі"}),
+        ("get_bill", {"number": "9077"}),
+        ("search_companies", {"query": "Львів"}),
+        ("get_company", {"edrpou": company_code(database_url)}),
+        ("search", {"query": "договір поставки"}),
+        ("fetch", {"id": f"court:{doc_id}"}),
+    ]
+
+
+@pytest.fixture
+def key(dbrun: Any, make_user: Any) -> str:
+    return api_key(dbrun, make_user())
+
+
+def test_every_tool_through_rest(http: Any, key: str, database_url: str) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    calls = example_calls(database_url)
+    assert {name for name, _ in calls} == set(LEGAL_TOOLS)
+    listed = {t["name"] for t in http.get("/api/tools", headers=headers).json()["tools"]}
+    assert set(LEGAL_TOOLS) <= listed
+    for name, arguments in calls:
+        r = http.post(f"/api/tools/{name}", json=arguments, headers=headers)
+        assert r.status_code == 200, (name, r.text)
+        assert r.json() == call(database_url, name, arguments)
+
+    bad = http.post("/api/tools/get_company", json={"edrpou": "14360571"}, headers=headers)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_arguments" and bad.json()["error"]["field"] == "edrpou"
+    bad = http.post("/api/tools/search_court_cases", json={"query": "суд", "limit": 500}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "limit"
+    assert http.post("/api/tools/search", json={"query": "суд"}).status_code == 401
+
+
+def test_every_tool_through_the_mcp_sdk_client(server: Any, key: str, database_url: str) -> None:
+    calls = example_calls(database_url)
+    expected = [call(database_url, name, arguments) for name, arguments in calls]
+
+    async def go() -> None:
+        async with sdk_client(server.url + "/mcp", key) as client:
+            listed = {t.name: t for t in (await client.list_tools()).tools}
+            assert set(LEGAL_TOOLS) <= set(listed)
+            assert listed["search"].output_schema is not None
+            for (name, arguments), want in zip(calls, expected, strict=True):
+                result = await client.call_tool(name, arguments)
+                assert result.is_error is False, (name, result)
+                assert result.structured_content == want
+                assert len(result.content) == 1 and result.content[0].type == "text"
+            failed = await client.call_tool("search_court_cases", {"query": "суд", "date_from": "2023-02-30"})
+            assert failed.is_error is True and "date_from" in failed.content[0].text
+
+    asyncio.run(go())
