@@ -137,7 +137,9 @@ def test_disabled_client_is_an_error_page(http, client, dbrun):
 def test_errors_after_redirect_validation_go_back_with_iss(http, client, settings, change, error):
     _, challenge = pkce()
     params = {k: v for k, v in {**authorize_params(client, challenge), **change}.items() if v is not None}
-    target, query = _location(http.get("/oauth/authorize", params=params))
+    r = http.get("/oauth/authorize", params=params)
+    target, query = _location(r)
+    assert "form-action 'self' https://chatgpt.com" in r.headers["Content-Security-Policy"]
     assert target == CHATGPT
     assert query["error"] == error and query["error_description"]
     assert query["state"] == params["state"] and query["iss"] == settings.issuer

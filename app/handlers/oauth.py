@@ -182,14 +182,17 @@ class AuthorizeHandler(BaseHandler):
             self.page_error(exc.status, exc.message)
             return None
         except AuthorizeRedirectError as exc:
+            self.allow_form_redirect_to(exc.redirect_uri)
             self.back_to_client(exc.redirect_uri, {"error": exc.error, "error_description": exc.description,
                                                    "state": exc.state})
             return None
-        # Chrome checks form-action against the redirect that follows the POST: allow the client's origin.
-        csp = PAGE_CSP.replace("form-action 'self'",
-                               f"form-action 'self' {form_action_source(request.redirect_uri)}")
-        self.set_header("Content-Security-Policy", csp)
+        self.allow_form_redirect_to(request.redirect_uri)
         return request
+
+    def allow_form_redirect_to(self, redirect_uri: str) -> None:
+        # Chrome checks form-action against the redirect that follows the POST: allow the client's origin.
+        csp = PAGE_CSP.replace("form-action 'self'", f"form-action 'self' {form_action_source(redirect_uri)}")
+        self.set_header("Content-Security-Policy", csp)
 
     def page_error(self, status: int, message: str) -> None:
         self.set_status(status)
