@@ -120,3 +120,26 @@ def test_openapi_document_is_valid_openapi_31(server: Any, http: httpx2.Client, 
         assert {"404", "413", "415", "422"} <= set(operation["responses"])
     assert doc["servers"] == [{"url": server.url}]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_the_readme_curl_examples_work(server: Any, dbrun: Any, user: dict[str, Any]) -> None:
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## REST access to the tools", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    commands = [line for line in block.group(1).splitlines() if line.startswith("curl ")]
+    assert len(commands) >= 4
+    env = {"URL": server.url, "KEY": api_key(dbrun, user), "PATH": "/usr/bin:/bin"}
+    for command in commands:
+        done = subprocess.run(["sh", "-c", command + " -w '\\n%{http_code}'"], env=env, capture_output=True,
+                              text=True, timeout=30)
+        body, _, status = done.stdout.rpartition("\n")
+        assert done.returncode == 0 and status == "200", (command, status, body[:300])
+        assert "error" not in json.loads(body), command
