@@ -323,7 +323,11 @@ def test_trailing_slash_is_the_same_endpoint(server: Any, http: httpx2.Client, k
 # --- long calls: progress, exceptions, cancellation, resumption ------------------------------------------
 
 
-def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, dbrun: Any, make_user: Any) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, dbrun: Any, make_user: Any,
+                                                              mode: str) -> None:
+    # At 2026-07-28 they ride the call's own event stream (log delivery is the request's opt-in);
+    # before, progress rides the call's stream and logs the session's GET stream.
     key = api_key(dbrun, make_user())
     progress: list[tuple[float, float | None]] = []
     logs: list[Any] = []
@@ -335,7 +339,8 @@ def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, d
         logs.append(params.data)
 
     async def go() -> None:
-        async with sdk_client(tool_server.url + "/mcp", key, logging_callback=on_log) as client:
+        async with sdk_client(tool_server.url + "/mcp", key, mode=mode, logging_callback=on_log,
+                              log_level="info") as client:
             result = await client.call_tool("slow", {"steps": 3, "delay": 0.05}, progress_callback=on_progress)
             assert result.structured_content == {"steps": 3}
 

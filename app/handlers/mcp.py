@@ -297,12 +297,12 @@ class StreamableHTTPHandler(McpHandler):
                 delivered = await self._stream_response(session, stream, resumable)
             else:
                 delivered = await self._json_response(session, stream)
-        if not delivered:
+        if is_initialize and (not delivered or session.protocol_version is None):
+            await session.close()  # the handshake failed or was not heard: nothing was established
+        elif not delivered:
             session.abandon(stream, resumable)
-            return
-        session.release(stream)
-        if is_initialize and session.protocol_version is None:
-            await session.close()  # the handshake failed: nothing was established
+        else:
+            session.release(stream)
 
     async def _stream_response(self, session: StreamableSession, stream: OutboundStream, resumable: bool) -> bool:
         await self.start_sse(session.id)

@@ -387,7 +387,7 @@ class SessionStore:
         session = self._sessions.get(session_id or "")
         if session is None or session.closed or not isinstance(session, kind):
             return None
-        if not secrets.compare_digest(session.identity, identity):
+        if not secrets.compare_digest(session.identity.encode(), identity.encode()):
             log.warning("MCP session %s presented by another credential; answered as unknown", session.id[:8])
             return None
         return session
