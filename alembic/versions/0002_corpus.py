@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('doc_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('case_number', sa.Text(), nullable=False),
     sa.Column('court', sa.Text(), nullable=False),
+    sa.Column('court_key', sa.Text(), sa.Computed('secondlayer_fold(court)', persisted=True), nullable=True),
     sa.Column('judge', sa.Text(), nullable=True),
     sa.Column('judgment_form', sa.Text(), nullable=False),
     sa.Column('proceeding_kind', sa.Text(), nullable=False),

@@ -450,6 +450,11 @@ async def import_file(
                 progress.finish(summary.lines)
             line, message = first_error[0]
             raise ImportAborted(summary, line, message) from None
+    if summary.imported:
+        # Fresh statistics: search picks its plan from the planner's estimate of how many rows match.
+        await db.execute(f"ANALYZE {kind.table.name}")
+        if kind.name == "legislation":
+            await db.execute("ANALYZE legislation_articles")
     summary.seconds = time.monotonic() - started
     if progress is not None:
         progress.finish(summary.lines)

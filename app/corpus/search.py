@@ -31,6 +31,11 @@ HEADLINE_CHARS = 60000
 # the RANKED_POOL most recent ones (all of them for any query this specific). The candidates come from the GIN
 # index and a narrow heap (toast_tuple_target keeps texts and tsvectors out of line), which stays fast.
 RANKED_POOL = 500
+# Above this share of the table, the pool is read in date order from the b-tree, stopping after RANKED_POOL
+# matches; below it, the GIN bitmap and a sort win. PostgreSQL's planner cannot see that the per-row @@ test
+# of the first plan reads a TOASTed tsvector (tens of microseconds), so the choice is made here from its own
+# row estimate (EXPLAIN) and reltuples.
+BROAD_SHARE = 0.15
 
 
 class CursorError(ValueError):
@@ -85,14 +90,14 @@ def _headline(expr: str) -> str:
             f"q.query, %(headline)s)")
 
 
-def _pool(table: str, alias: str, key: str, recency: str, filters: list[str]) -> str:
+def _pool(table: str, alias: str, key: str, recency: str, filters: list[str], pool_order: str = "") -> str:
     """CTEs `pool` (the most recent matches) and `hits` (one page of them, best ranked first)."""
     return f"""
         q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
         pool AS MATERIALIZED (
             SELECT {alias}.{key} FROM {table} {alias}
             WHERE {alias}.search @@ to_tsquery('{CONFIG}', %(tsq)s) {' '.join(filters)}
-            ORDER BY {recency}
+            ORDER BY {pool_order or recency}
             LIMIT {RANKED_POOL}
         ),
         hits AS (
@@ -101,6 +106,16 @@ def _pool(table: str, alias: str, key: str, recency: str, filters: list[str]) ->
             ORDER BY rank DESC, {recency}
             LIMIT %(limit)s OFFSET %(offset)s
         )"""
+
+
+async def _is_broad(db: Database, table: str, where: str, params: dict[str, Any]) -> bool:
+    """Whether the planner expects the matches to be a large share of the table (see BROAD_SHARE)."""
+    plan = await db.fetch_value(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {where}", params)
+    total = await db.fetch_value("SELECT reltuples FROM pg_class WHERE oid = %(t)s::regclass", {"t": table})
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    estimated = float(plan[0]["Plan"]["Plan Rows"])
+    return bool(total and total > 0 and estimated > BROAD_SHARE * float(total))
 
 
 def _base_params(query: str, limit: int, offset: int) -> dict[str, Any]:
@@ -132,7 +147,7 @@ async def search_court_decisions(
     params = _base_params(query, limit, offset)
     filters = []
     if court:
-        filters.append(r"AND secondlayer_fold(d.court) LIKE %(court)s ESCAPE '\'")
+        filters.append(r"AND d.court_key LIKE %(court)s ESCAPE '\'")
         params["court"] = _like(court)
     if date_from:
         filters.append("AND d.adjudication_date >= %(date_from)s")
@@ -144,8 +159,12 @@ async def search_court_decisions(
         filters.append("AND d.proceeding_kind = %(proceeding_kind)s")
         params["proceeding_kind"] = proceeding_kind
     recency = "d.adjudication_date DESC, d.doc_id DESC"
+    where = f"court_decisions d WHERE d.search @@ to_tsquery('{CONFIG}', %(tsq)s) {' '.join(filters)}"
+    # `- 0` hides the date order from the b-tree, leaving the planner the GIN bitmap for narrower queries.
+    pool_order = recency if await _is_broad(db, "court_decisions", where, params) else \
+        "d.adjudication_date - 0 DESC, d.doc_id DESC"
     sql = f"""
-        WITH {_pool('court_decisions', 'd', 'doc_id', recency, filters)}
+        WITH {_pool('court_decisions', 'd', 'doc_id', recency, filters, pool_order)}
         SELECT d.doc_id, d.case_number, d.court, d.judge, d.judgment_form, d.proceeding_kind, d.category,
                d.adjudication_date, d.source_url, d.demo, hits.rank, {_headline('d.full_text')} AS snippet
         FROM hits JOIN court_decisions d USING (doc_id), q

@@ -238,6 +238,8 @@ court_decisions = sa.Table(
     sa.Column("doc_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("case_number", sa.Text, nullable=False, index=True),
     sa.Column("court", sa.Text, nullable=False),
+    # The court's name folded once at write time: the court filter then costs nothing per row.
+    sa.Column("court_key", sa.Text, sa.Computed("secondlayer_fold(court)", persisted=True), nullable=True),
     sa.Column("judge", sa.Text, nullable=True),
     sa.Column("judgment_form", sa.Text, nullable=False),  # Рішення, Постанова, Ухвала, Вирок, ...
     # civil | criminal | commercial | administrative | administrative_offense
