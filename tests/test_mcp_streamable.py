@@ -249,6 +249,9 @@ def test_notifications_and_responses_get_202(server: Any, http: httpx2.Client, k
     assert http.post("/mcp", json=note, headers=session_headers(headers, sid)).status_code == 202
     response = {"jsonrpc": "2.0", "id": 5, "result": {}}
     assert http.post("/mcp", json=response, headers=session_headers(headers, sid)).status_code == 202
+    # ...while a request (here the kernel's ping) gets its answer.
+    r = http.post("/mcp", json=request_body("ping", request_id="p-1"), headers=session_headers(headers, sid))
+    assert messages(r.text) == [{"jsonrpc": "2.0", "id": "p-1", "result": {}}]
 
 
 def test_protocol_version_header_is_checked(server: Any, http: httpx2.Client, key: str) -> None:
