@@ -244,7 +244,9 @@ TOOLS = [
             "Full-text search of Ukrainian court decisions (ЄДРСР), best matches first, with highlighted snippets. "
             "Words match in any inflection (договір finds договору, договором); `\"quoted phrase\"` matches "
             "word for word, `-word` excludes, `OR` between words accepts either. Filter by court (part of its "
-            "name), adjudication date range and kind of proceedings. Page on with next_cursor."
+            "name), adjudication date range and kind of proceedings. Page on with next_cursor. When more than "
+            "500 decisions match, the best are ranked among the 500 most recent: add words or a date range to "
+            "reach older ones."
         ),
         input_schema=_inputs({
             "query": _query("words to find, e.g. стягнення заборгованості за договором поставки, or a case number"),
