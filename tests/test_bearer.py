@@ -160,3 +160,28 @@ def test_token_in_query_string_is_refused(http, dbrun, make_user):
     assert r.status_code == 401
     assert "resource_metadata=" in r.headers["WWW-Authenticate"]
     assert http.get("/api/tools", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
+
+
+def test_lost_revocation_feed_stops_caching_until_it_is_back(http, dbrun, make_user, server, authenticator):
+    tokens = tokens_for(http, make_client(dbrun), make_user()["email"])
+    _auth(server, authenticator, tokens["access_token"])
+    losses = authenticator.feed_losses
+    # Kill the listener's connection the way a database restart or a network cut would.
+    killed = dbrun(lambda db: db.fetch_value(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE application_name = 'secondlayer-listen-secondlayer_revocations' AND datname = current_database()"))
+    assert killed >= 1
+    deadline = time.monotonic() + 10
+    while authenticator.feed_losses == losses and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert authenticator.feed_losses > losses, "the loss of the feed went unnoticed"
+    deadline = time.monotonic() + 10
+    while not authenticator.listening.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert authenticator.listening.is_set(), "the listener did not reconnect"
+    # The cache was dropped on the loss: a revocation made without any notice is seen at once.
+    token_hash = hash_credential(tokens["access_token"])
+    dbrun(lambda db: db.execute(oauth_tokens.update().where(oauth_tokens.c.token_hash == token_hash)
+                                .values(revoked_at=sa.func.now())))
+    with pytest.raises(BearerError):
+        _auth(server, authenticator, tokens["access_token"])

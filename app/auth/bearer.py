@@ -158,6 +158,7 @@ class BearerAuthenticator:
         self._stop: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()
+        self.feed_losses = 0
 
     async def authenticate(self, token: str) -> Principal:
         key = hash_credential(token)
@@ -209,6 +210,12 @@ class BearerAuthenticator:
         self.forget(payload)
         self.listening.set()
 
+    def _on_lost(self) -> None:
+        # Revocations sent while disconnected would be missed: stop caching until the feed is back.
+        self.feed_losses += 1
+        self.listening.clear()
+        self._cache.clear()
+
     async def flush_usage(self) -> None:
         """Write last_used_at for every credential used since the last flush, one statement per table."""
         batches = [(oauth_tokens, self._used_tokens), (api_keys, self._used_keys), (oauth_grants, self._used_grants),
@@ -234,7 +241,7 @@ class BearerAuthenticator:
         """Listen for revocations and start the periodic usage flush."""
         self._stop = asyncio.Event()
         self._tasks = [
-            asyncio.ensure_future(self.db.listen(REVOCATION_CHANNEL, self._on_notify, self._stop)),
+            asyncio.ensure_future(self.db.listen(REVOCATION_CHANNEL, self._on_notify, self._stop, self._on_lost)),
             asyncio.ensure_future(self._flush_loop(self._stop)),
         ]
 

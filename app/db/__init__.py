@@ -163,35 +163,50 @@ class Database:
             return await conn.fetch_value(stmt, params)
 
     async def listen(self, channel: str, callback: Callable[[str], Awaitable[None] | None],
-                     stop: asyncio.Event) -> None:
-        """Deliver NOTIFY payloads on `channel` to `callback` until `stop` is set, reconnecting on loss."""
+                     stop: asyncio.Event, on_lost: Callable[[], None] | None = None) -> None:
+        """Deliver NOTIFY payloads on `channel` to `callback` until `stop` is set, reconnecting on loss.
+
+        On every (re)connection the callback gets "*" (whatever was missed is unknown); `on_lost` is called as
+        soon as the connection is found dead, which a quiet connection is checked for every LISTEN_PROBE seconds.
+        """
         delay = 0.5
         while not stop.is_set():
             try:
-                async with aiopg.connect(self.url, timeout=self.timeout) as conn:
+                async with aiopg.connect(self.url, timeout=self.timeout,
+                                         application_name=f"secondlayer-listen-{channel}"[:63]) as conn:
                     async with conn.cursor() as cur:
                         await cur.execute(f'LISTEN "{channel}"')
                     delay = 0.5
-                    # Anything missed while disconnected is unknown: tell the callback to drop everything.
-                    result = callback("*")
-                    if asyncio.iscoroutine(result):
-                        await result
+                    await _call(callback, "*")
                     while not stop.is_set():
                         get = asyncio.ensure_future(conn.notifies.get())
                         stopper = asyncio.ensure_future(stop.wait())
-                        done, pending = await asyncio.wait({get, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                        done, pending = await asyncio.wait({get, stopper}, timeout=LISTEN_PROBE,
+                                                           return_when=asyncio.FIRST_COMPLETED)
                         for task in pending:
                             task.cancel()
                         if get in done:
-                            result = callback(get.result().payload)
-                            if asyncio.iscoroutine(result):
-                                await result
+                            await _call(callback, get.result().payload)
+                        elif not done:
+                            async with conn.cursor() as cur:  # a silent connection may be a dead one
+                                await cur.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep listening across database restarts
+                if on_lost is not None:
+                    on_lost()
                 log.warning("listen on %s lost (%s); retrying in %.1fs", channel, type(exc).__name__, delay)
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 except TimeoutError:
                     pass
                 delay = min(delay * 2, 10.0)
+
+
+LISTEN_PROBE = 5.0
+
+
+async def _call(callback: Callable[[str], Awaitable[None] | None], payload: str) -> None:
+    result = callback(payload)
+    if asyncio.iscoroutine(result):
+        await result
