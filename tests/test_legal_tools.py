@@ -250,6 +250,10 @@ def test_every_tool_through_rest(http: Any, key: str, database_url: str) -> None
     assert bad.json()["error"]["code"] == "invalid_arguments" and bad.json()["error"]["field"] == "edrpou"
     bad = http.post("/api/tools/search_court_cases", json={"query": "суд", "limit": 500}, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "limit"
+    # Well-formed, but naming nothing the corpus holds: 404, still naming the field.
+    missing = http.post("/api/tools/fetch", json={"id": "court:999999999"}, headers=headers)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found" and missing.json()["error"]["field"] == "id"
     assert http.post("/api/tools/search", json={"query": "суд"}).status_code == 401
 
 

@@ -15,7 +15,7 @@ import tornado.web
 
 from app.handlers.base import ApiError, BearerAPIHandler
 from app.mcp.catalog import openapi_document, tool_listing
-from app.tools.registry import ToolContext, ToolInputError, ToolNotFound, ToolRegistry
+from app.tools.registry import ToolContext, ToolInputError, ToolNotFound, ToolRecordNotFound, ToolRegistry
 
 # Bodies up to this multiple of MAX_BODY_BYTES are read and dropped so the client gets a clean 413;
 # anything bigger is refused at once and the connection closed.
@@ -148,19 +148,22 @@ class ToolCallHandler(ToolsAPIHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, InvalidArguments):
-            self.set_status(422)
-            self.finish(json.dumps({"error": {"code": "invalid_arguments", "message": exc.message,
+            self.set_status(exc.status_code)
+            self.finish(json.dumps({"error": {"code": exc.code, "message": exc.message,
                                               "field": exc.field}}, ensure_ascii=False))
             return
         super().write_error(status_code, **kwargs)
 
 
 class InvalidArguments(ApiError):
-    """422 naming the argument at fault, in the usual error shape plus `field`."""
+    """422 (or 404 for a record that does not exist) naming the argument at fault, plus `field`."""
 
     def __init__(self, error: ToolInputError) -> None:
         where = error.field or "arguments"
-        super().__init__(422, "invalid_arguments", f"Invalid arguments: {where}: {error.message}")
+        if isinstance(error, ToolRecordNotFound):  # well-formed arguments naming nothing that exists
+            super().__init__(404, "not_found", f"Not found: {where}: {error.message}")
+        else:
+            super().__init__(422, "invalid_arguments", f"Invalid arguments: {where}: {error.message}")
         self.field = error.field
 
 

@@ -19,7 +19,7 @@ ERROR_SCHEMA: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "field": {"type": "string", "description": "the argument at fault (422 only)"},
+                "field": {"type": "string", "description": "the argument at fault (422, and 404 for a missing record)"},
             },
         }
     },
@@ -76,7 +76,7 @@ def _operation(tool: Tool, settings: Settings) -> dict[str, Any]:
             "400": _error_response("The body is not valid JSON"),
             "401": _error_response("No or bad credentials"),
             "403": _error_response("The credential lacks the mcp scope"),
-            "404": _error_response("No such tool"),
+            "404": _error_response("No such tool, or the arguments name a record that does not exist"),
             "413": _error_response("The body is larger than MAX_BODY_BYTES"),
             "415": _error_response("The body is not sent as application/json"),
             "422": _error_response("The arguments do not satisfy the input schema; `field` names the culprit"),

@@ -16,13 +16,13 @@ from app.corpus.edrpou import EdrpouError, validate_edrpou
 from app.corpus.records import RecordNotFound
 from app.corpus.search import CursorError, Page
 from app.corpus.text import QueryError
-from app.tools.registry import Tool, ToolContext, ToolInputError
+from app.tools.registry import Tool, ToolContext, ToolInputError, ToolRecordNotFound
 
 MAX_QUERY = 500
 
 
-class NotFoundError(ToolInputError):
-    """The argument names a record the corpus does not hold (REST may answer 404 for it)."""
+class NotFoundError(ToolRecordNotFound):
+    """The argument names a record the corpus does not hold."""
 
 
 # ---- schema pieces ----------------------------------------------------------------------------------

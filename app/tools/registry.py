@@ -52,6 +52,10 @@ class ToolInputError(ValueError):
         self.message = message
 
 
+class ToolRecordNotFound(ToolInputError):
+    """The arguments name a record the corpus does not hold: REST answers 404, MCP an isError result."""
+
+
 class ToolNotFound(KeyError):
     pass
 
