@@ -105,8 +105,11 @@ def test_duplicate_email_is_an_error_on_the_email_field(admin, make_user):
 
 # ---- passwords -------------------------------------------------------------------------------------
 
-def test_operator_sets_a_password(admin, make_user, dbrun, database_url):
+def test_operator_sets_a_password(admin, make_user, dbrun, database_url, settings):
+    from app.auth.signin import session_user, start_session
+
     user = make_user(password=None)
+    session = dbrun(lambda db: start_session(db, settings, user["id"], ip=None, user_agent=None))
     page = admin.get(f"/admin/users/{user['id']}")
     assert "no password set" in page.text
     r = admin.post(f"/admin/users/{user['id']}/password", {"password": "brand new secret",
@@ -117,6 +120,8 @@ def test_operator_sets_a_password(admin, make_user, dbrun, database_url):
     assert run_db(database_url, lambda db: verify_password("brand new secret", stored))
     entry = audit_rows(database_url, "user.set_password", target_id=str(user["id"]))[0]
     assert entry["actor"] == admin.user["email"]
+    assert entry["ip"] == admin.client.headers["X-Forwarded-For"]  # who did it, from where
+    assert dbrun(lambda db: session_user(db, session)) is None  # signed in with the old password: signed out
 
 
 def test_password_errors_are_shown_next_to_the_field(admin, make_user, dbrun):

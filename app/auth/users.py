@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from app import audit
 from app.auth.passwords import hash_password
 from app.db import Connection, Database, Row
-from app.db.tables import users
+from app.db.tables import users, web_sessions
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -43,6 +43,7 @@ async def create_user(
     rounds: int = 10,
     actor: str = "cli",
     actor_user_id: int | None = None,
+    ip: str | None = None,
 ) -> Row:
     """Add a user; raises UserError when the email is taken. Password None means no password sign-in."""
     email = normalize_email(email)
@@ -57,15 +58,15 @@ async def create_user(
         if row is None:
             raise UserError(f"a user with email {email} already exists")
         await audit.record(conn, "user.create", actor=actor, actor_user_id=actor_user_id, target_type="user",
-                           target_id=row["id"], details={"email": email, "is_admin": is_admin})
+                           target_id=row["id"], ip=ip, details={"email": email, "is_admin": is_admin})
     return row
 
 
 async def set_password(
     db: Database, email: str, password: str, *, rounds: int = 10, actor: str = "cli",
-    actor_user_id: int | None = None,
+    actor_user_id: int | None = None, ip: str | None = None,
 ) -> Row:
-    """Set or reset a user's password; raises UserError when there is no such user."""
+    """Set or reset a user's password and end their browser sessions; UserError when there is no such user."""
     password_hash = await hash_password(password, rounds)
     async with db.transaction() as conn:
         row = await conn.fetch_one(
@@ -76,8 +77,10 @@ async def set_password(
         )
         if row is None:
             raise UserError(f"no user with email {email.strip()}")
+        # Whoever signed in with the old password must sign in again.
+        await conn.execute(web_sessions.delete().where(web_sessions.c.user_id == row["id"]))
         await audit.record(conn, "user.set_password", actor=actor, actor_user_id=actor_user_id,
-                           target_type="user", target_id=row["id"], details={"email": row["email"]})
+                           target_type="user", target_id=row["id"], ip=ip, details={"email": row["email"]})
     return row
 
 
@@ -151,7 +154,7 @@ async def set_user_disabled(
 ) -> Row:
     """Disable or enable a user. Disabling ends their browser sessions, drops their API keys from every bearer
     cache and revokes their OAuth grants; the last enabled operator cannot be disabled."""
-    from app.db.tables import api_keys, web_sessions
+    from app.db.tables import api_keys
 
     async with db.transaction() as conn:
         row, operators = await _lock_for_change(conn, user_id)

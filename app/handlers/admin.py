@@ -479,7 +479,7 @@ class UserNewHandler(UserMixin):
                 row = await users.create_user(
                     self.db, form.email.data, password=form.password.data or None, is_admin=form.is_admin.data,
                     rounds=self.config.bcrypt_rounds, actor=self.operator["email"],
-                    actor_user_id=self.operator["id"])
+                    actor_user_id=self.operator["id"], ip=self.request.remote_ip)
             except PasswordRejected as exc:
                 form.password.errors.append(str(exc))
             except users.UserError as exc:
@@ -502,7 +502,8 @@ class UserPasswordHandler(UserMixin):
         if form.validate():
             try:
                 await users.set_password(self.db, user["email"], form.password.data, rounds=self.config.bcrypt_rounds,
-                                         actor=self.operator["email"], actor_user_id=self.operator["id"])
+                                         actor=self.operator["email"], actor_user_id=self.operator["id"],
+                                         ip=self.request.remote_ip)
             except PasswordRejected as exc:
                 form.password.errors.append(str(exc))
             else:
