@@ -29,6 +29,10 @@ if [ -x .venv/bin/secondlayer ] && .venv/bin/secondlayer --help | grep -q create
   code=$(curl -s -o "$work/tool.json" -w '%{http_code}' -X POST "http://127.0.0.1:$port/api/tools/server_info" \
     -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{}')
   [ "$code" = 200 ] || { echo "smoke: server_info answered $code"; cat "$work/tool.json"; exit 1; }
+  # The demo corpus was loaded: a new user's first search finds something.
+  curl -fsS -X POST "http://127.0.0.1:$port/api/tools/search_court_cases" -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' -d '{"query": "позов"}' > "$work/search.json"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; assert r, "no results"; print("smoke: search_court_cases found", len(r))' "$work/search.json"
 fi
 kill -TERM -- "-$pid"
 wait "$pid" || true
