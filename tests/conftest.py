@@ -272,3 +272,32 @@ def artifact_path(name: str) -> Path:
     """Where tests keep screenshots and other artifacts for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+# ---- real headless Chromium: Debian's package driven by Playwright, never a downloaded browser -------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _browser_unavailable(reason: str) -> None:
+    """Skip, unless SECONDLAYER_REQUIRE_BROWSER=1 (CI sets it), where a missing browser is a failure."""
+    if os.environ.get("SECONDLAYER_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"SECONDLAYER_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    if not executable:
+        _browser_unavailable("Debian's chromium is not installed (apt-get install chromium, or `make browser`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_unavailable("the playwright package is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

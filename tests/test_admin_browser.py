@@ -5,23 +5,15 @@ Chromium missing means skip, unless SECONDLAYER_REQUIRE_BROWSER=1 (CI), where it
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-
-import pytest
 
 from app.auth.passwords import verify_password
 from tests.conftest import artifact_path, run_db
 from tests.helpers_admin import issue_grant
+from tests.helpers_browser import expect, off_loop
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 T = TypeVar("T")
@@ -33,39 +25,6 @@ WIDER_THAN_SCREEN = """
   .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))
   .slice(0, 5)
 """
-
-
-def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a database helper in another thread: Playwright's sync API keeps an event loop running in this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, *args, **kwargs).result()
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("SECONDLAYER_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"SECONDLAYER_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        _unavailable("Debian's chromium is not installed (apt-get install chromium, or `make browser`)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM)
-                                             else shutil.which("chromium"), args=ARGS)
-        yield browser
-        browser.close()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def new_page(chromium: Any, server: Any, viewport: dict[str, int], **options: Any) -> Any:

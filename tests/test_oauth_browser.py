@@ -1,0 +1,115 @@
+"""The sign-in and consent page in real headless Chromium: a person signs in, allows, and the browser lands on
+the client's callback with a code (which Chrome blocks if the page's CSP form-action does not allow it)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx2
+import pytest
+from helpers_browser import off_loop
+from helpers_oauth import PASSWORD, exchange, make_client, pkce
+
+from tests.conftest import artifact_path
+
+
+class _Callback(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"connector callback reached")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def callback_port() -> Iterator[int]:
+    """A stand-in for the connector's callback page, on loopback."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Callback)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+
+
+def _authorize_url(server: Any, client: Any, challenge: str, state: str) -> str:
+    query = {"response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
+             "state": state, "code_challenge": challenge, "code_challenge_method": "S256", "scope": "mcp",
+             "resource": f"{server.url}/mcp"}
+    return f"{server.url}/oauth/authorize?{urlencode(query)}"
+
+
+def test_sign_in_allow_lands_on_the_callback_with_a_code(chromium, server, make_user, dbrun, callback_port):
+    user = off_loop(make_user)
+    client = off_loop(make_client, dbrun, "client_secret_post", f"http://127.0.0.1:{callback_port}/callback")
+    verifier, challenge = pkce()
+    context = chromium.new_context(locale="uk-UA", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(_authorize_url(server, client, challenge, "browser-state-1"))
+    assert "Test Connector" in page.content()
+    assert "127.0.0.1" in page.inner_text("body")  # where it will redirect is shown
+    page.screenshot(path=str(artifact_path("oauth-sign-in-uk.png")), full_page=True)
+    page.fill("input[name=email]", user["email"])
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation(url=f"http://127.0.0.1:{callback_port}/callback?**"):
+        page.click("button[value=allow]")
+    landed = urlsplit(page.url)
+    params = {k: v[0] for k, v in parse_qs(landed.query).items()}
+    assert params["state"] == "browser-state-1" and params["iss"] == server.url
+    assert "connector callback reached" in page.content()
+    tokens = off_loop(lambda: exchange(httpx2.Client(base_url=server.url), client, params["code"], verifier))
+    assert tokens.status_code == 200 and tokens.json()["access_token"].startswith("mcp_token_")
+
+    # Signed in already (session cookie): the second time the page asks for consent only.
+    verifier, challenge = pkce()
+    page.goto(_authorize_url(server, client, challenge, "browser-state-2"))
+    assert page.locator("input[name=password]").count() == 0
+    page.screenshot(path=str(artifact_path("oauth-consent-uk.png")), full_page=True)
+    with page.expect_navigation(url=f"http://127.0.0.1:{callback_port}/callback?**"):
+        page.click("button[value=allow]")
+    assert "code=" in page.url and "state=browser-state-2" in page.url
+    context.close()
+
+
+def test_deny_lands_on_the_callback_with_access_denied(chromium, server, make_user, dbrun, callback_port):
+    user = off_loop(make_user)
+    client = off_loop(make_client, dbrun, "none", f"http://127.0.0.1:{callback_port}/cb")
+    _, challenge = pkce()
+    context = chromium.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(_authorize_url(server, client, challenge, "deny-state"))
+    page.fill("input[name=email]", user["email"])
+    page.fill("input[name=password]", PASSWORD)
+    page.screenshot(path=str(artifact_path("oauth-sign-in-en.png")), full_page=True)
+    with page.expect_navigation(url=f"http://127.0.0.1:{callback_port}/cb?**"):
+        page.click("button[value=deny]")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    assert params == {"error": "access_denied", "state": "deny-state", "iss": server.url,
+                      **({"error_description": params["error_description"]} if "error_description" in params
+                         else {})}
+    context.close()
+
+
+def test_wrong_password_stays_on_the_page_with_the_error(chromium, server, make_user, dbrun, callback_port):
+    user = off_loop(make_user)
+    client = off_loop(make_client, dbrun, "none", f"http://127.0.0.1:{callback_port}/cb")
+    _, challenge = pkce()
+    context = chromium.new_context(locale="en-US", extra_http_headers={"X-Forwarded-For": "10.77.0.1"})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(_authorize_url(server, client, challenge, "s"))
+    page.fill("input[name=email]", user["email"])
+    page.fill("input[name=password]", "not the password")
+    page.click("button[value=allow]")
+    page.wait_for_load_state()
+    assert page.url.startswith(server.url)
+    assert "Wrong email or password" in page.inner_text("body")
+    context.close()
