@@ -102,11 +102,18 @@ def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path)
         httpx2.get(base + f"/healthz?access_token={secret}",
                    headers={"X-Request-Id": "trace-12345678", "X-Forwarded-For": "203.0.113.9"})
         httpx2.get(base + "/api/tools", headers={"Authorization": f"Bearer {secret}"})
+        marker = "querymarker7f3a"
+        for path in (f"/messages?session_id={marker}", f"/oauth/authorize?client_id={marker}&state={marker}",
+                     f"/mcp?x={marker}", f"/admin/users?q={marker}", f"/nowhere?{marker}"):
+            httpx2.get(base + path, headers={"Authorization": f"Bearer {secret}", "Accept": "text/html"})
+            httpx2.post(base + path, content=b"{", headers={"Content-Type": "application/json"})
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     out = proc.stdout.read() if proc.stdout else ""
-    assert secret not in out
+    err = proc.stderr.read() if proc.stderr else ""
+    assert secret not in out + err
+    assert marker not in out + err, "a query string reached the logs"
     entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     hit = [e for e in entries if e.get("path") == "/healthz" and e["request_id"] == "trace-12345678"]
     assert hit and hit[0]["status"] == 200 and "duration_ms" in hit[0]

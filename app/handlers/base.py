@@ -161,11 +161,19 @@ class BaseHandler(tornado.web.RequestHandler):
             request_id=self._request_id,
         )
 
+    def _request_summary(self) -> str:
+        # Tornado's summary carries the query string, which can hold session ids, codes and state.
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, UNAVAILABLE):
             log.warning("database unavailable: %s", type(value).__name__)
             return
-        super().log_exception(typ, value, tb)
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)
+            return
+        # Not Tornado's default, which adds repr(request) and with it the full URI.
+        log.error("uncaught exception on %s", self._request_summary(), exc_info=(typ, value, tb))
 
 
 class APIHandler(BaseHandler):

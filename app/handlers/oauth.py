@@ -58,11 +58,7 @@ class OAuthAPIHandler(APIHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, OAuthError):
             return  # a client error, answered as RFC 6749 JSON; nothing for the operator to fix
-        if isinstance(value, UNAVAILABLE):
-            super().log_exception(typ, value, tb)
-            return
-        # Tornado's default would print the request with its headers, and Basic credentials are client secrets.
-        log.error("uncaught exception on %s %s", self.request.method, self.request.path, exc_info=(typ, value, tb))
+        super().log_exception(typ, value, tb)  # path only: no query string, no headers (Basic carries secrets)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
