@@ -31,6 +31,8 @@ CLEANUP_LOCK_KEY = 0x5EC0_4D1A_7E40_0001
 BATCH = 5000
 # Revoked tokens are kept this long for the grants page and reuse detection, then deleted.
 REVOKED_RETENTION = "7 days"
+# Used and expired codes are kept a day, so that a replayed code is still recognised (and revokes what it issued).
+CODE_RETENTION = "1 day"
 
 
 @dataclass
@@ -46,10 +48,11 @@ class CleanupResult:
 def _targets() -> list[tuple[str, sa.Table, Any]]:
     now = sa.func.now()
     retention = sa.text(f"interval '{REVOKED_RETENTION}'")
+    code_retention = sa.text(f"interval '{CODE_RETENTION}'")
     return [
         ("authorization_codes", oauth_authorization_codes,
-         sa.or_(oauth_authorization_codes.c.expires_at < now - retention,
-                oauth_authorization_codes.c.used_at < now - retention)),
+         sa.or_(oauth_authorization_codes.c.expires_at < now - code_retention,
+                oauth_authorization_codes.c.used_at < now - code_retention)),
         ("tokens", oauth_tokens,
          sa.or_(oauth_tokens.c.expires_at < now, oauth_tokens.c.revoked_at < now - retention)),
         ("grants", oauth_grants,

@@ -30,9 +30,10 @@ def _seed(database_url, user_id):
             grant = await db.fetch_value(oauth_grants.insert().values(user_id=user_id, client_pk=client["id"],
                                                                       scope="mcp").returning(oauth_grants.c.id))
             codes = {
-                "code_expired_long_ago": {"expires_at": _ago("8 days")},
+                "code_expired_long_ago": {"expires_at": _ago("2 days")},
                 "code_used_long_ago": {"expires_at": sa.func.now() + sa.text("interval '1 minute'"),
-                                       "used_at": _ago("8 days")},
+                                       "used_at": _ago("2 days")},
+                "code_expired_recently": {"expires_at": _ago("1 minute")},
                 "code_fresh": {"expires_at": sa.func.now() + sa.text("interval '10 minutes'")},
             }
             tokens = {
@@ -72,6 +73,8 @@ def test_cleanup_deletes_expired_and_used_codes_and_dead_tokens(database_url, db
     assert not _exists(dbrun, oauth_authorization_codes, ids["code_expired_long_ago"])
     assert not _exists(dbrun, oauth_authorization_codes, ids["code_used_long_ago"])
     assert _exists(dbrun, oauth_authorization_codes, ids["code_fresh"])
+    # Kept a day past expiry, so that a replay is still recognised as one.
+    assert _exists(dbrun, oauth_authorization_codes, ids["code_expired_recently"])
     assert not _exists(dbrun, oauth_tokens, ids["token_expired"])
     assert not _exists(dbrun, oauth_tokens, ids["token_revoked_long_ago"])
     # Recently revoked tokens stay a while (reuse detection, the grants page); live ones obviously stay.
