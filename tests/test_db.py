@@ -1,11 +1,14 @@
-"""The database layer: Core statements through aiopg, transactions that leave nothing half-written."""
+"""The database layer: Core statements through aiopg, transactions that leave nothing half-written.
+
+The async tests run on pytest-tornado's IOLoop (`gen_test`), the loop the server itself runs on.
+"""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from app.db import compile_statement, redact_url
+from app.db import Database, compile_statement, redact_url
 from app.db.tables import audit_log, users
 
 
@@ -22,43 +25,62 @@ def test_redact_url_hides_only_the_password():
     assert redact_url("postgresql://app@db/sl") == "postgresql://app@db/sl"
 
 
-def test_transaction_rolls_back_everything_on_error(dbrun):
-    async def go(db):
+@pytest.mark.gen_test
+async def test_transaction_rolls_back_everything_on_error(database_url):
+    db = Database(database_url, maxsize=2)
+    try:
         with pytest.raises(RuntimeError):
             async with db.transaction() as conn:
                 await conn.execute(users.insert().values(email="rollback@example.com"))
                 await conn.execute(audit_log.insert().values(actor="t", action="test.rollback"))
                 raise RuntimeError("boom")
-        return (await db.fetch_value(sa.select(sa.func.count()).select_from(users)
-                                     .where(users.c.email == "rollback@example.com")),
-                await db.fetch_value(sa.select(sa.func.count()).select_from(audit_log)
-                                     .where(audit_log.c.action == "test.rollback")))
+        assert await db.fetch_value(sa.select(sa.func.count()).select_from(users)
+                                    .where(users.c.email == "rollback@example.com")) == 0
+        assert await db.fetch_value(sa.select(sa.func.count()).select_from(audit_log)
+                                    .where(audit_log.c.action == "test.rollback")) == 0
+    finally:
+        await db.close()
 
-    assert dbrun(go) == (0, 0)
 
-
-def test_transaction_commits_and_rows_are_dicts(dbrun):
-    async def go(db):
+@pytest.mark.gen_test
+async def test_transaction_commits_and_rows_are_dicts(database_url):
+    db = Database(database_url, maxsize=2)
+    try:
         async with db.transaction() as conn:
             row = await conn.fetch_one(users.insert().values(email="commit@example.com").returning(users))
         again = await db.fetch_one(sa.select(users).where(users.c.id == row["id"]))
         await db.execute(users.delete().where(users.c.id == row["id"]))
-        return row, again
-
-    row, again = dbrun(go)
+    finally:
+        await db.close()
     assert row["email"] == again["email"] == "commit@example.com"
     assert row["is_admin"] is False and row["created_at"].tzinfo is not None
 
 
-def test_unique_email_is_case_insensitive(dbrun):
+@pytest.mark.gen_test
+async def test_unique_email_is_case_insensitive(database_url):
     import psycopg2
 
-    async def go(db):
+    db = Database(database_url, maxsize=2)
+    try:
         await db.execute(users.insert().values(email="Case@Example.com"))
-        try:
+        with pytest.raises(psycopg2.IntegrityError):
             await db.execute(users.insert().values(email="case@example.COM"))
-        finally:
-            await db.execute(users.delete().where(sa.func.lower(users.c.email) == "case@example.com"))
+    finally:
+        await db.execute(users.delete().where(sa.func.lower(users.c.email) == "case@example.com"))
+        await db.close()
 
-    with pytest.raises(psycopg2.IntegrityError):
-        dbrun(go)
+
+@pytest.mark.gen_test
+async def test_broken_connections_do_not_poison_the_pool(database_url):
+    """A connection killed under the pool is dropped, and the next statement gets a healthy one."""
+    db = Database(database_url, maxsize=1)
+    try:
+        pid = await db.fetch_value("SELECT pg_backend_pid()")
+        killer = Database(database_url, maxsize=1)
+        await killer.fetch_value("SELECT pg_terminate_backend(%(pid)s)", {"pid": pid})
+        await killer.close()
+        with pytest.raises(Exception):  # noqa: B017 - psycopg2 reports the dead socket in several ways
+            await db.fetch_value("SELECT 1")
+        assert await db.fetch_value("SELECT 1") == 1
+    finally:
+        await db.close()
