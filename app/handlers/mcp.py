@@ -15,7 +15,6 @@ from typing import Any, NoReturn
 import mcp_types as types
 import tornado.web
 from mcp.shared.message import ServerMessageMetadata
-from pydantic import ValidationError
 from tornado.iostream import StreamClosedError
 
 from app.auth.bearer import Principal
@@ -41,6 +40,7 @@ from app.mcp.wire import (
     SSE_KEEPALIVE,
     SUPPORTED_VERSIONS,
     accepts,
+    client_message,
     is_version_at_least,
     jsonrpc_error,
     origin_allowed,
@@ -249,8 +249,8 @@ class StreamableHTTPHandler(McpHandler):
         except (ValueError, RecursionError):
             self._protocol_error(400, jsonrpc_error(None, types.PARSE_ERROR, "Parse error: the body is not JSON"))
         try:
-            return types.jsonrpc_message_adapter.validate_python(decoded, by_name=False)
-        except ValidationError:
+            return client_message(decoded)
+        except ValueError:  # pydantic's ValidationError included
             self._protocol_error(400, jsonrpc_error(None, types.INVALID_REQUEST,
                                                     "The body must be one JSON-RPC request, notification or response"))
 
@@ -430,8 +430,8 @@ class MessagesHandler(McpHandler):
         if session is None:
             raise ApiError(404, "session_not_found", "No such HTTP+SSE session: open GET /sse again")
         try:
-            message = types.jsonrpc_message_adapter.validate_json(body, by_name=False)
-        except ValidationError:
+            message = client_message(json.loads(body))
+        except (ValueError, RecursionError):  # not JSON, too deep, or not one well-formed message
             raise ApiError(400, "invalid_message", "The body must be one JSON-RPC message") from None
         try:
             with session.in_use():

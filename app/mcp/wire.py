@@ -6,6 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+import mcp_types
 from mcp_types import UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
@@ -61,6 +62,19 @@ def unsupported_version_error(requested: str) -> dict[str, Any]:
     return jsonrpc_error(None, UNSUPPORTED_PROTOCOL_VERSION,
                          f"Unsupported MCP-Protocol-Version {requested!r}; supported: {', '.join(SUPPORTED_VERSIONS)}",
                          {"supported": list(SUPPORTED_VERSIONS), "requested": requested})
+
+
+def client_message(decoded: Any) -> mcp_types.JSONRPCMessage:
+    """The one JSON-RPC message a client POSTed (already JSON-decoded); ValueError when it is not one.
+
+    JSON-RPC 2.0 makes only an object without an "id" member a notification. The SDK's message adapter
+    ignores unknown keys, so a request whose id is malformed (null, 1.5, true, an object) would pass as a
+    notification and get a silent 202 where it is owed an error: MCP ids are strings or integers, never null.
+    """
+    message = mcp_types.jsonrpc_message_adapter.validate_python(decoded, by_name=False)
+    if isinstance(message, mcp_types.JSONRPCNotification) and isinstance(decoded, dict) and "id" in decoded:
+        raise ValueError("a request id must be a string or an integer")
+    return message
 
 
 def jsonrpc_error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
