@@ -118,6 +118,19 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _networks(name: str, raw: str) -> tuple[str, ...]:
+    networks = []
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses or networks like 127.0.0.1,10.0.0.0/8; got {item!r}"
+                              ) from None
+    return tuple(networks)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -161,6 +174,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLEANUP_CRON", "0 3 * * *", "when the expired-data cleanup runs (crontab, UTC)", _cron),
     Setting("ALLOWED_ORIGINS", "https://chatgpt.com,https://claude.ai,https://claude.com",
             "browser origins allowed on the MCP endpoints besides PUBLIC_URL's own", _origins),
+    Setting("TRUSTED_PROXIES", "127.0.0.1,::1",
+            "addresses of the TLS proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or "
+            "networks); empty: none", _networks),
     Setting("MAX_BODY_BYTES", "1048576", "largest request body accepted, in bytes", _int(1024, 104857600)),
     Setting("MCP_SESSION_IDLE_TIMEOUT", "3600", "seconds an idle MCP session lives", _int(10, 604800)),
     Setting("MCP_MAX_SESSIONS", "32", "open MCP sessions and streams allowed per principal", _int(1, 10000)),
@@ -194,6 +210,7 @@ class Settings:
     client_metadata_allow_loopback: bool
     cleanup_cron: str
     allowed_origins: tuple[str, ...]
+    trusted_proxies: tuple[str, ...]
     max_body_bytes: int
     mcp_session_idle_timeout: int
     mcp_max_sessions: int

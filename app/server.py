@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db import UNAVAILABLE, Database
 from app.db.embedded import EmbeddedPostgres
 from app.db.schema import schema_problem
+from app.forwarded import ProxyAwareHTTPServer
 from app.handlers import all_routes
 from app.handlers.base import NotFoundHandler, StaticHandler
 
@@ -115,8 +116,10 @@ class Runtime:
             raise StartupError(f"refusing to start: {problem}")
         self.services = await services.start(self.settings, self.db)
         self.app = make_app(self.settings, self.db, **self.services)
-        self.server = tornado.httpserver.HTTPServer(
-            self.app, xheaders=True, max_body_size=self.settings.max_body_bytes, idle_connection_timeout=75
+        # xheaders, but believed only from TRUSTED_PROXIES (see app/forwarded.py).
+        self.server = ProxyAwareHTTPServer(
+            self.app, max_body_size=self.settings.max_body_bytes, idle_connection_timeout=75,
+            trusted_proxies=self.settings.trusted_proxies,
         )
         try:
             sockets = tornado.netutil.bind_sockets(port, address=host)

@@ -115,7 +115,7 @@ def test_registrations_are_rate_limited_per_ip(http, dbrun, settings):
     assert int(r.headers["Retry-After"]) > 3000 and "Too many" in body["error_description"]
     # Another address is not affected.
     r = http.post("/oauth/register", json={"redirect_uris": [CLAUDE], "token_endpoint_auth_method": "none"},
-                  headers={"X-Real-Ip": "203.0.113.9"})
+                  headers={"X-Forwarded-For": "203.0.113.9"})
     assert r.status_code == 201
     # A window that has passed starts over.
     dbrun(lambda db: db.execute(rate_limits.update().where(rate_limits.c.key == "register:127.0.0.1")

@@ -17,7 +17,7 @@ def _clean(dbrun):
 
 def _attempt(http, client, email, password, ip):
     _, challenge = pkce()
-    headers = {"X-Real-Ip": ip}
+    headers = {"X-Forwarded-For": ip}
     page = http.get("/oauth/authorize", params=authorize_params(client, challenge), headers=headers)
     fields = form_fields(page.text)
     fields.update(email=email, password=password, decision="allow")
