@@ -4,12 +4,23 @@ connection, and request bodies that arrive too slowly."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from helpers_mcp import initialize_body, messages, open_session, request_body, session_headers
+from helpers_mcp import (
+    ToolProbe,
+    initialize_body,
+    messages,
+    open_session,
+    request_body,
+    session_headers,
+    sse_events,
+    start_server_with_extra_tools,
+)
 from helpers_tokens import api_key, bearer
 from test_mcp_sse import SseListener, endpoint_of
 
@@ -78,3 +89,63 @@ def test_http_sse_messages_refuse_a_malformed_id(server: Any, http: httpx2.Clien
     deep = b"[" * 100_000 + b"]" * 100_000
     r = http.post(endpoint, content=deep, headers={**bearer(key), "Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_message"
+
+
+# --- one message, one stream -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def probe() -> ToolProbe:
+    return ToolProbe()
+
+
+@pytest.fixture(scope="module")
+def tool_server(database_url: str, data_dir: Path, probe: ToolProbe) -> Iterator[Any]:
+    thread = start_server_with_extra_tools(database_url, data_dir, probe)
+    yield thread
+    thread.stop()
+
+
+def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(tool_server: Any, dbrun: Any,
+                                                                             make_user: Any,
+                                                                             probe: ToolProbe) -> None:
+    """The spec: the server MUST NOT broadcast one message across several streams. A client resuming a
+    request's stream with GET + Last-Event-ID while its POST is still (half-)open gets each message once."""
+    key = api_key(dbrun, make_user())
+    probe.reset()
+    version = "2025-11-25"
+    with httpx2.Client(base_url=tool_server.url, timeout=30) as setup:
+        headers = session_headers(bearer(key), open_session(setup, bearer(key), version=version), version)
+    call = request_body("tools/call", {"name": "slow", "arguments": {"steps": 6, "delay": 0.5},
+                                       "_meta": {"progressToken": "p"}}, request_id=11)
+    post_events: list[dict[str, str]] = []
+    first_progress = threading.Event()
+
+    def read_post() -> None:
+        with httpx2.Client(base_url=tool_server.url, timeout=30) as client:
+            with client.stream("POST", "/mcp", json=call, headers=headers) as r:
+                buffer = ""
+                for chunk in r.iter_text():
+                    buffer += chunk
+                    complete, _, buffer = buffer.rpartition("\n\n")
+                    if complete:
+                        post_events.extend(sse_events(complete + "\n\n"))
+                    if any("notifications/progress" in e.get("data", "") for e in post_events):
+                        first_progress.set()
+
+    poster = threading.Thread(target=read_post, daemon=True)
+    poster.start()
+    assert first_progress.wait(10)
+    last_seen = post_events[-1]["id"]
+    with httpx2.Client(base_url=tool_server.url, timeout=30) as client:
+        r = client.get("/mcp", headers={**headers, "Accept": "text/event-stream", "Last-Event-ID": last_seen})
+    poster.join(15)
+    assert r.status_code == 200
+    get_events = sse_events(r.text)
+    post_ids = {e["id"] for e in post_events if e.get("data")}
+    get_ids = {e["id"] for e in get_events if e.get("data")}
+    assert not post_ids & get_ids, "the same event went out on both connections"
+    seen = [json.loads(e["data"]) for e in post_events + get_events if e.get("data")]
+    progress = [m["params"]["progress"] for m in seen if m.get("method") == "notifications/progress"]
+    assert sorted(progress) == list(range(6)), f"each progress once over both streams, got {progress}"
+    assert [m["id"] for m in seen if "id" in m] == [11]

@@ -147,14 +147,17 @@ class McpHandler(BoundedBodyHandler):
         Ends when the response is written (`until_complete`), the session ends, the server shuts down,
         the client leaves, or another connection takes the stream over. Returns (position, client still there).
         """
-        stream.generation += 1
-        generation = stream.generation
+        generation = stream.take_over()
         stream.consumers += 1
         if stream.cancel_timer is not None:
             stream.cancel_timer.cancel()
             stream.cancel_timer = None
         try:
             while True:
+                if stream.generation != generation:
+                    # Another connection took the stream over (a resume): from here on only it writes, so
+                    # no message goes out on two streams.
+                    return position, not self._gone.is_set()
                 events = stream.after(position)
                 frames = [sse_event(payload, event_id=stream.event_id(seq) if with_ids else None)
                           for seq, payload in events]
@@ -166,7 +169,7 @@ class McpHandler(BoundedBodyHandler):
                         stream.trim(position)
                 if until_complete and stream.complete and position >= stream.last_seq:
                     return position, True
-                if stream.closed or self.shutdown.is_set() or stream.generation != generation:
+                if stream.closed or self.shutdown.is_set():
                     return position, not self._gone.is_set()
                 await stream.wait(position, KEEPALIVE_SECONDS, self.shutdown, self._gone)
                 if self._gone.is_set():

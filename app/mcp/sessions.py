@@ -82,6 +82,12 @@ class OutboundStream:
         """Drop events up to `seq` once delivered, for streams that are never replayed."""
         self._events = [event for event in self._events if event[0] > seq]
 
+    def take_over(self) -> int:
+        """A new connection becomes the stream's writer; the previous one is woken to stop before writing again."""
+        self.generation += 1
+        self._wake.set()
+        return self.generation
+
     def close(self) -> None:
         self.closed = True
         self._wake.set()
