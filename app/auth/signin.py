@@ -2,8 +2,9 @@
 
 Throttling is kept in PostgreSQL so that every server process sees the same counts. A key (an account or an
 IP address) that fails LOGIN_MAX_FAILURES times within 15 minutes is locked for LOGIN_LOCKOUT seconds, doubling
-with each further lockout up to an hour. A locked key is refused before bcrypt runs, and the refusal does not
-say whether the password was right.
+with each further lockout up to an hour. Each attempt is counted before its password is checked (and taken
+back when the password was right), so simultaneous guesses cannot outrun the limit. A locked key is refused
+before bcrypt runs, and the refusal does not say whether the password was right.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app import audit
 from app.auth.passwords import verify_password
 from app.auth.secrets import SESSION_PREFIX, hash_credential, new_credential
 from app.config import Settings
-from app.db import Database, Row
+from app.db import Connection, Database, Row
 from app.db.tables import auth_throttle, users, web_sessions
 
 FAILURE_WINDOW_SECONDS = 15 * 60
@@ -52,7 +53,7 @@ def _keys(email: str, ip: str | None) -> list[str]:
     return keys
 
 
-async def _locked_for(db: Database, keys: list[str]) -> int:
+async def _locked_for(db: Database | Connection, keys: list[str]) -> int:
     """Seconds until every key is unlocked; 0 when none is locked."""
     value = await db.fetch_value(
         sa.select(sa.func.max(sa.func.extract("epoch", auth_throttle.c.locked_until - sa.func.now())))
@@ -61,29 +62,60 @@ async def _locked_for(db: Database, keys: list[str]) -> int:
     return 0 if value is None else max(1, math.ceil(float(value)))
 
 
-async def _record_failure(db: Database, keys: list[str], settings: Settings) -> None:
+async def _lock_exhausted(conn: Connection, keys: list[str], settings: Settings) -> None:
+    """Lock every key that has used up its attempts: LOGIN_LOCKOUT seconds, doubling per lockout, at most an hour."""
+    table = auth_throttle
+    seconds = sa.func.least(settings.login_lockout * sa.func.power(2, table.c.lockouts), MAX_LOCKOUT_SECONDS)
+    await conn.execute(table.update().where(
+        table.c.key.in_(keys), table.c.failures >= settings.login_max_failures,
+        sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= sa.func.now()),
+    ).values(failures=0, lockouts=table.c.lockouts + 1, window_started_at=sa.func.now(),
+             locked_until=sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)))
+
+
+async def _begin_attempt(db: Database, keys: list[str], settings: Settings) -> int:
+    """Count this attempt against every key before the password is checked; seconds to wait when refused.
+
+    Counting first is what makes the limit hold under concurrency: a burst of simultaneous guesses would
+    otherwise all pass a lock check made before any of them had failed.
+    """
+    table = auth_throttle
     window = sa.text(f"interval '{FAILURE_WINDOW_SECONDS} seconds'")
     async with db.transaction() as conn:
-        for key in keys:
-            stmt = pg_insert(auth_throttle).values(key=key, failures=1, lockouts=0)
-            table = auth_throttle
-            fresh = table.c.window_started_at < sa.func.now() - window
-            failures = sa.case((fresh, 1), else_=table.c.failures + 1)
-            await conn.execute(stmt.on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={
-                    "failures": failures,
-                    "window_started_at": sa.case((fresh, sa.func.now()), else_=table.c.window_started_at),
-                },
-            ))
-            row = await conn.fetch_one(sa.select(table).where(table.c.key == key).with_for_update())
-            if row is not None and row["failures"] >= settings.login_max_failures:
-                seconds = min(settings.login_lockout * (2 ** row["lockouts"]), MAX_LOCKOUT_SECONDS)
-                await conn.execute(table.update().where(table.c.key == key).values(
-                    failures=0, lockouts=table.c.lockouts + 1,
-                    locked_until=sa.func.now() + sa.text(f"interval '{int(seconds)} seconds'"),
-                    window_started_at=sa.func.now(),
-                ))
+        # Row locks in key order ("account:" before "ip:"), so concurrent attempts cannot deadlock.
+        await conn.fetch_all(sa.select(table.c.key).where(table.c.key.in_(keys)).order_by(table.c.key)
+                             .with_for_update())
+        wait = await _locked_for(conn, keys)
+        if wait:
+            return wait
+        fresh = table.c.window_started_at < sa.func.now() - window
+        counts = {}
+        for key in sorted(keys):
+            counts[key] = await conn.fetch_value(
+                pg_insert(table).values(key=key, failures=1, lockouts=0).on_conflict_do_update(
+                    index_elements=[table.c.key],
+                    set_={"failures": sa.case((fresh, 1), else_=table.c.failures + 1),
+                          "window_started_at": sa.case((fresh, sa.func.now()), else_=table.c.window_started_at)},
+                ).returning(table.c.failures))
+        if all(count <= settings.login_max_failures for count in counts.values()):
+            return 0
+        # Over the limit (attempts still in flight used it up): refuse without checking, and lock now.
+        await _take_back(conn, keys)
+        await _lock_exhausted(conn, keys, settings)
+        return max(1, await _locked_for(conn, keys))
+
+
+async def _take_back(db: Database | Connection, keys: list[str]) -> None:
+    """Uncount an attempt that was not a wrong password."""
+    table = auth_throttle
+    await db.execute(table.update().where(table.c.key.in_(keys))
+                     .values(failures=sa.func.greatest(table.c.failures - 1, 0)))
+
+
+async def _record_failure(db: Database, keys: list[str], settings: Settings) -> None:
+    """The attempt (already counted) was a wrong password: lock the keys it exhausted."""
+    async with db.transaction() as conn:
+        await _lock_exhausted(conn, keys, settings)
 
 
 async def _clear_account(db: Database, email: str) -> None:
@@ -96,7 +128,7 @@ async def sign_in(
 ) -> Row:
     """The user for these credentials, or SignInError. Every outcome is written to the audit log."""
     keys = _keys(email, ip)
-    wait = await _locked_for(db, keys)
+    wait = await _begin_attempt(db, keys, settings)
     if wait:
         await audit.record(db, "signin.throttled", actor=email.strip().lower()[:254] or "anonymous", ip=ip,
                            details={"purpose": purpose})
@@ -106,6 +138,7 @@ async def sign_in(
     ok = await verify_password(password, user["password_hash"] if user else None)
     if user is not None and user["password_hash"] is None:
         # The seed guide's answer for accounts created without a password; not counted as guessing.
+        await _take_back(db, keys)
         await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
                            details={"purpose": purpose, "reason": "no_password"})
         raise SignInError("no_password", MESSAGES["no_password"])
@@ -115,6 +148,7 @@ async def sign_in(
                            actor_user_id=user["id"] if user else None, ip=ip,
                            details={"purpose": purpose, "reason": "invalid_credentials"})
         raise SignInError("invalid_credentials", MESSAGES["invalid_credentials"])
+    await _take_back(db, keys)  # the right password was no guess, even if the account may not sign in
     if user["disabled"]:
         await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
                            details={"purpose": purpose, "reason": "disabled"})

@@ -1,0 +1,61 @@
+"""Security review: password sign-in cannot be raced past its throttle."""
+
+from __future__ import annotations
+
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+from conftest import run_db
+from helpers_admin import Browser
+
+from app.auth.signin import sign_in
+from app.db.tables import audit_log, auth_throttle
+
+
+@pytest.fixture(autouse=True)
+def _clean(dbrun):
+    yield
+    dbrun(lambda db: db.execute(auth_throttle.delete()))
+
+
+def test_concurrent_guesses_cannot_outrun_the_lockout(server, make_user, settings, dbrun):
+    """Many guesses sent at once: no more than LOGIN_MAX_FAILURES of them may have their password checked."""
+    user = make_user()
+    attempts = settings.login_max_failures * 6
+    browsers = [Browser(server.url) for _ in range(attempts)]
+    ip = "198.51.100." + str(secrets.randbelow(200) + 20)
+    try:
+        for b in browsers:
+            b.client.headers["X-Forwarded-For"] = ip
+            b.get("/admin/login")
+
+        def guess(pair: tuple[int, Browser]) -> int:
+            i, b = pair
+            return b.post("/admin/login", {"email": user["email"], "password": f"wrong-guess-{i}"}).status_code
+
+        with ThreadPoolExecutor(max_workers=attempts) as pool:
+            statuses = list(pool.map(guess, enumerate(browsers)))
+    finally:
+        for b in browsers:
+            b.close()
+    checked = [s for s in statuses if s != 429]
+    assert len(checked) <= settings.login_max_failures, statuses
+    assert statuses.count(429) >= attempts - settings.login_max_failures
+    failed = dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(audit_log).where(
+        audit_log.c.action == "signin.failed", audit_log.c.actor == user["email"])))
+    assert failed <= settings.login_max_failures
+
+
+def test_a_successful_sign_in_does_not_count_against_the_address(server, make_user, settings, dbrun):
+    """Attempts are counted before the password check; a right password takes its count back."""
+    user = make_user()
+    ip = "198.51.100." + str(secrets.randbelow(200) + 20)
+
+    async def go(db):
+        for _ in range(settings.login_max_failures + 2):
+            await sign_in(db, settings, user["email"], "correct horse battery", ip=ip, purpose="admin")
+        return await db.fetch_value(sa.select(auth_throttle.c.failures).where(auth_throttle.c.key == f"ip:{ip}"))
+
+    assert (run_db(server.database_url, go) or 0) == 0
