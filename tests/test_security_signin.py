@@ -1,8 +1,11 @@
-"""Security review: password sign-in cannot be raced past its throttle."""
+"""Security review: password sign-in cannot be raced past its throttle, and timing does not reveal accounts."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import statistics
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,7 +13,8 @@ import sqlalchemy as sa
 from conftest import run_db
 from helpers_admin import Browser
 
-from app.auth.signin import sign_in
+from app.auth.passwords import hash_password
+from app.auth.signin import SignInError, sign_in
 from app.db.tables import audit_log, auth_throttle
 
 
@@ -59,3 +63,45 @@ def test_a_successful_sign_in_does_not_count_against_the_address(server, make_us
         return await db.fetch_value(sa.select(auth_throttle.c.failures).where(auth_throttle.c.key == f"ip:{ip}"))
 
     assert (run_db(server.database_url, go) or 0) == 0
+
+
+def _median_seconds(fn, rounds: int = 7) -> float:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def test_unknown_email_costs_the_same_bcrypt_work_as_a_known_one(server, settings):
+    """The stand-in hash for unknown accounts uses BCRYPT_ROUNDS, not a fixed cost: no timing oracle on emails."""
+    slow = settings.replace(bcrypt_rounds=12, login_max_failures=100)
+    email = f"timing-{secrets.token_hex(4)}@example.com"
+
+    async def make(db):
+        from app.db.tables import users
+        await db.execute(users.insert().values(email=email, password_hash=await hash_password("a-long-password", 12)))
+
+    run_db(server.database_url, make)
+
+    def attempt(address: str) -> None:
+        async def go(db):
+            with pytest.raises(SignInError):
+                await sign_in(db, slow, address, "wrong-password-1", ip=None, purpose="oauth")
+        asyncio.run(_with_db(server.database_url, go))
+
+    known = _median_seconds(lambda: attempt(email))
+    unknown = _median_seconds(lambda: attempt(f"nobody-{secrets.token_hex(4)}@example.com"))
+    # bcrypt at cost 12 is 4x cost 10: a fixed-cost stand-in would answer unknown emails clearly faster.
+    assert unknown > known * 0.6, (known, unknown)
+
+
+async def _with_db(url: str, fn):
+    from app.db import Database
+
+    db = Database(url, maxsize=2)
+    try:
+        return await fn(db)
+    finally:
+        await db.close()

@@ -13,8 +13,9 @@ MAX_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything past 72 bytes
 # A small dedicated pool: bcrypt at cost 10+ takes tens of milliseconds per call.
 _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bcrypt")
 
-# Verified against when the account does not exist, so timing does not reveal which emails exist.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=10))
+# Verified against when the account does not exist, so timing does not reveal which emails exist. One per cost:
+# a stand-in cheaper or dearer than BCRYPT_ROUNDS would itself tell known and unknown emails apart.
+_DUMMY_HASHES: dict[int, bytes] = {}
 
 
 class PasswordRejected(ValueError):
@@ -37,10 +38,18 @@ async def hash_password(password: str, rounds: int) -> str:
     return hashed.decode("ascii")
 
 
-async def verify_password(password: str, password_hash: str | None) -> bool:
-    """Constant work whether or not there is a hash to check against."""
+async def _dummy_hash(rounds: int) -> bytes:
+    if rounds not in _DUMMY_HASHES:
+        loop = asyncio.get_running_loop()
+        _DUMMY_HASHES[rounds] = await loop.run_in_executor(
+            _executor, lambda: bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=rounds)))
+    return _DUMMY_HASHES[rounds]
+
+
+async def verify_password(password: str, password_hash: str | None, rounds: int = 10) -> bool:
+    """Constant work whether or not there is a hash to check against (`rounds`: the cost new hashes get)."""
     candidate = password.encode("utf-8")[:MAX_BYTES]
-    stored = password_hash.encode("ascii") if password_hash else _DUMMY_HASH
+    stored = password_hash.encode("ascii") if password_hash else await _dummy_hash(rounds)
     loop = asyncio.get_running_loop()
     try:
         ok = await loop.run_in_executor(_executor, bcrypt.checkpw, candidate, stored)

@@ -135,7 +135,7 @@ async def sign_in(
         minutes = max(1, math.ceil(wait / 60))
         raise SignInError("throttled", MESSAGES["throttled"].format(minutes=minutes), retry_after=wait)
     user = await db.fetch_one(sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower()))
-    ok = await verify_password(password, user["password_hash"] if user else None)
+    ok = await verify_password(password, user["password_hash"] if user else None, rounds=settings.bcrypt_rounds)
     if user is not None and user["password_hash"] is None:
         # The seed guide's answer for accounts created without a password; not counted as guessing.
         await _take_back(db, keys)
