@@ -4,7 +4,9 @@ connection, and request bodies that arrive too slowly."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from helpers_mcp import (
 )
 from helpers_tokens import api_key, bearer
 from test_mcp_sse import SseListener, endpoint_of
+
+import app.handlers.api as api_handlers
 
 
 @pytest.fixture
@@ -149,3 +153,41 @@ def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(to
     progress = [m["params"]["progress"] for m in seen if m.get("method") == "notifications/progress"]
     assert sorted(progress) == list(range(6)), f"each progress once over both streams, got {progress}"
     assert [m["id"] for m in seen if "id" in m] == [11]
+
+
+# --- slow bodies -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/mcp", "/api/tools/server_info"])
+def test_a_body_that_trickles_in_too_slowly_loses_its_connection(server: Any, key: str, path: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api_handlers, "BODY_TIMEOUT", 1.0)
+    body = (json.dumps(initialize_body()) if path == "/mcp" else "{ }        ").encode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + body[:5])
+        started = time.monotonic()
+        closed = False
+        try:
+            for _ in range(20):  # a byte every half second: never idle, never done
+                time.sleep(0.5)
+                sock.sendall(body[5:6])
+        except OSError:
+            closed = True
+        if not closed:
+            sock.settimeout(1)
+            try:
+                closed = sock.recv(1024) == b""
+            except OSError:
+                closed = True
+        assert closed and time.monotonic() - started < 8, "the server kept waiting for the body"
+    # A body sent at an ordinary pace is unaffected.
+    with httpx2.Client(base_url=server.url, timeout=10) as client:
+        r = client.post(path, content=body, headers={**bearer(key), "Content-Type": "application/json",
+                                                     "Accept": "application/json, text/event-stream"})
+        assert r.status_code == 200
+        if path == "/mcp":
+            client.delete("/mcp", headers={**bearer(key), "Mcp-Session-Id": r.headers["Mcp-Session-Id"]})

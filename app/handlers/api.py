@@ -20,6 +20,9 @@ from app.tools.registry import ToolContext, ToolInputError, ToolNotFound, ToolRe
 # Bodies up to this multiple of MAX_BODY_BYTES are read and dropped so the client gets a clean 413;
 # anything bigger is refused at once and the connection closed.
 DRAIN_FACTOR = 16
+# Seconds a request body may take to arrive in full. Tornado's default is no limit, so a client trickling a
+# byte at a time (slowloris) would hold its connection and handler open for ever.
+BODY_TIMEOUT = 60.0
 
 
 def _after_refusal_check(verb: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
@@ -74,13 +77,15 @@ class BoundedBodyHandler(BearerAPIHandler):
         super().write_error(status_code, **kwargs)
 
     def limit_body(self) -> None:
-        """Call from prepare(): refuse a declared length far past the limit, drain anything up to that."""
+        """Call from prepare(): refuse a declared length far past the limit, drain anything up to that, and
+        give the body BODY_TIMEOUT seconds to arrive."""
         limit = self.config.max_body_bytes
         declared = self.request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit * DRAIN_FACTOR:
             raise ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes")
         self._too_large = declared.isdigit() and int(declared) > limit
         self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)  # type: ignore[union-attr]
+        self.request.connection.set_body_timeout(BODY_TIMEOUT)  # type: ignore[union-attr]
 
     @property
     def _prepared(self) -> bool:
