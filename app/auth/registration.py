@@ -17,6 +17,7 @@ from app.config import Settings
 from app.db import Database, Row
 
 DEFAULT_NAME = "Unnamed client"
+MAX_FIELD_LENGTH = 2000  # longer descriptive values are dropped, not stored and echoed
 # Optional descriptive fields kept and echoed back (RFC 7591 2); strings only.
 DESCRIPTIVE_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id", "software_version",
                       "application_type")
@@ -39,7 +40,8 @@ def parse_registration(body: Any) -> dict[str, Any]:
     if method not in AUTH_METHODS:
         raise _metadata_error(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
     response_types = body.get("response_types", ["code"])
-    if not isinstance(response_types, list) or not set(response_types) <= {"code"} or not response_types:
+    if (not isinstance(response_types, list) or not response_types
+            or not all(isinstance(t, str) and t == "code" for t in response_types)):
         raise _metadata_error("response_types may only contain code")
     name = body.get("client_name")
     try:
@@ -50,9 +52,10 @@ def parse_registration(body: Any) -> dict[str, Any]:
     scope = body.get("scope")
     if scope is not None and not isinstance(scope, str):
         raise _metadata_error("scope must be a space-separated string")
-    extra = {k: body[k] for k in DESCRIPTIVE_FIELDS if isinstance(body.get(k), str) and len(body[k]) <= 2000}
+    extra = {k: body[k] for k in DESCRIPTIVE_FIELDS
+             if isinstance(body.get(k), str) and len(body[k]) <= MAX_FIELD_LENGTH}
     contacts = body.get("contacts")
-    if isinstance(contacts, list) and all(isinstance(c, str) for c in contacts):
+    if isinstance(contacts, list) and all(isinstance(c, str) and len(c) <= MAX_FIELD_LENGTH for c in contacts):
         extra["contacts"] = contacts[:10]
     return {"name": name, "redirect_uris": uris, "token_endpoint_auth_method": method, "grant_types": grant_types,
             "metadata": extra, "scope": granted_scope(scope)}
