@@ -24,3 +24,24 @@ def test_registration_drops_oversized_contacts(http):
     r = _register(http, {"redirect_uris": [CLAUDE], "token_endpoint_auth_method": "none",
                          "contacts": ["ops@example.com"]}, "198.18.200.2")
     assert r.status_code == 201 and r.json()["contacts"] == ["ops@example.com"]
+
+
+@pytest.mark.parametrize("address", [
+    "::127.0.0.1",  # IPv4-compatible
+    "64:ff9b::10.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b::169.254.169.254",  # NAT64 to private IPv4
+    "64:ff9b:1::a00:1",  # local-use NAT64
+    "2002:7f00:1::1", "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1 and 169.254.169.254
+    "::ffff:127.0.0.1", "::ffff:10.1.2.3", "::1", "::", "fd00::1", "fe80::1%eth0",
+    "127.0.0.1", "10.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",  # noqa: S104 - an address to refuse
+])
+def test_metadata_fetch_refuses_inward_addresses_in_every_form(address):
+    from app.auth.client_metadata import _address_allowed
+
+    assert _address_allowed(address, allow_private=False) is False
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::8.8.8.8", "2606:4700:4700::1111", "::ffff:1.1.1.1"])
+def test_metadata_fetch_allows_public_addresses(address):
+    from app.auth.client_metadata import _address_allowed
+
+    assert _address_allowed(address, allow_private=False) is True

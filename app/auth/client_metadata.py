@@ -64,10 +64,24 @@ def check_client_id_url(client_id: str, settings: Settings) -> None:
         raise ClientMetadataError("a client_id URL must not contain . or .. path segments")
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it through a translator or tunnel
+# (IPv4-compatible, NAT64 well-known prefix): 64:ff9b::10.0.0.1 is 10.0.0.1 on a NAT64 network.
+_EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))
+# Local-use NAT64 (RFC 8215) translates into the operator's own networks: never public.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
 def _address_allowed(address: str, allow_private: bool) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour  # 6to4 (2002::/16) relays to the IPv4 address it embeds
+        elif any(ip in net for net in _EMBEDDING_V4) and int(ip) > 1:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip in _LOCAL_NAT64 and not allow_private:
+            return False
     if allow_private:
         return not ip.is_multicast and not ip.is_unspecified
     return ip.is_global and not ip.is_multicast
