@@ -45,3 +45,12 @@ def test_metadata_fetch_allows_public_addresses(address):
     from app.auth.client_metadata import _address_allowed
 
     assert _address_allowed(address, allow_private=False) is True
+
+
+@pytest.mark.parametrize("path", ["/oauth/register", "/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_deeply_nested_json_is_a_400_not_a_crash(http, path):
+    body = "[" * 50_000 + "]" * 50_000
+    r = http.post(path, content=body, headers={"Content-Type": "application/json",
+                                                "X-Forwarded-For": "198.18.200.3"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] in ("invalid_request", "invalid_client_metadata")

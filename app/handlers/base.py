@@ -202,6 +202,8 @@ class APIHandler(BaseHandler):
             raise ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json")
         try:
             return json.loads(self.request.body or b"null")
+        except RecursionError:
+            raise ApiError(400, "invalid_json", "The body is not valid JSON: it is nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
 

@@ -92,7 +92,7 @@ class OAuthAPIHandler(APIHandler):
         if ctype == "application/json" or ctype.endswith("+json"):
             try:
                 body = json.loads(self.request.body or b"{}")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
                 raise OAuthError("invalid_request", "The body is not valid JSON") from None
             if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
                 raise OAuthError("invalid_request", "The JSON body must be an object of string values")
