@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv dev-venv browser clean bench
+.PHONY: run test lint venv dev-venv browser clean bench bench-http
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ lint: dev-venv
 
 bench: venv
 	$(BIN)/python scripts/bench_search.py
+
+# Starts the real server on a free loopback port (embedded PostgreSQL unless DATABASE_URL is set) and prints
+# REST, MCP and bearer-validation figures; BENCH_ARGS passes options, e.g. BENCH_ARGS="--requests 1000".
+bench-http: venv
+	$(BIN)/python scripts/bench_http.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
