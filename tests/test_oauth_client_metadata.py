@@ -71,6 +71,14 @@ class DocumentServer:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_registration_budget(dbrun):
+    """A new metadata-document client counts against its address's registration budget, like DCR."""
+    from app.db.tables import rate_limits
+
+    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
+
+
 @pytest.fixture(scope="module")
 def docs() -> Iterator[DocumentServer]:
     server = DocumentServer()

@@ -54,3 +54,44 @@ def test_deeply_nested_json_is_a_400_not_a_crash(http, path):
                                                 "X-Forwarded-For": "198.18.200.3"})
     assert r.status_code == 400, r.text
     assert r.json()["error"] in ("invalid_request", "invalid_client_metadata")
+
+
+@pytest.fixture(scope="module")
+def docs():
+    from test_oauth_client_metadata import DocumentServer
+
+    server = DocumentServer()
+    yield server
+    server.stop()
+
+
+def test_new_metadata_document_clients_share_the_registration_rate_limit(http, dbrun, settings, docs):
+    import secrets
+
+    import sqlalchemy as sa
+    from helpers_oauth import authorize_params, pkce
+
+    from app.db.tables import oauth_clients, rate_limits
+
+    ip = "198.18.201." + str(secrets.randbelow(200) + 1)
+    known = docs.url(f"known-{secrets.token_hex(4)}.json")
+    docs.publish(known.rsplit("/", 1)[1], {"client_id": known, "client_name": "Known", "redirect_uris": [CLAUDE]})
+
+    def authorize(client_id: str, address: str):
+        _, challenge = pkce()
+        params = authorize_params(type("C", (), {"client_id": client_id, "redirect_uri": CLAUDE})(), challenge)
+        return http.get("/oauth/authorize", params=params, headers={"X-Forwarded-For": address, "Accept": "text/html"})
+
+    assert authorize(known, ip).status_code == 200  # registered (and cached) before the budget runs out
+    dbrun(lambda db: db.execute(
+        sa.update(rate_limits).where(rate_limits.c.key == f"register:{ip}")
+        .values(hits=settings.registration_rate_limit, window_started_at=sa.func.now())))
+    fresh = docs.url(f"fresh-{secrets.token_hex(4)}.json")
+    path = fresh.rsplit("/", 1)[1]
+    docs.publish(path, {"client_id": fresh, "client_name": "Fresh", "redirect_uris": [CLAUDE]})
+    r = authorize(fresh, ip)
+    assert r.status_code == 400 and "too many new clients" in r.text
+    assert docs.hits.get(path, 0) == 0
+    assert dbrun(lambda db: db.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.client_id == fresh))) is None
+    assert authorize(known, ip).status_code == 200  # clients already known are not registrations
+    assert authorize(fresh, "198.18.202.1").status_code == 200  # another address has its own budget

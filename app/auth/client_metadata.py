@@ -22,6 +22,7 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from app import audit
 from app.auth.clients import PUBLIC_METHOD, ClientError, validate_grant_types, validate_name, validate_redirect_uris
+from app.auth.rate_limit import registration_allowed
 from app.config import Settings, is_loopback_host
 from app.db import Database, Row
 from app.db.tables import oauth_clients
@@ -179,6 +180,12 @@ async def resolve_metadata_client(db: Database, settings: Settings, client_id: s
     if cached is not None and (cached["current"] or not fresh):
         cached.pop("current", None)
         return cached
+    if cached is None:
+        # A new URL is a new registration: the same per-IP budget as dynamic registration, or anyone could add
+        # clients without limit (and have us fetch any number of URLs) by varying the path.
+        wait = await registration_allowed(db, ip, settings.registration_rate_limit)
+        if wait:
+            raise ClientMetadataError(f"too many new clients from this address; retry in {wait} seconds")
     document, seconds = await fetch_document(client_id, settings)
     fields = client_fields(client_id, document)
     expires = sa.func.now() + sa.text(f"interval '{int(seconds)} seconds'")
