@@ -20,6 +20,7 @@ from app.db.embedded import EmbeddedPostgres
 from app.db.schema import schema_problem
 from app.forwarded import ProxyAwareHTTPServer
 from app.handlers import all_routes
+from app.handlers import api as api_handlers
 from app.handlers.base import NotFoundHandler, StaticHandler
 
 log = logging.getLogger("secondlayer")
@@ -117,9 +118,11 @@ class Runtime:
         self.services = await services.start(self.settings, self.db)
         self.app = make_app(self.settings, self.db, **self.services)
         # xheaders, but believed only from TRUSTED_PROXIES (see app/forwarded.py).
+        # body_timeout: Tornado waits for ever by default, so a client trickling a body (slowloris) would hold
+        # a connection on any endpoint; the API handlers apply the same limit to the bodies they stream in.
         self.server = ProxyAwareHTTPServer(
             self.app, max_body_size=self.settings.max_body_bytes, idle_connection_timeout=75,
-            trusted_proxies=self.settings.trusted_proxies,
+            body_timeout=api_handlers.BODY_TIMEOUT, trusted_proxies=self.settings.trusted_proxies,
         )
         try:
             sockets = tornado.netutil.bind_sockets(port, address=host)
