@@ -204,3 +204,38 @@ def test_sse_sessions_count_against_the_per_principal_cap(database_url: str, dat
         for s in streams:
             s.close()
         thread.stop()
+
+
+def test_a_client_that_never_reads_its_stream_loses_the_session(server: Any, http: httpx2.Client, key: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers pile up on the server for a client that POSTs without reading GET /sse: past a bound the
+    session ends (its /messages answer 404) instead of the server's memory growing without limit."""
+    import socket
+
+    import app.mcp.sessions as sessions
+
+    monkeypatch.setattr(sessions, "MAX_HELD_BYTES", 256 * 1024)
+    port = int(server.url.rsplit(":", 1)[1])
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a reader that takes almost nothing
+    sock.connect(("127.0.0.1", port))
+    try:
+        sock.sendall(f"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+                     "Accept: text/event-stream\r\n\r\n".encode())
+        head = b""
+        while b"session_id=" not in head or b"\n\n" not in head.split(b"session_id=", 1)[1]:
+            head += sock.recv(1024)
+        session_id = head.split(b"session_id=", 1)[1].split(b"\n", 1)[0].strip().decode()
+        endpoint = f"/messages?session_id={session_id}"
+        assert http.post(endpoint, json=initialize_body(), headers=bearer(key)).status_code == 202
+        statuses = []
+        for n in range(3000):
+            r = http.post(endpoint, json=request_body("tools/list", request_id=n + 10), headers=bearer(key))
+            statuses.append(r.status_code)
+            if r.status_code == 404:
+                break
+        assert statuses[-1] == 404, f"still accepted after {len(statuses)} unread answers"
+        assert r.json()["error"]["code"] == "session_not_found"
+        assert set(statuses[:-1]) == {202}
+    finally:
+        sock.close()

@@ -33,6 +33,9 @@ log = logging.getLogger("secondlayer.mcp")
 GET_STREAM = "_standalone"
 STANDALONE_KEEP = 256  # standalone-stream events kept for replay
 RESUME_GRACE = 10.0  # seconds a dropped, resumable request stream waits for the client before it is cancelled
+# An HTTP+SSE client that keeps POSTing but does not read its stream makes the server hold every answer;
+# past this many unsent bytes the session is ended instead of growing without bound.
+MAX_HELD_BYTES = 8 * 1024 * 1024
 REQUEST_CANCELLED = -32800  # the code the SDK's own 2025 transport answers a cancelled request with
 
 
@@ -52,6 +55,7 @@ class OutboundStream:
         self.key = key
         self._keep = keep
         self._events: list[tuple[int, str]] = []
+        self.held_bytes = 0  # size of the payloads in _events
         self._next_seq = 1
         self._wake = asyncio.Event()
         self.complete = False  # the final message (the response) is in
@@ -65,9 +69,10 @@ class OutboundStream:
 
     def append(self, payload: str, final: bool) -> None:
         self._events.append((self._next_seq, payload))
+        self.held_bytes += len(payload)
         self._next_seq += 1
         if self._keep is not None and len(self._events) > self._keep:
-            del self._events[: len(self._events) - self._keep]
+            self._drop(len(self._events) - self._keep)
         self.complete = self.complete or final
         self._wake.set()
 
@@ -80,7 +85,11 @@ class OutboundStream:
 
     def trim(self, seq: int) -> None:
         """Drop events up to `seq` once delivered, for streams that are never replayed."""
-        self._events = [event for event in self._events if event[0] > seq]
+        self._drop(sum(1 for event in self._events if event[0] <= seq))
+
+    def _drop(self, count: int) -> None:
+        self.held_bytes -= sum(len(payload) for _, payload in self._events[:count])
+        del self._events[:count]
 
     def take_over(self) -> int:
         """A new connection becomes the stream's writer; the previous one is woken to stop before writing again."""
@@ -327,6 +336,10 @@ class SseSession(KernelSession):
 
     async def _route(self, message: SessionMessage) -> None:
         self.stream.append(message.message.model_dump_json(by_alias=True, exclude_unset=True), False)
+        if self.stream.held_bytes > MAX_HELD_BYTES:
+            log.warning("HTTP+SSE session %s ended: its client left %d bytes unread", self.id[:8],
+                        self.stream.held_bytes)
+            self.store.spawn(self.close())
 
     def _on_end(self) -> None:
         self.stream.close()
