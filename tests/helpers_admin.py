@@ -61,6 +61,8 @@ class Browser:
         body = dict(data or {})
         if xsrf:
             body["_xsrf"] = self.token
+        # Forms that make secrets carry a one-time token, fresh on every rendering of the form.
+        body.setdefault("once", secrets.token_urlsafe(18))
         response = self.client.post(path, data=body)
         if _XSRF.search(response.text):
             self.token = xsrf_field(response.text)

@@ -230,3 +230,29 @@ def test_client_grants_are_listed_and_revoked(admin, database_url, dbrun, make_u
 def test_unknown_client_is_404(admin):
     assert admin.get("/admin/clients/987654321").status_code == 404
     assert admin.get("/admin/clients/987654321/delete").status_code == 404
+
+
+def test_refreshing_a_secret_page_does_not_rotate_or_register_again(admin, database_url, dbrun):
+    """A browser refresh re-POSTs the form: the secret the operator just copied must stay the current one."""
+    client, _ = register_client(database_url, name="Refreshed")
+    path = f"/admin/clients/{client['id']}/rotate"
+    admin.get(path)
+    once = "refresh-once-" + "x" * 12
+    first = admin.post(path, {"confirm": "yes", "once": once})
+    copied = shown(first.text, "v-client-secret")
+    again = admin.post(path, {"confirm": "yes", "once": once})
+    assert again.status_code == 303 and again.headers["Location"] == f"/admin/clients/{client['id']}"
+    assert "already submitted" in admin.follow(again).text
+    secrets_now = dbrun(lambda db: db.fetch_value(
+        "SELECT count(*) FROM oauth_client_secrets WHERE client_pk = %(p)s AND expires_at IS NULL",
+        {"p": client["id"]}))
+    assert secrets_now == 1 and dbrun(lambda db: verify_client_secret(db, client["id"], copied))
+    assert len(audit_rows(database_url, "client.rotate_secret", target_id=client["client_id"])) == 1
+
+    form = {"name": "Registered once", "redirect_uris": "https://claude.ai/api/mcp/auth_callback",
+            "auth_method": "client_secret_post", "once": "register-once-" + "y" * 12}
+    assert admin.post("/admin/clients/new", form, form_page="/admin/clients/new").status_code == 200
+    repeat = admin.post("/admin/clients/new", form)
+    assert repeat.status_code == 303 and repeat.headers["Location"] == "/admin/clients"
+    count = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients WHERE name = 'Registered once'"))
+    assert count == 1

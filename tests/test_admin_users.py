@@ -312,3 +312,15 @@ def test_grant_revoke_never_redirects_off_the_console(admin, make_user, database
     grant = issue_grant(database_url, settings, client, user)
     r = confirm(admin, f"/admin/grants/{grant['id']}/revoke?next=https://evil.example/")
     assert r.headers["Location"] == f"/admin/users/{user['id']}"
+
+
+def test_refreshing_the_new_key_page_does_not_make_a_second_key(admin, make_user, dbrun):
+    user = make_user()
+    form = {"name": "refresh me", "once": "key-once-" + "z" * 16}
+    first = admin.post(f"/admin/users/{user['id']}/api-keys", form, form_page=f"/admin/users/{user['id']}")
+    assert first.status_code == 200
+    again = admin.post(f"/admin/users/{user['id']}/api-keys", form)
+    assert again.status_code == 303 and again.headers["Location"] == f"/admin/users/{user['id']}"
+    assert "already submitted" in admin.follow(again).text
+    count = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM api_keys WHERE user_id = %(u)s", {"u": user["id"]}))
+    assert count == 1

@@ -1,4 +1,5 @@
-"""Read-only queries only the operator console needs: the audit log filter, lookups by id, overview counts."""
+"""Queries only the operator console needs: the audit log filter, lookups by id, overview counts, and the
+one-time claim of forms that create secrets."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from app.auth.secrets import hash_credential
 from app.db import Database, Row
-from app.db.tables import api_keys, audit_log, job_runs, oauth_clients, oauth_grants, oauth_tokens, users
+from app.db.tables import api_keys, audit_log, job_runs, oauth_clients, oauth_grants, oauth_tokens, rate_limits, users
 
 
 @dataclass(frozen=True)
@@ -112,3 +115,17 @@ async def overview(db: Database) -> dict[str, Any]:
         sa.select(job_runs).where(job_runs.c.job == "cleanup").order_by(job_runs.c.started_at.desc()).limit(1)
     )
     return {**row, "last_cleanup": last_run}
+
+
+async def claim_submission(db: Database, token: str) -> bool:
+    """True the first time a form's one-time token is submitted, False on a resubmission (browser refresh).
+
+    The claims live in rate_limits (key "form:<hash>") and the daily cleanup removes them after a day.
+    """
+    claimed = await db.fetch_value(
+        pg_insert(rate_limits)
+        .values(key=f"form:{hash_credential(token)}", window_started_at=sa.func.now(), hits=1)
+        .on_conflict_do_nothing()
+        .returning(rate_limits.c.key)
+    )
+    return claimed is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -144,9 +145,21 @@ class ConsoleHandler(BaseHandler):
         self.set_status(status)
         self.render(template, flash=self.pop_flash(), **kwargs)
 
+    async def first_submission(self, target: str) -> bool:
+        """Whether this POST is the form's first submission. A refresh of a page showing a new secret would
+        POST again and make (or rotate to) another secret, leaving the one the operator copied stale; such a
+        resubmission is sent to `target` with an explanation instead."""
+        token = self.get_body_argument("once", "")
+        if len(token) >= 16 and await queries.claim_submission(self.db, token):
+            return True
+        self.done(target, "This form was already submitted, so nothing was done again. A secret is shown only "
+                          "once: if you did not copy it, rotate the secret or create a new key.", "error")
+        return False
+
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
-        namespace.update(field_html=self.field_html, when=when, section=self.section, operator=self.current_user,
+        namespace.update(once_field=lambda: f'<input type="hidden" name="once" value="{secrets.token_urlsafe(18)}">',
+                         field_html=self.field_html, when=when, section=self.section, operator=self.current_user,
                          qs=lambda query, **more: urlencode({k: v for k, v in {**query, **more}.items() if v}))
         return namespace
 
@@ -303,6 +316,8 @@ class ClientNewHandler(ClientMixin):
         form = self.register_form()
         uris = redirect_uri_lines(form.redirect_uris.data)
         if form.validate() and validate_uris(form.redirect_uris, uris):
+            if not await self.first_submission("/admin/clients"):
+                return
             try:
                 row, secret = await clients.register_client(
                     self.db, name=form.name.data, redirect_uris=uris,
@@ -383,6 +398,8 @@ class ClientRotateHandler(ClientConfirmHandler):
 
     async def perform(self, client_pk: str) -> None:
         client = await self.client(client_pk)
+        if not await self.first_submission(f"/admin/clients/{client['id']}"):
+            return
         try:
             row, secret, valid_until = await clients.rotate_secret(
                 self.db, client["client_id"], grace_seconds=self.config.secret_rotation_grace, **self.acting)
@@ -589,6 +606,8 @@ class ApiKeyCreateHandler(UserMixin):
         user = await self.user(user_id)
         form = self.form(ApiKeyForm)
         if form.validate():
+            if not await self.first_submission(f"/admin/users/{user['id']}"):
+                return
             try:
                 row, key = await api_keys.create_api_key(self.db, user["email"], form.name.data, **self.acting)
             except api_keys.ApiKeyError as exc:
