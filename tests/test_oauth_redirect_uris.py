@@ -72,3 +72,12 @@ def test_consent_target_and_csp_source():
     assert form_action_source("https://chatgpt.com/aip/callback?x=1") == "https://chatgpt.com"
     assert form_action_source("http://127.0.0.1:5555/cb") == "http://127.0.0.1:*"
     assert form_action_source("cursor://x/cb") == "cursor:"
+
+
+def test_consent_page_host_shows_punycode_for_look_alikes():
+    assert redirect_target("https://chatgpt.com/aip/callback") == "chatgpt.com"
+    assert redirect_target("http://127.0.0.1:8123/cb") == "127.0.0.1:8123"
+    assert redirect_target("cursor://anysphere.cursor-retrieval/oauth") == "cursor://anysphere.cursor-retrieval"
+    # Cyrillic "а" in place of the Latin "a": the page names the real (punycode) host next to it.
+    assert redirect_target("https://\u0430pple.com/cb") == "\u0430pple.com (xn--pple-43d.com)"
+    assert redirect_target("https://\u0430pple.com:8443/cb") == "\u0430pple.com:8443 (xn--pple-43d.com:8443)"

@@ -88,11 +88,26 @@ def redirect_uri_matches(registered: list[str], presented: str) -> bool:
 
 
 def redirect_target(uri: str) -> str:
-    """What a person should read on the consent page: the host, or the scheme for a native app's custom URI."""
+    """What a person should read on the consent page: the host, or the scheme for a native app's custom URI.
+
+    A host with non-ASCII letters is shown with its punycode form beside it, so that a look-alike such as
+    Cyrillic "аpple.com" cannot pass for the real one.
+    """
     parts = urlsplit(uri)
     if parts.scheme in ("http", "https"):
-        return parts.netloc
-    return f"{parts.scheme}:" + (f"//{parts.netloc}" if parts.netloc else "")
+        return _with_punycode(parts.netloc)
+    return f"{parts.scheme}:" + (f"//{_with_punycode(parts.netloc)}" if parts.netloc else "")
+
+
+def _with_punycode(netloc: str) -> str:
+    if netloc.isascii():
+        return netloc
+    host, colon, port = netloc.rpartition(":") if netloc.rsplit(":", 1)[-1].isdigit() else (netloc, "", "")
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = host.encode("ascii", "backslashreplace").decode("ascii")
+    return f"{netloc} ({ascii_host}{colon}{port})"
 
 
 def form_action_source(uri: str) -> str:
