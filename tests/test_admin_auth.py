@@ -172,7 +172,8 @@ def test_sign_out_ends_the_session(admin, database_url, dbrun):
         assert b.get("/admin").status_code == 302
     finally:
         b.close()
-    assert audit_rows(database_url, "admin.signout", actor=admin.user["email"])
+    entries = audit_rows(database_url, "signout", actor=admin.user["email"])
+    assert entries and entries[0]["details"]["purpose"] == "admin"
 
 
 def test_repeated_failures_are_throttled(server, make_user, database_url):

@@ -248,7 +248,7 @@ def test_post_revalidates_parameters(http, client, user):
     assert r.status_code == 400 and "Location" not in r.headers
 
 
-def test_switch_account_ends_the_session(http, client, user, make_user):
+def test_switch_account_ends_the_session(http, client, user, make_user, dbrun):
     _, challenge = pkce()
     redirect_params(browser_sign_in(http, authorize_params(client, challenge), user["email"]))
     page = http.get("/oauth/authorize", params=authorize_params(client, challenge))
@@ -256,6 +256,9 @@ def test_switch_account_ends_the_session(http, client, user, make_user):
     fields["decision"] = "switch"
     r = http.post("/oauth/authorize", data=fields)
     assert r.status_code == 200 and "password" in form_fields(r.text)
+    signout = dbrun(lambda db: db.fetch_one(sa.select(audit_log).where(audit_log.c.action == "signout",
+                                                                       audit_log.c.actor_user_id == user["id"])))
+    assert signout is not None and signout["details"]["purpose"] == "oauth"
     other = make_user()
     answer = redirect_params(browser_sign_in(http, authorize_params(client, challenge), other["email"]))
     assert "code" in answer

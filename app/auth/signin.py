@@ -193,6 +193,21 @@ async def end_session(db: Database, token: str | None) -> None:
         await db.execute(web_sessions.delete().where(web_sessions.c.session_hash == hash_credential(token)))
 
 
+async def sign_out(db: Database, token: str | None, *, ip: str | None, purpose: str) -> None:
+    """End the browser session behind `token` and say so in the audit log (nothing to do without one)."""
+    if not token:
+        return
+    async with db.transaction() as conn:
+        ended = await conn.fetch_one(
+            web_sessions.delete().where(web_sessions.c.session_hash == hash_credential(token))
+            .returning(web_sessions.c.user_id)
+        )
+        if ended is not None:
+            email = await conn.fetch_value(sa.select(users.c.email).where(users.c.id == ended["user_id"]))
+            await audit.record(conn, "signout", actor=email or "anonymous", actor_user_id=ended["user_id"], ip=ip,
+                               details={"purpose": purpose})
+
+
 async def end_user_sessions(db: Database, user_id: int) -> None:
     await db.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
 

@@ -39,7 +39,15 @@ from app.admin.forms import (
 )
 from app.auth import api_keys, clients, grants, users
 from app.auth.passwords import PasswordRejected
-from app.auth.signin import SESSION_COOKIE, SignInError, end_session, session_user, sign_in, start_session
+from app.auth.signin import (
+    SESSION_COOKIE,
+    SignInError,
+    end_session,
+    session_user,
+    sign_in,
+    sign_out,
+    start_session,
+)
 from app.db import Row
 from app.handlers.base import BaseHandler
 from app.jobs import CLEANUP_JOB, recent_runs, run_cleanup
@@ -266,9 +274,7 @@ class LoginHandler(ConsoleHandler):
 
 class LogoutHandler(AdminHandler):
     async def post(self) -> None:
-        await end_session(self.db, self.session_token())
-        await audit.record(self.db, "admin.signout", actor=self.operator["email"],
-                           actor_user_id=self.operator["id"], ip=self.request.remote_ip)
+        await sign_out(self.db, self.session_token(), ip=self.request.remote_ip, purpose="admin")
         self.clear_cookie(SESSION_COOKIE.name)
         self.flash("You are signed out")
         self.redirect(LOGIN_URL, status=303)

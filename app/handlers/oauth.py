@@ -30,7 +30,16 @@ from app.auth.oauth import (
 from app.auth.rate_limit import registration_allowed
 from app.auth.redirects import form_action_source, redirect_target
 from app.auth.registration import register_dynamic_client
-from app.auth.signin import MESSAGES, SESSION_COOKIE, SignInError, end_session, session_user, sign_in, start_session
+from app.auth.signin import (
+    MESSAGES,
+    SESSION_COOKIE,
+    SignInError,
+    end_session,
+    session_user,
+    sign_in,
+    sign_out,
+    start_session,
+)
 from app.db import UNAVAILABLE, Row
 from app.handlers.base import PAGE_CSP, APIHandler, BaseHandler
 
@@ -222,7 +231,7 @@ class AuthorizeHandler(BaseHandler):
                                                        "state": request.state})
             return
         if decision == "switch":
-            await end_session(self.db, self.session_token())
+            await sign_out(self.db, self.session_token(), ip=self.request.remote_ip, purpose="oauth")
             self.clear_cookie(SESSION_COOKIE.name)
             self.show(request, None)
             return
