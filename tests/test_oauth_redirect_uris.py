@@ -81,3 +81,17 @@ def test_consent_page_host_shows_punycode_for_look_alikes():
     # Cyrillic "а" in place of the Latin "a": the page names the real (punycode) host next to it.
     assert redirect_target("https://\u0430pple.com/cb") == "\u0430pple.com (xn--pple-43d.com)"
     assert redirect_target("https://\u0430pple.com:8443/cb") == "\u0430pple.com:8443 (xn--pple-43d.com:8443)"
+
+
+@pytest.mark.parametrize("uri", ["https://a;b.example/cb", "https://a,b.example/cb", "https://a%62.example/cb",
+                                 "https://a..b.example/cb", "https://-a.example/cb", "https://a_b.example/cb",
+                                 "https://a'b.example/cb"])
+def test_hosts_with_characters_no_host_name_has_are_refused(uri):
+    with pytest.raises(ClientError, match="not a valid host name"):
+        validate_redirect_uri(uri)
+
+
+def test_ordinary_and_international_hosts_are_accepted():
+    for uri in ("https://sub-domain.example.co.uk:8443/x?y=1", "https://\u0430pple.com/cb", "https://example.com./cb",
+                "http://[::1]:9000/cb"):
+        assert validate_redirect_uri(uri) == uri

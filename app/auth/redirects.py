@@ -18,6 +18,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
 FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob", "filesystem"})
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
+# A DNS name (letters of any script, digits, hyphens, dots) or an IP literal; anything else in a host
+# (";", ",", quotes, "%", "\\") has no business there and would end up in the consent page's CSP.
+_HOST = re.compile(r"^(?:[^\W_](?:[^\W_]|-)*\.?)+$|^\[[0-9A-Fa-f:.]+\]$")
 
 
 class RedirectURIError(ValueError):
@@ -54,6 +57,10 @@ def validate_redirect_uri(uri: str) -> str:
     if scheme in ("http", "https"):
         if not parts.hostname:
             raise RedirectURIError(f"the redirect URI has no host: {value!r}")
+        host = parts.netloc.rsplit("@", 1)[-1]
+        host = host if host.endswith("]") else host.rsplit(":", 1)[0] if ":" in host else host
+        if not _HOST.match(host) or ".." in host:
+            raise RedirectURIError(f"the redirect URI's host is not a valid host name: {value!r}")
         if scheme == "http" and not is_loopback_host(parts.hostname):
             # OAuth 2.1 / RFC 9700: a code sent over plain http off the machine can be read on the way.
             raise RedirectURIError(f"http redirect URIs are allowed only for loopback hosts; use https: {value!r}")
