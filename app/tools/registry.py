@@ -79,7 +79,27 @@ class Tool:
         errors = sorted(_validator(self.input_schema).iter_errors(arguments), key=lambda e: list(e.path))
         if errors:
             raise ToolInputError(_field_of(errors[0]), errors[0].message)
+        _check_text(arguments, "")
         return arguments
+
+
+def _check_text(value: Any, path: str) -> None:
+    """ToolInputError for a string no tool can pass on: PostgreSQL text holds no NUL character, and a lone
+    surrogate (legal as a JSON escape) is not Unicode text, so neither can be stored, searched or encoded."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ToolInputError(path, "must not contain a NUL character (U+0000)")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            unpaired = ord(value[exc.start])
+            raise ToolInputError(path, f"must be Unicode text: unpaired surrogate U+{unpaired:04X}") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(item, ".".join(filter(None, [path, str(key)])))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text(item, ".".join(filter(None, [path, str(index)])))
 
 
 def _field_of(error: jsonschema.ValidationError) -> str:

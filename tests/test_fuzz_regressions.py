@@ -1,0 +1,50 @@
+"""Regressions found by the property-based tests (tests/test_fuzz_tools.py, tests/test_fuzz_import.py): each
+input once made the server answer 500, drop a session or crash the importer. Each is kept here as a plain test."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+import pytest
+from helpers_corpus import load_demo
+from helpers_tokens import api_key, bearer
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo(database_url: str) -> None:
+    load_demo(database_url)
+
+
+@pytest.fixture
+def auth(dbrun: Any, make_user: Any) -> dict[str, str]:
+    return bearer(api_key(dbrun, make_user()))
+
+
+def post(http: httpx2.Client, auth: dict[str, str], name: str, arguments: Any) -> httpx2.Response:
+    # json.dumps escapes lone surrogates as \ud800, the way a client sends them.
+    return http.post(f"/api/tools/{name}", content=json.dumps(arguments),
+                     headers={**auth, "Content-Type": "application/json"})
+
+
+def assert_error(r: httpx2.Response, status: int, code: str, field: str) -> None:
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert error["code"] == code and error["field"] == field and error["message"], error
+
+
+# PostgreSQL text holds no NUL, and a lone surrogate is not UTF-8: both reached psycopg2 and gave a 500.
+@pytest.mark.parametrize(("name", "arguments", "field"), [
+    ("search_court_cases", {"query": "a\x00b"}, "query"),
+    ("search_court_cases", {"query": "суд", "court": "Верховний\x00"}, "court"),
+    ("get_case_decisions", {"case_number": "\x00"}, "case_number"),
+    ("get_legislation", {"reg_number": "435-IV\ud800"}, "reg_number"),
+    ("get_bill", {"number": "x\udfff"}, "number"),
+    ("search_bills", {"query": "\udc00\ud800"}, "query"),
+    ("search", {"query": "a\x00b"}, "query"),
+    ("fetch", {"id": "act:\x00"}, "id"),
+])
+def test_nul_and_lone_surrogates_are_422(http: httpx2.Client, auth: dict[str, str], name: str,
+                                         arguments: dict[str, Any], field: str) -> None:
+    assert_error(post(http, auth, name, arguments), 422, "invalid_arguments", field)
