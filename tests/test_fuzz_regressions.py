@@ -48,3 +48,11 @@ def assert_error(r: httpx2.Response, status: int, code: str, field: str) -> None
 def test_nul_and_lone_surrogates_are_422(http: httpx2.Client, auth: dict[str, str], name: str,
                                          arguments: dict[str, Any], field: str) -> None:
     assert_error(post(http, auth, name, arguments), 422, "invalid_arguments", field)
+
+
+# An unexpected argument named by a lone surrogate: writing the 422 that names it failed, and the client got an
+# empty 500. The field comes back as the same JSON escape it was sent as.
+def test_an_argument_named_by_a_lone_surrogate_is_a_422_naming_it(http: httpx2.Client, auth: dict[str, str]) -> None:
+    r = post(http, auth, "search_court_cases", {"query": "суд", "\ud800": 1})
+    assert b'"field": "\\ud800"' in r.content
+    assert_error(r, 422, "invalid_arguments", "\ud800")

@@ -154,8 +154,12 @@ class ToolCallHandler(ToolsAPIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, InvalidArguments):
             self.set_status(exc.status_code)
-            self.finish(json.dumps({"error": {"code": exc.code, "message": exc.message,
-                                              "field": exc.field}}, ensure_ascii=False))
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            # `field` echoes a key the caller sent, which may be a lone surrogate (legal as a JSON escape, not
+            # encodable as UTF-8): backslashreplace writes it back as the same \udXXX escape instead of failing.
+            body = json.dumps({"error": {"code": exc.code, "message": exc.message, "field": exc.field}},
+                              ensure_ascii=False)
+            self.finish(body.encode("utf-8", "backslashreplace"))
             return
         super().write_error(status_code, **kwargs)
 
