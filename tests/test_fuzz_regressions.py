@@ -56,3 +56,17 @@ def test_an_argument_named_by_a_lone_surrogate_is_a_422_naming_it(http: httpx2.C
     r = post(http, auth, "search_court_cases", {"query": "суд", "\ud800": 1})
     assert b'"field": "\\ud800"' in r.content
     assert_error(r, 422, "invalid_arguments", "\ud800")
+
+
+# JSON Schema counts 1.0 as an integer, so 1.0 passed validation and then broke slicing (TypeError, 500).
+def test_integral_floats_work_as_integers(http: httpx2.Client, auth: dict[str, str]) -> None:
+    page = post(http, auth, "search_court_cases", {"query": "договір", "limit": 1.0})
+    assert page.status_code == 200 and len(page.json()["results"]) == 1, page.text
+    following = post(http, auth, "search_court_cases",
+                     {"query": "договір", "limit": 1.0, "cursor": page.json()["next_cursor"]})
+    assert following.status_code == 200 and following.json()["results"], following.text
+    doc_id = page.json()["results"][0]["doc_id"]
+    window = post(http, auth, "get_court_decision", {"doc_id": float(doc_id), "offset": 3.0, "max_chars": 500.0})
+    assert window.status_code == 200, window.text
+    assert window.json()["text_offset"] == 3 and len(window.json()["text"]) <= 500
+    assert isinstance(window.json()["next_offset"], int)

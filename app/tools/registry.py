@@ -80,7 +80,23 @@ class Tool:
         if errors:
             raise ToolInputError(_field_of(errors[0]), errors[0].message)
         _check_text(arguments, "")
-        return arguments
+        return _as_integers(self.input_schema, arguments)  # type: ignore[no-any-return]
+
+
+def _as_integers(schema: dict[str, Any], value: Any) -> Any:
+    """`value` with every float the schema declares an integer made an int: JSON Schema counts 3.0 as the
+    integer 3, and a tool slicing text or paging by it must get 3."""
+    kind = schema.get("type")
+    if isinstance(value, float) and (kind == "integer" or (isinstance(kind, list) and "integer" in kind
+                                                            and "number" not in kind)):
+        return int(value)
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        properties = schema["properties"]
+        return {k: _as_integers(properties[k], v) if isinstance(properties.get(k), dict) else v
+                for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_as_integers(schema["items"], item) for item in value]
+    return value
 
 
 def _check_text(value: Any, path: str) -> None:
