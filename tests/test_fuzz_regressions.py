@@ -70,3 +70,9 @@ def test_integral_floats_work_as_integers(http: httpx2.Client, auth: dict[str, s
     assert window.status_code == 200, window.text
     assert window.json()["text_offset"] == 3 and len(window.json()["text"]) <= 500
     assert isinstance(window.json()["next_offset"], int)
+
+
+# str.isdigit() accepts ², ٣ and other digits that int() refuses: fetch court:² was a 500.
+@pytest.mark.parametrize("document_id", ["court:²", "court:²³", "court:①"])
+def test_fetch_court_ids_are_ascii_digits(http: httpx2.Client, auth: dict[str, str], document_id: str) -> None:
+    assert_error(post(http, auth, "fetch", {"id": document_id}), 404, "not_found", "id")

@@ -214,7 +214,7 @@ async def fetch_document(db: Database, document_id: str, *, offset: int = 0,
                                    + ", ".join(f"{k}:<key>" for k in FETCH_KINDS))
     key = key.strip()
     if kind == "court":
-        if not key.isdigit():
+        if not (key.isascii() and key.isdigit()):  # str.isdigit() also takes ², ٣, ... which int() refuses
             raise RecordNotFound("id", f"no court decision {key!r}: court ids are numbers")
         row = await db.fetch_one(f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s",
                                  {"id": int(key)})
