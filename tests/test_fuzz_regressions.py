@@ -76,3 +76,10 @@ def test_integral_floats_work_as_integers(http: httpx2.Client, auth: dict[str, s
 @pytest.mark.parametrize("document_id", ["court:²", "court:²³", "court:①"])
 def test_fetch_court_ids_are_ascii_digits(http: httpx2.Client, auth: dict[str, str], document_id: str) -> None:
     assert_error(post(http, auth, "fetch", {"id": document_id}), 404, "not_found", "id")
+
+
+# fetch answered 404 naming reg_number, article, number or edrpou: arguments of other tools, not of fetch.
+@pytest.mark.parametrize("document_id", ["article:435-IV:", "article::", "article:435-IV:99999", "act:nope",
+                                         "bill:nope", "company:00000000"])
+def test_fetch_not_found_names_its_own_argument(http: httpx2.Client, auth: dict[str, str], document_id: str) -> None:
+    assert_error(post(http, auth, "fetch", {"id": document_id}), 404, "not_found", "id")

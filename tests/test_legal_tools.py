@@ -190,7 +190,7 @@ BAD_INPUTS = [
     ("fetch", {"id": "court:abc"}, "id"),
     ("fetch", {"id": "court:1"}, "id"),
     ("fetch", {"id": "company:12345678x"}, "id"),
-    ("fetch", {"id": "article:435-IV:99999"}, "article"),
+    ("fetch", {"id": "article:435-IV:99999"}, "id"),  # fetch names its own argument
 ]
 
 

@@ -208,6 +208,17 @@ def _lines(*pairs: tuple[str, Any]) -> str:
 async def fetch_document(db: Database, document_id: str, *, offset: int = 0,
                          max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
     """{id, title, text, url, metadata} for an id returned by search_everything ("court:123", "act:435-IV", ...)."""
+    try:
+        return await _fetch_document(db, document_id, offset=offset, max_chars=max_chars)
+    except RecordNotFound as exc:
+        # The lookups behind fetch name their own arguments (reg_number, article, number, edrpou); fetch's
+        # caller sent only `id`, so that is the argument to name.
+        if exc.field == "id":
+            raise
+        raise RecordNotFound("id", exc.message) from None
+
+
+async def _fetch_document(db: Database, document_id: str, *, offset: int, max_chars: int) -> dict[str, Any]:
     kind, _, key = document_id.partition(":")
     if kind not in FETCH_KINDS or not key.strip():
         raise RecordNotFound("id", f"unknown id {document_id!r}: expected one of "
