@@ -83,3 +83,25 @@ def test_fetch_court_ids_are_ascii_digits(http: httpx2.Client, auth: dict[str, s
                                          "bill:nope", "company:00000000"])
 def test_fetch_not_found_names_its_own_argument(http: httpx2.Client, auth: dict[str, str], document_id: str) -> None:
     assert_error(post(http, auth, "fetch", {"id": document_id}), 404, "not_found", "id")
+
+
+# Over MCP, the same lone-surrogate argument name (or tool name) was echoed into the reply, which could not be
+# encoded: the session's task crashed and the session was gone for every later request.
+def test_a_lone_surrogate_does_not_end_an_mcp_session(http: httpx2.Client, auth: dict[str, str]) -> None:
+    from helpers_mcp import messages, open_session, request_body, session_headers
+
+    headers = {**session_headers(auth, open_session(http, auth)), "Content-Type": "application/json"}
+
+    def call(request_id: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        body = request_body("tools/call", {"name": name, "arguments": arguments}, request_id=request_id)
+        r = http.post("/mcp", content=json.dumps(body), headers=headers)
+        assert r.status_code == 200, r.text
+        (reply,) = [m for m in messages(r.text) if m.get("id") == request_id]
+        return reply
+
+    bad_key = call(2, "search_court_cases", {"query": "суд", "\ud800": 1})["result"]
+    assert bad_key["isError"] is True and bad_key["structuredContent"]["error"]["field"] == "\\ud800"
+    assert call(3, "\ud800", {})["error"]["message"] == "Unknown tool: \\ud800"
+    assert call(4, "search_court_cases", {"query": "\ud800"})["result"]["isError"] is True
+    good = call(5, "search_court_cases", {"query": "договір поставки"})["result"]
+    assert good["isError"] is False and good["structuredContent"]["results"]

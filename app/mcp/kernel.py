@@ -59,11 +59,18 @@ def _annotation_fields(annotations: dict[str, Any]) -> dict[str, Any]:
     return {wire_to_field[k]: v for k, v in annotations.items() if k in wire_to_field}
 
 
+def encodable(text: str) -> str:
+    """`text` with any lone surrogate (a client may send one as a JSON escape) written as its \\udXXX escape:
+    echoed raw, it cannot be encoded as UTF-8, and the transport fails to send the whole message."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_result(code: str, message: str, field_name: str | None = None) -> types.CallToolResult:
     """A tool error the model can read (isError), never a protocol error: the session goes on."""
+    message = encodable(message)
     error: dict[str, Any] = {"code": code, "message": message}
     if field_name is not None:
-        error["field"] = field_name
+        error["field"] = encodable(field_name)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=message)],
         structured_content={"error": error},
@@ -90,7 +97,7 @@ def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Se
             tool = registry.get(params.name)
         except ToolNotFound:
             # The spec makes an unknown tool a protocol error, not a tool result.
-            raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
+            raise MCPError(code=types.INVALID_PARAMS, message=encodable(f"Unknown tool: {params.name}")) from None
         caller = ctx.request if isinstance(ctx.request, McpCaller) else None
         request_id = caller.request_id if caller else "-"
         try:
