@@ -105,3 +105,52 @@ def test_a_lone_surrogate_does_not_end_an_mcp_session(http: httpx2.Client, auth:
     assert call(4, "search_court_cases", {"query": "\ud800"})["result"]["isError"] is True
     good = call(5, "search_court_cases", {"query": "договір поставки"})["result"]
     assert good["isError"] is False and good["structuredContent"]["results"]
+
+
+# ---- the importer ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def empty_corpus(make_database: Any) -> str:
+    from app.db.schema import upgrade
+
+    url = make_database("sl_regress")
+    upgrade(url)
+    return url
+
+
+def jsonl(tmp_path: Any, lines: list[bytes]) -> Any:
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def count(url: str, table: str) -> int:
+    from conftest import run_db
+
+    return run_db(url, lambda db: db.fetch_value(f"SELECT count(*) FROM {table}"))  # type: ignore[no-any-return]
+
+
+BILL = {"number": "1", "title": "Законопроєкт", "registered_on": "2023-01-02", "status": "Зареєстровано",
+        "url": "https://example.org/1"}
+COMPANY = {"edrpou": "14360570", "name": "ТОВ «Перевірка»", "status": "зареєстровано"}
+SECOND_EDRPOU = "00000017"
+
+
+# A NUL or a lone surrogate (both legal as JSON escapes) in a text field got past the checks and made psycopg2
+# raise a ValueError mid-import: a traceback, with the batches before it already committed.
+@pytest.mark.parametrize(("kind", "record", "error"), [
+    ("bills", {**BILL, "title": "a\x00b"}, "title: contains a NUL character"),
+    ("bills", {**BILL, "initiators": ["\ud800"]}, "initiators[0]: contains an unpaired surrogate (\\ud800)"),
+    ("companies", {**COMPANY, "activities": [{"name": "x\x00"}]}, "activities[0].name: contains a NUL character"),
+    ("companies", {**COMPANY, "head": "\udfff"}, "head: contains an unpaired surrogate"),
+])
+def test_import_refuses_nul_and_lone_surrogates_by_line(cli: Any, empty_corpus: str, tmp_path: Any, kind: str,
+                                                          record: dict[str, Any], error: str) -> None:
+    good = {**BILL, "number": "2"} if kind == "bills" else {**COMPANY, "edrpou": SECOND_EDRPOU}
+    path = jsonl(tmp_path, [json.dumps(record).encode(), json.dumps(good).encode()])
+    result = cli("import", kind, str(path), env={"DATABASE_URL": empty_corpus})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"{path}:1: {error}" in result.stderr
+    assert count(empty_corpus, kind) == 1
+    strict = cli("import", kind, str(path), "--strict", env={"DATABASE_URL": empty_corpus})
+    assert strict.returncode == 1 and f"{path}:1: {error}" in strict.stderr and "Traceback" not in strict.stderr

@@ -75,6 +75,18 @@ class ImportSummary:
 
 # ---- field checks ---------------------------------------------------------------------------------
 
+def _storable(value: str, name: str) -> str:
+    """`value`, or LineError when PostgreSQL cannot store it: text holds no NUL character, and a lone surrogate
+    (legal as a JSON escape) is not UTF-8. Either made psycopg2 raise mid-import, past the per-row handling."""
+    if "\x00" in value:
+        raise LineError(f"{name}: contains a NUL character (\\u0000)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LineError(f"{name}: contains an unpaired surrogate (\\u{ord(value[exc.start]):04x})") from None
+    return value
+
+
 def _text(record: dict[str, Any], name: str, *, required: bool = True, max_length: int = 10000) -> str | None:
     value = record.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -83,7 +95,7 @@ def _text(record: dict[str, Any], name: str, *, required: bool = True, max_lengt
         return None
     if not isinstance(value, str):
         raise LineError(f"{name}: must be a string")
-    value = value.strip()
+    value = _storable(value.strip(), name)
     if len(value) > max_length:
         raise LineError(f"{name}: longer than {max_length} characters")
     return value
@@ -209,7 +221,7 @@ def parse_bill(record: dict[str, Any]) -> dict[str, Any]:
         "title": _text(record, "title", max_length=2000),
         "registered_on": _date(record, "registered_on"),
         "status": _text(record, "status", max_length=500),
-        "initiators": [i.strip() for i in initiators],
+        "initiators": [_storable(i.strip(), f"initiators[{index}]") for index, i in enumerate(initiators)],
         "committee": _text(record, "committee", required=False, max_length=500),
         "convocation": _int(record, "convocation", required=False),
         "summary": _long_text(record, "summary", required=False),
@@ -233,11 +245,11 @@ def parse_company(record: dict[str, Any]) -> dict[str, Any]:
     for index, item in enumerate(activities):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
             raise LineError(f"activities[{index}]: must be an object with a name")
-        entry: dict[str, Any] = {"name": item["name"].strip()}
+        entry: dict[str, Any] = {"name": _storable(item["name"].strip(), f"activities[{index}].name")}
         if item.get("code") is not None:
             if not isinstance(item["code"], str):
                 raise LineError(f"activities[{index}].code: must be a string such as 62.01")
-            entry["code"] = item["code"].strip()
+            entry["code"] = _storable(item["code"].strip(), f"activities[{index}].code")
         entry["primary"] = bool(item.get("primary", False))
         cleaned.append(entry)
     return {
