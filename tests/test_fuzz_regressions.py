@@ -154,3 +154,17 @@ def test_import_refuses_nul_and_lone_surrogates_by_line(cli: Any, empty_corpus: 
     assert count(empty_corpus, kind) == 1
     strict = cli("import", kind, str(path), "--strict", env={"DATABASE_URL": empty_corpus})
     assert strict.returncode == 1 and f"{path}:1: {error}" in strict.stderr and "Traceback" not in strict.stderr
+
+
+# json.loads raises RecursionError on a deeply nested line, and ValueError (not JSONDecodeError) on an integer
+# literal of more than 4300 digits: either escaped the line handling and ended the import with a traceback.
+@pytest.mark.parametrize(("line", "error"), [
+    (b"[" * 100000, "not valid JSON: nested too deeply"),
+    (b'{"number": 1' + b"0" * 5000 + b"}", "not valid JSON: Exceeds the limit (4300 digits)"),
+])
+def test_import_reports_json_the_parser_cannot_take(cli: Any, empty_corpus: str, tmp_path: Any, line: bytes,
+                                                    error: str) -> None:
+    path = jsonl(tmp_path, [line, json.dumps(BILL).encode()])
+    result = cli("import", "bills", str(path), env={"DATABASE_URL": empty_corpus})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"{path}:1: {error}" in result.stderr and count(empty_corpus, "bills") == 1

@@ -399,6 +399,10 @@ def _records(stream: IO[bytes]) -> Iterator[tuple[int, int, Any]]:
             yield number, done, json.loads(text)
         except json.JSONDecodeError as exc:
             yield number, done, LineError(f"not valid JSON: {exc.msg} at column {exc.colno}")
+        except RecursionError:
+            yield number, done, LineError("not valid JSON: nested too deeply")
+        except ValueError as exc:  # an integer literal past Python's 4300-digit limit
+            yield number, done, LineError(f"not valid JSON: {exc}")
 
 
 async def import_file(
