@@ -168,3 +168,13 @@ def test_import_reports_json_the_parser_cannot_take(cli: Any, empty_corpus: str,
     result = cli("import", "bills", str(path), env={"DATABASE_URL": empty_corpus})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert f"{path}:1: {error}" in result.stderr and count(empty_corpus, "bills") == 1
+
+
+# A convocation past PostgreSQL's integer range passed the checks and failed only when its batch was written, so
+# a strict import blamed a later bad line as the first one.
+def test_strict_import_names_an_out_of_range_integer_first(cli: Any, empty_corpus: str, tmp_path: Any) -> None:
+    path = jsonl(tmp_path, [json.dumps({**BILL, "convocation": 2**40}).encode(), b"{not json"])
+    result = cli("import", "bills", str(path), "--strict", "--batch-size", "10", env={"DATABASE_URL": empty_corpus})
+    assert result.returncode == 1
+    assert f"{path}:1: convocation: must be an integer from 1 to 2147483647" in result.stderr, result.stderr
+    assert count(empty_corpus, "bills") == 0

@@ -133,7 +133,8 @@ def _bool(record: dict[str, Any], name: str) -> bool:
     return value
 
 
-def _int(record: dict[str, Any], name: str, *, required: bool = True, minimum: int = 1) -> int | None:
+def _int(record: dict[str, Any], name: str, *, required: bool = True, minimum: int = 1,
+         maximum: int = 2**62) -> int | None:
     value = record.get(name)
     if value is None:
         if required:
@@ -141,8 +142,8 @@ def _int(record: dict[str, Any], name: str, *, required: bool = True, minimum: i
         return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or value > 2**62:
-        raise LineError(f"{name}: must be an integer of at least {minimum}")
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or value > maximum:
+        raise LineError(f"{name}: must be an integer from {minimum} to {maximum}")
     return value
 
 
@@ -223,7 +224,8 @@ def parse_bill(record: dict[str, Any]) -> dict[str, Any]:
         "status": _text(record, "status", max_length=500),
         "initiators": [_storable(i.strip(), f"initiators[{index}]") for index, i in enumerate(initiators)],
         "committee": _text(record, "committee", required=False, max_length=500),
-        "convocation": _int(record, "convocation", required=False),
+        # The column is a PostgreSQL integer: a larger number would fail only when its batch is written.
+        "convocation": _int(record, "convocation", required=False, maximum=2**31 - 1),
         "summary": _long_text(record, "summary", required=False),
         "url": _url(record, "url", required=True),
         "demo": _bool(record, "demo"),
