@@ -178,3 +178,16 @@ def test_strict_import_names_an_out_of_range_integer_first(cli: Any, empty_corpu
     assert result.returncode == 1
     assert f"{path}:1: convocation: must be an integer from 1 to 2147483647" in result.stderr, result.stderr
     assert count(empty_corpus, "bills") == 0
+
+
+# A number written as a string is accepted ("12"), but str.isdigit() also passed "²" on to int(), which raised
+# ValueError and ended the import with a traceback.
+@pytest.mark.parametrize("doc_id", ["²", "①", " ³ "])
+def test_import_refuses_non_ascii_digit_strings(cli: Any, empty_corpus: str, tmp_path: Any, doc_id: str) -> None:
+    decision = {"doc_id": doc_id, "case_number": "1/1/23", "court": "Суд", "judgment_form": "Рішення",
+                "proceeding_kind": "civil", "adjudication_date": "2023-01-02", "text": "Текст."}
+    path = jsonl(tmp_path, [json.dumps(decision).encode(), json.dumps({**decision, "doc_id": "12"}).encode()])
+    result = cli("import", "court_decisions", str(path), env={"DATABASE_URL": empty_corpus})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"{path}:1: doc_id: must be an integer" in result.stderr
+    assert count(empty_corpus, "court_decisions") == 1

@@ -140,7 +140,8 @@ def _int(record: dict[str, Any], name: str, *, required: bool = True, minimum: i
         if required:
             raise LineError(f"{name}: required")
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII only: str.isdigit() also takes ², ① and the like, which int() refuses with a ValueError.
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum or value > maximum:
         raise LineError(f"{name}: must be an integer from {minimum} to {maximum}")
