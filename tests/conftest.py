@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -266,6 +267,26 @@ def cli(database_url: str, data_dir: Path) -> Callable[..., CliResult]:
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+def trickle_is_cut_off(port: int, head: bytes, body: bytes, within: float = 8.0) -> bool:
+    """Send `head`, then `body` a byte every half second (never idle, never done, as a slowloris client does);
+    True when the server closes the connection within `within` seconds."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + body[:1])
+        started = time.monotonic()
+        try:
+            for i in range(1, 2 * int(within) + 4):
+                time.sleep(0.5)
+                sock.sendall(body[i % len(body):i % len(body) + 1])
+        except OSError:
+            return time.monotonic() - started < within
+        sock.settimeout(1)
+        try:
+            closed = sock.recv(1024) == b""
+        except OSError:
+            closed = True
+        return closed and time.monotonic() - started < within
 
 
 def artifact_path(name: str) -> Path:

@@ -4,9 +4,7 @@ connection, and request bodies that arrive too slowly."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from helpers_tokens import api_key, bearer
 from test_mcp_sse import SseListener, endpoint_of
 
 import app.handlers.api as api_handlers
+from tests.conftest import trickle_is_cut_off
 
 
 @pytest.fixture
@@ -167,23 +166,7 @@ def test_a_body_that_trickles_in_too_slowly_loses_its_connection(server: Any, ke
             "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     port = int(server.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(head + body[:5])
-        started = time.monotonic()
-        closed = False
-        try:
-            for _ in range(20):  # a byte every half second: never idle, never done
-                time.sleep(0.5)
-                sock.sendall(body[5:6])
-        except OSError:
-            closed = True
-        if not closed:
-            sock.settimeout(1)
-            try:
-                closed = sock.recv(1024) == b""
-            except OSError:
-                closed = True
-        assert closed and time.monotonic() - started < 8, "the server kept waiting for the body"
+    assert trickle_is_cut_off(port, head, body), "the server kept waiting for the body"
     # A body sent at an ordinary pace is unaffected.
     with httpx2.Client(base_url=server.url, timeout=10) as client:
         r = client.post(path, content=body, headers={**bearer(key), "Content-Type": "application/json",

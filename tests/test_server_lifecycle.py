@@ -17,7 +17,7 @@ import psycopg2
 import pytest
 
 from app.db.schema import downgrade, head_revision, upgrade
-from tests.conftest import ROOT, ServerThread, free_port, test_settings
+from tests.conftest import ROOT, ServerThread, free_port, test_settings, trickle_is_cut_off
 
 
 def _start_serve(database_url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
@@ -162,8 +162,6 @@ def test_readyz_follows_the_database_down_and_back(pg_server_url, pg_tmp_dir, tm
 
 def test_slow_bodies_are_cut_off_on_every_endpoint(database_url, tmp_path, monkeypatch):
     """Not only the API: the OAuth endpoints and forms also stop waiting for a body that trickles in."""
-    import socket
-
     from app.handlers import api as api_handlers
 
     monkeypatch.setattr(api_handlers, "BODY_TIMEOUT", 1.0)
@@ -172,23 +170,7 @@ def test_slow_bodies_are_cut_off_on_every_endpoint(database_url, tmp_path, monke
         body = b"grant_type=authorization_code&code=x&code_verifier=y"
         head = (f"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
                 f"\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-        with socket.create_connection(("127.0.0.1", thread.runtime.port), timeout=10) as sock:
-            sock.sendall(head + body[:3])
-            started = time.monotonic()
-            closed = False
-            try:
-                for i in range(3, 23):  # a byte every half second: never idle, never done
-                    time.sleep(0.5)
-                    sock.sendall(body[i:i + 1])
-            except OSError:
-                closed = True
-            if not closed:
-                sock.settimeout(1)
-                try:
-                    closed = sock.recv(1024) == b""
-                except OSError:
-                    closed = True
-            assert closed and time.monotonic() - started < 8, "the server kept waiting for the body"
+        assert trickle_is_cut_off(thread.runtime.port, head, body), "the server kept waiting for the body"
         ok = httpx2.post(thread.url + "/oauth/token", content=body,
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert ok.status_code in (400, 401)  # an ordinary pace gets its (OAuth) answer
