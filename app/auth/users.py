@@ -154,7 +154,8 @@ async def set_user_disabled(
 ) -> Row:
     """Disable or enable a user. Disabling ends their browser sessions, drops their API keys from every bearer
     cache and revokes their OAuth grants; the last enabled operator cannot be disabled."""
-    from app.db.tables import api_keys
+    from app.auth.grants import revoke_grants_where
+    from app.db.tables import api_keys, oauth_grants
 
     async with db.transaction() as conn:
         row, operators = await _lock_for_change(conn, user_id)
@@ -177,12 +178,12 @@ async def set_user_disabled(
                 sa.select(sa.func.pg_notify("secondlayer_revocations", sa.literal("api_key:") + api_keys.c.key_hash))
                 .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
             )
-    if disabled:
-        # After the commit: bearer checks already refuse a disabled user's tokens, this removes the grants for good.
-        from app.auth.grants import revoke_grants
-
-        await revoke_grants(db, user_id=user_id, reason="user_disabled", actor=actor, actor_user_id=actor_user_id,
-                            ip=ip)
+            # In the same transaction: a user is never left disabled with their grants still standing.
+            revoked = await revoke_grants_where(conn, oauth_grants.c.user_id == user_id, "user_disabled")
+            if revoked:
+                await audit.record(conn, "grant.revoke_all", actor=actor, actor_user_id=actor_user_id,
+                                   target_type="user", target_id=user_id, ip=ip,
+                                   details={"reason": "user_disabled", "grants_revoked": revoked})
     return updated
 
 
