@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
 import secrets
+import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
+import tornado.web
 
 from app.auth.clients import register_client
 
@@ -146,3 +150,50 @@ def fresh_browser(server_url: str) -> httpx2.Client:
 
     return httpx2.Client(base_url=server_url, timeout=30, follow_redirects=False,
                          event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]})
+
+
+class DocumentServer:
+    """A stand-in for a client's own web site on 127.0.0.1 (the test server allows loopback fetches): serves
+    whatever `documents[path]` holds, (status, headers, body), after `delays[path]` seconds if set."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.delays: dict[str, float] = {}
+        self.hits: dict[str, int] = {}
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        ready = threading.Event()
+        outer = self
+
+        class Handler(tornado.web.RequestHandler):
+            async def get(self, path: str) -> None:
+                outer.hits[path] = outer.hits.get(path, 0) + 1
+                if outer.delays.get(path):
+                    await asyncio.sleep(outer.delays[path])
+                status, headers, body = outer.documents.get(path, (404, {}, b"{}"))
+                self.set_status(status)
+                for k, v in headers.items():
+                    self.set_header(k, v)
+                self.finish(body)
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            server = tornado.web.Application([(r"/(.*)", Handler)]).listen(0, address="127.0.0.1")
+            self.port = next(iter(server._sockets.values())).getsockname()[1]
+            ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        ready.wait(10)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    def publish(self, path: str, doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> str:
+        body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+        self.documents[path] = (status, {"Content-Type": "application/json", **(headers or {})}, body)
+        return self.url(path)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)

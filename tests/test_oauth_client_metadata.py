@@ -6,69 +6,17 @@ The documents are served by a small tornado server on 127.0.0.1 (the test server
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import tornado.web
-from helpers_oauth import CLAUDE, Client, exchange, get_code, pkce
+from helpers_oauth import CLAUDE, Client, DocumentServer, exchange, get_code, pkce
 
-from app.auth.client_metadata import (
-    ClientMetadataError,
-    _address_allowed,
-    _cache_seconds,
-    check_client_id_url,
-    fetch_document,
-)
+from app.auth.client_metadata import ClientMetadataError, check_client_id_url, fetch_document
+from app.auth.public_fetch import address_allowed as _address_allowed
+from app.auth.public_fetch import cache_seconds as _cache_seconds
 from app.db.tables import oauth_clients
-
-
-class DocumentServer:
-    """Serves whatever `documents[path]` holds: (status, headers, body)."""
-
-    def __init__(self) -> None:
-        self.documents: dict[str, tuple[int, dict[str, str], bytes]] = {}
-        self.hits: dict[str, int] = {}
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        ready = threading.Event()
-
-        outer = self
-
-        class Handler(tornado.web.RequestHandler):
-            def get(self, path: str) -> None:
-                outer.hits[path] = outer.hits.get(path, 0) + 1
-                status, headers, body = outer.documents.get(path, (404, {}, b"{}"))
-                self.set_status(status)
-                for k, v in headers.items():
-                    self.set_header(k, v)
-                self.finish(body)
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            app = tornado.web.Application([(r"/(.*)", Handler)])
-            server = app.listen(0, address="127.0.0.1")
-            self.port = next(iter(server._sockets.values())).getsockname()[1]
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        ready.wait(10)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path}"
-
-    def publish(self, path: str, doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> str:
-        body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-        self.documents[path] = (status, {"Content-Type": "application/json", **(headers or {})}, body)
-        return self.url(path)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 @pytest.fixture(autouse=True)

@@ -65,7 +65,9 @@ def test_register_public_client_has_no_secret(dbrun):
     ({"redirect_uris": ["javascript:alert(1)"]}, "javascript"),
     ({"redirect_uris": ["https://x.example/cb#f"]}, "fragment"),
     ({"name": "  "}, "name"),
-    ({"token_endpoint_auth_method": "private_key_jwt"}, "token_endpoint_auth_method"),
+    ({"token_endpoint_auth_method": "client_secret_jwt"}, "token_endpoint_auth_method"),
+    ({"token_endpoint_auth_method": "private_key_jwt"}, "needs the client's public keys"),
+    ({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, "oct"),
     ({"grant_types": ["implicit"]}, "unsupported grant types"),
     ({"grant_types": ["refresh_token"]}, "authorization_code"),
 ])

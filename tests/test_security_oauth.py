@@ -35,14 +35,14 @@ def test_registration_drops_oversized_contacts(http):
     "127.0.0.1", "10.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",  # noqa: S104 - an address to refuse
 ])
 def test_metadata_fetch_refuses_inward_addresses_in_every_form(address):
-    from app.auth.client_metadata import _address_allowed
+    from app.auth.public_fetch import address_allowed as _address_allowed
 
     assert _address_allowed(address, allow_private=False) is False
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::8.8.8.8", "2606:4700:4700::1111", "::ffff:1.1.1.1"])
 def test_metadata_fetch_allows_public_addresses(address):
-    from app.auth.client_metadata import _address_allowed
+    from app.auth.public_fetch import address_allowed as _address_allowed
 
     assert _address_allowed(address, allow_private=False) is True
 
@@ -58,7 +58,7 @@ def test_deeply_nested_json_is_a_400_not_a_crash(http, path):
 
 @pytest.fixture(scope="module")
 def docs():
-    from test_oauth_client_metadata import DocumentServer
+    from helpers_oauth import DocumentServer
 
     server = DocumentServer()
     yield server

@@ -9,19 +9,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.auth.jwks import JwksError, signing_keys
+from app.auth.public_fetch import PublicFetchError, check_public_url
 from app.auth.redirects import RedirectURIError
 from app.auth.redirects import validate_redirect_uri as _validate_redirect_uri
 from app.auth.secrets import CLIENT_SECRET_PREFIX, credential_matches, hash_credential, new_credential
 from app.db import Connection, Database, Row
 from app.db.tables import oauth_client_secrets, oauth_clients, oauth_grants, oauth_tokens
 
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token")
 SOURCES = ("operator", "dynamic", "metadata_document")
 MAX_REDIRECT_URIS = 20
 MAX_NAME_LENGTH = 200
 CLIENT_ID_PREFIX = "slc_"
 PUBLIC_METHOD = "none"  # noqa: S105 - the auth method name of public clients, not a secret
+KEY_METHOD = "private_key_jwt"
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 class ClientError(ValueError):
@@ -73,6 +77,28 @@ def validate_grant_types(grant_types: list[str] | None) -> list[str]:
     return [g for g in GRANT_TYPES if g in grant_types]
 
 
+def validate_client_keys(method: str, jwks_uri: Any, jwks: Any, *,
+                         allow_loopback: bool = False) -> tuple[str | None, dict[str, Any] | None]:
+    """The (jwks_uri, jwks) a client registers: exactly one for private_key_jwt (RFC 7591 2: never both);
+    none for other methods, which authenticate without keys."""
+    if method != KEY_METHOD:
+        return None, None
+    if jwks_uri is not None and jwks is not None:
+        raise ClientError("give jwks_uri or jwks, not both")
+    if jwks_uri is not None:
+        try:
+            check_public_url(jwks_uri, "jwks_uri", allow_loopback=allow_loopback)
+        except PublicFetchError as exc:
+            raise ClientError(str(exc)) from None
+        return jwks_uri, None
+    if jwks is not None:
+        try:
+            return None, {"keys": signing_keys(jwks, strict=True)}
+        except JwksError as exc:
+            raise ClientError(f"jwks: {exc}") from None
+    raise ClientError("private_key_jwt needs the client's public keys: a jwks_uri or a jwks")
+
+
 def new_client_id() -> str:
     return CLIENT_ID_PREFIX + secrets.token_urlsafe(18)  # 24 URL-safe characters
 
@@ -85,23 +111,28 @@ async def _notify_all(conn: Connection) -> None:
 async def register_client(
     db: Database, *, name: str, redirect_uris: list[str], token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107
     grant_types: list[str] | None = None, source: str = "operator", metadata: dict[str, Any] | None = None,
+    jwks_uri: str | None = None, jwks: dict[str, Any] | None = None, allow_loopback_jwks_uri: bool = False,
     ip: str | None = None, actor: str, actor_user_id: int | None = None,
 ) -> tuple[Row, str | None]:
-    """Register a client; returns (row, secret in clear or None for public clients). The secret is stored hashed."""
+    """Register a client; returns (row, secret in clear, or None for public and private_key_jwt clients).
+    The secret is stored hashed."""
     name = validate_name(name)
     uris = validate_redirect_uris(redirect_uris)
     if token_endpoint_auth_method not in AUTH_METHODS:
         raise ClientError(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    jwks_uri, jwks = validate_client_keys(token_endpoint_auth_method, jwks_uri, jwks,
+                                          allow_loopback=allow_loopback_jwks_uri)
     grants = validate_grant_types(grant_types)
     if source not in ("operator", "dynamic"):
         raise ClientError("clients are registered by an operator or dynamically")
-    secret = None if token_endpoint_auth_method == PUBLIC_METHOD else new_credential(CLIENT_SECRET_PREFIX)
+    secret = new_credential(CLIENT_SECRET_PREFIX) if token_endpoint_auth_method in SECRET_METHODS else None
     async with db.transaction() as conn:
         row = await conn.fetch_one(
             oauth_clients.insert().values(
                 client_id=new_client_id(), name=name, redirect_uris=uris,
                 token_endpoint_auth_method=token_endpoint_auth_method, grant_types=grants, scope="mcp",
-                registration_source=source, metadata=metadata or {}, registered_ip=ip,
+                registration_source=source, metadata=metadata or {}, registered_ip=ip, jwks_uri=jwks_uri,
+                jwks=jwks,
             ).returning(oauth_clients)
         )
         assert row is not None
@@ -179,6 +210,9 @@ async def rotate_secret(
         row = await _locked(conn, client_id)
         if row["token_endpoint_auth_method"] == PUBLIC_METHOD:
             raise ClientError("this is a public client (token_endpoint_auth_method none); it has no secret")
+        if row["token_endpoint_auth_method"] not in SECRET_METHODS:
+            raise ClientError(f"this client authenticates with {row['token_endpoint_auth_method']} (its own keys); "
+                              "it has no secret")
         valid_until = await conn.fetch_value(
             sa.select(sa.func.now() + sa.text(f"interval '{int(grace_seconds)} seconds'"))
         )

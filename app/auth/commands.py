@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
 from app.cli import CommandError, Context, Result, command
 
@@ -13,9 +17,13 @@ def _register_client_args(p: argparse.ArgumentParser) -> None:
                    help="a callback URL, e.g. https://chatgpt.com/connector_platform_oauth_redirect (repeatable)")
     p.add_argument("--public", action="store_true",
                    help="a public client (no secret, token_endpoint_auth_method none; PKCE still required)")
-    p.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic"],
+    p.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic", "private_key_jwt"],
                    default="client_secret_post",
-                   help="how a confidential client sends its secret (default client_secret_post, as ChatGPT does)")
+                   help="how a confidential client authenticates (default client_secret_post; private_key_jwt signs "
+                        "a JWT with its own key and needs --jwks-uri or --jwks-file)")
+    p.add_argument("--jwks-uri", metavar="URL", help="private_key_jwt: https URL where the client publishes its keys")
+    p.add_argument("--jwks-file", metavar="PATH",
+                   help="private_key_jwt: a file with the client's public JWK set, or - for stdin")
 
 
 @command("register-client", "register an OAuth client; prints client_id and (confidential clients) client_secret")(
@@ -24,15 +32,21 @@ async def _register_client(ctx: Context) -> Result:
     from app.auth.clients import ClientError, register_client
 
     method = "none" if ctx.args.public else ctx.args.auth_method
+    if (ctx.args.jwks_uri or ctx.args.jwks_file) and method != "private_key_jwt":
+        raise CommandError("--jwks-uri and --jwks-file go with --auth-method private_key_jwt")
+    jwks = _read_jwks(ctx.args.jwks_file) if ctx.args.jwks_file else None
     db = await ctx.db()
     try:
         row, secret = await register_client(db, name=ctx.args.name, redirect_uris=ctx.args.redirect_uris,
-                                            token_endpoint_auth_method=method, actor="cli")
+                                            token_endpoint_auth_method=method, jwks_uri=ctx.args.jwks_uri,
+                                            jwks=jwks, actor="cli",
+                                            allow_loopback_jwks_uri=ctx.settings.client_metadata_allow_loopback)
     except ClientError as exc:
         raise CommandError(str(exc)) from None
     base = ctx.settings.public_url
     payload = {"client_id": row["client_id"], "client_secret": secret, "name": row["name"],
                "redirect_uris": row["redirect_uris"], "token_endpoint_auth_method": method,
+               "jwks_uri": row["jwks_uri"], "jwks_keys": len(row["jwks"]["keys"]) if row["jwks"] else None,
                "authorization_url": f"{base}/oauth/authorize", "token_url": f"{base}/oauth/token", "scope": "mcp"}
     lines = [f"client_id:          {row['client_id']}"]
     if secret:
@@ -40,7 +54,23 @@ async def _register_client(ctx: Context) -> Result:
         lines.append("(the secret is shown once; it is stored only as a hash)")
     lines += [f"authorization URL:  {payload['authorization_url']}", f"token URL:          {payload['token_url']}",
               "scope:              mcp", f"auth method:        {method}"]
+    if row["jwks_uri"]:
+        lines.append(f"keys published at:  {row['jwks_uri']}")
+    elif row["jwks"]:
+        lines.append(f"keys registered:    {len(row['jwks']['keys'])}")
     return payload, "\n".join(lines)
+
+
+def _read_jwks(path: str) -> Any:
+    """The JSON in the file (or stdin for -), as the client's JWK set; its keys are checked at registration."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise CommandError(f"{path} is not JSON; it must hold a JWK set like {{\"keys\": [...]}}") from None
 
 
 def _rotate_args(p: argparse.ArgumentParser) -> None:

@@ -19,9 +19,17 @@ from urllib.parse import unquote_plus, urlencode
 import sqlalchemy as sa
 
 from app import audit
+from app.auth.client_assertion import (
+    ASSERTION_TYPE,
+    JWKS_CACHE,
+    ClientAssertionError,
+    assertion_subject,
+    verify_client_assertion,
+)
 from app.auth.client_metadata import ClientMetadataError, is_metadata_client_id, resolve_metadata_client
-from app.auth.clients import PUBLIC_METHOD, get_client, verify_client_secret
+from app.auth.clients import KEY_METHOD, PUBLIC_METHOD, get_client, verify_client_secret
 from app.auth.grants import notify_token_revocations, revoke_grants_where
+from app.auth.jwks import JwksCache
 from app.auth.redirects import redirect_uri_matches
 from app.auth.resources import canonical_resource, is_our_resource
 from app.auth.secrets import (
@@ -225,11 +233,35 @@ async def create_authorization_code(db: Database, settings: Settings, request: A
 class ClientCredentials:
     client_id: str
     secret: str | None
-    method: str  # client_secret_basic | client_secret_post | none
+    method: str  # client_secret_basic | client_secret_post | private_key_jwt | none
+    assertion: str | None = None
+
+
+def _assertion_credentials(authorization: str | None, params: Mapping[str, str]) -> ClientCredentials:
+    """RFC 7523 2.2: client_assertion_type jwt-bearer plus client_assertion, and no other credential."""
+    if params.get("client_assertion_type") != ASSERTION_TYPE:
+        raise invalid_client(f"client_assertion_type must be {ASSERTION_TYPE}")
+    assertion = params.get("client_assertion")
+    if not assertion:
+        raise invalid_client("client_assertion is required with client_assertion_type")
+    if params.get("client_secret") or (authorization and authorization.split(" ", 1)[0].lower() == "basic"):
+        # RFC 6749 2.3: a client uses one authentication method per request.
+        raise invalid_client("Use one client authentication method: a client_assertion, or a secret, not both")
+    try:
+        subject = assertion_subject(assertion)
+    except ClientAssertionError as exc:
+        raise invalid_client(str(exc)) from None
+    body_id = params.get("client_id") or None
+    if body_id is not None and body_id != subject:
+        raise invalid_client("client_id differs from the client_assertion's sub")
+    return ClientCredentials(subject, None, KEY_METHOD, assertion)
 
 
 def client_credentials(authorization: str | None, params: Mapping[str, str]) -> ClientCredentials | None:
-    """What the client presented, from HTTP Basic or the body (RFC 6749 2.3.1); None when nothing was sent."""
+    """What the client presented, from HTTP Basic, the body (RFC 6749 2.3.1) or a JWT assertion (RFC 7523);
+    None when nothing was sent."""
+    if "client_assertion" in params or "client_assertion_type" in params:
+        return _assertion_credentials(authorization, params)
     body_id = params.get("client_id") or None
     body_secret = params.get("client_secret") or None  # some public clients send an empty secret
     if authorization and authorization.split(" ", 1)[0].lower() == "basic":
@@ -256,9 +288,18 @@ def client_credentials(authorization: str | None, params: Mapping[str, str]) -> 
     return ClientCredentials(body_id, None, "none")
 
 
+def assertion_audiences(settings: Settings, endpoint_path: str) -> list[str]:
+    """What a client assertion's aud may name: our token endpoint, our issuer, or the endpoint it is sent to."""
+    return list(dict.fromkeys([f"{settings.issuer}/oauth/token", settings.issuer,
+                               f"{settings.issuer}{endpoint_path}"]))
+
+
 async def authenticate_client(db: Database, settings: Settings, credentials: ClientCredentials | None,
-                              ip: str | None = None) -> Row:
-    """The client, authenticated with exactly the method it registered; invalid_client (401) otherwise."""
+                              ip: str | None = None, *, endpoint_path: str = "/oauth/token",
+                              jwks_cache: JwksCache = JWKS_CACHE) -> Row:
+    """The client, authenticated with the method it registered, or with a stronger one: a client that has
+    published keys may always sign an assertion; one registered for keys can never fall back to less.
+    invalid_client (401) otherwise."""
     if credentials is None:
         raise invalid_client("Client authentication is required (client_id, and a secret for confidential clients)")
     try:
@@ -268,6 +309,15 @@ async def authenticate_client(db: Database, settings: Settings, credentials: Cli
     if client is None or client["disabled"]:
         raise invalid_client("Unknown or disabled client")
     registered = client["token_endpoint_auth_method"]
+    if credentials.method == KEY_METHOD and credentials.assertion is not None:
+        if client["jwks_uri"] is None and client["jwks"] is None:
+            raise invalid_client(f"This client has no registered keys; it must authenticate with {registered}")
+        try:
+            await verify_client_assertion(db, settings, client, credentials.assertion,
+                                          audiences=assertion_audiences(settings, endpoint_path), cache=jwks_cache)
+        except ClientAssertionError as exc:
+            raise invalid_client(f"The client assertion is not accepted: {exc}") from None
+        return client
     if credentials.method != registered:
         raise invalid_client(f"This client must authenticate with {registered}, not {credentials.method}")
     if registered != PUBLIC_METHOD and not await verify_client_secret(db, client["id"], credentials.secret or ""):
@@ -476,10 +526,12 @@ async def revoke_token(db: Database, client: Row, token: str, *, ip: str | None 
                            target_type="grant", target_id=row["grant_id"], ip=ip, details={"kind": row["kind"]})
 
 
-async def introspect_token(db: Database, settings: Settings, client: Row, token: str) -> dict[str, Any]:
-    """RFC 7662 for a confidential client: details of its own active tokens, {"active": false} for anything else."""
-    if client["token_endpoint_auth_method"] == PUBLIC_METHOD:
-        raise invalid_client("Introspection is for confidential clients")
+async def introspect_token(db: Database, settings: Settings, client: Row, token: str, *,
+                           authenticated_with: str) -> dict[str, Any]:
+    """RFC 7662 for a confidential client: details of its own active tokens, {"active": false} for anything else.
+    `authenticated_with` is how the client proved itself on this request: a public client (none) may not ask."""
+    if authenticated_with == PUBLIC_METHOD:
+        raise invalid_client("Introspection is for confidential clients (a secret or a signed client assertion)")
     row = await db.fetch_one(
         sa.select(oauth_tokens, users.c.email, users.c.disabled.label("user_disabled"),
                   oauth_grants.c.revoked_at.label("grant_revoked_at"),

@@ -7,6 +7,8 @@ for native apps: an http loopback redirect URI matches on any port, since the ap
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.config import is_loopback_host
@@ -104,6 +106,28 @@ def redirect_target(uri: str) -> str:
     if parts.scheme in ("http", "https"):
         return _with_punycode(parts.netloc)
     return f"{parts.scheme}:" + (f"//{_with_punycode(parts.netloc)}" if parts.netloc else "")
+
+
+def client_hosts(client: Mapping[str, Any]) -> dict[str, str | None]:
+    """For the consent page: the host a metadata-document client's description was fetched from (the one
+    name a look-alike cannot fake), and the host of its logo; None for clients registered here."""
+    if client["registration_source"] != "metadata_document":
+        return {"client_host": None, "logo_host": None}
+    logo = (client.get("metadata") or {}).get("logo_uri")
+    logo_host = _host_of(logo) if isinstance(logo, str) else None
+    return {"client_host": _host_of(client["client_id"]), "logo_host": logo_host}
+
+
+def _host_of(url: str) -> str | None:
+    """The host name alone (never user-info, which could read "chatgpt.com@elsewhere"), with its punycode."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    return _with_punycode(host + (f":{port}" if port else ""))
 
 
 def _with_punycode(netloc: str) -> str:

@@ -6,12 +6,15 @@ from typing import Any
 
 from app.auth.clients import (
     AUTH_METHODS,
+    KEY_METHOD,
     ClientError,
     register_client,
+    validate_client_keys,
     validate_grant_types,
     validate_name,
     validate_redirect_uris,
 )
+from app.auth.jwks import ALLOWED_ALGORITHMS
 from app.auth.oauth import OAuthError, granted_scope
 from app.config import Settings
 from app.db import Database, Row
@@ -27,7 +30,7 @@ def _metadata_error(description: str) -> OAuthError:
     return OAuthError("invalid_client_metadata", description)
 
 
-def parse_registration(body: Any) -> dict[str, Any]:
+def parse_registration(body: Any, *, allow_loopback_jwks_uri: bool = False) -> dict[str, Any]:
     """The register_client arguments for a registration request, or invalid_redirect_uri/invalid_client_metadata."""
     if not isinstance(body, dict):
         raise _metadata_error("The registration request must be a JSON object")
@@ -39,6 +42,14 @@ def parse_registration(body: Any) -> dict[str, Any]:
     method = body.get("token_endpoint_auth_method", "client_secret_basic")
     if method not in AUTH_METHODS:
         raise _metadata_error(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    try:
+        jwks_uri, jwks = validate_client_keys(method, body.get("jwks_uri"), body.get("jwks"),
+                                              allow_loopback=allow_loopback_jwks_uri)
+    except ClientError as exc:
+        raise _metadata_error(str(exc)) from None
+    alg = body.get("token_endpoint_auth_signing_alg")
+    if method == KEY_METHOD and alg is not None and alg not in ALLOWED_ALGORITHMS:
+        raise _metadata_error(f"token_endpoint_auth_signing_alg must be one of {', '.join(ALLOWED_ALGORITHMS)}")
     response_types = body.get("response_types", ["code"])
     if (not isinstance(response_types, list) or not response_types
             or not all(isinstance(t, str) and t == "code" for t in response_types)):
@@ -58,7 +69,7 @@ def parse_registration(body: Any) -> dict[str, Any]:
     if isinstance(contacts, list) and all(isinstance(c, str) and len(c) <= MAX_FIELD_LENGTH for c in contacts):
         extra["contacts"] = contacts[:10]
     return {"name": name, "redirect_uris": uris, "token_endpoint_auth_method": method, "grant_types": grant_types,
-            "metadata": extra, "scope": granted_scope(scope)}
+            "metadata": extra, "scope": granted_scope(scope), "jwks_uri": jwks_uri, "jwks": jwks}
 
 
 def registration_response(row: Row, secret: str | None) -> dict[str, Any]:
@@ -77,12 +88,16 @@ def registration_response(row: Row, secret: str | None) -> dict[str, Any]:
     }
     if secret is not None:
         answer["client_secret"] = secret
+    for key in ("jwks_uri", "jwks"):
+        if row.get(key) is not None:
+            answer[key] = row[key]
     return answer
 
 
 async def register_dynamic_client(db: Database, settings: Settings, body: Any, *, ip: str | None) -> dict[str, Any]:
     """Register a client from an RFC 7591 request; returns the client information response."""
-    args = parse_registration(body)
+    args = parse_registration(body, allow_loopback_jwks_uri=settings.client_metadata_allow_loopback)
     args.pop("scope")
-    row, secret = await register_client(db, **args, source="dynamic", ip=ip, actor="anonymous")
+    row, secret = await register_client(db, **args, source="dynamic", ip=ip, actor="anonymous",
+                                        allow_loopback_jwks_uri=settings.client_metadata_allow_loopback)
     return registration_response(row, secret)

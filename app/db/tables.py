@@ -55,12 +55,29 @@ oauth_clients = sa.Table(
     # For metadata-document clients: when the cached document must be fetched again.
     sa.Column("metadata_expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("registered_ip", sa.Text, nullable=True),
+    # private_key_jwt clients: where their public keys are published, or the key set itself (one of the two).
+    sa.Column("jwks_uri", sa.Text, nullable=True),
+    sa.Column("jwks", JSONB, nullable=True),
     sa.CheckConstraint(
-        "token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post')", name="auth_method"
+        "token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt')",
+        name="auth_method",
     ),
+    sa.CheckConstraint("jwks_uri IS NULL OR jwks IS NULL", name="one_key_source"),
     sa.CheckConstraint(
         "registration_source IN ('operator', 'dynamic', 'metadata_document')", name="registration_source"
     ),
+)
+
+# The jti of every private_key_jwt assertion accepted, until it expires: each is single-use on every process.
+oauth_client_assertions = sa.Table(
+    "oauth_client_assertions",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("client_id", sa.Text, nullable=False),
+    sa.Column("jti_hash", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    _created(),
+    sa.UniqueConstraint("client_id", "jti_hash", name="uq_oauth_client_assertions_client_jti"),
 )
 
 oauth_client_secrets = sa.Table(

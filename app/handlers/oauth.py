@@ -28,7 +28,7 @@ from app.auth.oauth import (
     validate_authorization_request,
 )
 from app.auth.rate_limit import registration_allowed
-from app.auth.redirects import form_action_source, redirect_target
+from app.auth.redirects import client_hosts, form_action_source, redirect_target
 from app.auth.registration import register_dynamic_client
 from app.auth.signin import (
     MESSAGES,
@@ -66,7 +66,10 @@ class OAuthAPIHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, OAuthError):
-            return  # a client error, answered as RFC 6749 JSON; nothing for the operator to fix
+            # A client error, answered as RFC 6749 JSON. The description names no secret (only methods, claims,
+            # URLs of public documents), and it is what an operator needs when a connector cannot sign in.
+            log.info("%s answered %s: %s", self.request.path, value.error, value.description)
+            return
         super().log_exception(typ, value, tb)  # path only: no query string, no headers (Basic carries secrets)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -109,8 +112,16 @@ class OAuthAPIHandler(APIHandler):
         raise OAuthError("invalid_request", f"Send the body as {FORM_TYPE} or application/json")
 
     async def client(self, params: dict[str, str]) -> Row:
+        client, _method = await self.authenticated_client(params)
+        return client
+
+    async def authenticated_client(self, params: dict[str, str]) -> tuple[Row, str]:
+        """The client and the method it proved itself with on this request."""
         creds = client_credentials(self.request.headers.get("Authorization"), params)
-        return await authenticate_client(self.db, self.config, creds, ip=self.request.remote_ip)
+        client = await authenticate_client(self.db, self.config, creds, ip=self.request.remote_ip,
+                                           endpoint_path=self.request.path)
+        assert creds is not None  # authenticate_client refuses None
+        return client, creds.method
 
 
 class TokenHandler(OAuthAPIHandler):
@@ -140,11 +151,11 @@ class IntrospectionHandler(OAuthAPIHandler):
 
     async def post(self) -> None:
         params = self.oauth_params()
-        client = await self.client(params)
+        client, method = await self.authenticated_client(params)
         token = params.get("token")
         if not token:
             raise OAuthError("invalid_request", "token is required")
-        self.write_json(await introspect_token(self.db, self.config, client, token))
+        self.write_json(await introspect_token(self.db, self.config, client, token, authenticated_with=method))
 
 
 class RegistrationHandler(OAuthAPIHandler):
@@ -212,7 +223,8 @@ class AuthorizeHandler(BaseHandler):
              email: str = "", status: int = 200) -> None:
         self.set_status(status)
         self.render("authorize.html", client=request.client, fields=request.form_fields(), user=user,
-                    target=redirect_target(request.redirect_uri), error=error, email=email)
+                    target=redirect_target(request.redirect_uri), error=error, email=email,
+                    **client_hosts(request.client))
 
     async def get(self) -> None:
         request = await self.validated(self.request_params(self.request.query_arguments))

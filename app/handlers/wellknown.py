@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.auth.clients import AUTH_METHODS, GRANT_TYPES
+from app.auth.jwks import ALLOWED_ALGORITHMS
 from app.auth.oauth import SUPPORTED_SCOPES
 from app.config import Settings
 from app.handlers.base import APIHandler
 
-SECRET_METHODS = [m for m in AUTH_METHODS if m != "none"]
+CONFIDENTIAL_METHODS = [m for m in AUTH_METHODS if m != "none"]
 
 
 def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
@@ -27,8 +28,11 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
         "grant_types_supported": list(GRANT_TYPES),
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(ALLOWED_ALGORITHMS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
-        "introspection_endpoint_auth_methods_supported": SECRET_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ALLOWED_ALGORITHMS),
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ALLOWED_ALGORITHMS),
         "scopes_supported": sorted(SUPPORTED_SCOPES),
         "authorization_response_iss_parameter_supported": True,
         "client_id_metadata_document_supported": True,
