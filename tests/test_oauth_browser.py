@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx2
 import pytest
 from helpers_browser import off_loop
-from helpers_oauth import PASSWORD, exchange, make_client, pkce
+from helpers_oauth import CHATGPT, PASSWORD, ChatGPTLike, DocumentServer, exchange, make_client, pkce
 
+from app.db.tables import rate_limits
 from tests.conftest import artifact_path
 
 
@@ -113,3 +114,50 @@ def test_wrong_password_stays_on_the_page_with_the_error(chromium, server, make_
     assert page.url.startswith(server.url)
     assert "Wrong email or password" in page.inner_text("body")
     context.close()
+
+
+@pytest.fixture(scope="module")
+def chatgpt_site() -> Iterator[DocumentServer]:
+    site = DocumentServer()
+    yield site
+    site.stop()
+
+
+@pytest.mark.parametrize("locale, verified", [("uk-UA", "перевірений домен"), ("en-US", "verified domain")])
+def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, make_user, dbrun, chatgpt_site,
+                                                            locale, verified):
+    """ChatGPT's shape end to end in Chromium: the consent page names the verified domain; Allow ends on
+    https://chatgpt.com/connector_platform_oauth_redirect (answered by Playwright: nothing leaves the machine),
+    which Chrome only follows if our CSP form-action allows it; the code is exchanged with a signed assertion."""
+    off_loop(dbrun, lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
+    chatgpt = ChatGPTLike(chatgpt_site)
+    user = off_loop(make_user)
+    verifier, challenge = pkce()
+    context = chromium.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    landed: list[str] = []
+
+    def connector_callback(route: Any) -> None:
+        landed.append(route.request.url)
+        route.fulfill(status=200, content_type="text/plain", body="ChatGPT callback reached")
+
+    context.route("https://chatgpt.com/**", connector_callback)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(_authorize_url(server, chatgpt.as_client, challenge, f"chatgpt-{locale}"))
+    body = page.inner_text("body")
+    assert "ChatGPT" in body and verified in body and f"127.0.0.1:{chatgpt_site.port}" in body
+    assert "persistent.oaistatic.com" in body
+    page.screenshot(path=str(artifact_path(f"oauth-chatgpt-{locale}.png")), full_page=True)
+    page.fill("input[name=email]", user["email"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[value=allow]")
+    page.wait_for_url(f"{CHATGPT}?**")
+    assert "ChatGPT callback reached" in page.content()
+    params = {k: v[0] for k, v in parse_qs(urlsplit(landed[0]).query).items()}
+    assert params["state"] == f"chatgpt-{locale}" and params["iss"] == server.url
+    context.close()
+    token_url = f"{server.url}/oauth/token"
+    r = off_loop(lambda: httpx2.post(token_url, data={
+        "grant_type": "authorization_code", "code": params["code"], "code_verifier": verifier,
+        "redirect_uri": CHATGPT, **chatgpt.auth(token_url)}))
+    assert r.status_code == 200 and r.json()["access_token"].startswith("mcp_token_"), r.text

@@ -13,7 +13,6 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,65 +24,20 @@ from conftest import ROOT, free_port
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from helpers_mcp import messages, open_session, request_body, session_headers
-from helpers_oauth import CHATGPT, Client, DocumentServer, form_fields, get_code, pkce
+from helpers_oauth import (
+    ASSERTION_TYPE,
+    CHATGPT,
+    ChatGPTLike,
+    Client,
+    DocumentServer,
+    form_fields,
+    get_code,
+    pkce,
+    public_jwk,
+)
 
 from app.auth.jwks import JwksCache, JwksError
 from app.db.tables import oauth_client_assertions, oauth_clients, rate_limits
-
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-LOGO = "https://persistent.oaistatic.com/sonic/misc/openai-logo.png"
-
-
-def public_jwk(private_key: Any, kid: str, alg: str) -> dict[str, Any]:
-    jwk = json.loads(jwt.algorithms.get_default_algorithms()[alg].to_jwk(private_key.public_key()))
-    return {**jwk, "kid": kid, "use": "sig", "alg": alg}
-
-
-class ChatGPTLike:
-    """ChatGPT's side of the connection: its metadata document and JWK set, and assertions signed its way."""
-
-    def __init__(self, docs: DocumentServer, **document: Any) -> None:
-        self.docs = docs
-        self.prefix = f"chatgpt-{secrets.token_hex(4)}"
-        self.client_id = docs.url(f"{self.prefix}/oauth/client.json")
-        self.jwks_path = f"{self.prefix}/oauth/jwks.json"
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = "key-1"
-        self.document = {
-            "client_id": self.client_id, "client_uri": "https://chatgpt.com/", "redirect_uris": [CHATGPT],
-            "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_methods_supported":
-                ["none", "private_key_jwt"], "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"], "client_name": "ChatGPT", "logo_uri": LOGO,
-            "token_endpoint_auth_signing_alg": "RS256", "jwks_uri": docs.url(self.jwks_path), **document}
-        docs.publish(f"{self.prefix}/oauth/client.json", self.document)
-        self.publish_keys()
-
-    def publish_keys(self, *extra: dict[str, Any]) -> None:
-        self.docs.publish(self.jwks_path, {"keys": [public_jwk(self.key, self.kid, "RS256"), *extra]})
-
-    def rotate(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = f"key-{secrets.token_hex(3)}"
-        self.publish_keys()
-
-    def claims(self, audience: str, **overrides: Any) -> dict[str, Any]:
-        now = int(time.time())
-        claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience, "iat": now, "exp": now + 300,
-                  "jti": str(uuid.uuid4())}
-        claims.update(overrides)
-        return {k: v for k, v in claims.items() if v is not None}
-
-    def assertion(self, audience: str, *, key: Any = None, alg: str = "RS256", headers: dict[str, Any] | None = None,
-                  **overrides: Any) -> str:
-        return jwt.encode(self.claims(audience, **overrides), key if key is not None else self.key, algorithm=alg,
-                          headers={"kid": self.kid, **(headers or {})})
-
-    def auth(self, audience: str, **overrides: Any) -> dict[str, str]:
-        return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": self.assertion(audience, **overrides)}
-
-    @property
-    def as_client(self) -> Client:
-        return Client(self.client_id, None, CHATGPT, "private_key_jwt", 0)
 
 
 @pytest.fixture(scope="module")
