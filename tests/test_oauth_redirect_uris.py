@@ -95,3 +95,65 @@ def test_ordinary_and_international_hosts_are_accepted():
     for uri in ("https://sub-domain.example.co.uk:8443/x?y=1", "https://\u0430pple.com/cb", "https://example.com./cb",
                 "http://[::1]:9000/cb"):
         assert validate_redirect_uri(uri) == uri
+
+
+# ---- over HTTP: what once answered 500 -------------------------------------------------------------------------
+
+def test_an_idn_redirect_host_gets_the_consent_page_and_a_punycode_redirect(http, dbrun, make_user):
+    """The raw Unicode host once went into the CSP header: a 500 for every such client."""
+    from helpers_oauth import authorize_params, browser_sign_in, make_client, pkce
+
+    client = make_client(dbrun, "none", "https://\u0430pple.com/cb")
+    _, challenge = pkce()
+    params = authorize_params(client, challenge)
+    page = http.get("/oauth/authorize", params=params)
+    assert page.status_code == 200, page.text[:300]
+    assert "https://xn--pple-43d.com" in page.headers["Content-Security-Policy"]
+    assert "xn--pple-43d.com" in page.text
+    answer = browser_sign_in(http, params, make_user()["email"])
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("https://xn--pple-43d.com/cb?code=")
+
+
+@pytest.mark.parametrize("suffix", ["%0D", "%0A", "%09", "%00"])
+def test_a_control_character_in_the_presented_redirect_uri_is_refused_before_anything_is_written(
+        http, dbrun, make_user, suffix):
+    """urlsplit drops tab/CR/LF, so "/lo\\rop" once matched a registered loopback "/loop" and failed later."""
+    from urllib.parse import unquote
+
+    import sqlalchemy as sa
+    from helpers_oauth import authorize_params, make_client, pkce
+
+    from app.db.tables import oauth_authorization_codes
+
+    client = make_client(dbrun, "none", "http://127.0.0.1:1234/loop")
+    _, challenge = pkce()
+    presented = "http://127.0.0.1:1234/lo" + unquote(suffix) + "op"
+    params = authorize_params(client, challenge, redirect_uri=presented)
+    page = http.get("/oauth/authorize", params=params)
+    assert page.status_code == 400 and "not registered" in page.text
+    before = dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(oauth_authorization_codes)))
+    fields = {**params, "email": make_user()["email"], "password": "correct horse battery", "decision": "allow"}
+    http.get("/oauth/authorize", params=authorize_params(client, challenge))  # for the _xsrf cookie
+    posted = http.post("/oauth/authorize", data={**fields, "_xsrf": http.cookies.get("_xsrf")})
+    assert posted.status_code == 400
+    assert dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(oauth_authorization_codes))) == before
+
+
+@pytest.mark.parametrize("uri", ["view-source:https://example.com/", "javascript+x:alert(1)", "JavaScript.x:1",
+                                 "chrome-extension://abc/cb", "wss://example.com/cb", "intent://cb"])
+def test_browser_interpreted_schemes_are_refused(uri):
+    with pytest.raises(ClientError):
+        validate_redirect_uri(uri)
+
+
+@pytest.mark.parametrize("field", ["logo_uri", "client_uri", "tos_uri", "policy_uri"])
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "data:text/html,x", "//no-scheme.example/x", "ftp://x/y"])
+def test_registration_refuses_link_fields_that_are_not_web_urls(http, dbrun, field, value):
+    from app.db.tables import rate_limits
+
+    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
+    r = http.post("/oauth/register", json={"redirect_uris": ["https://claude.ai/api/mcp/auth_callback"],
+                                           "client_name": "Links", field: value})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
+    assert field in r.json()["error_description"]

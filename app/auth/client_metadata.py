@@ -26,6 +26,7 @@ from app.auth.clients import (
 from app.auth.jwks import ALLOWED_ALGORITHMS
 from app.auth.public_fetch import PublicFetchError, check_public_url, fetch_public_json
 from app.auth.rate_limit import registration_allowed
+from app.auth.redirects import is_web_url
 from app.config import Settings
 from app.db import Database, Row
 from app.db.tables import oauth_clients
@@ -101,8 +102,10 @@ def client_fields(client_id: str, document: dict[str, Any], settings: Settings) 
         name = validate_name(document.get("client_name") or urlsplit(client_id).hostname)
     except ClientError as exc:
         raise ClientMetadataError(f"the client metadata document is not acceptable: {exc}") from None
-    kept = {k: document[k] for k in ("client_uri", "logo_uri", "software_id", "software_version")
-            if isinstance(document.get(k), str)}
+    # Links the document gives are kept only when they are web URLs (never javascript: and the like).
+    kept = {k: document[k] for k in ("client_uri", "logo_uri") if is_web_url(document.get(k))}
+    kept.update({k: document[k] for k in ("software_id", "software_version")
+                 if isinstance(document.get(k), str) and len(document[k]) <= 200})
     return {"name": name, "redirect_uris": uris, "grant_types": grant_types, "metadata": kept, **keys}
 
 

@@ -30,7 +30,7 @@ from app.auth.client_metadata import ClientMetadataError, is_metadata_client_id,
 from app.auth.clients import KEY_METHOD, PUBLIC_METHOD, get_client, verify_client_secret
 from app.auth.grants import notify_token_revocations, revoke_grants_where
 from app.auth.jwks import JwksCache
-from app.auth.redirects import redirect_uri_matches
+from app.auth.redirects import ascii_url, redirect_uri_matches
 from app.auth.resources import canonical_resource, is_our_resource
 from app.auth.secrets import (
     ACCESS_TOKEN_PREFIX,
@@ -203,9 +203,11 @@ async def validate_authorization_request(db: Database, settings: Settings, param
 
 
 def authorization_response_url(redirect_uri: str, params: Mapping[str, str | None]) -> str:
-    """The redirect URI with response parameters appended to any query it already has."""
+    """The redirect URI (in the ASCII form a Location header carries) with response parameters appended to any
+    query it already has."""
     query = urlencode({k: v for k, v in params.items() if v is not None})
-    return f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{query}"
+    target = ascii_url(redirect_uri)
+    return f"{target}{'&' if '?' in target else '?'}{query}"
 
 
 async def create_authorization_code(db: Database, settings: Settings, request: AuthorizationRequest, user: Row,

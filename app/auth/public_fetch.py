@@ -33,8 +33,10 @@ class PublicFetchError(Exception):
 
 
 # IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it through a translator or tunnel
-# (IPv4-compatible, NAT64 well-known prefix): 64:ff9b::10.0.0.1 is 10.0.0.1 on a NAT64 network.
-_EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))
+# (IPv4-compatible, IPv4-translated (RFC 2765 SIIT), NAT64 well-known prefix): 64:ff9b::10.0.0.1 is 10.0.0.1
+# on a NAT64 network, ::ffff:0:10.0.0.1 on a SIIT one.
+_EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"),
+                 ipaddress.ip_network("64:ff9b::/96"))
 # Local-use NAT64 (RFC 8215) translates into the operator's own networks: never public.
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 

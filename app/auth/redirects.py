@@ -9,20 +9,54 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from app.config import is_loopback_host
 
 MAX_LENGTH = 2000
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
 
-# Schemes that run code or read local files in the browser; never a place to send a code.
-FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob", "filesystem"})
+# Schemes a browser interprets itself (running code, reading local files, showing source, reaching its own
+# internals or extensions): never a place to send a code. A scheme built on one of them ("javascript+x",
+# "view-source.x") is refused too: no legitimate app names itself that way.
+FORBIDDEN_SCHEMES = frozenset({
+    "javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "view-source", "ws", "wss",
+    "chrome", "chrome-extension", "chrome-untrusted", "devtools", "edge", "brave", "opera", "vivaldi",
+    "moz-extension", "resource", "jar", "safari-extension", "ms-browser-extension", "intent",
+})
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
-# A DNS name (letters of any script, digits, hyphens, dots) or an IP literal; anything else in a host
-# (";", ",", quotes, "%", "\\") has no business there and would end up in the consent page's CSP.
-_HOST = re.compile(r"^(?:[^\W_](?:[^\W_]|-)*\.?)+$|^\[[0-9A-Fa-f:.]+\]$")
+_IP_LITERAL = re.compile(r"\[[0-9A-Fa-f:.]+\]")
+
+
+def is_host_name(host: str) -> bool:
+    """A DNS name (labels of letters of any script, digits and hyphens, each starting with a letter or digit,
+    an optional final dot) or a bracketed IP literal. Anything else in a host (";", ",", quotes, "%", "\\") has
+    no business there and would end up in the consent page's CSP. Checked label by label in linear time: the
+    regular expression this replaces backtracked exponentially on a long label followed by a bad character."""
+    if host.startswith("["):
+        return _IP_LITERAL.fullmatch(host) is not None
+    labels = host.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()  # a fully qualified name's final dot
+    return all(label and label[0].isalnum() and all(ch.isalnum() or ch == "-" for ch in label) for label in labels)
+
+
+def is_forbidden_scheme(scheme: str) -> bool:
+    lowered = scheme.lower()
+    return lowered in FORBIDDEN_SCHEMES or re.split(r"[+.]", lowered, maxsplit=1)[0] in FORBIDDEN_SCHEMES
+
+
+def is_web_url(value: Any) -> bool:
+    """An absolute http(s) URL with a host and no control characters: what a page may link to or load
+    (client_uri, logo_uri). Anything else, javascript: above all, is never stored or shown."""
+    if not isinstance(value, str) or _CONTROL.search(value) or len(value) > MAX_LENGTH:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 class RedirectURIError(ValueError):
@@ -45,7 +79,7 @@ def validate_redirect_uri(uri: str) -> str:
     if not sep or not _SCHEME.match(scheme):
         raise RedirectURIError(f"the redirect URI must be an absolute URI with a scheme: {value!r}")
     scheme = scheme.lower()
-    if scheme in FORBIDDEN_SCHEMES:
+    if is_forbidden_scheme(scheme):
         raise RedirectURIError(f"{scheme}: redirect URIs are not allowed")
     if "#" in value:
         raise RedirectURIError(f"a redirect URI must not contain a fragment: {value!r}")
@@ -61,7 +95,7 @@ def validate_redirect_uri(uri: str) -> str:
             raise RedirectURIError(f"the redirect URI has no host: {value!r}")
         host = parts.netloc.rsplit("@", 1)[-1]
         host = host if host.endswith("]") else host.rsplit(":", 1)[0] if ":" in host else host
-        if not _HOST.match(host) or ".." in host:
+        if not is_host_name(host):
             raise RedirectURIError(f"the redirect URI's host is not a valid host name: {value!r}")
         if scheme == "http" and not is_loopback_host(parts.hostname):
             # OAuth 2.1 / RFC 9700: a code sent over plain http off the machine can be read on the way.
@@ -90,6 +124,9 @@ def redirect_uri_matches(registered: list[str], presented: str) -> bool:
     """Exact match against one registered URI, or a loopback URI differing only in its port (RFC 8252 7.3)."""
     if presented in registered:
         return True
+    if _CONTROL.search(presented):
+        # urlsplit drops tab, CR and LF, so "/lo\rop" would compare equal to "/loop" below: never a match.
+        return False
     key = _loopback_key(presented)
     if key is None:
         return False
@@ -141,13 +178,31 @@ def _with_punycode(netloc: str) -> str:
     return f"{netloc} ({ascii_host}{colon}{port})"
 
 
+def ascii_url(uri: str) -> str:
+    """The URI as HTTP headers can carry it (Location, CSP): an IDN host in its punycode form and other
+    non-ASCII characters percent-encoded. Browsers treat both spellings as the same address."""
+    if uri.isascii():
+        return uri
+    parts = urlsplit(uri)
+    netloc = parts.netloc
+    if parts.hostname and not parts.hostname.isascii():
+        try:
+            ascii_host = parts.hostname.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_host = quote(parts.hostname, safe="")
+        netloc = ascii_host + (f":{parts.port}" if parts.port else "")
+    safe = "/:@!$&'()*+,;=%?~-._"
+    return urlunsplit((parts.scheme, quote(netloc, safe=safe + "[]"), quote(parts.path, safe=safe),
+                       quote(parts.query, safe=safe), quote(parts.fragment, safe=safe)))
+
+
 def form_action_source(uri: str) -> str:
     """The CSP source expression that lets a form submission end in a redirect to `uri`.
 
     Chrome applies form-action to the redirect that follows a form POST, so the consent page must name the
     client's origin (or, for a native app, its scheme) or the browser blocks the final hop.
     """
-    parts = urlsplit(uri)
+    parts = urlsplit(ascii_url(uri))
     if parts.scheme in ("http", "https"):
         host = parts.hostname or ""
         if ":" in host:

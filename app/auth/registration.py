@@ -16,6 +16,7 @@ from app.auth.clients import (
 )
 from app.auth.jwks import ALLOWED_ALGORITHMS
 from app.auth.oauth import OAuthError, granted_scope
+from app.auth.redirects import is_web_url
 from app.config import Settings
 from app.db import Database, Row
 
@@ -24,6 +25,9 @@ MAX_FIELD_LENGTH = 2000  # longer descriptive values are dropped, not stored and
 # Optional descriptive fields kept and echoed back (RFC 7591 2); strings only.
 DESCRIPTIVE_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id", "software_version",
                       "application_type")
+
+
+URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
 
 
 def _metadata_error(description: str) -> OAuthError:
@@ -63,6 +67,9 @@ def parse_registration(body: Any, *, allow_loopback_jwks_uri: bool = False) -> d
     scope = body.get("scope")
     if scope is not None and not isinstance(scope, str):
         raise _metadata_error("scope must be a space-separated string")
+    for field in URL_FIELDS:
+        if body.get(field) is not None and not is_web_url(body[field]):
+            raise _metadata_error(f"{field} must be an http or https URL")
     extra = {k: body[k] for k in DESCRIPTIVE_FIELDS
              if isinstance(body.get(k), str) and len(body[k]) <= MAX_FIELD_LENGTH}
     contacts = body.get("contacts")
