@@ -10,8 +10,22 @@ from typing import Any
 
 from app.handlers.base import ApiError
 from app.handlers.bodies import BoundedBodyHandler
-from app.mcp.catalog import openapi_document, tool_listing
-from app.tools.registry import ToolContext, ToolInputError, ToolNotFound, ToolRecordNotFound, ToolRegistry
+from app.tools.catalog import openapi_document, tool_listing
+from app.tools.errors import ToolError, ToolFailed, ToolInputError, UnknownTool
+from app.tools.registry import ToolContext, ToolRegistry
+
+# The status each outcome of a failed tool call answers with (the vocabulary is app/tools/errors.py).
+TOOL_ERROR_STATUS = {"invalid_arguments": 422, "not_found": 404, "unavailable": 503}
+
+
+def tool_api_error(error: ToolError) -> ApiError:
+    """The REST answer to a tool call that ended in `error`."""
+    if isinstance(error, UnknownTool):
+        return ApiError(404, "unknown_tool", f"No tool named {error.name!r}; GET /api/tools lists them")
+    if isinstance(error, ToolFailed):
+        # Worded as every other unexpected error of the API.
+        return ApiError(500, "internal_error", f"Internal error; quote request id {error.request_id} when reporting it")
+    return ApiError(TOOL_ERROR_STATUS[error.code], error.code, str(error), field=error.field)
 
 
 class ToolsAPIHandler(BoundedBodyHandler):
@@ -32,16 +46,12 @@ class ToolListHandler(ToolsAPIHandler):
 
 class ToolCallHandler(ToolsAPIHandler):
     async def post(self, name: str) -> None:
-        try:
-            tool = self.tools.get(name)
-        except ToolNotFound:
-            raise ApiError(404, "unknown_tool", f"No tool named {name!r}; GET /api/tools lists them") from None
-        arguments = self._arguments()
         ctx = ToolContext(db=self.db, settings=self.config, principal=self.principal, request_id=self.request_id)
         try:
-            result = await tool.run(ctx, tool.validate(arguments))
-        except ToolInputError as exc:
-            raise InvalidArguments(exc) from None
+            tool = self.tools.get(name)  # before the body is parsed: an unknown tool is 404 whatever was sent
+            result = await tool.call(self._arguments(), ctx)
+        except ToolError as exc:
+            raise tool_api_error(exc) from None
         self.write_json(result)
 
     def _arguments(self) -> dict[str, Any]:
@@ -55,33 +65,8 @@ class ToolCallHandler(ToolsAPIHandler):
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
         if not isinstance(arguments, dict):
-            raise InvalidArguments(ToolInputError("", "the body must be a JSON object of arguments"))
+            raise ToolInputError("", "the body must be a JSON object of arguments")
         return arguments
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, InvalidArguments):
-            self.set_status(exc.status_code)
-            self.set_header("Content-Type", "application/json; charset=utf-8")
-            # `field` echoes a key the caller sent, which may be a lone surrogate (legal as a JSON escape, not
-            # encodable as UTF-8): backslashreplace writes it back as the same \udXXX escape instead of failing.
-            body = json.dumps({"error": {"code": exc.code, "message": exc.message, "field": exc.field}},
-                              ensure_ascii=False)
-            self.finish(body.encode("utf-8", "backslashreplace"))
-            return
-        super().write_error(status_code, **kwargs)
-
-
-class InvalidArguments(ApiError):
-    """422 (or 404 for a record that does not exist) naming the argument at fault, plus `field`."""
-
-    def __init__(self, error: ToolInputError) -> None:
-        where = error.field or "arguments"
-        if isinstance(error, ToolRecordNotFound):  # well-formed arguments naming nothing that exists
-            super().__init__(404, "not_found", f"Not found: {where}: {error.message}")
-        else:
-            super().__init__(422, "invalid_arguments", f"Invalid arguments: {where}: {error.message}")
-        self.field = error.field
 
 
 class OpenAPIHandler(ToolsAPIHandler):
