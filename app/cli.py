@@ -88,6 +88,8 @@ Handler = Callable[[Context], Awaitable[Result]]
 
 @dataclass
 class Command:
+    """One subcommand: name and help, the coroutine that runs it, and the function that adds its options."""
+
     name: str
     help: str
     handler: Handler
@@ -95,21 +97,8 @@ class Command:
     needs_settings: bool = True
 
 
-COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str, help: str) -> Callable[[Callable[[argparse.ArgumentParser], None]],
-                                               Callable[[Handler], Handler]]:
-    """Register a subcommand: `@command(name, help)(configure)(handler)`; see the uses below."""
-
-    def with_args(configure: Callable[[argparse.ArgumentParser], None]) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            COMMANDS[name] = Command(name, help, handler, configure)
-            return handler
-
-        return register
-
-    return with_args
+def no_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that takes none beyond --json."""
 
 
 def read_password(args: argparse.Namespace, *, confirm: bool = True) -> str:
@@ -143,7 +132,6 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, help="port to listen on (default: PORT, 8000)")
 
 
-@command("serve", "run the server")(_serve_args)
 async def _serve(ctx: Context) -> Result:
     from app.logs import setup_logging
     from app.server import StartupError, serve
@@ -160,7 +148,6 @@ async def _serve(ctx: Context) -> Result:
     return {"status": "stopped"}, "stopped"
 
 
-@command("migrate", "upgrade the database schema to the latest revision (alembic upgrade head)")(lambda p: None)
 async def _migrate(ctx: Context) -> Result:
     from app.db.schema import current_revision, head_revision, upgrade
 
@@ -178,11 +165,11 @@ async def _migrate(ctx: Context) -> Result:
     return {"from": before, "to": head}, text
 
 
-@command("bootstrap", "first-run setup used by `make run`: the first operator and the demo corpus")(lambda p: None)
 async def _bootstrap(ctx: Context) -> Result:
     import secrets
 
     from app.auth.users import count_admins, create_user
+    from app.corpus.commands import demo_corpus_step
 
     db = await ctx.db()
     result: dict[str, Any] = {"operator_created": False}
@@ -201,15 +188,10 @@ async def _bootstrap(ctx: Context) -> Result:
             lines.append("(shown once: sign in at /admin and change it)")
     else:
         lines.append("an operator exists already")
-    for step in BOOTSTRAP_STEPS:
-        key, text = await step(ctx, db)
-        result.update(key)
-        lines.append(text)
+    key, text = await demo_corpus_step(db)
+    result.update(key)
+    lines.append(text)
     return result, "\n".join(lines)
-
-
-# Further first-run steps (such as loading the demo corpus) append themselves here.
-BOOTSTRAP_STEPS: list[Callable[[Context, Database], Awaitable[tuple[dict[str, Any], str]]]] = []
 
 
 # ---- users -------------------------------------------------------------------------------------
@@ -221,7 +203,6 @@ def _create_user_args(p: argparse.ArgumentParser) -> None:
     _password_flags(p)
 
 
-@command("create-user", "add a user; the password comes from stdin or a prompt")(_create_user_args)
 async def _create_user(ctx: Context) -> Result:
     from app.auth.passwords import PasswordRejected, check_policy
     from app.auth.users import UserError, create_user, normalize_email
@@ -248,7 +229,6 @@ def _set_password_args(p: argparse.ArgumentParser) -> None:
     _password_flags(p)
 
 
-@command("set-password", "set or reset a user's password")(_set_password_args)
 async def _set_password(ctx: Context) -> Result:
     from app.auth.passwords import PasswordRejected, check_policy
     from app.auth.users import UserError, get_user_by_email, set_password
@@ -267,7 +247,6 @@ async def _set_password(ctx: Context) -> Result:
 
 # ---- maintenance -------------------------------------------------------------------------------
 
-@command("cleanup", "run the expired-data cleanup now")(lambda p: None)
 async def _cleanup(ctx: Context) -> Result:
     from app.jobs import run_cleanup
 
@@ -282,6 +261,19 @@ async def _cleanup(ctx: Context) -> Result:
     return payload, f"deleted {result.rows_deleted} rows in {result.duration_ms} ms ({parts})"
 
 
+# The commands defined here; app/auth/commands.py and app/corpus/commands.py end with lists of their own.
+COMMANDS = [
+    Command("serve", "run the server", _serve, _serve_args),
+    Command("migrate", "upgrade the database schema to the latest revision (alembic upgrade head)", _migrate,
+            no_options),
+    Command("bootstrap", "first-run setup used by `make run`: the first operator and the demo corpus", _bootstrap,
+            no_options),
+    Command("create-user", "add a user; the password comes from stdin or a prompt", _create_user, _create_user_args),
+    Command("set-password", "set or reset a user's password", _set_password, _set_password_args),
+    Command("cleanup", "run the expired-data cleanup now", _cleanup, no_options),
+]
+
+
 # ---- the parser and main -----------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -290,20 +282,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _load_command_modules() -> None:
-    """Commands defined beside their domain register themselves on import."""
-    import importlib
+def command_table() -> dict[str, Command]:
+    """Every subcommand by name, in the order `secondlayer --help` lists them."""
+    # Imported here rather than at the top: these modules build on Context and Command from this one.
+    from app.auth import commands as auth_commands
+    from app.corpus import commands as corpus_commands
 
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
-
-
-# Modules holding more @command registrations (OAuth clients, API keys, the corpus importer, ...).
-COMMAND_MODULES: list[str] = ["app.auth.commands", "app.corpus.commands"]
+    return {cmd.name: cmd for cmd in [*COMMANDS, *auth_commands.COMMANDS, *corpus_commands.COMMANDS]}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    _load_command_modules()
+def build_parser(table: dict[str, Command]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="secondlayer",
         description="SecondLayer MCP gateway. Settings come from the environment: "
@@ -311,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for cmd in COMMANDS.values():
+    for cmd in table.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
         p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
         cmd.configure(p)
@@ -328,9 +316,9 @@ def _quiet_warnings() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    cmd = COMMANDS[args.command]
+    table = command_table()
+    args = build_parser(table).parse_args(argv)
+    cmd = table[args.command]
     want_json = bool(getattr(args, "json", False))
 
     def fail(message: str) -> int:

@@ -19,8 +19,7 @@ from app.db import UNAVAILABLE, Database
 from app.db.embedded import EmbeddedPostgres
 from app.db.schema import schema_problem
 from app.forwarded import ProxyAwareHTTPServer
-from app.handlers import all_routes
-from app.handlers import api as api_handlers
+from app.handlers import all_routes, bodies
 from app.handlers.base import NotFoundHandler, StaticHandler
 
 log = logging.getLogger("secondlayer")
@@ -122,7 +121,7 @@ class Runtime:
         # a connection on any endpoint; the API handlers apply the same limit to the bodies they stream in.
         self.server = ProxyAwareHTTPServer(
             self.app, max_body_size=self.settings.max_body_bytes, idle_connection_timeout=75,
-            body_timeout=api_handlers.BODY_TIMEOUT, trusted_proxies=self.settings.trusted_proxies,
+            body_timeout=bodies.BODY_TIMEOUT, trusted_proxies=self.settings.trusted_proxies,
         )
         try:
             sockets = tornado.netutil.bind_sockets(port, address=host)

@@ -12,7 +12,7 @@ from helpers_corpus import REGISTRY, call, load_demo
 from helpers_mcp import sdk_client
 from helpers_tokens import api_key
 
-from app.tools.registry import ToolInputError
+from app.tools.errors import ToolInputError
 
 LEGAL_TOOLS = ["search_court_cases", "get_court_decision", "get_case_decisions", "search_legislation",
                "get_legislation", "get_legislation_article", "search_bills", "get_bill", "search_companies",
@@ -273,5 +273,11 @@ def test_every_tool_through_the_mcp_sdk_client(server: Any, key: str, database_u
                 assert len(result.content) == 1 and result.content[0].type == "text"
             failed = await client.call_tool("search_court_cases", {"query": "суд", "date_from": "2023-02-30"})
             assert failed.is_error is True and "date_from" in failed.content[0].text
+            # A record that does not exist: over MCP an isError result naming the field, as invalid arguments.
+            missing = await client.call_tool("fetch", {"id": "court:999999999"})
+            assert missing.is_error is True and missing.structured_content is not None
+            assert missing.structured_content["error"] == {
+                "code": "invalid_arguments", "field": "id",
+                "message": "Invalid arguments: id: no court decision with id 999999999"}
 
     asyncio.run(go())

@@ -24,7 +24,7 @@ from helpers_mcp import (
 from helpers_tokens import api_key, bearer
 from test_mcp_sse import SseListener, endpoint_of
 
-import app.handlers.api as api_handlers
+import app.handlers.bodies as bodies
 from tests.conftest import trickle_is_cut_off
 
 
@@ -160,7 +160,7 @@ def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(to
 @pytest.mark.parametrize("path", ["/mcp", "/api/tools/server_info"])
 def test_a_body_that_trickles_in_too_slowly_loses_its_connection(server: Any, key: str, path: str,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api_handlers, "BODY_TIMEOUT", 1.0)
+    monkeypatch.setattr(bodies, "BODY_TIMEOUT", 1.0)
     body = (json.dumps(initialize_body()) if path == "/mcp" else "{ }        ").encode()
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
             "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"

@@ -370,6 +370,18 @@ def test_a_failing_tool_is_an_error_result_and_the_session_survives(tool_server:
     assert failures and failures[0].exc_info is not None
 
 
+def test_a_failing_tool_over_rest_is_a_500_quoting_the_request_id(tool_http: httpx2.Client, dbrun: Any,
+                                                                   make_user: Any, caplog: Any) -> None:
+    # The same call path as MCP's: the traceback is logged once, the caller sees only the request id.
+    caplog.set_level("ERROR", logger="secondlayer.tools")
+    r = tool_http.post("/api/tools/boom", json={}, headers=bearer(api_key(dbrun, make_user())))
+    assert r.status_code == 500 and "secret internal detail" not in r.text
+    assert r.json()["error"] == {"code": "internal_error", "message": "Internal error; quote request id "
+                                 f"{r.headers['X-Request-Id']} when reporting it"}
+    failures = [rec for rec in caplog.records if "tool boom failed" in rec.getMessage()]
+    assert failures and failures[0].exc_info is not None
+
+
 @pytest.mark.parametrize("version", ["2025-06-18", "2026-07-28"])
 def test_client_disconnect_mid_call_cancels_the_call(tool_server: Any, tool_http: httpx2.Client, dbrun: Any,
                                                      make_user: Any, probe: ToolProbe, version: str) -> None:

@@ -162,9 +162,9 @@ def test_readyz_follows_the_database_down_and_back(pg_server_url, pg_tmp_dir, tm
 
 def test_slow_bodies_are_cut_off_on_every_endpoint(database_url, tmp_path, monkeypatch):
     """Not only the API: the OAuth endpoints and forms also stop waiting for a body that trickles in."""
-    from app.handlers import api as api_handlers
+    from app.handlers import bodies
 
-    monkeypatch.setattr(api_handlers, "BODY_TIMEOUT", 1.0)
+    monkeypatch.setattr(bodies, "BODY_TIMEOUT", 1.0)
     thread = ServerThread(test_settings(database_url, tmp_path, free_port()), database_url).start()
     try:
         body = b"grant_type=authorization_code&code=x&code_verifier=y"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import CommandError, Context, Result, command
+from app.cli import Command, CommandError, Context, Result
 
 
 def _register_client_args(p: argparse.ArgumentParser) -> None:
@@ -26,8 +26,6 @@ def _register_client_args(p: argparse.ArgumentParser) -> None:
                    help="private_key_jwt: a file with the client's public JWK set, or - for stdin")
 
 
-@command("register-client", "register an OAuth client; prints client_id and (confidential clients) client_secret")(
-    _register_client_args)
 async def _register_client(ctx: Context) -> Result:
     from app.auth.clients import ClientError, register_client
 
@@ -77,8 +75,6 @@ def _rotate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("client_id")
 
 
-@command("rotate-secret", "issue a new client secret; the old one keeps working for SECRET_ROTATION_GRACE seconds")(
-    _rotate_args)
 async def _rotate_secret(ctx: Context) -> Result:
     from app.auth.clients import ClientError, rotate_secret
 
@@ -98,7 +94,6 @@ def _create_key_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True, help="what the key is for, e.g. 'n8n workflow'")
 
 
-@command("create-api-key", "create an API key (sl_...) for a user; printed once")(_create_key_args)
 async def _create_api_key(ctx: Context) -> Result:
     from app.auth.api_keys import ApiKeyError, create_api_key
     from app.auth.users import UserError
@@ -116,7 +111,6 @@ def _revoke_key_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("key_id", type=int, metavar="KEY_ID")
 
 
-@command("revoke-api-key", "revoke an API key by its id")(_revoke_key_args)
 async def _revoke_api_key(ctx: Context) -> Result:
     from app.auth.api_keys import ApiKeyError, revoke_api_key
 
@@ -127,3 +121,13 @@ async def _revoke_api_key(ctx: Context) -> Result:
         raise CommandError(str(exc)) from None
     return ({"id": row["id"], "revoked_at": row["revoked_at"]},
             f"revoked API key {row['id']} ({row['prefix']}...)")
+
+
+COMMANDS = [
+    Command("register-client", "register an OAuth client; prints client_id and (confidential clients) client_secret",
+            _register_client, _register_client_args),
+    Command("rotate-secret", "issue a new client secret; the old one keeps working for SECRET_ROTATION_GRACE seconds",
+            _rotate_secret, _rotate_args),
+    Command("create-api-key", "create an API key (sl_...) for a user; printed once", _create_api_key, _create_key_args),
+    Command("revoke-api-key", "revoke an API key by its id", _revoke_api_key, _revoke_key_args),
+]

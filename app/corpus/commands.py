@@ -1,4 +1,5 @@
-"""`secondlayer import KIND FILE` and the bootstrap step that loads the demo corpus into an empty corpus."""
+"""`secondlayer import KIND FILE`, and the step of `secondlayer bootstrap` that loads the demo corpus into an empty
+corpus."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import BOOTSTRAP_STEPS, CommandError, Context, Result, command
+from app.cli import Command, CommandError, Context, Result
 from app.corpus.importer import KINDS, ImportAborted, Progress, corpus_counts, import_file, load_demo_corpus
 from app.db import Database
 
@@ -28,7 +29,6 @@ def _file_size(path: Path) -> int:
     return path.stat().st_size
 
 
-@command("import", "load a corpus file (JSON Lines) into the database, with a progress bar")(_import_args)
 async def _import(ctx: Context) -> Result:
     kind = KINDS[ctx.args.kind]
     path: Path = ctx.args.file
@@ -64,7 +64,7 @@ async def _import(ctx: Context) -> Result:
     return summary.as_dict(), text
 
 
-async def _demo_corpus_step(ctx: Context, db: Database) -> tuple[dict[str, Any], str]:
+async def demo_corpus_step(db: Database) -> tuple[dict[str, Any], str]:
     """Load the demo corpus when every corpus table is empty, so a new user's first search finds something."""
     counts = await corpus_counts(db)
     if any(counts.values()):
@@ -74,4 +74,7 @@ async def _demo_corpus_step(ctx: Context, db: Database) -> tuple[dict[str, Any],
     return {"demo_corpus_loaded": True, "demo_corpus": loaded}, f"loaded the demo corpus (invented data): {parts}"
 
 
-BOOTSTRAP_STEPS.append(_demo_corpus_step)
+
+COMMANDS = [
+    Command("import", "load a corpus file (JSON Lines) into the database, with a progress bar", _import, _import_args),
+]

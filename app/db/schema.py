@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from alembic import command
 from app.db import Database
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+# Inside the package, so an installed wheel migrates as a source checkout does.
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    """Alembic's configuration for `database_url`, built here: the app reads no alembic.ini."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolation would eat '%' in passwords.
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return cfg

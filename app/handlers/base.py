@@ -40,13 +40,16 @@ def _phrase(status: int) -> str:
 
 
 class ApiError(tornado.web.HTTPError):
-    """An error an API client should see: status, a machine code and a message a person can act on."""
+    """An error an API client should see: status, a machine code and a message a person can act on, and
+    `field` when one argument is at fault."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None, *,
+                 field: str | None = None) -> None:
         super().__init__(status, reason=_phrase(status))
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.field = field
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -209,10 +212,11 @@ class APIHandler(BaseHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        field = None
         if isinstance(exc, ApiError):
             for name, value in exc.headers.items():
                 self.set_header(name, value)
-            code, message = exc.code, exc.message
+            code, message, field = exc.code, exc.message, exc.field
         elif isinstance(exc, UNAVAILABLE):
             status_code, code, message = 503, "unavailable", "The database is unavailable; try again shortly"
         elif isinstance(exc, tornado.web.HTTPError):
@@ -223,9 +227,15 @@ class APIHandler(BaseHandler):
                 message = f"{self.request.method} is not allowed here"
         else:
             code, message = "internal_error", f"Internal error; quote request id {self._request_id} when reporting it"
+        error = {"code": code, "message": message}
+        if field is not None:
+            error["field"] = field
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
+        # `field` (and a message quoting it) echoes a key the caller sent, which may be a lone surrogate (legal as
+        # a JSON escape, not encodable as UTF-8): backslashreplace writes it back as the same \udXXX escape.
+        body = json.dumps({"error": error}, ensure_ascii=False)
+        self.finish(body.encode("utf-8", "backslashreplace"))
 
 
 class StaticHandler(tornado.web.StaticFileHandler):

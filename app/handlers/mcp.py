@@ -18,8 +18,8 @@ from mcp.shared.message import ServerMessageMetadata
 from tornado.iostream import StreamClosedError
 
 from app.auth.bearer import Principal
-from app.handlers.api import BoundedBodyHandler
 from app.handlers.base import ApiError
+from app.handlers.bodies import BoundedBodyHandler
 from app.mcp.kernel import McpCaller
 from app.mcp.modern import Answer, open_exchange
 from app.mcp.sessions import (

@@ -8,7 +8,6 @@ says what the tools are and how one call runs.
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -21,10 +20,9 @@ from mcp.shared.exceptions import MCPError
 
 from app.auth.bearer import Principal
 from app.config import Settings
-from app.db import UNAVAILABLE, Database
-from app.tools.registry import Tool, ToolContext, ToolInputError, ToolNotFound, ToolRegistry
-
-log = logging.getLogger("secondlayer.mcp")
+from app.db import Database
+from app.tools.errors import ToolError, ToolInputError, ToolRecordNotFound, UnknownTool
+from app.tools.registry import Tool, ToolContext, ToolRegistry
 
 INSTRUCTIONS = (
     "SecondLayer serves Ukrainian legal data. Call tools/list to see the tools; every tool returns "
@@ -65,15 +63,18 @@ def encodable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def error_result(code: str, message: str, field_name: str | None = None) -> types.CallToolResult:
+def error_result(error: ToolError) -> types.CallToolResult:
     """A tool error the model can read (isError), never a protocol error: the session goes on."""
-    message = encodable(message)
-    error: dict[str, Any] = {"code": code, "message": message}
-    if field_name is not None:
-        error["field"] = encodable(field_name)
+    if isinstance(error, ToolRecordNotFound):
+        # MCP clients have always been told a missing record as invalid arguments (REST answers 404 not_found).
+        error = ToolInputError(error.field, error.message)
+    message = encodable(str(error))
+    structured: dict[str, Any] = {"code": error.code, "message": message}
+    if error.field is not None:
+        structured["field"] = encodable(error.field)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=message)],
-        structured_content={"error": error},
+        structured_content={"error": structured},
         is_error=True,
     )
 
@@ -93,34 +94,17 @@ def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Se
 
     async def call_tool(ctx: ServerRequestContext[Any, Any],
                         params: types.CallToolRequestParams) -> types.CallToolResult:
-        try:
-            tool = registry.get(params.name)
-        except ToolNotFound:
-            # The spec makes an unknown tool a protocol error, not a tool result.
-            raise MCPError(code=types.INVALID_PARAMS, message=encodable(f"Unknown tool: {params.name}")) from None
         caller = ctx.request if isinstance(ctx.request, McpCaller) else None
-        request_id = caller.request_id if caller else "-"
-        try:
-            arguments = tool.validate(params.arguments)
-        except ToolInputError as exc:
-            where = exc.field or "arguments"
-            return error_result("invalid_arguments", f"Invalid arguments: {where}: {exc.message}", exc.field)
         tool_ctx = ToolContext(db=db, settings=settings, principal=caller.principal if caller else None,
-                               request_id=request_id, progress=ctx.session.report_progress,
-                               log=_log_sender(ctx, tool.name))
+                               request_id=caller.request_id if caller else "-",
+                               progress=ctx.session.report_progress, log=_log_sender(ctx, params.name))
         try:
-            result = await tool.run(tool_ctx, arguments)
-        except ToolInputError as exc:
-            where = exc.field or "arguments"
-            return error_result("invalid_arguments", f"Invalid arguments: {where}: {exc.message}", exc.field)
-        except UNAVAILABLE:
-            log.warning("tool %s: database unavailable (request %s)", tool.name, request_id)
-            return error_result("unavailable", "The database is unavailable; try again shortly")
-        except Exception:
-            # The traceback stays in our log; the client gets a message it can quote to us.
-            log.exception("tool %s failed (request %s)", tool.name, request_id, extra={"request_id": request_id})
-            return error_result("tool_failed", f"The tool {tool.name} failed; quote request id {request_id} "
-                                               "when reporting it")
+            result = await registry.call(params.name, params.arguments, tool_ctx)
+        except UnknownTool as exc:
+            # The spec makes an unknown tool a protocol error, not a tool result.
+            raise MCPError(code=types.INVALID_PARAMS, message=encodable(str(exc))) from None
+        except ToolError as exc:
+            return error_result(exc)
         return success_result(result)
 
     return Server(
@@ -138,7 +122,7 @@ def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Se
 def _input_schema(registry: ToolRegistry, name: str) -> dict[str, Any] | None:
     try:
         return registry.get(name).input_schema
-    except ToolNotFound:
+    except UnknownTool:
         return None
 
 

@@ -2,7 +2,8 @@
 
 Every tool is read-only. The JSON Schemas carry the rules they can express (lengths, ranges, patterns,
 enums, dates); the rest (an empty query after cleaning, a date range backwards, a check digit, a cursor
-from another search, a record that does not exist) raise ToolInputError naming the argument.
+from another search) raise ToolInputError naming the argument, and a record that does not exist raises
+ToolRecordNotFound naming it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ from app.corpus.edrpou import EdrpouError, validate_edrpou
 from app.corpus.records import RecordNotFound
 from app.corpus.search import CursorError, Page
 from app.corpus.text import QueryError
-from app.tools.registry import Tool, ToolContext, ToolInputError, ToolRecordNotFound
+from app.tools.errors import ToolInputError, ToolRecordNotFound
+from app.tools.registry import Tool, ToolContext
 
 MAX_QUERY = 500
-
-
-class NotFoundError(ToolRecordNotFound):
-    """The argument names a record the corpus does not hold."""
 
 
 # ---- schema pieces ----------------------------------------------------------------------------------
@@ -126,7 +124,7 @@ async def _run_get(call: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, A
     try:
         return await call()
     except RecordNotFound as exc:
-        raise NotFoundError(exc.field, exc.message) from None
+        raise ToolRecordNotFound(exc.field, exc.message) from None
 
 
 def _text_arg(args: dict[str, Any], name: str) -> str:

@@ -12,9 +12,10 @@ from jsonschema import Draft202012Validator
 
 from app.auth.bearer import Principal
 from app.config import Settings
-from app.db import Database
+from app.db import UNAVAILABLE, Database
+from app.tools.errors import ToolError, ToolFailed, ToolInputError, ToolUnavailable, UnknownTool
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("secondlayer.tools")
 
 
 @dataclass
@@ -43,25 +44,10 @@ class ToolContext:
 ToolFunction = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class ToolInputError(ValueError):
-    """Arguments do not satisfy the tool's input schema or its own checks; `field` names the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
-        self.message = message
-
-
-class ToolRecordNotFound(ToolInputError):
-    """The arguments name a record the corpus does not hold: REST answers 404, MCP an isError result."""
-
-
-class ToolNotFound(KeyError):
-    pass
-
-
 @dataclass(frozen=True)
 class Tool:
+    """One tool: its schemas and `run`, its own function. Transports use `call`, never `run` directly."""
+
     name: str
     title: str
     description: str
@@ -81,6 +67,23 @@ class Tool:
             raise ToolInputError(_field_of(errors[0]), errors[0].message)
         _check_text(arguments, "")
         return _as_integers(self.input_schema, arguments)  # type: ignore[no-any-return]
+
+    async def call(self, arguments: Any, ctx: ToolContext) -> dict[str, Any]:
+        """The one tool-call path, for REST and MCP alike: validate, run, and turn every failure into a
+        ToolError (app/tools/errors.py), so both transports answer from the same outcome."""
+        valid = self.validate(arguments)
+        try:
+            return await self.run(ctx, valid)
+        except ToolError:
+            raise
+        except UNAVAILABLE:
+            log.warning("tool %s: database unavailable (request %s)", self.name, ctx.request_id)
+            raise ToolUnavailable() from None
+        except Exception:
+            # The traceback stays in our log; the caller gets a request id it can quote to us.
+            log.exception("tool %s failed (request %s)", self.name, ctx.request_id,
+                          extra={"request_id": ctx.request_id})
+            raise ToolFailed(self.name, ctx.request_id) from None
 
 
 def _as_integers(schema: dict[str, Any], value: Any) -> Any:
@@ -159,10 +162,11 @@ class ToolRegistry:
         self._tools[tool.name] = tool
 
     def get(self, name: str) -> Tool:
+        """The tool named `name`; UnknownTool if there is none."""
         try:
             return self._tools[name]
         except KeyError:
-            raise ToolNotFound(name) from None
+            raise UnknownTool(name) from None
 
     def __iter__(self) -> Any:
         return iter(self._tools.values())
@@ -171,10 +175,8 @@ class ToolRegistry:
         return len(self._tools)
 
     async def call(self, name: str, arguments: Any, ctx: ToolContext) -> dict[str, Any]:
-        """Validate, run, and return the structured result. ToolInputError and ToolNotFound pass through."""
-        tool = self.get(name)
-        args = tool.validate(arguments)
-        return await tool.run(ctx, args)
+        """`Tool.call` on the tool named `name`: the structured result, or a ToolError."""
+        return await self.get(name).call(arguments, ctx)
 
 
 def default_registry() -> ToolRegistry:

@@ -1,17 +1,31 @@
-"""Alembic environment: migrations run over a synchronous psycopg2 connection."""
+"""Alembic environment: migrations run over a synchronous psycopg2 connection.
+
+app.db.schema runs it from the installed package (no alembic.ini needed); developers' `alembic` commands find it
+through the alembic.ini at the repository root.
+"""
 
 from __future__ import annotations
 
-from logging.config import fileConfig
-
-from sqlalchemy import create_engine, pool
+from logging.config import dictConfig
 
 from alembic import context
+from sqlalchemy import create_engine, pool
+
 from app.db.tables import metadata
 
+# Alembic's progress ("Running upgrade 0001 -> 0002") on stderr; everything else only from WARNING.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"generic": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "generic"}},
+    "root": {"level": "WARNING", "handlers": ["console"]},
+    "loggers": {"sqlalchemy.engine": {"level": "WARNING"}, "alembic": {"level": "INFO"}},
+}
+
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logging", True):
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+if config.attributes.get("configure_logging", True):
+    dictConfig(LOGGING)
 
 target_metadata = metadata
 

@@ -8,9 +8,8 @@ Create Date: 2026-11-29 21:00:00
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = '0003'
 down_revision = '0002'

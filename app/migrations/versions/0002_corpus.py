@@ -14,9 +14,8 @@ which applies the same folding table (a test keeps the two equal).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = '0002'
 down_revision = '0001'

@@ -1,0 +1,103 @@
+"""Request bodies read under limits: a size cap answered with a clean 413, and a deadline for slow senders.
+
+Framework for handlers that take a body from a bearer-authenticated client (the tools API, MCP); no routes here.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import tornado.web
+
+from app.handlers.base import ApiError, BearerAPIHandler
+
+# Bodies up to this multiple of MAX_BODY_BYTES are read and dropped so the client gets a clean 413;
+# anything bigger is refused at once and the connection closed.
+DRAIN_FACTOR = 16
+# Seconds a request body may take to arrive in full. Tornado's default is no limit, so a client trickling a
+# byte at a time (slowloris) would hold its connection and handler open for ever.
+BODY_TIMEOUT = 60.0
+
+
+def _after_refusal_check(verb: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
+    @functools.wraps(verb)
+    async def run(self: BoundedBodyHandler, *args: Any, **kwargs: Any) -> None:
+        if self._refusal is not None:
+            raise self._refusal
+        result = verb(self, *args, **kwargs)
+        if inspect.isawaitable(result):
+            await result
+
+    return run
+
+
+@tornado.web.stream_request_body
+class BoundedBodyHandler(BearerAPIHandler):
+    """A bearer-guarded handler that reads its body itself, so an oversized one gets 413 rather than a reset.
+
+    `admit()` (auth, origin) runs in prepare(), but a refusal is raised only once the body has been read:
+    Tornado closes a connection answered before its body, and a client then meets a reset on its next request.
+    Every HTTP verb a subclass defines is wrapped to raise that refusal first, so none can forget it.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for verb in ("get", "post", "put", "patch", "delete", "options"):
+            if verb in cls.__dict__:
+                setattr(cls, verb, _after_refusal_check(cls.__dict__[verb]))
+
+    def initialize(self, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._too_large = False
+        self._refusal: ApiError | None = None
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        self.limit_body()
+        try:
+            await self.admit()
+        except ApiError as exc:
+            self._refusal = exc
+
+    async def admit(self) -> None:
+        """Checks on the request line and headers (auth, origin); raise ApiError to refuse."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if not self._prepared:
+            # Refused before reading a huge body: the connection closes after this answer, so say so.
+            self.set_header("Connection", "close")
+        super().write_error(status_code, **kwargs)
+
+    def limit_body(self) -> None:
+        """Call from prepare(): refuse a declared length far past the limit, drain anything up to that, and
+        give the body BODY_TIMEOUT seconds to arrive."""
+        limit = self.config.max_body_bytes
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit * DRAIN_FACTOR:
+            raise ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes")
+        self._too_large = declared.isdigit() and int(declared) > limit
+        self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)  # type: ignore[union-attr]
+        self.request.connection.set_body_timeout(BODY_TIMEOUT)  # type: ignore[union-attr]
+
+    @property
+    def _prepared(self) -> bool:
+        return self._prepared_future is None or self._prepared_future.done()
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self.config.max_body_bytes:
+            self._too_large = True
+            self._chunks = []
+        elif not self._too_large:
+            self._chunks.append(chunk)
+
+    def body(self) -> bytes:
+        """The whole body; ApiError 413 when it was over MAX_BODY_BYTES."""
+        if self._too_large:
+            raise ApiError(413, "payload_too_large", f"The body is larger than {self.config.max_body_bytes} bytes")
+        return b"".join(self._chunks)

@@ -1,0 +1,1 @@
+"""One module per schema revision, loaded by alembic from this directory (`alembic revision -m ...` adds one)."""
