@@ -45,8 +45,8 @@ print(json.dumps({"inputs": len(inputs), "seconds": time.monotonic() - started})
 def _module_patterns() -> dict[str, re.Pattern[str]]:
     found: dict[str, re.Pattern[str]] = {}
     for info in pkgutil.walk_packages(app.__path__, "app."):
-        if info.name.endswith("__main__"):
-            continue  # running it is the CLI
+        if info.name.endswith("__main__") or info.name.startswith("app.migrations"):
+            continue  # importing them runs the CLI, or alembic's migration environment
         module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             if isinstance(value, re.Pattern):
