@@ -15,7 +15,7 @@ import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import tornado.web
 from wtforms import Form
@@ -39,44 +39,15 @@ from app.admin.forms import (
 )
 from app.auth import api_keys, clients, grants, users
 from app.auth.passwords import PasswordRejected
-from app.auth.signin import (
-    SESSION_COOKIE,
-    SignInError,
-    end_session,
-    session_user,
-    sign_in,
-    sign_out,
-    start_session,
-)
+from app.auth.signin import SignInError
 from app.db import Row
-from app.handlers.base import BaseHandler
+from app.handlers.browser import SessionHandler, local_path
 from app.jobs import CLEANUP_JOB, recent_runs, run_cleanup
 
 LOGIN_URL = "/admin/login"
 FLASH_COOKIE = "sl_flash"
 FLASH_SECONDS = 120
 PAGE_SIZE = 50
-
-# The sentences a failed sign-in shows, by SignInError code (each has a row in the locale file).
-SIGNIN_MESSAGES = {
-    "invalid_credentials": "Wrong email or password",
-    "no_password": "Password authentication not enabled for this account; ask an operator to set a password",
-    "disabled": "This account is disabled",
-    "throttled": "Too many failed attempts; try again in {minutes} min",
-    "not_operator": "This account is not an operator",
-}
-SIGNIN_STATUS = {"throttled": 429, "disabled": 403, "not_operator": 403}
-
-
-def local_admin_path(target: str | None, default: str = "/admin") -> str:
-    """`target` when it is a path inside the console, else `default`: never an open redirect."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/admin") or "\\" in target:
-        return default
-    return target
-
 
 def when(value: dt.datetime | None) -> str:
     """A timestamp as operators read it everywhere in the console: UTC, to the minute."""
@@ -108,7 +79,7 @@ class Confirmation:
     danger: bool = True
 
 
-class ConsoleHandler(BaseHandler):
+class ConsoleHandler(SessionHandler):
     """What every console page shares: forms, flash messages, field rendering; responses are never cached."""
 
     section = ""
@@ -117,10 +88,6 @@ class ConsoleHandler(BaseHandler):
         await super().prepare()
         # Console pages show private data and one-time secrets: no browser or proxy may keep a copy.
         self.set_header("Cache-Control", "no-store")
-
-    def session_token(self) -> str | None:
-        raw = self.get_signed_cookie(SESSION_COOKIE.name, max_age_days=self.config.session_ttl / 86400)
-        return raw.decode("ascii", "replace") if raw else None
 
     def form(self, form_class: type[Form], **kwargs: Any) -> Any:
         """The form filled from the POST body (or from the query string on GET, for filters)."""
@@ -196,7 +163,7 @@ class AdminHandler(ConsoleHandler):
 
     async def prepare(self) -> None:
         await super().prepare()
-        user = await session_user(self.db, self.session_token())
+        user = await self.session_user()
         if user is None:
             if self.request.method in ("GET", "HEAD"):
                 self.redirect(f"{LOGIN_URL}?{urlencode({'next': self.request.uri})}")
@@ -229,7 +196,7 @@ class ConfirmHandler(AdminHandler):
         await self.perform(ident)
 
     def next_path(self, default: str) -> str:
-        return local_admin_path(self.get_argument("next", None), default)
+        return local_path(self.get_argument("next", None), default, within="/admin")
 
 
 # ---- sign-in and sign-out ------------------------------------------------------------------------
@@ -239,43 +206,26 @@ class LoginHandler(ConsoleHandler):
 
     def get(self) -> None:
         self.page("admin/login.html", form=LoginForm(), error=None,
-                  next=local_admin_path(self.get_argument("next", None)))
+                  next=local_path(self.get_argument("next", None), "/admin", within="/admin"))
 
     async def post(self) -> None:
         form = self.form(LoginForm)
-        target = local_admin_path(self.get_body_argument("next", None))
+        target = local_path(self.get_body_argument("next", None), "/admin", within="/admin")
         if not form.validate():
             self.page("admin/login.html", status=400, form=form, error=None, next=target)
             return
         try:
-            user = await sign_in(self.db, self.config, form.email.data, form.password.data,
-                                 ip=self.request.remote_ip, purpose="admin", require_admin=True)
+            await self.sign_in(form.email.data, form.password.data, purpose="admin", require_admin=True)
         except SignInError as exc:
-            self.refuse(exc, form, target)
+            status, message = self.refusal(exc)
+            self.page("admin/login.html", status=status, form=form, error=message, next=target)
             return
-        await self.replace_session(user)
         self.redirect(target, status=303)
-
-    def refuse(self, exc: SignInError, form: LoginForm, target: str) -> None:
-        message = self.locale.translate(SIGNIN_MESSAGES.get(exc.code, "Wrong email or password"))
-        if exc.code == "throttled":
-            message = message.format(minutes=max(1, math.ceil((exc.retry_after or 60) / 60)))
-            self.set_header("Retry-After", str(exc.retry_after or 60))
-        self.page("admin/login.html", status=SIGNIN_STATUS.get(exc.code, 400), form=form, error=message,
-                  next=target)
-
-    async def replace_session(self, user: Row) -> None:
-        # A fresh session id at every sign-in, and the old one ended: no session fixation.
-        await end_session(self.db, self.session_token())
-        token = await start_session(self.db, self.config, user["id"], ip=self.request.remote_ip,
-                                    user_agent=self.request.headers.get("User-Agent"))
-        self.set_signed_cookie(SESSION_COOKIE.name, token, **SESSION_COOKIE.kwargs(self.config))  # type: ignore[arg-type]
 
 
 class LogoutHandler(AdminHandler):
     async def post(self) -> None:
-        await sign_out(self.db, self.session_token(), ip=self.request.remote_ip, purpose="admin")
-        self.clear_cookie(SESSION_COOKIE.name)
+        await self.sign_out(purpose="admin")
         self.flash("You are signed out")
         self.redirect(LOGIN_URL, status=303)
 
