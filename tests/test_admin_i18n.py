@@ -50,8 +50,8 @@ def form_strings() -> set[str]:
 def handler_strings() -> set[str]:
     """Flash messages, confirmation texts and validation errors: sentence literals passed to those calls."""
     found: set[str] = set()
-    for module in ("handlers/admin.py", "admin/forms.py"):
-        found.update(_sentences(ast.parse((ROOT / "app" / module).read_text(encoding="utf-8"))))
+    for path in [*(ROOT / "app" / "handlers" / "admin").glob("*.py"), ROOT / "app" / "admin" / "forms.py"]:
+        found.update(_sentences(ast.parse(path.read_text(encoding="utf-8"))))
     return found
 
 

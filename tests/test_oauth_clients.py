@@ -86,6 +86,19 @@ def test_grant_types_subset_is_accepted_in_any_order(dbrun):
     assert row["grant_types"] == ["authorization_code"]
 
 
+@pytest.mark.parametrize("args, field", [
+    ({"name": " "}, "name"),
+    ({"redirect_uris": ["https://ok.example/cb#frag"]}, "redirect_uris"),
+    ({"redirect_uris": []}, "redirect_uris"),
+    ({"token_endpoint_auth_method": "telepathy"}, "token_endpoint_auth_method"),
+])
+def test_a_refusal_names_the_argument_it_is_about(dbrun, args, field):
+    """The console shows the message next to that field, without guessing from the text."""
+    with pytest.raises(clients.ClientError) as refused:
+        _register(dbrun, **args)
+    assert refused.value.field == field
+
+
 def test_update_client(dbrun):
     row, _ = _register(dbrun)
     updated = dbrun(lambda db: clients.update_client(db, row["client_id"], name="Renamed",

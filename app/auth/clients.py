@@ -29,7 +29,15 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 class ClientError(ValueError):
-    """The client operation cannot be done; the message is one line a person can act on."""
+    """The client operation cannot be done; the message is one line a person can act on.
+
+    `field` names the register_client/update_client argument at fault, when one is, so a form can show the
+    message next to it.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -37,15 +45,15 @@ def validate_redirect_uri(uri: str) -> str:
     try:
         return _validate_redirect_uri(uri)
     except RedirectURIError as exc:
-        raise ClientError(str(exc)) from None
+        raise ClientError(str(exc), "redirect_uris") from None
 
 
 def validate_redirect_uris(uris: Any) -> list[str]:
     """A non-empty list of valid, distinct redirect URIs, in the order given."""
     if not isinstance(uris, list) or not uris:
-        raise ClientError("at least one redirect URI is required")
+        raise ClientError("at least one redirect URI is required", "redirect_uris")
     if len(uris) > MAX_REDIRECT_URIS:
-        raise ClientError(f"at most {MAX_REDIRECT_URIS} redirect URIs may be registered")
+        raise ClientError(f"at most {MAX_REDIRECT_URIS} redirect URIs may be registered", "redirect_uris")
     cleaned: list[str] = []
     for uri in uris:
         value = validate_redirect_uri(uri)
@@ -56,10 +64,10 @@ def validate_redirect_uris(uris: Any) -> list[str]:
 
 def validate_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ClientError("the client needs a name")
+        raise ClientError("the client needs a name", "name")
     value = " ".join(name.split())
     if len(value) > MAX_NAME_LENGTH:
-        raise ClientError(f"the client name must be at most {MAX_NAME_LENGTH} characters")
+        raise ClientError(f"the client name must be at most {MAX_NAME_LENGTH} characters", "name")
     return value
 
 
@@ -84,19 +92,19 @@ def validate_client_keys(method: str, jwks_uri: Any, jwks: Any, *,
     if method != KEY_METHOD:
         return None, None
     if jwks_uri is not None and jwks is not None:
-        raise ClientError("give jwks_uri or jwks, not both")
+        raise ClientError("give jwks_uri or jwks, not both", "jwks")
     if jwks_uri is not None:
         try:
             check_public_url(jwks_uri, "jwks_uri", allow_loopback=allow_loopback)
         except PublicFetchError as exc:
-            raise ClientError(str(exc)) from None
+            raise ClientError(str(exc), "jwks_uri") from None
         return jwks_uri, None
     if jwks is not None:
         try:
             return None, {"keys": signing_keys(jwks, strict=True)}
         except JwksError as exc:
-            raise ClientError(f"jwks: {exc}") from None
-    raise ClientError("private_key_jwt needs the client's public keys: a jwks_uri or a jwks")
+            raise ClientError(f"jwks: {exc}", "jwks") from None
+    raise ClientError("private_key_jwt needs the client's public keys: a jwks_uri or a jwks", "jwks_uri")
 
 
 def new_client_id() -> str:
@@ -119,7 +127,8 @@ async def register_client(
     name = validate_name(name)
     uris = validate_redirect_uris(redirect_uris)
     if token_endpoint_auth_method not in AUTH_METHODS:
-        raise ClientError(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+        raise ClientError(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
+                          "token_endpoint_auth_method")
     jwks_uri, jwks = validate_client_keys(token_endpoint_auth_method, jwks_uri, jwks,
                                           allow_loopback=allow_loopback_jwks_uri)
     grants = validate_grant_types(grant_types)
