@@ -17,6 +17,7 @@ from helpers_oauth import (
     redirect_params,
 )
 
+from app.audit import Actor
 from app.auth.clients import set_client_disabled
 from app.db.tables import audit_log, auth_throttle, oauth_authorization_codes
 
@@ -119,7 +120,7 @@ def test_bad_client_or_redirect_is_an_error_page_never_a_redirect(http, client, 
 
 
 def test_disabled_client_is_an_error_page(http, client, dbrun):
-    dbrun(lambda db: set_client_disabled(db, client.client_id, True, actor="test"))
+    dbrun(lambda db: set_client_disabled(db, client.client_id, True, actor=Actor("test")))
     _, challenge = pkce()
     r = http.get("/oauth/authorize", params=authorize_params(client, challenge))
     assert r.status_code == 403 and "disabled" in r.text

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
+from app.audit import Actor
 from app.auth.clients import (
     KEY_METHOD,
     PUBLIC_METHOD,
@@ -140,8 +141,8 @@ async def resolve_metadata_client(db: Database, settings: Settings, client_id: s
         assert row is not None
         watched = ("redirect_uris", "token_endpoint_auth_method", "jwks_uri", "jwks")
         if cached is None or any(cached[k] != row[k] for k in watched):
-            await audit.record(conn, "client.register" if cached is None else "client.update", actor="anonymous",
-                               target_type="client", target_id=client_id, ip=ip,
+            await audit.record(conn, "client.register" if cached is None else "client.update",
+                               actor=Actor("anonymous", ip=ip), target_type="client", target_id=client_id,
                                details={"name": row["name"], "source": "metadata_document",
                                         "redirect_uris": row["redirect_uris"],
                                         "token_endpoint_auth_method": row["token_endpoint_auth_method"],

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.audit import Actor
 from app.auth.jwks import JwksError, signing_keys
 from app.auth.public_fetch import PublicFetchError, check_public_url
 from app.auth.redirects import RedirectURIError
@@ -120,7 +121,7 @@ async def register_client(
     db: Database, *, name: str, redirect_uris: list[str], token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107
     grant_types: list[str] | None = None, source: str = "operator", metadata: dict[str, Any] | None = None,
     jwks_uri: str | None = None, jwks: dict[str, Any] | None = None, allow_loopback_jwks_uri: bool = False,
-    ip: str | None = None, actor: str, actor_user_id: int | None = None,
+    actor: Actor,
 ) -> tuple[Row, str | None]:
     """Register a client; returns (row, secret in clear, or None for public and private_key_jwt clients).
     The secret is stored hashed."""
@@ -140,7 +141,7 @@ async def register_client(
             oauth_clients.insert().values(
                 client_id=new_client_id(), name=name, redirect_uris=uris,
                 token_endpoint_auth_method=token_endpoint_auth_method, grant_types=grants, scope="mcp",
-                registration_source=source, metadata=metadata or {}, registered_ip=ip, jwks_uri=jwks_uri,
+                registration_source=source, metadata=metadata or {}, registered_ip=actor.ip, jwks_uri=jwks_uri,
                 jwks=jwks,
             ).returning(oauth_clients)
         )
@@ -148,8 +149,7 @@ async def register_client(
         if secret is not None:
             await conn.execute(oauth_client_secrets.insert().values(client_pk=row["id"],
                                                                     secret_hash=hash_credential(secret)))
-        await audit.record(conn, "client.register", actor=actor, actor_user_id=actor_user_id, target_type="client",
-                           target_id=row["client_id"], ip=ip,
+        await audit.record(conn, "client.register", actor=actor, target_type="client", target_id=row["client_id"],
                            details={"name": name, "source": source, "redirect_uris": uris,
                                     "token_endpoint_auth_method": token_endpoint_auth_method})
     return row, secret
@@ -185,8 +185,7 @@ async def _locked(conn: Connection, client_id: str) -> Row:
 
 
 async def update_client(
-    db: Database, client_id: str, *, name: str, redirect_uris: list[str], actor: str,
-    actor_user_id: int | None = None, ip: str | None = None,
+    db: Database, client_id: str, *, name: str, redirect_uris: list[str], actor: Actor,
 ) -> Row:
     """Change a client's name and redirect URIs (not for metadata-document clients, whose document rules)."""
     name = validate_name(name)
@@ -200,16 +199,14 @@ async def update_client(
             .values(name=name, redirect_uris=uris, updated_at=sa.func.now()).returning(oauth_clients)
         )
         assert updated is not None
-        await audit.record(conn, "client.update", actor=actor, actor_user_id=actor_user_id, target_type="client",
-                           target_id=client_id, ip=ip,
+        await audit.record(conn, "client.update", actor=actor, target_type="client", target_id=client_id,
                            details={"name": name, "redirect_uris": uris, "previous_name": row["name"],
                                     "previous_redirect_uris": row["redirect_uris"]})
     return updated
 
 
 async def rotate_secret(
-    db: Database, client_id: str, *, grace_seconds: int, actor: str, actor_user_id: int | None = None,
-    ip: str | None = None,
+    db: Database, client_id: str, *, grace_seconds: int, actor: Actor,
 ) -> tuple[Row, str, datetime]:
     """A new secret for a confidential client; current secrets keep working for `grace_seconds` more."""
     if grace_seconds < 0:
@@ -236,8 +233,7 @@ async def rotate_secret(
                                                                 secret_hash=hash_credential(secret)))
         await conn.execute(oauth_clients.update().where(oauth_clients.c.id == row["id"])
                            .values(updated_at=sa.func.now()))
-        await audit.record(conn, "client.rotate_secret", actor=actor, actor_user_id=actor_user_id,
-                           target_type="client", target_id=client_id, ip=ip,
+        await audit.record(conn, "client.rotate_secret", actor=actor, target_type="client", target_id=client_id,
                            details={"old_secret_valid_until": valid_until.isoformat()})
     return row, secret, valid_until
 
@@ -256,8 +252,7 @@ async def verify_client_secret(db: Database, client_pk: int, secret: str) -> boo
 
 
 async def set_client_disabled(
-    db: Database, client_id: str, disabled: bool, *, actor: str, actor_user_id: int | None = None,
-    ip: str | None = None,
+    db: Database, client_id: str, disabled: bool, *, actor: Actor,
 ) -> Row:
     """Disable or re-enable a client; disabling revokes all its grants and their tokens."""
     from app.auth.grants import revoke_grants_where
@@ -274,13 +269,13 @@ async def set_client_disabled(
             revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client disabled")
             await _notify_all(conn)
         await audit.record(conn, "client.disable" if disabled else "client.enable", actor=actor,
-                           actor_user_id=actor_user_id, target_type="client", target_id=client_id, ip=ip,
+                           target_type="client", target_id=client_id,
                            details={"grants_revoked": revoked})
     return updated
 
 
 async def delete_client(
-    db: Database, client_id: str, *, actor: str, actor_user_id: int | None = None, ip: str | None = None,
+    db: Database, client_id: str, *, actor: Actor,
 ) -> None:
     """Revoke the client's tokens (so caches drop them), then delete it with its codes, grants and secrets."""
     from app.auth.grants import revoke_grants_where
@@ -290,8 +285,8 @@ async def delete_client(
         revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client deleted")
         await _notify_all(conn)
         await conn.execute(oauth_clients.delete().where(oauth_clients.c.id == row["id"]))
-        await audit.record(conn, "client.delete", actor=actor, actor_user_id=actor_user_id, target_type="client",
-                           target_id=client_id, ip=ip, details={"name": row["name"], "grants_revoked": revoked})
+        await audit.record(conn, "client.delete", actor=actor, target_type="client", target_id=client_id,
+                           details={"name": row["name"], "grants_revoked": revoked})
 
 
 async def touch_clients(db: Database, client_pks: list[int]) -> None:

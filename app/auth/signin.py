@@ -10,12 +10,13 @@ before bcrypt runs, and the refusal does not say whether the password was right.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
+from app.audit import Actor
 from app.auth.passwords import verify_password
 from app.auth.secrets import SESSION_PREFIX, hash_credential, new_credential
 from app.config import Settings
@@ -128,39 +129,35 @@ async def sign_in(
 ) -> Row:
     """The user for these credentials, or SignInError. Every outcome is written to the audit log."""
     keys = _keys(email, ip)
+    claimed = Actor(email.strip().lower()[:254] or "anonymous", ip=ip)  # who the attempt says it is
     wait = await _begin_attempt(db, keys, settings)
     if wait:
-        await audit.record(db, "signin.throttled", actor=email.strip().lower()[:254] or "anonymous", ip=ip,
-                           details={"purpose": purpose})
+        await audit.record(db, "signin.throttled", actor=claimed, details={"purpose": purpose})
         minutes = max(1, math.ceil(wait / 60))
         raise SignInError("throttled", MESSAGES["throttled"].format(minutes=minutes), retry_after=wait)
     user = await db.fetch_one(sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower()))
     ok = await verify_password(password, user["password_hash"] if user else None, rounds=settings.bcrypt_rounds)
+    known = Actor(user["email"], user["id"], ip) if user is not None else claimed
     if user is not None and user["password_hash"] is None:
         # The seed guide's answer for accounts created without a password; not counted as guessing.
         await _take_back(db, keys)
-        await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                           details={"purpose": purpose, "reason": "no_password"})
+        await audit.record(db, "signin.failed", actor=known, details={"purpose": purpose, "reason": "no_password"})
         raise SignInError("no_password", MESSAGES["no_password"])
     if user is None or not ok:
         await _record_failure(db, keys, settings)
-        await audit.record(db, "signin.failed", actor=email.strip().lower()[:254] or "anonymous",
-                           actor_user_id=user["id"] if user else None, ip=ip,
+        await audit.record(db, "signin.failed", actor=replace(claimed, user_id=known.user_id),
                            details={"purpose": purpose, "reason": "invalid_credentials"})
         raise SignInError("invalid_credentials", MESSAGES["invalid_credentials"])
     await _take_back(db, keys)  # the right password was no guess, even if the account may not sign in
     if user["disabled"]:
-        await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                           details={"purpose": purpose, "reason": "disabled"})
+        await audit.record(db, "signin.failed", actor=known, details={"purpose": purpose, "reason": "disabled"})
         raise SignInError("disabled", MESSAGES["disabled"])
     if require_admin and not user["is_admin"]:
-        await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                           details={"purpose": purpose, "reason": "not_operator"})
+        await audit.record(db, "signin.failed", actor=known, details={"purpose": purpose, "reason": "not_operator"})
         raise SignInError("not_operator", MESSAGES["not_operator"])
     await _clear_account(db, user["email"])
     await db.execute(users.update().where(users.c.id == user["id"]).values(last_login_at=sa.func.now()))
-    await audit.record(db, "signin.ok", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                       details={"purpose": purpose})
+    await audit.record(db, "signin.ok", actor=known, details={"purpose": purpose})
     return user
 
 
@@ -204,7 +201,7 @@ async def sign_out(db: Database, token: str | None, *, ip: str | None, purpose: 
         )
         if ended is not None:
             email = await conn.fetch_value(sa.select(users.c.email).where(users.c.id == ended["user_id"]))
-            await audit.record(conn, "signout", actor=email or "anonymous", actor_user_id=ended["user_id"], ip=ip,
+            await audit.record(conn, "signout", actor=Actor(email or "anonymous", ended["user_id"], ip),
                                details={"purpose": purpose})
 
 

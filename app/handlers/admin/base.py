@@ -15,6 +15,7 @@ from wtforms import Form
 
 from app.admin import queries
 from app.admin.forms import ConfirmForm, FormData
+from app.audit import Actor
 from app.db import Row
 from app.handlers.browser import SessionHandler, local_path
 
@@ -142,9 +143,9 @@ class AdminHandler(ConsoleHandler):
         return self.current_user  # type: ignore[no-any-return]
 
     @property
-    def acting(self) -> dict[str, Any]:
-        """Who is acting, in the form every domain function and audit entry takes."""
-        return {"actor": self.operator["email"], "actor_user_id": self.operator["id"], "ip": self.request.remote_ip}
+    def actor(self) -> Actor:
+        """The signed-in operator, as every domain function and audit entry takes who is acting."""
+        return Actor(self.operator["email"], self.operator["id"], self.request.remote_ip)
 
     async def prepare(self) -> None:
         await super().prepare()

@@ -97,7 +97,7 @@ class ClientNewHandler(ClientPage):
             try:
                 row, secret = await clients.register_client(
                     self.db, name=form.name.data, redirect_uris=uris,
-                    token_endpoint_auth_method=form.auth_method.data, source="operator", **self.acting)
+                    token_endpoint_auth_method=form.auth_method.data, source="operator", actor=self.actor)
             except clients.ClientError as exc:
                 show_error(form, exc, form.name)
             else:
@@ -123,7 +123,7 @@ class ClientEditHandler(ClientHandler):
         if form.validate() and validate_uris(form.redirect_uris, uris):
             try:
                 await clients.update_client(self.db, client["client_id"], name=form.name.data, redirect_uris=uris,
-                                            **self.acting)
+                                            actor=self.actor)
             except clients.ClientError as exc:
                 show_error(form, exc, form.redirect_uris)
             else:
@@ -135,7 +135,7 @@ class ClientEditHandler(ClientHandler):
 class ClientEnableHandler(ClientPage):
     async def post(self, client_pk: str) -> None:
         client = await client_or_404(self.db, client_pk)
-        await clients.set_client_disabled(self.db, client["client_id"], False, **self.acting)
+        await clients.set_client_disabled(self.db, client["client_id"], False, actor=self.actor)
         self.done(f"/admin/clients/{client['id']}", "Client {name} enabled", name=client["name"])
 
 
@@ -156,7 +156,7 @@ class ClientRotateHandler(ClientConfirmHandler):
             return
         try:
             row, secret, valid_until = await clients.rotate_secret(
-                self.db, client["client_id"], grace_seconds=self.config.secret_rotation_grace, **self.acting)
+                self.db, client["client_id"], grace_seconds=self.config.secret_rotation_grace, actor=self.actor)
         except clients.ClientError as exc:
             self.done(f"/admin/clients/{client['id']}", str(exc), "error")
             return
@@ -172,7 +172,7 @@ class ClientDisableHandler(ClientConfirmHandler):
             "Disable the client", f"/admin/clients/{client['id']}", {"name": client["name"]})
 
     async def perform(self, client: Row) -> None:
-        await clients.set_client_disabled(self.db, client["client_id"], True, **self.acting)
+        await clients.set_client_disabled(self.db, client["client_id"], True, actor=self.actor)
         self.done(f"/admin/clients/{client['id']}", "Client {name} disabled; its tokens are revoked",
                   name=client["name"])
 
@@ -187,7 +187,7 @@ class ClientDeleteHandler(ClientConfirmHandler):
             {"name": client["name"], "client_id": client["client_id"]})
 
     async def perform(self, client: Row) -> None:
-        await clients.delete_client(self.db, client["client_id"], **self.acting)
+        await clients.delete_client(self.db, client["client_id"], actor=self.actor)
         self.done("/admin/clients", "Client {name} deleted; its tokens are revoked", name=client["name"])
 
 
@@ -200,7 +200,7 @@ class ClientGrantsRevokeHandler(ClientConfirmHandler):
 
     async def perform(self, client: Row) -> None:
         count = await grants.revoke_grants(self.db, client_pk=client["id"], reason="revoked by an operator",
-                                           **self.acting)
+                                           actor=self.actor)
         self.done(f"/admin/clients/{client['id']}", "{count} grants revoked", count=count)
 
 

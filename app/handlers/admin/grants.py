@@ -26,7 +26,7 @@ class GrantRevokeHandler(ConfirmHandler):
                             {"email": row["email"], "client": row["client_name"]})
 
     async def perform(self, row: Row) -> None:
-        revoked = await grants.revoke_grant(self.db, row["id"], reason="revoked by an operator", **self.acting)
+        revoked = await grants.revoke_grant(self.db, row["id"], reason="revoked by an operator", actor=self.actor)
         target = self.next_path(f"/admin/users/{row['user_id']}")
         if revoked:
             self.done(target, "Grant of {email} to {client} revoked", email=row["email"], client=row["client_name"])

@@ -20,7 +20,7 @@ class ApiKeyCreateHandler(UserPage):
             if not await self.first_submission(f"/admin/users/{user['id']}"):
                 return
             try:
-                row, key = await api_keys.create_api_key(self.db, user["email"], form.name.data, **self.acting)
+                row, key = await api_keys.create_api_key(self.db, user["email"], form.name.data, actor=self.actor)
             except api_keys.ApiKeyError as exc:
                 form.name.errors.append(str(exc))
             else:
@@ -45,7 +45,7 @@ class ApiKeyRevokeHandler(ConfirmHandler):
                             {"prefix": row["prefix"], "name": row["name"], "email": row["email"]})
 
     async def perform(self, row: Row) -> None:
-        await api_keys.revoke_api_key(self.db, row["id"], **self.acting)
+        await api_keys.revoke_api_key(self.db, row["id"], actor=self.actor)
         self.done(f"/admin/users/{row['user_id']}", "API key {prefix}… revoked", prefix=row["prefix"])
 
 

@@ -21,7 +21,7 @@ class SchedulerRunHandler(AdminHandler):
     async def post(self) -> None:
         result = await run_cleanup(self.db, "manual")
         await audit.record(self.db, "cleanup.run", target_type="job", target_id=result.run_id,
-                           details={"status": result.status, "rows_deleted": result.rows_deleted}, **self.acting)
+                           details={"status": result.status, "rows_deleted": result.rows_deleted}, actor=self.actor)
         if result.status == "ok":
             self.done("/admin/scheduler", "Cleanup finished: {rows} rows deleted in {ms} ms",
                       rows=result.rows_deleted, ms=result.duration_ms)

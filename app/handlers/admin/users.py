@@ -73,7 +73,7 @@ class UserNewHandler(UserPage):
             try:
                 row = await users.create_user(self.db, form.email.data, password=form.password.data or None,
                                               is_admin=form.is_admin.data, rounds=self.config.bcrypt_rounds,
-                                              **self.acting)
+                                              actor=self.actor)
             except PasswordRejected as exc:
                 form.password.errors.append(str(exc))
             except users.UserError as exc:
@@ -96,7 +96,7 @@ class UserPasswordHandler(UserPage):
         if form.validate():
             try:
                 await users.set_password(self.db, user["email"], form.password.data, rounds=self.config.bcrypt_rounds,
-                                         **self.acting)
+                                         actor=self.actor)
             except PasswordRejected as exc:
                 form.password.errors.append(str(exc))
             else:
@@ -108,14 +108,14 @@ class UserPasswordHandler(UserPage):
 class UserEnableHandler(UserPage):
     async def post(self, user_id: str) -> None:
         user = await user_or_404(self.db, user_id)
-        await users.set_user_disabled(self.db, user["id"], False, **self.acting)
+        await users.set_user_disabled(self.db, user["id"], False, actor=self.actor)
         self.done(f"/admin/users/{user['id']}", "User {email} enabled", email=user["email"])
 
 
 class UserGrantOperatorHandler(UserPage):
     async def post(self, user_id: str) -> None:
         user = await user_or_404(self.db, user_id)
-        await users.set_admin(self.db, user["id"], True, **self.acting)
+        await users.set_admin(self.db, user["id"], True, actor=self.actor)
         self.done(f"/admin/users/{user['id']}", "{email} is now an operator", email=user["email"])
 
 
@@ -128,7 +128,7 @@ class UserDisableHandler(UserConfirmHandler):
             "Disable the user", f"/admin/users/{user['id']}", {"email": user["email"]})
 
     async def perform(self, user: Row) -> None:
-        await self.attempt(user, users.set_user_disabled(self.db, user["id"], True, **self.acting),
+        await self.attempt(user, users.set_user_disabled(self.db, user["id"], True, actor=self.actor),
                            "User {email} disabled; their tokens are revoked")
 
 
@@ -139,7 +139,7 @@ class UserRemoveOperatorHandler(UserConfirmHandler):
                             "Remove operator rights", f"/admin/users/{user['id']}", {"email": user["email"]})
 
     async def perform(self, user: Row) -> None:
-        await self.attempt(user, users.set_admin(self.db, user["id"], False, **self.acting),
+        await self.attempt(user, users.set_admin(self.db, user["id"], False, actor=self.actor),
                            "{email} is no longer an operator")
 
 
@@ -151,7 +151,7 @@ class UserGrantsRevokeHandler(UserConfirmHandler):
 
     async def perform(self, user: Row) -> None:
         count = await grants.revoke_grants(self.db, user_id=user["id"], reason="revoked by an operator",
-                                           **self.acting)
+                                           actor=self.actor)
         self.done(f"/admin/users/{user['id']}", "{count} grants revoked", count=count)
 
 
