@@ -29,6 +29,7 @@ from app.auth.public_fetch import PublicFetchError, check_public_url, fetch_publ
 from app.auth.rate_limit import registration_allowed
 from app.config import Settings
 from app.db import Database, Row
+from app.db.expressions import interval
 from app.db.tables import oauth_clients
 
 MAX_DOCUMENT_BYTES = 16 * 1024
@@ -128,7 +129,7 @@ async def resolve_metadata_client(db: Database, settings: Settings, client_id: s
             raise ClientMetadataError(f"too many new clients from this address; retry in {wait} seconds")
     document, seconds = await fetch_document(client_id, settings)
     fields = client_fields(client_id, document, settings)
-    expires = sa.func.now() + sa.text(f"interval '{int(seconds)} seconds'")
+    expires = sa.func.now() + interval(seconds)
     async with db.transaction() as conn:
         stmt = pg_insert(oauth_clients).values(
             client_id=client_id, scope="mcp",

@@ -16,6 +16,7 @@ from app.auth.redirects import RedirectURIError
 from app.auth.redirects import validate_redirect_uri as _validate_redirect_uri
 from app.auth.secrets import CLIENT_SECRET_PREFIX, credential_matches, hash_credential, new_credential
 from app.db import Connection, Database, Row
+from app.db.expressions import interval
 from app.db.tables import oauth_client_secrets, oauth_clients, oauth_grants, oauth_tokens
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -220,7 +221,7 @@ async def rotate_secret(
             raise ClientError(f"this client authenticates with {row['token_endpoint_auth_method']} (its own keys); "
                               "it has no secret")
         valid_until = await conn.fetch_value(
-            sa.select(sa.func.now() + sa.text(f"interval '{int(grace_seconds)} seconds'"))
+            sa.select(sa.func.now() + interval(grace_seconds))
         )
         await conn.execute(
             oauth_client_secrets.update()

@@ -42,6 +42,7 @@ from app.auth.secrets import (
 )
 from app.config import Settings
 from app.db import Connection, Database, Row
+from app.db.expressions import interval
 from app.db.tables import oauth_authorization_codes, oauth_clients, oauth_grants, oauth_tokens, users
 
 SCOPE_MCP = "mcp"
@@ -219,7 +220,7 @@ async def create_authorization_code(db: Database, settings: Settings, request: A
             redirect_uri=request.redirect_uri, redirect_uri_given=request.redirect_uri_given,
             code_challenge=request.code_challenge, code_challenge_method="S256", scope=request.scope,
             resource=request.resource,
-            expires_at=sa.func.now() + sa.text(f"interval '{int(settings.auth_code_ttl)} seconds'"),
+            expires_at=sa.func.now() + interval(settings.auth_code_ttl),
         ))
         await audit.record(conn, "oauth.consent", actor=Actor(user["email"], user["id"], ip),
                            target_type="client", target_id=request.client["client_id"],
@@ -354,14 +355,14 @@ async def _issue_tokens(conn: Connection, settings: Settings, client: Row, grant
               "audience": audience}
     await conn.execute(oauth_tokens.insert().values(
         token_hash=hash_credential(access), kind="access", **common,
-        expires_at=sa.func.now() + sa.text(f"interval '{int(settings.access_token_ttl)} seconds'")))
+        expires_at=sa.func.now() + interval(settings.access_token_ttl)))
     response: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
                                 "expires_in": settings.access_token_ttl, "scope": scope}
     if "refresh_token" in client["grant_types"]:
         refresh = new_credential(REFRESH_TOKEN_PREFIX)
         await conn.execute(oauth_tokens.insert().values(
             token_hash=hash_credential(refresh), kind="refresh", **common,
-            expires_at=sa.func.now() + sa.text(f"interval '{int(settings.refresh_token_ttl)} seconds'")))
+            expires_at=sa.func.now() + interval(settings.refresh_token_ttl)))
         response["refresh_token"] = refresh
     await conn.execute(oauth_grants.update().where(oauth_grants.c.id == grant["id"])
                        .values(last_used_at=sa.func.now()))

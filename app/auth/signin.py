@@ -21,6 +21,7 @@ from app.auth.passwords import verify_password
 from app.auth.secrets import SESSION_PREFIX, hash_credential, new_credential
 from app.config import Settings
 from app.db import Connection, Database, Row
+from app.db.expressions import interval
 from app.db.tables import auth_throttle, users, web_sessions
 
 FAILURE_WINDOW_SECONDS = 15 * 60
@@ -71,7 +72,7 @@ async def _lock_exhausted(conn: Connection, keys: list[str], settings: Settings)
         table.c.key.in_(keys), table.c.failures >= settings.login_max_failures,
         sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= sa.func.now()),
     ).values(failures=0, lockouts=table.c.lockouts + 1, window_started_at=sa.func.now(),
-             locked_until=sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)))
+             locked_until=sa.func.now() + interval(seconds)))
 
 
 async def _begin_attempt(db: Database, keys: list[str], settings: Settings) -> int:
@@ -81,7 +82,6 @@ async def _begin_attempt(db: Database, keys: list[str], settings: Settings) -> i
     otherwise all pass a lock check made before any of them had failed.
     """
     table = auth_throttle
-    window = sa.text(f"interval '{FAILURE_WINDOW_SECONDS} seconds'")
     async with db.transaction() as conn:
         # Row locks in key order ("account:" before "ip:"), so concurrent attempts cannot deadlock.
         await conn.fetch_all(sa.select(table.c.key).where(table.c.key.in_(keys)).order_by(table.c.key)
@@ -89,7 +89,7 @@ async def _begin_attempt(db: Database, keys: list[str], settings: Settings) -> i
         wait = await _locked_for(conn, keys)
         if wait:
             return wait
-        fresh = table.c.window_started_at < sa.func.now() - window
+        fresh = table.c.window_started_at < sa.func.now() - interval(FAILURE_WINDOW_SECONDS)
         counts = {}
         for key in sorted(keys):
             counts[key] = await conn.fetch_value(
@@ -167,7 +167,7 @@ async def start_session(db: Database, settings: Settings, user_id: int, *, ip: s
     token = new_credential(SESSION_PREFIX)
     await db.execute(web_sessions.insert().values(
         session_hash=hash_credential(token), user_id=user_id, ip=ip, user_agent=(user_agent or "")[:300],
-        expires_at=sa.func.now() + sa.text(f"interval '{int(settings.session_ttl)} seconds'"),
+        expires_at=sa.func.now() + interval(settings.session_ttl),
     ))
     return token
 

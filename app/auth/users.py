@@ -11,6 +11,7 @@ from app import audit
 from app.audit import CLI, Actor
 from app.auth.passwords import hash_password
 from app.db import Connection, Database, Row
+from app.db.expressions import LIKE_ESCAPE, contains_pattern
 from app.db.tables import users, web_sessions
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -91,9 +92,8 @@ async def count_admins(db: Database) -> int:
 def _search_filter(search: str | None) -> sa.ColumnElement[bool]:
     if not search:
         return sa.true()
-    # Escape LIKE wildcards so a search for "a_b" finds that text, not a pattern.
-    escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return sa.func.lower(users.c.email).like(f"%{escaped}%", escape="\\")
+    # A search for "a_b" finds that text, not a pattern.
+    return sa.func.lower(users.c.email).like(contains_pattern(search.strip().lower()), escape=LIKE_ESCAPE)
 
 
 async def list_users(db: Database, *, search: str | None = None, limit: int = 50, offset: int = 0) -> list[Row]:
