@@ -19,6 +19,7 @@ from app import audit
 from app.audit import Actor
 from app.auth.passwords import verify_password
 from app.auth.secrets import SESSION_PREFIX, hash_credential, new_credential
+from app.auth.users import email_key, get_user_by_email
 from app.config import Settings
 from app.db import Connection, Database, Row
 from app.db.expressions import interval
@@ -49,7 +50,7 @@ MESSAGES = {
 
 
 def _keys(email: str, ip: str | None) -> list[str]:
-    keys = [f"account:{email.strip().lower()}"]
+    keys = [f"account:{email_key(email)}"]
     if ip:
         keys.append(f"ip:{ip}")
     return keys
@@ -120,7 +121,7 @@ async def _record_failure(db: Database, keys: list[str], settings: Settings) -> 
 
 
 async def _clear_account(db: Database, email: str) -> None:
-    await db.execute(auth_throttle.delete().where(auth_throttle.c.key == f"account:{email.strip().lower()}"))
+    await db.execute(auth_throttle.delete().where(auth_throttle.c.key == f"account:{email_key(email)}"))
 
 
 async def sign_in(
@@ -129,13 +130,13 @@ async def sign_in(
 ) -> Row:
     """The user for these credentials, or SignInError. Every outcome is written to the audit log."""
     keys = _keys(email, ip)
-    claimed = Actor(email.strip().lower()[:254] or "anonymous", ip=ip)  # who the attempt says it is
+    claimed = Actor(email_key(email)[:254] or "anonymous", ip=ip)  # who the attempt says it is
     wait = await _begin_attempt(db, keys, settings)
     if wait:
         await audit.record(db, "signin.throttled", actor=claimed, details={"purpose": purpose})
         minutes = max(1, math.ceil(wait / 60))
         raise SignInError("throttled", MESSAGES["throttled"].format(minutes=minutes), retry_after=wait)
-    user = await db.fetch_one(sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower()))
+    user = await get_user_by_email(db, email)
     ok = await verify_password(password, user["password_hash"] if user else None, rounds=settings.bcrypt_rounds)
     known = Actor(user["email"], user["id"], ip) if user is not None else claimed
     if user is not None and user["password_hash"] is None:

@@ -21,15 +21,26 @@ class UserError(ValueError):
     """A user operation cannot be done; the message says why."""
 
 
+def email_key(email: str) -> str:
+    """An email as accounts are stored, matched and throttled by: no surrounding whitespace, lower case."""
+    return email.strip().lower()
+
+
 def normalize_email(email: str) -> str:
+    """`email_key(email)` when it looks like an address, else UserError."""
     value = email.strip()
     if len(value) > 254 or not _EMAIL.match(value):
         raise UserError(f"not a valid email address: {email!r}")
-    return value.lower()
+    return email_key(value)
+
+
+def _has_email(email: str) -> sa.ColumnElement[bool]:
+    # Emails are unique regardless of case (uq_users_email_lower).
+    return sa.func.lower(users.c.email) == email_key(email)
 
 
 async def get_user_by_email(db: Database, email: str) -> Row | None:
-    return await db.fetch_one(sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower()))
+    return await db.fetch_one(sa.select(users).where(_has_email(email)))
 
 
 async def get_user(db: Database, user_id: int) -> Row | None:
@@ -70,7 +81,7 @@ async def set_password(
     async with db.transaction() as conn:
         row = await conn.fetch_one(
             users.update()
-            .where(sa.func.lower(users.c.email) == email.strip().lower())
+            .where(_has_email(email))
             .values(password_hash=password_hash, updated_at=sa.func.now())
             .returning(users)
         )
@@ -93,7 +104,7 @@ def _search_filter(search: str | None) -> sa.ColumnElement[bool]:
     if not search:
         return sa.true()
     # A search for "a_b" finds that text, not a pattern.
-    return sa.func.lower(users.c.email).like(contains_pattern(search.strip().lower()), escape=LIKE_ESCAPE)
+    return sa.func.lower(users.c.email).like(contains_pattern(email_key(search)), escape=LIKE_ESCAPE)
 
 
 async def list_users(db: Database, *, search: str | None = None, limit: int = 50, offset: int = 0) -> list[Row]:
