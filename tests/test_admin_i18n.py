@@ -59,7 +59,7 @@ def _sentences(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                "done", "flash", "Confirmation", "HTTPError", "ValidationError"):
+                "done", "flash", "found", "Confirmation", "HTTPError", "ValidationError"):
             for arg in node.args:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and " " in arg.value:
                     found.add(arg.value)

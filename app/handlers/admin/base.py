@@ -44,6 +44,13 @@ def duration_text(seconds: int, translate: Any) -> str:
     return translate("{n} s").format(n=seconds)
 
 
+def found(row: Row | None, message: str) -> Row:
+    """`row`, or the 404 page saying `message` (e.g. "No such user") when there is none."""
+    if row is None:
+        raise tornado.web.HTTPError(404, message)
+    return row
+
+
 def page_count(total: int) -> int:
     """How many pages of PAGE_SIZE rows `total` rows fill (at least one, so an empty list has a page)."""
     return max(1, math.ceil(total / PAGE_SIZE))

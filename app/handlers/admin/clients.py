@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import tornado.web
 from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 
@@ -14,17 +13,14 @@ from app.admin import queries
 from app.admin.forms import AUTH_METHOD_CHOICES, ClientForm, ClientRegisterForm, redirect_uri_lines
 from app.auth import clients, grants
 from app.db import Database, Row
-from app.handlers.admin.base import AdminHandler, Confirmation, ConfirmHandler, duration_text, when
+from app.handlers.admin.base import AdminHandler, Confirmation, ConfirmHandler, duration_text, found, when
 
 # Where a ClientError about a register_client/update_client argument is shown, when the form names it otherwise.
 FORM_FIELDS = {"token_endpoint_auth_method": "auth_method"}
 
 
 async def client_or_404(db: Database, client_pk: str) -> Row:
-    row = await queries.client_by_pk(db, int(client_pk))
-    if row is None:
-        raise tornado.web.HTTPError(404, "No such client")
-    return row
+    return found(await queries.client_by_pk(db, int(client_pk)), "No such client")
 
 
 def show_error(form: Form, exc: clients.ClientError, default: Any) -> None:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import tornado.web
-
 from app.admin import queries
 from app.auth import grants
 from app.db import Row
-from app.handlers.admin.base import Confirmation, ConfirmHandler
+from app.handlers.admin.base import Confirmation, ConfirmHandler, found
 
 
 class GrantRevokeHandler(ConfirmHandler):
     section = "users"
 
     async def subject(self, grant_id: str) -> Row:
-        row = await queries.grant_by_id(self.db, int(grant_id))
-        if row is None:
-            raise tornado.web.HTTPError(404, "No such grant")
-        return row
+        return found(await queries.grant_by_id(self.db, int(grant_id)), "No such grant")
 
     def describe(self, row: Row) -> Confirmation:
         return Confirmation("Revoke the grant of {email} to {client}",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import tornado.web
-
 from app.admin import queries
 from app.admin.forms import ApiKeyForm
 from app.auth import api_keys
 from app.db import Row
-from app.handlers.admin.base import Confirmation, ConfirmHandler
+from app.handlers.admin.base import Confirmation, ConfirmHandler, found
 from app.handlers.admin.users import UserPage, user_or_404
 
 
@@ -33,10 +31,7 @@ class ApiKeyRevokeHandler(ConfirmHandler):
     section = "users"
 
     async def subject(self, key_id: str) -> Row:
-        row = await queries.api_key_by_id(self.db, int(key_id))
-        if row is None:
-            raise tornado.web.HTTPError(404, "No such API key")
-        return row
+        return found(await queries.api_key_by_id(self.db, int(key_id)), "No such API key")
 
     def describe(self, row: Row) -> Confirmation:
         return Confirmation("Revoke the API key {prefix}…",

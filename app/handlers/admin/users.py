@@ -5,20 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-import tornado.web
-
 from app.admin.forms import ApiKeyForm, PasswordForm, UserCreateForm, UserSearchForm
 from app.auth import api_keys, grants, users
 from app.auth.passwords import PasswordRejected
 from app.db import Database, Row
-from app.handlers.admin.base import LOGIN_URL, PAGE_SIZE, AdminHandler, Confirmation, ConfirmHandler, page_count
+from app.handlers.admin.base import LOGIN_URL, PAGE_SIZE, AdminHandler, Confirmation, ConfirmHandler, found, page_count
 
 
 async def user_or_404(db: Database, user_id: str) -> Row:
-    row = await users.get_user(db, int(user_id))
-    if row is None:
-        raise tornado.web.HTTPError(404, "No such user")
-    return row
+    return found(await users.get_user(db, int(user_id)), "No such user")
 
 
 class UserPage(AdminHandler):
