@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from app.db import Connection, Database
 from app.db.tables import audit_log
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, as the audit log records it: a name (an email, a client id, "cli", "anonymous"),
+    the user's id when a known user acts, and the address the request came from."""
+
+    name: str
+    user_id: int | None = None
+    ip: str | None = None
+
+
+CLI = Actor("cli")
+
+
 async def record(
     db: Database | Connection,
     action: str,
     *,
-    actor: str,
-    actor_user_id: int | None = None,
+    actor: Actor,
     target_type: str | None = None,
     target_id: str | int | None = None,
-    ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit entry; pass the transaction's connection so it commits with the change it describes."""
     await db.execute(
         audit_log.insert().values(
             action=action,
-            actor=actor,
-            actor_user_id=actor_user_id,
+            actor=actor.name,
+            actor_user_id=actor.user_id,
             target_type=target_type,
             target_id=None if target_id is None else str(target_id),
-            ip=ip,
+            ip=actor.ip,
             details=details or {},
         )
     )

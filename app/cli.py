@@ -168,6 +168,7 @@ async def _migrate(ctx: Context) -> Result:
 async def _bootstrap(ctx: Context) -> Result:
     import secrets
 
+    from app.audit import Actor
     from app.auth.users import count_admins, create_user
     from app.corpus.commands import demo_corpus_step
 
@@ -178,7 +179,7 @@ async def _bootstrap(ctx: Context) -> Result:
         email = ctx.settings.admin_email or "admin@example.com"
         password = ctx.settings.admin_password or secrets.token_urlsafe(12)
         await create_user(db, email, password=password, is_admin=True, rounds=ctx.settings.bcrypt_rounds,
-                          actor="bootstrap")
+                          actor=Actor("bootstrap"))
         result.update(operator_created=True, email=email)
         if ctx.settings.admin_password:
             lines.append(f"created operator {email} with the password from ADMIN_PASSWORD")

@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from app.config import Settings
 from app.db import Database
+from app.db.expressions import interval
 from app.db.tables import (
     auth_throttle,
     job_runs,
@@ -30,10 +31,11 @@ CLEANUP_JOB = "cleanup"
 # One arbitrary 64-bit key for pg_try_advisory_lock: only one cleanup at a time across all processes.
 CLEANUP_LOCK_KEY = 0x5EC0_4D1A_7E40_0001
 BATCH = 5000
-# Revoked tokens are kept this long for the grants page and reuse detection, then deleted.
-REVOKED_RETENTION = "7 days"
+DAY = 86400
+# Revoked tokens are kept this long (seconds) for the grants page and reuse detection, then deleted.
+REVOKED_RETENTION = 7 * DAY
 # Used and expired codes are kept a day, so that a replayed code is still recognised (and revokes what it issued).
-CODE_RETENTION = "1 day"
+CODE_RETENTION = DAY
 
 
 @dataclass
@@ -48,8 +50,8 @@ class CleanupResult:
 
 def _targets() -> list[tuple[str, sa.Table, Any]]:
     now = sa.func.now()
-    retention = sa.text(f"interval '{REVOKED_RETENTION}'")
-    code_retention = sa.text(f"interval '{CODE_RETENTION}'")
+    retention = interval(REVOKED_RETENTION)
+    code_retention = interval(CODE_RETENTION)
     return [
         ("authorization_codes", oauth_authorization_codes,
          sa.or_(oauth_authorization_codes.c.expires_at < now - code_retention,
@@ -63,8 +65,8 @@ def _targets() -> list[tuple[str, sa.Table, Any]]:
         ("client_assertions", oauth_client_assertions, oauth_client_assertions.c.expires_at < now),
         ("auth_throttle", auth_throttle,
          sa.and_(sa.or_(auth_throttle.c.locked_until.is_(None), auth_throttle.c.locked_until < now),
-                 auth_throttle.c.window_started_at < now - sa.text("interval '1 day'"))),
-        ("rate_limits", rate_limits, rate_limits.c.window_started_at < now - sa.text("interval '1 day'")),
+                 auth_throttle.c.window_started_at < now - interval(DAY))),
+        ("rate_limits", rate_limits, rate_limits.c.window_started_at < now - interval(DAY)),
     ]
 
 

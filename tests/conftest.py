@@ -27,6 +27,7 @@ import httpx2
 import psycopg2
 import pytest
 
+from app.audit import Actor
 from app.config import Settings, load_settings
 from app.db import Database
 from app.db.schema import upgrade
@@ -234,7 +235,7 @@ def make_user(database_url: str) -> Callable[..., dict[str, Any]]:
         email = email or f"user-{secrets.token_hex(4)}@example.com"
 
         async def go(db: Database) -> dict[str, Any]:
-            row = await create_user(db, email, password=password, is_admin=is_admin, rounds=4, actor="test")
+            row = await create_user(db, email, password=password, is_admin=is_admin, rounds=4, actor=Actor("test"))
             if disabled:
                 await db.execute("UPDATE users SET disabled = true WHERE id = %(id)s", {"id": row["id"]})
                 row["disabled"] = True

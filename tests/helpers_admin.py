@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from app.audit import Actor
 from app.db import Database
 from tests.conftest import check_invariants, run_db
 
@@ -123,7 +124,7 @@ def register_client(database_url: str, name: str = "ChatGPT", redirect_uri: str 
     from app.auth.clients import register_client as register
 
     async def go(db: Database) -> tuple[dict[str, Any], str | None]:
-        return await register(db, name=name, redirect_uris=[redirect_uri], actor="test",
+        return await register(db, name=name, redirect_uris=[redirect_uri], actor=Actor("test"),
                               token_endpoint_auth_method="none" if public else "client_secret_basic")
 
     return run_db(database_url, go)

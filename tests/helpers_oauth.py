@@ -20,6 +20,7 @@ import jwt
 import tornado.web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app.audit import Actor
 from app.auth.clients import register_client
 
 CHATGPT = "https://chatgpt.com/connector_platform_oauth_redirect"
@@ -96,7 +97,7 @@ def make_client(dbrun, method: str = "client_secret_post", redirect_uri: str = C
                 grant_types: list[str] | None = None) -> Client:
     row, secret = dbrun(lambda db: register_client(db, name="Test Connector", redirect_uris=[redirect_uri],
                                                    token_endpoint_auth_method=method, grant_types=grant_types,
-                                                   actor="test"))
+                                                   actor=Actor("test")))
     return Client(row["client_id"], secret, redirect_uri, method, row["id"])
 
 

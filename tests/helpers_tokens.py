@@ -14,6 +14,7 @@ from typing import Any
 import httpx2
 import sqlalchemy as sa
 
+from app.audit import Actor
 from app.auth.api_keys import create_api_key
 from app.auth.secrets import ACCESS_TOKEN_PREFIX, hash_credential, new_credential
 from app.db import Database
@@ -24,7 +25,7 @@ DBRun = Callable[[Callable[[Database], Any]], Any]
 
 def api_key(dbrun: DBRun, user: dict[str, Any], name: str = "tests") -> str:
     """A fresh API key (sl_...) for `user`, made the way `create-api-key` makes it."""
-    _, key = dbrun(lambda db: create_api_key(db, user["email"], name, actor="test"))
+    _, key = dbrun(lambda db: create_api_key(db, user["email"], name, actor=Actor("test")))
     return key  # type: ignore[no-any-return]
 
 

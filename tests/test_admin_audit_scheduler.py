@@ -13,7 +13,7 @@ from tests.helpers_admin import admin, audit_rows, field_block, operator  # noqa
 
 def seed(dbrun, action: str, actor: str, target_type: str, target_id: str, at: str | None = None) -> None:
     async def go(db):
-        await audit.record(db, action, actor=actor, target_type=target_type, target_id=target_id,
+        await audit.record(db, action, actor=audit.Actor(actor), target_type=target_type, target_id=target_id,
                            details={"seeded": True})
         if at:
             await db.execute("UPDATE audit_log SET at = %(at)s WHERE id = (SELECT max(id) FROM audit_log)",

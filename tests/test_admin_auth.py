@@ -68,6 +68,15 @@ def test_sign_in_goes_back_to_the_page_asked_for_but_never_off_site(browser, ope
         assert r.headers["Location"] == "/admin"
 
 
+@pytest.mark.parametrize("evil", ["/admin/users\r\nSet-Cookie: sl_session=forged", "/admin\t/users", "/admin\x7f"])
+def test_sign_in_refuses_a_next_path_with_control_characters(browser, operator, evil):
+    """The console follows the same safe-redirect rule as the language switch: no control characters."""
+    page = browser.get("/admin/login", params={"next": evil})
+    assert 'name="next" value="/admin"' in page.text
+    r = browser.post("/admin/login", {"email": operator["email"], "password": operator["password"], "next": evil})
+    assert r.status_code == 303 and r.headers["Location"] == "/admin"
+
+
 def test_wrong_password_is_refused_with_the_error_shown(browser, operator, database_url):
     r = browser.sign_in(operator["email"], "not the password")
     assert r.status_code == 400

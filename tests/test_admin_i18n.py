@@ -50,8 +50,8 @@ def form_strings() -> set[str]:
 def handler_strings() -> set[str]:
     """Flash messages, confirmation texts and validation errors: sentence literals passed to those calls."""
     found: set[str] = set()
-    for module in ("handlers/admin.py", "admin/forms.py"):
-        found.update(_sentences(ast.parse((ROOT / "app" / module).read_text(encoding="utf-8"))))
+    for path in [*(ROOT / "app" / "handlers" / "admin").glob("*.py"), ROOT / "app" / "admin" / "forms.py"]:
+        found.update(_sentences(ast.parse(path.read_text(encoding="utf-8"))))
     return found
 
 
@@ -59,7 +59,7 @@ def _sentences(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                "done", "flash", "Confirmation", "HTTPError", "ValidationError"):
+                "done", "flash", "found", "Confirmation", "HTTPError", "ValidationError"):
             for arg in node.args:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and " " in arg.value:
                     found.add(arg.value)

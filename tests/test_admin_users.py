@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.audit import Actor
 from app.auth.passwords import verify_password
 from app.db.schema import upgrade
 from tests.conftest import ServerThread, free_port, run_db, test_settings
@@ -162,7 +163,7 @@ def test_disabling_a_user_revokes_everything_they_hold(admin, make_user, dbrun, 
     user = make_user()
     client, _ = register_client(database_url, name="Claude", redirect_uri="https://claude.ai/api/mcp/auth_callback")
     grant = issue_grant(database_url, settings, client, user)
-    _, key = dbrun(lambda db: create_api_key(db, user["email"], "script", actor="test"))
+    _, key = dbrun(lambda db: create_api_key(db, user["email"], "script", actor=Actor("test")))
     session = dbrun(lambda db: start_session(db, settings, user["id"], ip=None, user_agent=None))
 
     r = confirm(admin, f"/admin/users/{user['id']}/disable")
@@ -211,7 +212,7 @@ def lone(make_database, data_dir) -> Iterator[dict[str, Any]]:
     url = make_database("sl_lone")
     upgrade(url)
     row = run_db(url, lambda db: create_user(db, "only-op@example.com", password="only operator pw", is_admin=True,
-                                             rounds=4, actor="test"))
+                                             rounds=4, actor=Actor("test")))
     thread = ServerThread(test_settings(url, data_dir, free_port()), url).start()
     b = Browser(thread.url)
     assert b.sign_in("only-op@example.com", "only operator pw").status_code == 303

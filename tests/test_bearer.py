@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from helpers_oauth import make_client, tokens_for
 
+from app.audit import Actor
 from app.auth.api_keys import create_api_key, revoke_api_key
 from app.auth.bearer import BearerAuthenticator, BearerError, parse_authorization
 from app.auth.secrets import hash_credential
@@ -84,10 +85,10 @@ def test_wildcard_notice_drops_everything(http, dbrun, make_user, server, authen
 
 def test_api_key_accepted_then_revoked_everywhere_within_a_second(dbrun, make_user, server, authenticator):
     user = make_user()
-    row, key = dbrun(lambda db: create_api_key(db, user["email"], "n8n", actor="test"))
+    row, key = dbrun(lambda db: create_api_key(db, user["email"], "n8n", actor=Actor("test")))
     p = _auth(server, authenticator, key)
     assert (p.kind, p.user_id, p.credential_id, p.scopes) == ("api_key", user["id"], row["id"], frozenset({"mcp"}))
-    dbrun(lambda db: revoke_api_key(db, row["id"], actor="test"))
+    dbrun(lambda db: revoke_api_key(db, row["id"], actor=Actor("test")))
     _refused_within(server, authenticator, key)
 
 
@@ -104,7 +105,7 @@ def test_last_use_recorded_in_batches(http, dbrun, make_user, server, authentica
     user = make_user()
     client = make_client(dbrun)
     tokens = tokens_for(http, client, user["email"])
-    key_row, key = dbrun(lambda db: create_api_key(db, user["email"], "batch", actor="test"))
+    key_row, key = dbrun(lambda db: create_api_key(db, user["email"], "batch", actor=Actor("test")))
     server.call(authenticator.flush_usage())  # start from an empty batch
     for _ in range(5):
         _auth(server, authenticator, tokens["access_token"])
@@ -128,7 +129,7 @@ def test_cache_is_bounded_and_requires_the_listener(database_url, settings, make
         keys = []
         user = await db.fetch_one(sa.select(users).limit(1))
         for i in range(5):
-            keys.append((await create_api_key(db, user["email"], f"bound-{i}", actor="test"))[1])
+            keys.append((await create_api_key(db, user["email"], f"bound-{i}", actor=Actor("test")))[1])
         # Without the revocation feed nothing is cached.
         await auth.authenticate(keys[0])
         assert len(auth._cache) == 0

@@ -8,6 +8,7 @@ import json
 import psycopg2
 import sqlalchemy as sa
 
+from app.audit import Actor
 from app.auth.clients import register_client
 from app.auth.secrets import new_credential
 from app.db import Database
@@ -26,7 +27,7 @@ def _seed(database_url, user_id):
         db = Database(database_url, maxsize=2)
         try:
             client, _ = await register_client(db, name="cleanup", redirect_uris=["https://x.example/cb"],
-                                              actor="test")
+                                              actor=Actor("test"))
             grant = await db.fetch_value(oauth_grants.insert().values(user_id=user_id, client_pk=client["id"],
                                                                       scope="mcp").returning(oauth_grants.c.id))
             codes = {

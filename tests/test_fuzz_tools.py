@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from app.audit import Actor
 from app.auth.api_keys import create_api_key
 from app.auth.users import create_user
 from app.corpus.edrpou import check_digit
@@ -210,8 +211,8 @@ def api(server: Any, database_url: str) -> Iterator[httpx2.Client]:
 
     async def new_key(db: Database) -> str:
         user = await create_user(db, f"fuzz-{secrets.token_hex(4)}@example.com", password="correct horse battery",
-                                 rounds=4, actor="test")
-        return (await create_api_key(db, user["email"], "fuzz", actor="test"))[1]
+                                 rounds=4, actor=Actor("test"))
+        return (await create_api_key(db, user["email"], "fuzz", actor=Actor("test")))[1]
 
     key = run_db(database_url, new_key)
     with httpx2.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {key}"},

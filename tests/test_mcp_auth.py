@@ -11,6 +11,8 @@ import pytest
 from helpers_mcp import ACCEPT_BOTH, initialize_body, messages, open_session, request_body
 from helpers_tokens import access_token, api_key, bearer
 
+from app.audit import Actor
+
 ENDPOINTS = [("POST", "/mcp", "/mcp"), ("GET", "/mcp", "/mcp"), ("DELETE", "/mcp", "/mcp"), ("POST", "/mcp/", "/mcp"),
              ("GET", "/sse", "/sse"), ("POST", "/sse", "/sse"), ("POST", "/messages?session_id=x", "/sse"),
              ("GET", "/api/tools", "/mcp"), ("POST", "/api/tools/server_info", "/mcp")]
@@ -116,9 +118,9 @@ def test_revoked_and_expired_tokens_are_401(server: Any, http: httpx2.Client, db
 def test_a_revoked_api_key_stops_working(server: Any, http: httpx2.Client, dbrun: Any, user: dict[str, Any]) -> None:
     from app.auth.api_keys import create_api_key, revoke_api_key
 
-    row, key = dbrun(lambda db: create_api_key(db, user["email"], "soon revoked", actor="test"))
+    row, key = dbrun(lambda db: create_api_key(db, user["email"], "soon revoked", actor=Actor("test")))
     open_session(http, bearer(key))
-    dbrun(lambda db: revoke_api_key(db, row["id"], actor="test"))
+    dbrun(lambda db: revoke_api_key(db, row["id"], actor=Actor("test")))
     deadline_ok = False
     for _ in range(50):  # the revocation reaches the authenticator's cache via LISTEN/NOTIFY
         r = call(http, "POST", "/mcp", bearer(key))

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from app.audit import Actor
 from app.auth import clients, grants
 from app.auth.secrets import hash_credential, new_credential
 from app.db.tables import audit_log, oauth_client_secrets, oauth_clients, oauth_grants, oauth_tokens
@@ -15,7 +16,7 @@ CHATGPT = "https://chatgpt.com/connector_platform_oauth_redirect"
 
 
 def _register(dbrun, **kw):
-    args = {"name": "Test client", "redirect_uris": [CHATGPT], "actor": "test"}
+    args = {"name": "Test client", "redirect_uris": [CHATGPT], "actor": Actor("test")}
     args.update(kw)
     return dbrun(lambda db: clients.register_client(db, **args))
 
@@ -86,30 +87,43 @@ def test_grant_types_subset_is_accepted_in_any_order(dbrun):
     assert row["grant_types"] == ["authorization_code"]
 
 
+@pytest.mark.parametrize("args, field", [
+    ({"name": " "}, "name"),
+    ({"redirect_uris": ["https://ok.example/cb#frag"]}, "redirect_uris"),
+    ({"redirect_uris": []}, "redirect_uris"),
+    ({"token_endpoint_auth_method": "telepathy"}, "token_endpoint_auth_method"),
+])
+def test_a_refusal_names_the_argument_it_is_about(dbrun, args, field):
+    """The console shows the message next to that field, without guessing from the text."""
+    with pytest.raises(clients.ClientError) as refused:
+        _register(dbrun, **args)
+    assert refused.value.field == field
+
+
 def test_update_client(dbrun):
     row, _ = _register(dbrun)
     updated = dbrun(lambda db: clients.update_client(db, row["client_id"], name="Renamed",
                                                      redirect_uris=[" https://claude.ai/api/mcp/auth_callback "],
-                                                     actor="test"))
+                                                     actor=Actor("test")))
     assert updated["name"] == "Renamed"
     assert updated["redirect_uris"] == ["https://claude.ai/api/mcp/auth_callback"]
     with pytest.raises(clients.ClientError):
         dbrun(lambda db: clients.update_client(db, row["client_id"], name="x", redirect_uris=["data:x"],
-                                               actor="test"))
+                                               actor=Actor("test")))
     with pytest.raises(clients.ClientError, match="no client"):
-        dbrun(lambda db: clients.update_client(db, "slc_missing", name="x", redirect_uris=[CHATGPT], actor="t"))
+        dbrun(lambda db: clients.update_client(db, "slc_missing", name="x", redirect_uris=[CHATGPT], actor=Actor("t")))
 
 
 def test_rotate_secret_keeps_old_one_for_grace_period(dbrun):
     row, old = _register(dbrun)
     _, new, valid_until = dbrun(lambda db: clients.rotate_secret(db, row["client_id"], grace_seconds=3600,
-                                                                 actor="test"))
+                                                                 actor=Actor("test")))
     assert new != old and new.startswith("mcp_secret_")
     assert valid_until > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=59)
     assert dbrun(lambda db: clients.verify_client_secret(db, row["id"], old))
     assert dbrun(lambda db: clients.verify_client_secret(db, row["id"], new))
     # With no grace the previous secrets stop working at once.
-    _, newest, _ = dbrun(lambda db: clients.rotate_secret(db, row["client_id"], grace_seconds=0, actor="test"))
+    _, newest, _ = dbrun(lambda db: clients.rotate_secret(db, row["client_id"], grace_seconds=0, actor=Actor("test")))
     assert not dbrun(lambda db: clients.verify_client_secret(db, row["id"], old))
     assert not dbrun(lambda db: clients.verify_client_secret(db, row["id"], new))
     assert dbrun(lambda db: clients.verify_client_secret(db, row["id"], newest))
@@ -118,7 +132,7 @@ def test_rotate_secret_keeps_old_one_for_grace_period(dbrun):
 def test_rotate_secret_refused_for_public_client(dbrun):
     row, _ = _register(dbrun, token_endpoint_auth_method="none")
     with pytest.raises(clients.ClientError, match="public client"):
-        dbrun(lambda db: clients.rotate_secret(db, row["client_id"], grace_seconds=10, actor="test"))
+        dbrun(lambda db: clients.rotate_secret(db, row["client_id"], grace_seconds=10, actor=Actor("test")))
 
 
 def test_list_clients_counts_active_grants(dbrun, make_user):
@@ -143,15 +157,15 @@ def test_list_and_revoke_grants(dbrun, make_user):
     assert first["email"] == user["email"] and first["client_id"] == row["client_id"]
     assert first["client_name"] == "Test client" and first["expires_at"] is not None
 
-    assert dbrun(lambda db: grants.revoke_grant(db, g1, reason="test", actor="test")) is True
-    assert dbrun(lambda db: grants.revoke_grant(db, g1, reason="again", actor="test")) is False
+    assert dbrun(lambda db: grants.revoke_grant(db, g1, reason="test", actor=Actor("test"))) is True
+    assert dbrun(lambda db: grants.revoke_grant(db, g1, reason="again", actor=Actor("test"))) is False
     tokens = dbrun(lambda db: db.fetch_all(sa.select(oauth_tokens).where(oauth_tokens.c.grant_id == g1)))
     assert tokens and all(t["revoked_at"] is not None for t in tokens)
     assert [g["id"] for g in dbrun(lambda db: grants.list_grants(db, user_id=user["id"]))] == [g2]
     everything = dbrun(lambda db: grants.list_grants(db, user_id=user["id"], active_only=False))
     assert {g["id"] for g in everything} == {g1, g2}
 
-    assert dbrun(lambda db: grants.revoke_grants(db, client_pk=row["id"], reason="bulk", actor="test")) == 1
+    assert dbrun(lambda db: grants.revoke_grants(db, client_pk=row["id"], reason="bulk", actor=Actor("test"))) == 1
     assert dbrun(lambda db: grants.list_grants(db, client_pk=row["id"])) == []
 
 
@@ -159,13 +173,13 @@ def test_disable_client_revokes_grants_and_delete_removes_it(dbrun, make_user):
     user = make_user()
     row, _ = _register(dbrun)
     g = _seed_grant(dbrun, user["id"], row["id"])
-    disabled = dbrun(lambda db: clients.set_client_disabled(db, row["client_id"], True, actor="test"))
+    disabled = dbrun(lambda db: clients.set_client_disabled(db, row["client_id"], True, actor=Actor("test")))
     assert disabled["disabled"] is True
     grant = dbrun(lambda db: db.fetch_one(sa.select(oauth_grants).where(oauth_grants.c.id == g)))
     assert grant["revoked_at"] is not None and grant["revoked_reason"] == "client disabled"
-    enabled = dbrun(lambda db: clients.set_client_disabled(db, row["client_id"], False, actor="test"))
+    enabled = dbrun(lambda db: clients.set_client_disabled(db, row["client_id"], False, actor=Actor("test")))
     assert enabled["disabled"] is False
-    dbrun(lambda db: clients.delete_client(db, row["client_id"], actor="test"))
+    dbrun(lambda db: clients.delete_client(db, row["client_id"], actor=Actor("test")))
     assert dbrun(lambda db: clients.get_client(db, row["client_id"])) is None
     actions = [r["action"] for r in dbrun(lambda db: db.fetch_all(
         sa.select(audit_log.c.action).where(audit_log.c.target_id == row["client_id"]).order_by(audit_log.c.id)))]

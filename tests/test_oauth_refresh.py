@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from helpers_oauth import make_client, refresh, tokens_for
 
+from app.audit import Actor
 from app.auth.bearer import BearerError
 from app.auth.grants import revoke_grant
 from app.auth.secrets import hash_credential
@@ -90,7 +91,7 @@ def test_refresh_token_is_bound_to_its_client(http, client, user, dbrun):
 def test_revoked_grant_refuses_refresh(http, client, user, dbrun):
     tokens = tokens_for(http, client, user["email"])
     grant = _grant_of(dbrun, tokens["refresh_token"])
-    dbrun(lambda db: revoke_grant(db, grant["id"], reason="test", actor="test"))
+    dbrun(lambda db: revoke_grant(db, grant["id"], reason="test", actor=Actor("test")))
     _error(refresh(http, client, tokens["refresh_token"]), "invalid_grant")
 
 

@@ -29,7 +29,7 @@ def test_account_locks_after_repeated_failures_even_with_the_right_password(http
     client = make_client(dbrun)
     for i in range(settings.login_max_failures):
         r = _attempt(http, client, user["email"], f"wrong-{i}-password", "198.51.100.7")
-        assert r.status_code == 401, r.text
+        assert r.status_code == 400, r.text
     r = _attempt(http, client, user["email"], PASSWORD, "198.51.100.7")
     assert r.status_code == 429
     assert "Too many failed attempts" in r.text and "Location" not in r.headers

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.auth.secrets import hash_credential
 from app.db import Database, Row
+from app.db.expressions import LIKE_ESCAPE, contains_pattern
 from app.db.tables import api_keys, audit_log, job_runs, oauth_clients, oauth_grants, oauth_tokens, rate_limits, users
 
 
@@ -26,17 +27,12 @@ class AuditFilter:
     until: dt.date | None = None
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _audit_conditions(f: AuditFilter) -> list[Any]:
     conditions: list[Any] = []
     if f.action:
         conditions.append(audit_log.c.action == f.action)
     if f.actor:
-        conditions.append(sa.func.lower(audit_log.c.actor).like(_like(f.actor), escape="\\"))
+        conditions.append(sa.func.lower(audit_log.c.actor).like(contains_pattern(f.actor.lower()), escape=LIKE_ESCAPE))
     if f.target:
         kind, sep, ident = f.target.partition(":")
         if sep and ident:

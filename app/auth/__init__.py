@@ -1,1 +1,4 @@
-"""Identity and credentials: users, passwords, OAuth clients, tokens and API keys (no Tornado here)."""
+"""Identity and credentials: users, passwords, OAuth clients, tokens and API keys (no Tornado here).
+
+Every query here is SQLAlchemy Core over app/db/tables.py, run through app.db; no SQL text.
+"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app import audit
+from app.audit import CLI, Actor
 from app.auth.secrets import API_KEY_PREFIX, hash_credential, new_credential
 from app.auth.users import UserError, get_user_by_email
 from app.db import Database, Row
@@ -18,8 +19,7 @@ class ApiKeyError(ValueError):
 
 
 async def create_api_key(
-    db: Database, email: str, name: str, *, actor: str = "cli", actor_user_id: int | None = None,
-    ip: str | None = None,
+    db: Database, email: str, name: str, *, actor: Actor = CLI,
 ) -> tuple[Row, str]:
     """Create a key for the user; returns (row, the key in clear) - the only time the clear key exists."""
     name = name.strip()
@@ -36,14 +36,13 @@ async def create_api_key(
             .returning(api_keys)
         )
         assert row is not None
-        await audit.record(conn, "api_key.create", actor=actor, actor_user_id=actor_user_id, target_type="api_key",
-                           target_id=row["id"], ip=ip, details={"user": user["email"], "name": name,
-                                                                "prefix": row["prefix"]})
+        await audit.record(conn, "api_key.create", actor=actor, target_type="api_key", target_id=row["id"],
+                           details={"user": user["email"], "name": name, "prefix": row["prefix"]})
     return row, key
 
 
 async def revoke_api_key(
-    db: Database, key_id: int, *, actor: str = "cli", actor_user_id: int | None = None, ip: str | None = None,
+    db: Database, key_id: int, *, actor: Actor = CLI,
 ) -> Row:
     async with db.transaction() as conn:
         row = await conn.fetch_one(sa.select(api_keys).where(api_keys.c.id == key_id).with_for_update())
@@ -54,8 +53,8 @@ async def revoke_api_key(
                 api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=sa.func.now()).returning(api_keys)
             )
             assert row is not None
-            await audit.record(conn, "api_key.revoke", actor=actor, actor_user_id=actor_user_id,
-                               target_type="api_key", target_id=key_id, ip=ip, details={"prefix": row["prefix"]})
+            await audit.record(conn, "api_key.revoke", actor=actor, target_type="api_key", target_id=key_id,
+                               details={"prefix": row["prefix"]})
             await conn.execute(sa.select(sa.func.pg_notify("secondlayer_revocations", f"api_key:{row['key_hash']}")))
     return row
 

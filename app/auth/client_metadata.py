@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
+from app.audit import Actor
 from app.auth.clients import (
     KEY_METHOD,
     PUBLIC_METHOD,
@@ -29,6 +30,7 @@ from app.auth.rate_limit import registration_allowed
 from app.auth.redirects import is_web_url
 from app.config import Settings
 from app.db import Database, Row
+from app.db.expressions import interval
 from app.db.tables import oauth_clients
 
 MAX_DOCUMENT_BYTES = 16 * 1024
@@ -130,7 +132,7 @@ async def resolve_metadata_client(db: Database, settings: Settings, client_id: s
             raise ClientMetadataError(f"too many new clients from this address; retry in {wait} seconds")
     document, seconds = await fetch_document(client_id, settings)
     fields = client_fields(client_id, document, settings)
-    expires = sa.func.now() + sa.text(f"interval '{int(seconds)} seconds'")
+    expires = sa.func.now() + interval(seconds)
     async with db.transaction() as conn:
         stmt = pg_insert(oauth_clients).values(
             client_id=client_id, scope="mcp",
@@ -143,8 +145,8 @@ async def resolve_metadata_client(db: Database, settings: Settings, client_id: s
         assert row is not None
         watched = ("redirect_uris", "token_endpoint_auth_method", "jwks_uri", "jwks")
         if cached is None or any(cached[k] != row[k] for k in watched):
-            await audit.record(conn, "client.register" if cached is None else "client.update", actor="anonymous",
-                               target_type="client", target_id=client_id, ip=ip,
+            await audit.record(conn, "client.register" if cached is None else "client.update",
+                               actor=Actor("anonymous", ip=ip), target_type="client", target_id=client_id,
                                details={"name": row["name"], "source": "metadata_document",
                                         "redirect_uris": row["redirect_uris"],
                                         "token_endpoint_auth_method": row["token_endpoint_auth_method"],

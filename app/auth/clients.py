@@ -9,12 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.audit import Actor
 from app.auth.jwks import JwksError, signing_keys
 from app.auth.public_fetch import PublicFetchError, check_public_url
 from app.auth.redirects import RedirectURIError
 from app.auth.redirects import validate_redirect_uri as _validate_redirect_uri
 from app.auth.secrets import CLIENT_SECRET_PREFIX, credential_matches, hash_credential, new_credential
 from app.db import Connection, Database, Row
+from app.db.expressions import interval
 from app.db.tables import oauth_client_secrets, oauth_clients, oauth_grants, oauth_tokens
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -29,7 +31,15 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 class ClientError(ValueError):
-    """The client operation cannot be done; the message is one line a person can act on."""
+    """The client operation cannot be done; the message is one line a person can act on.
+
+    `field` names the register_client/update_client argument at fault, when one is, so a form can show the
+    message next to it.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -37,15 +47,15 @@ def validate_redirect_uri(uri: str) -> str:
     try:
         return _validate_redirect_uri(uri)
     except RedirectURIError as exc:
-        raise ClientError(str(exc)) from None
+        raise ClientError(str(exc), "redirect_uris") from None
 
 
 def validate_redirect_uris(uris: Any) -> list[str]:
     """A non-empty list of valid, distinct redirect URIs, in the order given."""
     if not isinstance(uris, list) or not uris:
-        raise ClientError("at least one redirect URI is required")
+        raise ClientError("at least one redirect URI is required", "redirect_uris")
     if len(uris) > MAX_REDIRECT_URIS:
-        raise ClientError(f"at most {MAX_REDIRECT_URIS} redirect URIs may be registered")
+        raise ClientError(f"at most {MAX_REDIRECT_URIS} redirect URIs may be registered", "redirect_uris")
     cleaned: list[str] = []
     for uri in uris:
         value = validate_redirect_uri(uri)
@@ -56,10 +66,10 @@ def validate_redirect_uris(uris: Any) -> list[str]:
 
 def validate_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ClientError("the client needs a name")
+        raise ClientError("the client needs a name", "name")
     value = " ".join(name.split())
     if len(value) > MAX_NAME_LENGTH:
-        raise ClientError(f"the client name must be at most {MAX_NAME_LENGTH} characters")
+        raise ClientError(f"the client name must be at most {MAX_NAME_LENGTH} characters", "name")
     return value
 
 
@@ -84,19 +94,19 @@ def validate_client_keys(method: str, jwks_uri: Any, jwks: Any, *,
     if method != KEY_METHOD:
         return None, None
     if jwks_uri is not None and jwks is not None:
-        raise ClientError("give jwks_uri or jwks, not both")
+        raise ClientError("give jwks_uri or jwks, not both", "jwks")
     if jwks_uri is not None:
         try:
             check_public_url(jwks_uri, "jwks_uri", allow_loopback=allow_loopback)
         except PublicFetchError as exc:
-            raise ClientError(str(exc)) from None
+            raise ClientError(str(exc), "jwks_uri") from None
         return jwks_uri, None
     if jwks is not None:
         try:
             return None, {"keys": signing_keys(jwks, strict=True)}
         except JwksError as exc:
-            raise ClientError(f"jwks: {exc}") from None
-    raise ClientError("private_key_jwt needs the client's public keys: a jwks_uri or a jwks")
+            raise ClientError(f"jwks: {exc}", "jwks") from None
+    raise ClientError("private_key_jwt needs the client's public keys: a jwks_uri or a jwks", "jwks_uri")
 
 
 def new_client_id() -> str:
@@ -112,14 +122,15 @@ async def register_client(
     db: Database, *, name: str, redirect_uris: list[str], token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107
     grant_types: list[str] | None = None, source: str = "operator", metadata: dict[str, Any] | None = None,
     jwks_uri: str | None = None, jwks: dict[str, Any] | None = None, allow_loopback_jwks_uri: bool = False,
-    ip: str | None = None, actor: str, actor_user_id: int | None = None,
+    actor: Actor,
 ) -> tuple[Row, str | None]:
     """Register a client; returns (row, secret in clear, or None for public and private_key_jwt clients).
     The secret is stored hashed."""
     name = validate_name(name)
     uris = validate_redirect_uris(redirect_uris)
     if token_endpoint_auth_method not in AUTH_METHODS:
-        raise ClientError(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+        raise ClientError(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
+                          "token_endpoint_auth_method")
     jwks_uri, jwks = validate_client_keys(token_endpoint_auth_method, jwks_uri, jwks,
                                           allow_loopback=allow_loopback_jwks_uri)
     grants = validate_grant_types(grant_types)
@@ -131,7 +142,7 @@ async def register_client(
             oauth_clients.insert().values(
                 client_id=new_client_id(), name=name, redirect_uris=uris,
                 token_endpoint_auth_method=token_endpoint_auth_method, grant_types=grants, scope="mcp",
-                registration_source=source, metadata=metadata or {}, registered_ip=ip, jwks_uri=jwks_uri,
+                registration_source=source, metadata=metadata or {}, registered_ip=actor.ip, jwks_uri=jwks_uri,
                 jwks=jwks,
             ).returning(oauth_clients)
         )
@@ -139,8 +150,7 @@ async def register_client(
         if secret is not None:
             await conn.execute(oauth_client_secrets.insert().values(client_pk=row["id"],
                                                                     secret_hash=hash_credential(secret)))
-        await audit.record(conn, "client.register", actor=actor, actor_user_id=actor_user_id, target_type="client",
-                           target_id=row["client_id"], ip=ip,
+        await audit.record(conn, "client.register", actor=actor, target_type="client", target_id=row["client_id"],
                            details={"name": name, "source": source, "redirect_uris": uris,
                                     "token_endpoint_auth_method": token_endpoint_auth_method})
     return row, secret
@@ -176,8 +186,7 @@ async def _locked(conn: Connection, client_id: str) -> Row:
 
 
 async def update_client(
-    db: Database, client_id: str, *, name: str, redirect_uris: list[str], actor: str,
-    actor_user_id: int | None = None, ip: str | None = None,
+    db: Database, client_id: str, *, name: str, redirect_uris: list[str], actor: Actor,
 ) -> Row:
     """Change a client's name and redirect URIs (not for metadata-document clients, whose document rules)."""
     name = validate_name(name)
@@ -191,16 +200,14 @@ async def update_client(
             .values(name=name, redirect_uris=uris, updated_at=sa.func.now()).returning(oauth_clients)
         )
         assert updated is not None
-        await audit.record(conn, "client.update", actor=actor, actor_user_id=actor_user_id, target_type="client",
-                           target_id=client_id, ip=ip,
+        await audit.record(conn, "client.update", actor=actor, target_type="client", target_id=client_id,
                            details={"name": name, "redirect_uris": uris, "previous_name": row["name"],
                                     "previous_redirect_uris": row["redirect_uris"]})
     return updated
 
 
 async def rotate_secret(
-    db: Database, client_id: str, *, grace_seconds: int, actor: str, actor_user_id: int | None = None,
-    ip: str | None = None,
+    db: Database, client_id: str, *, grace_seconds: int, actor: Actor,
 ) -> tuple[Row, str, datetime]:
     """A new secret for a confidential client; current secrets keep working for `grace_seconds` more."""
     if grace_seconds < 0:
@@ -214,7 +221,7 @@ async def rotate_secret(
             raise ClientError(f"this client authenticates with {row['token_endpoint_auth_method']} (its own keys); "
                               "it has no secret")
         valid_until = await conn.fetch_value(
-            sa.select(sa.func.now() + sa.text(f"interval '{int(grace_seconds)} seconds'"))
+            sa.select(sa.func.now() + interval(grace_seconds))
         )
         await conn.execute(
             oauth_client_secrets.update()
@@ -227,8 +234,7 @@ async def rotate_secret(
                                                                 secret_hash=hash_credential(secret)))
         await conn.execute(oauth_clients.update().where(oauth_clients.c.id == row["id"])
                            .values(updated_at=sa.func.now()))
-        await audit.record(conn, "client.rotate_secret", actor=actor, actor_user_id=actor_user_id,
-                           target_type="client", target_id=client_id, ip=ip,
+        await audit.record(conn, "client.rotate_secret", actor=actor, target_type="client", target_id=client_id,
                            details={"old_secret_valid_until": valid_until.isoformat()})
     return row, secret, valid_until
 
@@ -247,8 +253,7 @@ async def verify_client_secret(db: Database, client_pk: int, secret: str) -> boo
 
 
 async def set_client_disabled(
-    db: Database, client_id: str, disabled: bool, *, actor: str, actor_user_id: int | None = None,
-    ip: str | None = None,
+    db: Database, client_id: str, disabled: bool, *, actor: Actor,
 ) -> Row:
     """Disable or re-enable a client; disabling revokes all its grants and their tokens."""
     from app.auth.grants import revoke_grants_where
@@ -265,13 +270,13 @@ async def set_client_disabled(
             revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client disabled")
             await _notify_all(conn)
         await audit.record(conn, "client.disable" if disabled else "client.enable", actor=actor,
-                           actor_user_id=actor_user_id, target_type="client", target_id=client_id, ip=ip,
+                           target_type="client", target_id=client_id,
                            details={"grants_revoked": revoked})
     return updated
 
 
 async def delete_client(
-    db: Database, client_id: str, *, actor: str, actor_user_id: int | None = None, ip: str | None = None,
+    db: Database, client_id: str, *, actor: Actor,
 ) -> None:
     """Revoke the client's tokens (so caches drop them), then delete it with its codes, grants and secrets."""
     from app.auth.grants import revoke_grants_where
@@ -281,8 +286,8 @@ async def delete_client(
         revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client deleted")
         await _notify_all(conn)
         await conn.execute(oauth_clients.delete().where(oauth_clients.c.id == row["id"]))
-        await audit.record(conn, "client.delete", actor=actor, actor_user_id=actor_user_id, target_type="client",
-                           target_id=client_id, ip=ip, details={"name": row["name"], "grants_revoked": revoked})
+        await audit.record(conn, "client.delete", actor=actor, target_type="client", target_id=client_id,
+                           details={"name": row["name"], "grants_revoked": revoked})
 
 
 async def touch_clients(db: Database, client_pks: list[int]) -> None:

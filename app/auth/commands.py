@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.audit import CLI
 from app.cli import Command, CommandError, Context, Result
 
 
@@ -37,7 +38,7 @@ async def _register_client(ctx: Context) -> Result:
     try:
         row, secret = await register_client(db, name=ctx.args.name, redirect_uris=ctx.args.redirect_uris,
                                             token_endpoint_auth_method=method, jwks_uri=ctx.args.jwks_uri,
-                                            jwks=jwks, actor="cli",
+                                            jwks=jwks, actor=CLI,
                                             allow_loopback_jwks_uri=ctx.settings.client_metadata_allow_loopback)
     except ClientError as exc:
         raise CommandError(str(exc)) from None
@@ -81,7 +82,7 @@ async def _rotate_secret(ctx: Context) -> Result:
     db = await ctx.db()
     try:
         _row, secret, valid_until = await rotate_secret(db, ctx.args.client_id,
-                                                        grace_seconds=ctx.settings.secret_rotation_grace, actor="cli")
+                                                        grace_seconds=ctx.settings.secret_rotation_grace, actor=CLI)
     except ClientError as exc:
         raise CommandError(str(exc)) from None
     until = valid_until.isoformat(timespec="seconds")
@@ -100,7 +101,7 @@ async def _create_api_key(ctx: Context) -> Result:
 
     db = await ctx.db()
     try:
-        row, key = await create_api_key(db, ctx.args.user, ctx.args.name, actor="cli")
+        row, key = await create_api_key(db, ctx.args.user, ctx.args.name, actor=CLI)
     except (ApiKeyError, UserError) as exc:
         raise CommandError(str(exc)) from None
     return ({"id": row["id"], "key": key, "name": row["name"], "prefix": row["prefix"], "user": ctx.args.user},
@@ -116,7 +117,7 @@ async def _revoke_api_key(ctx: Context) -> Result:
 
     db = await ctx.db()
     try:
-        row = await revoke_api_key(db, ctx.args.key_id, actor="cli")
+        row = await revoke_api_key(db, ctx.args.key_id, actor=CLI)
     except ApiKeyError as exc:
         raise CommandError(str(exc)) from None
     return ({"id": row["id"], "revoked_at": row["revoked_at"]},

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.audit import Actor
 from app.db import Connection, Database, Row
 from app.db.tables import oauth_clients, oauth_grants, oauth_tokens, users
 
@@ -67,19 +68,18 @@ async def revoke_grants_where(conn: Connection, condition: Any, reason: str) -> 
     return len(grant_ids)
 
 
-async def revoke_grant(db: Database, grant_id: int, *, reason: str, actor: str, actor_user_id: int | None = None,
-                       ip: str | None = None) -> bool:
+async def revoke_grant(db: Database, grant_id: int, *, reason: str, actor: Actor) -> bool:
     """Revoke one grant and its tokens; False when it was already revoked or does not exist."""
     async with db.transaction() as conn:
         done = await revoke_grants_where(conn, oauth_grants.c.id == grant_id, reason)
         if done:
-            await audit.record(conn, "grant.revoke", actor=actor, actor_user_id=actor_user_id, target_type="grant",
-                               target_id=grant_id, ip=ip, details={"reason": reason})
+            await audit.record(conn, "grant.revoke", actor=actor, target_type="grant", target_id=grant_id,
+                               details={"reason": reason})
     return bool(done)
 
 
 async def revoke_grants(db: Database, *, user_id: int | None = None, client_pk: int | None = None, reason: str,
-                        actor: str, actor_user_id: int | None = None, ip: str | None = None) -> int:
+                        actor: Actor) -> int:
     """Revoke every grant of a user and/or a client; returns how many were revoked."""
     if user_id is None and client_pk is None:
         raise ValueError("name a user or a client whose grants to revoke")
@@ -91,8 +91,8 @@ async def revoke_grants(db: Database, *, user_id: int | None = None, client_pk: 
     async with db.transaction() as conn:
         count = await revoke_grants_where(conn, sa.and_(*conditions), reason)
         if count:
-            await audit.record(conn, "grant.revoke_all", actor=actor, actor_user_id=actor_user_id,
+            await audit.record(conn, "grant.revoke_all", actor=actor,
                                target_type="user" if user_id is not None else "client",
-                               target_id=user_id if user_id is not None else client_pk, ip=ip,
+                               target_id=user_id if user_id is not None else client_pk,
                                details={"reason": reason, "grants_revoked": count, "client_pk": client_pk})
     return count

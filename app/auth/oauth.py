@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus, urlencode
 import sqlalchemy as sa
 
 from app import audit
+from app.audit import Actor
 from app.auth.client_assertion import (
     ASSERTION_TYPE,
     JWKS_CACHE,
@@ -41,6 +42,7 @@ from app.auth.secrets import (
 )
 from app.config import Settings
 from app.db import Connection, Database, Row
+from app.db.expressions import interval
 from app.db.tables import oauth_authorization_codes, oauth_clients, oauth_grants, oauth_tokens, users
 
 SCOPE_MCP = "mcp"
@@ -220,10 +222,10 @@ async def create_authorization_code(db: Database, settings: Settings, request: A
             redirect_uri=request.redirect_uri, redirect_uri_given=request.redirect_uri_given,
             code_challenge=request.code_challenge, code_challenge_method="S256", scope=request.scope,
             resource=request.resource,
-            expires_at=sa.func.now() + sa.text(f"interval '{int(settings.auth_code_ttl)} seconds'"),
+            expires_at=sa.func.now() + interval(settings.auth_code_ttl),
         ))
-        await audit.record(conn, "oauth.consent", actor=user["email"], actor_user_id=user["id"],
-                           target_type="client", target_id=request.client["client_id"], ip=ip,
+        await audit.record(conn, "oauth.consent", actor=Actor(user["email"], user["id"], ip),
+                           target_type="client", target_id=request.client["client_id"],
                            details={"scope": request.scope, "resource": request.resource,
                                     "redirect_uri": request.redirect_uri})
     return code
@@ -355,14 +357,14 @@ async def _issue_tokens(conn: Connection, settings: Settings, client: Row, grant
               "audience": audience}
     await conn.execute(oauth_tokens.insert().values(
         token_hash=hash_credential(access), kind="access", **common,
-        expires_at=sa.func.now() + sa.text(f"interval '{int(settings.access_token_ttl)} seconds'")))
+        expires_at=sa.func.now() + interval(settings.access_token_ttl)))
     response: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
                                 "expires_in": settings.access_token_ttl, "scope": scope}
     if "refresh_token" in client["grant_types"]:
         refresh = new_credential(REFRESH_TOKEN_PREFIX)
         await conn.execute(oauth_tokens.insert().values(
             token_hash=hash_credential(refresh), kind="refresh", **common,
-            expires_at=sa.func.now() + sa.text(f"interval '{int(settings.refresh_token_ttl)} seconds'")))
+            expires_at=sa.func.now() + interval(settings.refresh_token_ttl)))
         response["refresh_token"] = refresh
     await conn.execute(oauth_grants.update().where(oauth_grants.c.id == grant["id"])
                        .values(last_used_at=sa.func.now()))
@@ -401,8 +403,8 @@ async def exchange_code(db: Database, settings: Settings, client: Row, params: M
                 # the grace window is a client retrying (ChatGPT has sent the same code twice in a second).
                 revoked = await revoke_grants_where(conn, oauth_grants.c.id == row["grant_id"],
                                                     "authorization code replayed")
-            await audit.record(conn, "oauth.code_replay", actor=client["client_id"], target_type="grant",
-                               target_id=row["grant_id"], ip=ip, details={"grant_revoked": bool(revoked)})
+            await audit.record(conn, "oauth.code_replay", actor=Actor(client["client_id"], ip=ip), target_type="grant",
+                               target_id=row["grant_id"], details={"grant_revoked": bool(revoked)})
             replay_error = OAuthError("invalid_grant", "The authorization code has already been used")
         else:
             if row["expired"]:
@@ -425,8 +427,8 @@ async def exchange_code(db: Database, settings: Settings, client: Row, params: M
             await conn.execute(oauth_authorization_codes.update().where(oauth_authorization_codes.c.id == row["id"])
                                .values(used_at=sa.func.now(), grant_id=grant["id"]))
             response = await _issue_tokens(conn, settings, client, grant, row["scope"], audience)
-            await audit.record(conn, "oauth.token", actor=row["email"], actor_user_id=row["user_id"],
-                               target_type="grant", target_id=grant["id"], ip=ip,
+            await audit.record(conn, "oauth.token", actor=Actor(row["email"], row["user_id"], ip),
+                               target_type="grant", target_id=grant["id"],
                                details={"client_id": client["client_id"], "grant_type": "authorization_code"})
     if replay_error is not None:
         raise replay_error
@@ -466,8 +468,8 @@ async def refresh_tokens(db: Database, settings: Settings, client: Row, params: 
         if row["rotated_at"] is not None and float(row["rotated_ago"]) > settings.refresh_reuse_grace:
             # RFC 9700 4.14.2: a retired refresh token coming back means two parties hold it; end the grant.
             await revoke_grants_where(conn, oauth_grants.c.id == row["grant_id"], "refresh token reused")
-            await audit.record(conn, "oauth.refresh_reuse", actor=client["client_id"], actor_user_id=row["user_id"],
-                               target_type="grant", target_id=row["grant_id"], ip=ip)
+            await audit.record(conn, "oauth.refresh_reuse", actor=Actor(client["client_id"], row["user_id"], ip),
+                               target_type="grant", target_id=row["grant_id"])
             reuse_error = OAuthError("invalid_grant", "The refresh token was already used; the grant is revoked, "
                                                       "sign in again")
         else:
@@ -484,8 +486,8 @@ async def refresh_tokens(db: Database, settings: Settings, client: Row, params: 
             # Within the grace window a duplicate concurrent refresh gets its own fresh pair on the same grant.
             grant = {"id": row["grant_id"], "user_id": row["user_id"]}
             response = await _issue_tokens(conn, settings, client, grant, scope, audience)
-            await audit.record(conn, "oauth.token", actor=row["email"], actor_user_id=row["user_id"],
-                               target_type="grant", target_id=row["grant_id"], ip=ip,
+            await audit.record(conn, "oauth.token", actor=Actor(row["email"], row["user_id"], ip),
+                               target_type="grant", target_id=row["grant_id"],
                                details={"client_id": client["client_id"], "grant_type": "refresh_token",
                                         "within_reuse_grace": row["rotated_at"] is not None})
     if reuse_error is not None:
@@ -524,8 +526,8 @@ async def revoke_token(db: Database, client: Row, token: str, *, ip: str | None 
             await conn.execute(oauth_tokens.update().where(oauth_tokens.c.id == row["id"])
                                .values(revoked_at=sa.func.now()))
             await notify_token_revocations(conn, [row["token_hash"]])
-        await audit.record(conn, "token.revoke", actor=client["client_id"], actor_user_id=row["user_id"],
-                           target_type="grant", target_id=row["grant_id"], ip=ip, details={"kind": row["kind"]})
+        await audit.record(conn, "token.revoke", actor=Actor(client["client_id"], row["user_id"], ip),
+                           target_type="grant", target_id=row["grant_id"], details={"kind": row["kind"]})
 
 
 async def introspect_token(db: Database, settings: Settings, client: Row, token: str, *,

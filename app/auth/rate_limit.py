@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db import Database
+from app.db.expressions import interval
 from app.db.tables import rate_limits
 
 REGISTRATION_WINDOW_SECONDS = 3600
@@ -15,7 +16,7 @@ REGISTRATION_WINDOW_SECONDS = 3600
 
 async def hit(db: Database, key: str, *, limit: int, window_seconds: int) -> int:
     """Count one attempt for `key`; returns 0 when allowed, else the seconds until the window resets."""
-    window = sa.text(f"interval '{int(window_seconds)} seconds'")
+    window = interval(window_seconds)
     table = rate_limits
     fresh = table.c.window_started_at < sa.func.now() - window
     insert = pg_insert(table).values(key=key, window_started_at=sa.func.now(), hits=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.audit import Actor
 from app.auth.clients import (
     AUTH_METHODS,
     KEY_METHOD,
@@ -105,6 +106,6 @@ async def register_dynamic_client(db: Database, settings: Settings, body: Any, *
     """Register a client from an RFC 7591 request; returns the client information response."""
     args = parse_registration(body, allow_loopback_jwks_uri=settings.client_metadata_allow_loopback)
     args.pop("scope")
-    row, secret = await register_client(db, **args, source="dynamic", ip=ip, actor="anonymous",
+    row, secret = await register_client(db, **args, source="dynamic", actor=Actor("anonymous", ip=ip),
                                         allow_loopback_jwks_uri=settings.client_metadata_allow_loopback)
     return registration_response(row, secret)

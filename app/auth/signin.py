@@ -10,16 +10,19 @@ before bcrypt runs, and the refusal does not say whether the password was right.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
+from app.audit import Actor
 from app.auth.passwords import verify_password
 from app.auth.secrets import SESSION_PREFIX, hash_credential, new_credential
+from app.auth.users import email_key, get_user_by_email
 from app.config import Settings
 from app.db import Connection, Database, Row
+from app.db.expressions import interval
 from app.db.tables import auth_throttle, users, web_sessions
 
 FAILURE_WINDOW_SECONDS = 15 * 60
@@ -47,7 +50,7 @@ MESSAGES = {
 
 
 def _keys(email: str, ip: str | None) -> list[str]:
-    keys = [f"account:{email.strip().lower()}"]
+    keys = [f"account:{email_key(email)}"]
     if ip:
         keys.append(f"ip:{ip}")
     return keys
@@ -70,7 +73,7 @@ async def _lock_exhausted(conn: Connection, keys: list[str], settings: Settings)
         table.c.key.in_(keys), table.c.failures >= settings.login_max_failures,
         sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= sa.func.now()),
     ).values(failures=0, lockouts=table.c.lockouts + 1, window_started_at=sa.func.now(),
-             locked_until=sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)))
+             locked_until=sa.func.now() + interval(seconds)))
 
 
 async def _begin_attempt(db: Database, keys: list[str], settings: Settings) -> int:
@@ -80,7 +83,6 @@ async def _begin_attempt(db: Database, keys: list[str], settings: Settings) -> i
     otherwise all pass a lock check made before any of them had failed.
     """
     table = auth_throttle
-    window = sa.text(f"interval '{FAILURE_WINDOW_SECONDS} seconds'")
     async with db.transaction() as conn:
         # Row locks in key order ("account:" before "ip:"), so concurrent attempts cannot deadlock.
         await conn.fetch_all(sa.select(table.c.key).where(table.c.key.in_(keys)).order_by(table.c.key)
@@ -88,7 +90,7 @@ async def _begin_attempt(db: Database, keys: list[str], settings: Settings) -> i
         wait = await _locked_for(conn, keys)
         if wait:
             return wait
-        fresh = table.c.window_started_at < sa.func.now() - window
+        fresh = table.c.window_started_at < sa.func.now() - interval(FAILURE_WINDOW_SECONDS)
         counts = {}
         for key in sorted(keys):
             counts[key] = await conn.fetch_value(
@@ -119,7 +121,7 @@ async def _record_failure(db: Database, keys: list[str], settings: Settings) -> 
 
 
 async def _clear_account(db: Database, email: str) -> None:
-    await db.execute(auth_throttle.delete().where(auth_throttle.c.key == f"account:{email.strip().lower()}"))
+    await db.execute(auth_throttle.delete().where(auth_throttle.c.key == f"account:{email_key(email)}"))
 
 
 async def sign_in(
@@ -128,39 +130,35 @@ async def sign_in(
 ) -> Row:
     """The user for these credentials, or SignInError. Every outcome is written to the audit log."""
     keys = _keys(email, ip)
+    claimed = Actor(email_key(email)[:254] or "anonymous", ip=ip)  # who the attempt says it is
     wait = await _begin_attempt(db, keys, settings)
     if wait:
-        await audit.record(db, "signin.throttled", actor=email.strip().lower()[:254] or "anonymous", ip=ip,
-                           details={"purpose": purpose})
+        await audit.record(db, "signin.throttled", actor=claimed, details={"purpose": purpose})
         minutes = max(1, math.ceil(wait / 60))
         raise SignInError("throttled", MESSAGES["throttled"].format(minutes=minutes), retry_after=wait)
-    user = await db.fetch_one(sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower()))
+    user = await get_user_by_email(db, email)
     ok = await verify_password(password, user["password_hash"] if user else None, rounds=settings.bcrypt_rounds)
+    known = Actor(user["email"], user["id"], ip) if user is not None else claimed
     if user is not None and user["password_hash"] is None:
         # The seed guide's answer for accounts created without a password; not counted as guessing.
         await _take_back(db, keys)
-        await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                           details={"purpose": purpose, "reason": "no_password"})
+        await audit.record(db, "signin.failed", actor=known, details={"purpose": purpose, "reason": "no_password"})
         raise SignInError("no_password", MESSAGES["no_password"])
     if user is None or not ok:
         await _record_failure(db, keys, settings)
-        await audit.record(db, "signin.failed", actor=email.strip().lower()[:254] or "anonymous",
-                           actor_user_id=user["id"] if user else None, ip=ip,
+        await audit.record(db, "signin.failed", actor=replace(claimed, user_id=known.user_id),
                            details={"purpose": purpose, "reason": "invalid_credentials"})
         raise SignInError("invalid_credentials", MESSAGES["invalid_credentials"])
     await _take_back(db, keys)  # the right password was no guess, even if the account may not sign in
     if user["disabled"]:
-        await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                           details={"purpose": purpose, "reason": "disabled"})
+        await audit.record(db, "signin.failed", actor=known, details={"purpose": purpose, "reason": "disabled"})
         raise SignInError("disabled", MESSAGES["disabled"])
     if require_admin and not user["is_admin"]:
-        await audit.record(db, "signin.failed", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                           details={"purpose": purpose, "reason": "not_operator"})
+        await audit.record(db, "signin.failed", actor=known, details={"purpose": purpose, "reason": "not_operator"})
         raise SignInError("not_operator", MESSAGES["not_operator"])
     await _clear_account(db, user["email"])
     await db.execute(users.update().where(users.c.id == user["id"]).values(last_login_at=sa.func.now()))
-    await audit.record(db, "signin.ok", actor=user["email"], actor_user_id=user["id"], ip=ip,
-                       details={"purpose": purpose})
+    await audit.record(db, "signin.ok", actor=known, details={"purpose": purpose})
     return user
 
 
@@ -170,7 +168,7 @@ async def start_session(db: Database, settings: Settings, user_id: int, *, ip: s
     token = new_credential(SESSION_PREFIX)
     await db.execute(web_sessions.insert().values(
         session_hash=hash_credential(token), user_id=user_id, ip=ip, user_agent=(user_agent or "")[:300],
-        expires_at=sa.func.now() + sa.text(f"interval '{int(settings.session_ttl)} seconds'"),
+        expires_at=sa.func.now() + interval(settings.session_ttl),
     ))
     return token
 
@@ -204,7 +202,7 @@ async def sign_out(db: Database, token: str | None, *, ip: str | None, purpose: 
         )
         if ended is not None:
             email = await conn.fetch_value(sa.select(users.c.email).where(users.c.id == ended["user_id"]))
-            await audit.record(conn, "signout", actor=email or "anonymous", actor_user_id=ended["user_id"], ip=ip,
+            await audit.record(conn, "signout", actor=Actor(email or "anonymous", ended["user_id"], ip),
                                details={"purpose": purpose})
 
 

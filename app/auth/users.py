@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
+from app.audit import CLI, Actor
 from app.auth.passwords import hash_password
 from app.db import Connection, Database, Row
+from app.db.expressions import LIKE_ESCAPE, contains_pattern
 from app.db.tables import users, web_sessions
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -19,15 +21,26 @@ class UserError(ValueError):
     """A user operation cannot be done; the message says why."""
 
 
+def email_key(email: str) -> str:
+    """An email as accounts are stored, matched and throttled by: no surrounding whitespace, lower case."""
+    return email.strip().lower()
+
+
 def normalize_email(email: str) -> str:
+    """`email_key(email)` when it looks like an address, else UserError."""
     value = email.strip()
     if len(value) > 254 or not _EMAIL.match(value):
         raise UserError(f"not a valid email address: {email!r}")
-    return value.lower()
+    return email_key(value)
+
+
+def _has_email(email: str) -> sa.ColumnElement[bool]:
+    # Emails are unique regardless of case (uq_users_email_lower).
+    return sa.func.lower(users.c.email) == email_key(email)
 
 
 async def get_user_by_email(db: Database, email: str) -> Row | None:
-    return await db.fetch_one(sa.select(users).where(sa.func.lower(users.c.email) == email.strip().lower()))
+    return await db.fetch_one(sa.select(users).where(_has_email(email)))
 
 
 async def get_user(db: Database, user_id: int) -> Row | None:
@@ -41,9 +54,7 @@ async def create_user(
     password: str | None,
     is_admin: bool = False,
     rounds: int = 10,
-    actor: str = "cli",
-    actor_user_id: int | None = None,
-    ip: str | None = None,
+    actor: Actor = CLI,
 ) -> Row:
     """Add a user; raises UserError when the email is taken. Password None means no password sign-in."""
     email = normalize_email(email)
@@ -57,21 +68,20 @@ async def create_user(
         )
         if row is None:
             raise UserError(f"a user with email {email} already exists")
-        await audit.record(conn, "user.create", actor=actor, actor_user_id=actor_user_id, target_type="user",
-                           target_id=row["id"], ip=ip, details={"email": email, "is_admin": is_admin})
+        await audit.record(conn, "user.create", actor=actor, target_type="user", target_id=row["id"],
+                           details={"email": email, "is_admin": is_admin})
     return row
 
 
 async def set_password(
-    db: Database, email: str, password: str, *, rounds: int = 10, actor: str = "cli",
-    actor_user_id: int | None = None, ip: str | None = None,
+    db: Database, email: str, password: str, *, rounds: int = 10, actor: Actor = CLI,
 ) -> Row:
     """Set or reset a user's password and end their browser sessions; UserError when there is no such user."""
     password_hash = await hash_password(password, rounds)
     async with db.transaction() as conn:
         row = await conn.fetch_one(
             users.update()
-            .where(sa.func.lower(users.c.email) == email.strip().lower())
+            .where(_has_email(email))
             .values(password_hash=password_hash, updated_at=sa.func.now())
             .returning(users)
         )
@@ -79,8 +89,8 @@ async def set_password(
             raise UserError(f"no user with email {email.strip()}")
         # Whoever signed in with the old password must sign in again.
         await conn.execute(web_sessions.delete().where(web_sessions.c.user_id == row["id"]))
-        await audit.record(conn, "user.set_password", actor=actor, actor_user_id=actor_user_id,
-                           target_type="user", target_id=row["id"], ip=ip, details={"email": row["email"]})
+        await audit.record(conn, "user.set_password", actor=actor, target_type="user", target_id=row["id"],
+                           details={"email": row["email"]})
     return row
 
 
@@ -93,9 +103,8 @@ async def count_admins(db: Database) -> int:
 def _search_filter(search: str | None) -> sa.ColumnElement[bool]:
     if not search:
         return sa.true()
-    # Escape LIKE wildcards so a search for "a_b" finds that text, not a pattern.
-    escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return sa.func.lower(users.c.email).like(f"%{escaped}%", escape="\\")
+    # A search for "a_b" finds that text, not a pattern.
+    return sa.func.lower(users.c.email).like(contains_pattern(email_key(search)), escape=LIKE_ESCAPE)
 
 
 async def list_users(db: Database, *, search: str | None = None, limit: int = 50, offset: int = 0) -> list[Row]:
@@ -149,8 +158,7 @@ def _refuse_last_operator(row: Row, operators: list[int], message: str) -> None:
 
 
 async def set_user_disabled(
-    db: Database, user_id: int, disabled: bool, *, actor: str, actor_user_id: int | None = None,
-    ip: str | None = None,
+    db: Database, user_id: int, disabled: bool, *, actor: Actor,
 ) -> Row:
     """Disable or enable a user. Disabling ends their browser sessions, drops their API keys from every bearer
     cache and revokes their OAuth grants; the last enabled operator cannot be disabled."""
@@ -169,7 +177,7 @@ async def set_user_disabled(
         )
         assert updated is not None
         await audit.record(conn, "user.disable" if disabled else "user.enable", actor=actor,
-                           actor_user_id=actor_user_id, target_type="user", target_id=user_id, ip=ip,
+                           target_type="user", target_id=user_id,
                            details={"email": row["email"]})
         if disabled:
             await conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
@@ -181,15 +189,13 @@ async def set_user_disabled(
             # In the same transaction: a user is never left disabled with their grants still standing.
             revoked = await revoke_grants_where(conn, oauth_grants.c.user_id == user_id, "user_disabled")
             if revoked:
-                await audit.record(conn, "grant.revoke_all", actor=actor, actor_user_id=actor_user_id,
-                                   target_type="user", target_id=user_id, ip=ip,
+                await audit.record(conn, "grant.revoke_all", actor=actor, target_type="user", target_id=user_id,
                                    details={"reason": "user_disabled", "grants_revoked": revoked})
     return updated
 
 
 async def set_admin(
-    db: Database, user_id: int, is_admin: bool, *, actor: str, actor_user_id: int | None = None,
-    ip: str | None = None,
+    db: Database, user_id: int, is_admin: bool, *, actor: Actor,
 ) -> Row:
     """Grant or remove operator rights; the last enabled operator keeps theirs."""
     async with db.transaction() as conn:
@@ -204,6 +210,6 @@ async def set_admin(
         )
         assert updated is not None
         await audit.record(conn, "user.grant_operator" if is_admin else "user.remove_operator", actor=actor,
-                           actor_user_id=actor_user_id, target_type="user", target_id=user_id, ip=ip,
+                           target_type="user", target_id=user_id,
                            details={"email": row["email"]})
     return updated

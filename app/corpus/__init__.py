@@ -1,4 +1,12 @@
 """The legal corpus in PostgreSQL: query building for Ukrainian, search, records, EDRPOU codes, the importer.
 
 No Tornado here: the tools (app/tools/legal.py) and the CLI (`secondlayer import`) both call these functions.
+
+Query style. Reads (search.py, records.py) are SQL text with named `%(name)s` parameters: they are
+full-text queries (to_tsquery, ts_headline, MATERIALIZED CTEs, the `- 0` that steers the planner) tuned
+against PostgreSQL's plans (see RANKED_POOL and BROAD_SHARE in search.py), which is easier to do and to
+review on the SQL as written than on what Core would generate. Only this package's own constants (column
+lists, the text search configuration) are formatted into the text; every value from a caller is a
+parameter. Writes (importer.py) are SQLAlchemy Core upserts built from the tables in app/db/tables.py, like
+the rest of the application.
 """

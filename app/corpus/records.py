@@ -7,6 +7,8 @@ Long texts come in windows: `offset` and `max_chars` choose the window, `next_of
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -91,10 +93,14 @@ _DECISION_COLUMNS = ("doc_id, case_number, court, judge, judgment_form, proceedi
                      "source_url, demo")
 
 
+async def _decision_row(db: Database, doc_id: int) -> dict[str, Any] | None:
+    return await db.fetch_one(f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s",
+                              {"id": doc_id})
+
+
 async def get_court_decision(db: Database, doc_id: int, *, offset: int = 0,
                              max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
-    row = await db.fetch_one(f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s",
-                             {"id": doc_id})
+    row = await _decision_row(db, doc_id)
     if row is None:
         raise RecordNotFound("doc_id", f"no court decision with id {doc_id}")
     text = row.pop("full_text")
@@ -197,90 +203,110 @@ async def get_company(db: Database, edrpou: str) -> dict[str, Any]:
 
 # ---- ChatGPT's fetch ------------------------------------------------------------------------------
 
-FETCH_KINDS = ("court", "act", "article", "bill", "company")
 _WHOLE = 10**9  # a window larger than any text: fetch windows the whole document itself
+
+
+@dataclass(frozen=True)
+class Document:
+    """One record as `fetch` shows it: labelled header lines, then the body, with the record's fields."""
+
+    title: str
+    url: str
+    header: str
+    body: str
+    metadata: dict[str, Any]
 
 
 def _lines(*pairs: tuple[str, Any]) -> str:
     return "\n".join(f"{label}: {value}" for label, value in pairs if value not in (None, "", []))
 
 
+async def _court_document(db: Database, key: str) -> Document:
+    if not (key.isascii() and key.isdigit()):  # str.isdigit() also takes ², ٣, ... which int() refuses
+        raise RecordNotFound("id", f"no court decision {key!r}: court ids are numbers")
+    row = await _decision_row(db, int(key))
+    if row is None:
+        raise RecordNotFound("id", f"no court decision with id {key}")
+    header = _lines(("Справа", row["case_number"]), ("Суд", row["court"]), ("Суддя", row["judge"]),
+                    ("Форма рішення", row["judgment_form"]), ("Дата", _iso(row["adjudication_date"])),
+                    ("Категорія", row["category"]))
+    body, url = row.pop("full_text"), court_url(row)
+    del row["source_url"]
+    return Document(court_title(row), url, header, body, _dates(row))
+
+
+async def _act_document(db: Database, key: str) -> Document:
+    act = await _act_row(db, key, _ACT_COLUMNS + ", text")
+    articles = await db.fetch_all(
+        "SELECT number, heading, text FROM legislation_articles WHERE reg_number = %(reg)s "
+        "ORDER BY position, number", {"reg": act["reg_number"]})
+    header = _lines(("Вид", act["kind"]), ("Статус", act["status"]), ("Прийнято", _iso(act["adopted_on"])),
+                    ("Набрання чинності", _iso(act["effective_on"])))
+    parts = [act.pop("text")] + [
+        f"Стаття {a['number']}." + (f" {a['heading']}" if a["heading"] else "") + f"\n{a['text']}" for a in articles
+    ]
+    title, url = act_title(act), act_url(act)
+    del act["source_url"]
+    return Document(title, url, header, "\n\n".join(p for p in parts if p), {**_dates(act), "articles": len(articles)})
+
+
+async def _article_document(db: Database, key: str) -> Document:
+    reg, _, number = key.rpartition(":") if ":" in key else (key, "", "")
+    article = await get_legislation_article(db, reg, number, max_chars=_WHOLE)
+    title = f"{article['act_title']}, стаття {article['number']}" + (
+        f". {article['heading']}" if article["heading"] else "")
+    metadata = {k: article[k] for k in ("reg_number", "act_title", "act_status", "number", "heading",
+                                        "previous_number", "next_number", "demo")}
+    return Document(title, article["url"], "", article["text"], metadata)
+
+
+async def _bill_document(db: Database, key: str) -> Document:
+    bill = await get_bill(db, key)
+    header = _lines(("Номер", bill["number"]), ("Дата реєстрації", bill["registered_on"]),
+                    ("Статус", bill["status"]), ("Ініціатори", ", ".join(bill["initiators"])),
+                    ("Головний комітет", bill["committee"]), ("Скликання", bill["convocation"]))
+    body = bill.pop("summary")
+    return Document(bill_title(bill), bill["url"], header, body, {k: v for k, v in bill.items() if k != "url"})
+
+
+async def _company_document(db: Database, key: str) -> Document:
+    company = await get_company(db, key)
+    activities = "; ".join(f"{a.get('code', '')} {a.get('name', '')}".strip() for a in company["activities"])
+    header = _lines(("ЄДРПОУ", company["edrpou"]), ("Скорочена назва", company["short_name"]),
+                    ("Стан", company["status"]), ("Адреса", company["address"]), ("Керівник", company["head"]),
+                    ("Дата реєстрації", company["registered_on"]), ("Види діяльності", activities))
+    return Document(company_title(company), company["url"], header, "",
+                    {k: v for k, v in company.items() if k != "url"})
+
+
+# The kinds of id that search_everything returns ("court:123", "act:435-IV", ...), each with its reader.
+_DOCUMENTS: dict[str, Callable[[Database, str], Awaitable[Document]]] = {
+    "court": _court_document,
+    "act": _act_document,
+    "article": _article_document,
+    "bill": _bill_document,
+    "company": _company_document,
+}
+FETCH_KINDS = tuple(_DOCUMENTS)
+
+
 async def fetch_document(db: Database, document_id: str, *, offset: int = 0,
                          max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
     """{id, title, text, url, metadata} for an id returned by search_everything ("court:123", "act:435-IV", ...)."""
+    kind, _, key = document_id.partition(":")
+    key = key.strip()
+    read = _DOCUMENTS.get(kind)
+    if read is None or not key:
+        raise RecordNotFound("id", f"unknown id {document_id!r}: expected one of "
+                                   + ", ".join(f"{k}:<key>" for k in FETCH_KINDS))
     try:
-        return await _fetch_document(db, document_id, offset=offset, max_chars=max_chars)
+        doc = await read(db, key)
     except RecordNotFound as exc:
         # The lookups behind fetch name their own arguments (reg_number, article, number, edrpou); fetch's
         # caller sent only `id`, so that is the argument to name.
-        if exc.field == "id":
-            raise
         raise RecordNotFound("id", exc.message) from None
-
-
-async def _fetch_document(db: Database, document_id: str, *, offset: int, max_chars: int) -> dict[str, Any]:
-    kind, _, key = document_id.partition(":")
-    if kind not in FETCH_KINDS or not key.strip():
-        raise RecordNotFound("id", f"unknown id {document_id!r}: expected one of "
-                                   + ", ".join(f"{k}:<key>" for k in FETCH_KINDS))
-    key = key.strip()
-    if kind == "court":
-        if not (key.isascii() and key.isdigit()):  # str.isdigit() also takes ², ٣, ... which int() refuses
-            raise RecordNotFound("id", f"no court decision {key!r}: court ids are numbers")
-        row = await db.fetch_one(f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s",
-                                 {"id": int(key)})
-        if row is None:
-            raise RecordNotFound("id", f"no court decision with id {key}")
-        title = court_title(row)
-        header = _lines(("Справа", row["case_number"]), ("Суд", row["court"]), ("Суддя", row["judge"]),
-                        ("Форма рішення", row["judgment_form"]), ("Дата", _iso(row["adjudication_date"])),
-                        ("Категорія", row["category"]))
-        body, url = row.pop("full_text"), court_url(row)
-        del row["source_url"]
-        metadata = _dates(row)
-    elif kind in ("act", "article"):
-        reg, number = (key.rsplit(":", 1) + [""])[:2] if kind == "article" else (key, "")
-        if kind == "article":
-            article = await get_legislation_article(db, reg, number, max_chars=_WHOLE)
-            title = f"{article['act_title']}, стаття {article['number']}" + (
-                f". {article['heading']}" if article["heading"] else "")
-            header, body, url = "", article["text"], article["url"]
-            metadata = {k: article[k] for k in ("reg_number", "act_title", "act_status", "number", "heading",
-                                                "previous_number", "next_number", "demo")}
-        else:
-            act = await _act_row(db, key, _ACT_COLUMNS + ", text")
-            articles = await db.fetch_all(
-                "SELECT number, heading, text FROM legislation_articles WHERE reg_number = %(reg)s "
-                "ORDER BY position, number", {"reg": act["reg_number"]})
-            title, url = act_title(act), act_url(act)
-            header = _lines(("Вид", act["kind"]), ("Статус", act["status"]), ("Прийнято", _iso(act["adopted_on"])),
-                            ("Набрання чинності", _iso(act["effective_on"])))
-            parts = [act.pop("text")] + [
-                f"Стаття {a['number']}." + (f" {a['heading']}" if a["heading"] else "") + f"\n{a['text']}"
-                for a in articles
-            ]
-            body = "\n\n".join(p for p in parts if p)
-            del act["source_url"]
-            metadata = {**_dates(act), "articles": len(articles)}
-    elif kind == "bill":
-        bill = await get_bill(db, key)
-        title, url = bill_title(bill), bill["url"]
-        header = _lines(("Номер", bill["number"]), ("Дата реєстрації", bill["registered_on"]),
-                        ("Статус", bill["status"]), ("Ініціатори", ", ".join(bill["initiators"])),
-                        ("Головний комітет", bill["committee"]), ("Скликання", bill["convocation"]))
-        body = bill.pop("summary")
-        metadata = {k: v for k, v in bill.items() if k not in ("url",)}
-    else:
-        company = await get_company(db, key)
-        title, url = company_title(company), company["url"]
-        activities = "; ".join(f"{a.get('code', '')} {a.get('name', '')}".strip() for a in company["activities"])
-        header = _lines(("ЄДРПОУ", company["edrpou"]), ("Скорочена назва", company["short_name"]),
-                        ("Стан", company["status"]), ("Адреса", company["address"]), ("Керівник", company["head"]),
-                        ("Дата реєстрації", company["registered_on"]), ("Види діяльності", activities))
-        body = ""
-        metadata = {k: v for k, v in company.items() if k not in ("url",)}
-    full = "\n\n".join(p for p in (DEMO_NOTE if metadata.get("demo") else "", header, body) if p)
+    full = "\n\n".join(p for p in (DEMO_NOTE if doc.metadata.get("demo") else "", doc.header, doc.body) if p)
     window = text_window(full, offset, max_chars)
-    metadata.update({k: window[k] for k in ("text_offset", "text_length", "truncated", "next_offset")})
-    metadata["kind"] = kind
-    return {"id": f"{kind}:{key}", "title": title, "text": window["text"], "url": url, "metadata": metadata}
+    metadata = {**doc.metadata, **{k: window[k] for k in ("text_offset", "text_length", "truncated", "next_offset")},
+                "kind": kind}
+    return {"id": f"{kind}:{key}", "title": doc.title, "text": window["text"], "url": doc.url, "metadata": metadata}

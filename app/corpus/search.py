@@ -13,6 +13,7 @@ from typing import Any
 from app.corpus.records import act_url, bill_url, company_url, court_url
 from app.corpus.text import APOSTROPHE, APOSTROPHES, CONFIG, build_tsquery, fold
 from app.db import Database
+from app.db.expressions import contains_pattern
 
 # Deeper pages are refused: nobody reads result 5,000, and OFFSET cost grows with depth.
 MAX_OFFSET = 5000
@@ -80,8 +81,8 @@ def decode_cursor(cursor: str | None, kind: str, params: Mapping[str, Any]) -> i
 
 
 def _like(value: str) -> str:
-    escaped = fold(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    """A LIKE pattern (escape character LIKE_ESCAPE) for folded values that contain `value`."""
+    return contains_pattern(fold(value))
 
 
 def _headline(expr: str) -> str:

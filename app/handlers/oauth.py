@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from typing import Any
 
 import tornado.web
@@ -30,23 +29,14 @@ from app.auth.oauth import (
 from app.auth.rate_limit import registration_allowed
 from app.auth.redirects import client_hosts, form_action_source, redirect_target
 from app.auth.registration import register_dynamic_client
-from app.auth.signin import (
-    MESSAGES,
-    SESSION_COOKIE,
-    SignInError,
-    end_session,
-    session_user,
-    sign_in,
-    sign_out,
-    start_session,
-)
+from app.auth.signin import SignInError
 from app.db import UNAVAILABLE, Row
-from app.handlers.base import PAGE_CSP, APIHandler, BaseHandler
+from app.handlers.base import PAGE_CSP, APIHandler
+from app.handlers.browser import SessionHandler
 
 log = logging.getLogger("secondlayer")
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-SIGNIN_STATUS = {"invalid_credentials": 401, "no_password": 401, "disabled": 403, "throttled": 429}
 
 
 class OAuthAPIHandler(APIHandler):
@@ -175,17 +165,13 @@ class RegistrationHandler(OAuthAPIHandler):
         self.write_json(answer, status=201)
 
 
-class AuthorizeHandler(BaseHandler):
+class AuthorizeHandler(SessionHandler):
     """GET/POST /oauth/authorize: the branded sign-in and consent page; answers the client by 302."""
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
         self.set_header("Cache-Control", "no-store")
         self.set_header("Pragma", "no-cache")
-
-    def session_token(self) -> str | None:
-        raw = self.get_signed_cookie(SESSION_COOKIE.name, max_age_days=self.config.session_ttl / 86400)
-        return raw.decode("utf-8") if raw else None
 
     def request_params(self, source: dict[str, list[bytes]]) -> dict[str, list[str]]:
         return {k: [v.decode("utf-8", errors="replace") for v in vs] for k, vs in source.items()}
@@ -230,7 +216,7 @@ class AuthorizeHandler(BaseHandler):
         request = await self.validated(self.request_params(self.request.query_arguments))
         if request is None:
             return
-        self.show(request, await session_user(self.db, self.session_token()))
+        self.show(request, await self.session_user())
 
     async def post(self) -> None:
         request = await self.validated(self.request_params(self.request.body_arguments))
@@ -243,8 +229,7 @@ class AuthorizeHandler(BaseHandler):
                                                        "state": request.state})
             return
         if decision == "switch":
-            await sign_out(self.db, self.session_token(), ip=self.request.remote_ip, purpose="oauth")
-            self.clear_cookie(SESSION_COOKIE.name)
+            await self.sign_out(purpose="oauth")
             self.show(request, None)
             return
         user = await self.signed_in_user(request)
@@ -255,25 +240,16 @@ class AuthorizeHandler(BaseHandler):
 
     async def signed_in_user(self, request: AuthorizationRequest) -> Row | None:
         """The session's user, or the one whose password was just checked; None after re-showing the form."""
-        user = await session_user(self.db, self.session_token())
+        user = await self.session_user()
         if user is not None:
             return user
         email = self.get_body_argument("email", "").strip()
         try:
-            user = await sign_in(self.db, self.config, email, self.get_body_argument("password", ""),
-                                 ip=self.request.remote_ip, purpose="oauth")
+            return await self.sign_in(email, self.get_body_argument("password", ""), purpose="oauth")
         except SignInError as exc:
-            message = self.locale.translate(MESSAGES[exc.code])
-            if exc.retry_after:
-                self.set_header("Retry-After", str(exc.retry_after))
-                message = message.format(minutes=max(1, math.ceil(exc.retry_after / 60)))
-            self.show(request, None, error=message, email=email, status=SIGNIN_STATUS.get(exc.code, 401))
+            status, message = self.refusal(exc)
+            self.show(request, None, error=message, email=email, status=status)
             return None
-        await end_session(self.db, self.session_token())
-        token = await start_session(self.db, self.config, user["id"], ip=self.request.remote_ip,
-                                    user_agent=self.request.headers.get("User-Agent"))
-        self.set_signed_cookie(SESSION_COOKIE.name, token, **SESSION_COOKIE.kwargs(self.config))  # type: ignore[arg-type]
-        return user
 
 
 routes = [

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from app.handlers.base import LANGUAGES, BaseHandler
+from app.handlers.browser import local_path
 
 
 class HomeHandler(BaseHandler):
@@ -22,18 +21,6 @@ class LanguageHandler(BaseHandler):
         self.set_cookie("lang", code, expires_days=365, httponly=True, samesite="Lax",
                         secure=self.config.secure_cookies)
         self.redirect(local_path(self.get_argument("next", "/")))
-
-
-def local_path(target: str) -> str:
-    """`target` when it is a path on this site, else "/": an open redirect here would be a phishing aid.
-
-    Browsers read a backslash as a slash, so "/\\evil.example" means "//evil.example", another host.
-    """
-    parts = urlsplit(target)
-    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
-            or "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7f for ch in target)):
-        return "/"
-    return target
 
 
 routes = [
