@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from typing import Any
@@ -87,9 +88,46 @@ def test_register_with_http_basic_and_the_default_is_the_body(admin, dbrun):
     assert client_row(dbrun, shown(r.text, "v-client-id"))["token_endpoint_auth_method"] == "client_secret_basic"
     r = register(admin)
     assert shown(r.text, "v-auth-method") == "client_secret_post"
-    r = register(admin, auth_method="private_key_jwt")
+    r = register(admin, auth_method="client_secret_jwt")
     assert r.status_code == 400
     assert "Not a valid choice" in field_block(r.text, "auth_method")
+
+
+def test_register_a_private_key_jwt_client_with_a_key_set_url_or_the_keys(admin, dbrun):
+    r = register(admin, auth_method="private_key_jwt", jwks_uri="https://keys.example.com/jwks.json")
+    assert r.status_code == 200, r.text
+    assert 'id="v-client-secret"' not in r.text and shown(r.text, "v-auth-method") == "private_key_jwt"
+    assert "https://keys.example.com/jwks.json" in r.text
+    row = client_row(dbrun, shown(r.text, "v-client-id"))
+    assert row["token_endpoint_auth_method"] == "private_key_jwt"
+    assert row["jwks_uri"] == "https://keys.example.com/jwks.json" and row["jwks"] is None
+    page = admin.get(f"/admin/clients/{row['id']}")
+    assert "https://keys.example.com/jwks.json" in page.text and "/rotate" not in page.text
+
+    key = {"kty": "EC", "crv": "P-256", "kid": "console-1", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+    r = register(admin, auth_method="private_key_jwt", jwks=json.dumps({"keys": [key]}))
+    assert r.status_code == 200, r.text
+    row = client_row(dbrun, shown(r.text, "v-client-id"))
+    assert row["jwks"] == {"keys": [key]} and row["jwks_uri"] is None
+    assert "console-1" in admin.get(f"/admin/clients/{row['id']}").text
+
+
+@pytest.mark.parametrize("extra, field, message", [
+    ({"auth_method": "private_key_jwt"}, "jwks_uri", "private_key_jwt needs the client"),
+    ({"auth_method": "private_key_jwt", "jwks": "{not json"}, "jwks", "Not JSON"),
+    ({"auth_method": "private_key_jwt", "jwks_uri": "http://keys.example.com/j"}, "jwks_uri", "https"),
+    ({"auth_method": "private_key_jwt", "jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'}, "jwks", "oct"),
+    ({"auth_method": "private_key_jwt", "jwks": '{"keys": []}', "jwks_uri": "https://k.example/j"}, "jwks",
+     "not both"),
+    ({"auth_method": "client_secret_post", "jwks_uri": "https://k.example/j"}, "jwks_uri", "only with private_key_jwt"),
+])
+def test_register_key_errors_sit_next_to_their_field(admin, dbrun, extra, field, message):
+    before = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients"))
+    r = register(admin, **extra)
+    assert r.status_code == 400
+    assert message in field_block(r.text, field), field_block(r.text, field)
+    assert dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients")) == before
 
 
 @pytest.mark.parametrize("name, uris, field, message", [

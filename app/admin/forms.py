@@ -96,6 +96,7 @@ class ClientForm(Form):
 AUTH_METHOD_CHOICES = (
     ("client_secret_post", "Secret in the request body (client_secret_post): ChatGPT, Claude"),
     ("client_secret_basic", "Secret in HTTP Basic (client_secret_basic)"),
+    ("private_key_jwt", "Signed JWT with the app's own key (private_key_jwt)"),
     ("none", "Public client: no secret, PKCE only (none)"),
 )
 
@@ -105,6 +106,16 @@ class ClientRegisterForm(ClientForm):
         "Client authentication", [InputRequired(REQUIRED)], default="client_secret_post",
         choices=[SelectChoice(value, label) for value, label in AUTH_METHOD_CHOICES],
         description="Must match what the app sends; ChatGPT asks for it as the token endpoint auth method",
+    )
+    jwks_uri = StringField(
+        "Key set URL (jwks_uri)", [Optional(), Length(max=2000, message="At most 2000 characters")],
+        filters=[_strip], description="private_key_jwt only: the https URL where the app publishes its public keys",
+        render_kw={"spellcheck": "false", "autocapitalize": "off", "placeholder": "https://"},
+    )
+    jwks = TextAreaField(
+        "Key set (jwks)", [Optional(), Length(max=32768, message="At most 32 KiB")], filters=[_strip],
+        description='private_key_jwt only, instead of a URL: the public JWK set, {"keys": [...]}',
+        render_kw={"rows": 4, "spellcheck": "false", "autocapitalize": "off"},
     )
 
 

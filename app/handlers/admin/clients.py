@@ -4,6 +4,7 @@ rotate the secret, enable, disable, delete, and revoke every grant of one client
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from wtforms import Form
@@ -41,6 +42,24 @@ def validate_uris(field: Any, uris: list[str]) -> bool:
         errors.append(f"at most {clients.MAX_REDIRECT_URIS} redirect URIs may be registered")
     field.errors = [*field.errors, *errors]
     return not errors
+
+
+def validate_keys(form: ClientRegisterForm) -> bool:
+    """The key fields belong to private_key_jwt, and an inline key set must at least be JSON; the domain checks
+    the rest (https, both given, which keys) and names the field it is about."""
+    if form.auth_method.data != clients.KEY_METHOD:
+        for field in (form.jwks_uri, form.jwks):
+            if field.data:
+                field.errors = [*field.errors, "Keys are used only with private_key_jwt"]
+                return False
+        return True
+    if form.jwks.data:
+        try:
+            json.loads(form.jwks.data)
+        except ValueError:
+            form.jwks.errors = [*form.jwks.errors, 'Not JSON: paste the key set as {"keys": [...]}']
+            return False
+    return True
 
 
 def show_secret(handler: AdminHandler, client: Row, secret: str | None,
@@ -87,13 +106,15 @@ class ClientNewHandler(ClientPage):
     async def post(self) -> None:
         form = self.register_form()
         uris = redirect_uri_lines(form.redirect_uris.data)
-        if form.validate() and validate_uris(form.redirect_uris, uris):
+        if form.validate() and validate_uris(form.redirect_uris, uris) and validate_keys(form):
             if not await self.first_submission("/admin/clients"):
                 return
             try:
                 row, secret = await clients.register_client(
                     self.db, name=form.name.data, redirect_uris=uris,
-                    token_endpoint_auth_method=form.auth_method.data, source="operator", actor=self.actor)
+                    token_endpoint_auth_method=form.auth_method.data, source="operator", actor=self.actor,
+                    jwks_uri=form.jwks_uri.data or None, jwks=json.loads(form.jwks.data) if form.jwks.data else None,
+                    allow_loopback_jwks_uri=self.config.client_metadata_allow_loopback)
             except clients.ClientError as exc:
                 show_error(form, exc, form.name)
             else:
