@@ -434,3 +434,16 @@ def test_cleanup_forgets_expired_assertion_ids(dbrun):
     left = dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(oauth_client_assertions)
                                            .where(oauth_client_assertions.c.expires_at < sa.func.now())))
     assert left == 0
+
+
+def test_a_document_may_carry_its_keys_inline(http, docs, token_url, dbrun):
+    client = ChatGPTLike(docs)
+    client.document = {**client.document, "jwks": {"keys": [public_jwk(client.key, client.kid, "RS256")]}}
+    del client.document["jwks_uri"]
+    docs.publish(f"{client.prefix}/oauth/client.json", client.document)
+    assert bogus_code_exchange(http, client.auth(token_url)).json()["error"] == "invalid_grant"
+    assert client.jwks_path not in docs.hits  # nothing fetched but the document
+    row = dbrun(lambda db: db.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.client_id == client.client_id)))
+    assert row["jwks"]["keys"][0]["kid"] == client.kid and row["jwks_uri"] is None
+    refused(bogus_code_exchange(http, client.auth(token_url, key=rsa.generate_private_key(65537, 2048))),
+            "does not verify")
