@@ -95,3 +95,50 @@ def test_new_metadata_document_clients_share_the_registration_rate_limit(http, d
     assert dbrun(lambda db: db.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.client_id == fresh))) is None
     assert authorize(known, ip).status_code == 200  # clients already known are not registrations
     assert authorize(fresh, "198.18.202.1").status_code == 200  # another address has its own budget
+
+
+def test_one_ipv6_slash_64_shares_one_registration_budget(http, dbrun, settings):
+    """A host usually holds a whole /64: counting single IPv6 addresses would give it 2^64 budgets."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    from app.auth.rate_limit import address_key
+    from app.db.tables import rate_limits
+
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7" and address_key("192.0.2.7") == "192.0.2.7"
+    prefix = f"2001:db8:{secrets.randbelow(9000) + 1}:7"
+    dbrun(lambda db: db.execute(rate_limits.insert().values(
+        key=f"register:{prefix}::/64", hits=settings.registration_rate_limit, window_started_at=sa.func.now())))
+    body = {"redirect_uris": [CLAUDE], "client_name": "v6"}
+    r = http.post("/oauth/register", json=body, headers={"X-Forwarded-For": f"{prefix}:{secrets.token_hex(2)}::5"})
+    assert r.status_code == 429 and r.json()["error"] == "temporarily_unavailable"
+    r = http.post("/oauth/register", json=body, headers={"X-Forwarded-For": f"2001:db8:99:{secrets.randbelow(999)}::5"})
+    assert r.status_code == 201
+
+
+@pytest.mark.parametrize("address", ["::ffff:0:10.0.0.1", "::ffff:0:127.0.0.1", "::ffff:0:169.254.169.254"])
+def test_metadata_fetch_refuses_ipv4_translated_addresses(address):
+    from app.auth.public_fetch import address_allowed
+
+    assert not address_allowed(address, allow_private=False)
+
+
+def test_a_deeply_nested_metadata_document_is_an_error_page_not_a_500(http, docs, dbrun):
+    """7,000 levels fit in 14 KB, under the 16 KiB cap; parsing it once raised RecursionError."""
+    import secrets
+
+    from helpers_oauth import pkce
+
+    from app.db.tables import rate_limits
+
+    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
+    path = f"nested-{secrets.token_hex(4)}.json"
+    url = docs.publish(path, b'{"client_id": ' + b"[" * 7000 + b"]" * 7000 + b"}")
+    _, challenge = pkce()
+    r = http.get("/oauth/authorize", params={"response_type": "code", "client_id": url, "redirect_uri": CLAUDE,
+                                             "code_challenge": challenge, "code_challenge_method": "S256"})
+    assert r.status_code == 400 and "not valid JSON" in r.text
+    assert http.get("/healthz").status_code == 200

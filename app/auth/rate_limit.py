@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 
 import sqlalchemy as sa
@@ -37,6 +38,22 @@ async def hit(db: Database, key: str, *, limit: int, window_seconds: int) -> int
     return max(1, math.ceil(float(row["remaining"])))
 
 
+def address_key(ip: str | None) -> str:
+    """Who is counted for per-address limits: an IPv4 address, or the /64 an IPv6 address is in (one host
+    usually holds a whole /64, so counting single IPv6 addresses would give it 2^64 budgets)."""
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
+
+
 async def registration_allowed(db: Database, ip: str | None, limit: int) -> int:
-    """Dynamic client registration: 0 when this IP may register now, else seconds to wait."""
-    return await hit(db, f"register:{ip or 'unknown'}", limit=limit, window_seconds=REGISTRATION_WINDOW_SECONDS)
+    """Dynamic client registration: 0 when this address (IPv6: its /64) may register now, else seconds to wait."""
+    return await hit(db, f"register:{address_key(ip)}", limit=limit, window_seconds=REGISTRATION_WINDOW_SECONDS)
