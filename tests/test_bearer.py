@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import time
 
+import psycopg2
 import pytest
 import sqlalchemy as sa
 from helpers_oauth import make_client, tokens_for
 
 from app.audit import Actor
+from app.auth import revocations
 from app.auth.api_keys import create_api_key, revoke_api_key
 from app.auth.bearer import BearerAuthenticator, BearerError, parse_authorization
 from app.auth.secrets import hash_credential
+from app.auth.users import set_user_disabled
 from app.db import Database
 from app.db.tables import api_keys, oauth_clients, oauth_grants, oauth_tokens, users
 
@@ -42,8 +46,14 @@ def _refused_within(server, authenticator, token, seconds=1.0):
     pytest.fail(f"still accepted after {seconds}s")
 
 
-def _notify(dbrun, payload):
-    dbrun(lambda db: db.execute(sa.select(sa.func.pg_notify("secondlayer_revocations", payload))))
+def _notify(dbrun, send):
+    """Commit one transaction in which `send(conn)` sends revocation notices."""
+
+    async def go(db):
+        async with db.transaction() as conn:
+            await send(conn)
+
+    dbrun(go)
 
 
 def test_access_token_resolves_to_principal(http, dbrun, make_user, server, authenticator):
@@ -69,7 +79,7 @@ def test_cache_serves_until_a_revocation_notice_arrives(http, dbrun, make_user, 
                                 .values(revoked_at=sa.func.now())))
     assert _auth(server, authenticator, tokens["access_token"]).user_id == user["id"]
     # ...until the notice for that token reaches the listener.
-    _notify(dbrun, f"token:{token_hash}")
+    _notify(dbrun, lambda conn: revocations.notify_tokens(conn, [token_hash]))
     exc = _refused_within(server, authenticator, tokens["access_token"])
     assert exc.status == 401 and exc.error == "invalid_token"
 
@@ -79,7 +89,7 @@ def test_wildcard_notice_drops_everything(http, dbrun, make_user, server, authen
     tokens = tokens_for(http, make_client(dbrun), user["email"])
     _auth(server, authenticator, tokens["access_token"])
     dbrun(lambda db: db.execute(users.update().where(users.c.id == user["id"]).values(disabled=True)))
-    _notify(dbrun, "*")
+    _notify(dbrun, revocations.notify_everything)
     _refused_within(server, authenticator, tokens["access_token"])
 
 
@@ -92,12 +102,66 @@ def test_api_key_accepted_then_revoked_everywhere_within_a_second(dbrun, make_us
     _refused_within(server, authenticator, key)
 
 
+def test_disabling_a_user_drops_their_cached_api_keys_everywhere(dbrun, make_user, server, authenticator):
+    user = make_user()
+    _, key = dbrun(lambda db: create_api_key(db, user["email"], "cached", actor=Actor("test")))
+    _auth(server, authenticator, key)
+    dbrun(lambda db: set_user_disabled(db, user["id"], True, actor=Actor("test")))
+    _refused_within(server, authenticator, key)
+
+
+def test_every_notice_is_read_back_as_the_credentials_it_names(database_url, dbrun):
+    """What each notify function sends on the channel, for real, parses back to what it was asked to name."""
+    many = [f"hash-{i}" for i in range(revocations.NOTIFY_EACH_LIMIT + 1)]
+    cases = [
+        (lambda conn: revocations.notify_tokens(conn, ["t-1", "t-2"]), ["t-1", "t-2"]),
+        (lambda conn: revocations.notify_api_keys(conn, ["k-1"]), ["k-1"]),
+        (lambda conn: revocations.notify_api_keys(conn, []), []),
+        (revocations.notify_everything, [None]),
+        (lambda conn: revocations.notify_tokens(conn, many), [None]),  # too many to name one by one
+    ]
+    listener = psycopg2.connect(database_url)
+    listener.autocommit = True
+    try:
+        with listener.cursor() as cur:
+            cur.execute(f'LISTEN "{revocations.CHANNEL}"')
+        for n, (send, named) in enumerate(cases):
+            _notify(dbrun, send)
+            marker = f"end-of-case-{n}"
+            with listener.cursor() as cur:  # delivered after everything committed before it
+                cur.execute("SELECT pg_notify(%s, %s)", (revocations.CHANNEL, marker))
+            payloads = _payloads_until(listener, marker)
+            assert [revocations.credential_named(p) for p in payloads] == named, n
+    finally:
+        listener.close()
+
+
+def _payloads_until(conn, marker, timeout=5.0):
+    payloads = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn.poll()
+        while conn.notifies:
+            payload = conn.notifies.pop(0).payload
+            if payload == marker:
+                return payloads
+            payloads.append(payload)
+        select.select([conn], [], [], 0.2)
+    pytest.fail(f"{marker} never arrived")
+
+
+def test_a_notice_not_understood_means_everything():
+    for payload in ("*", "", "token", "token:", "tokens:abc", "api-key:abc", "TOKEN:abc"):
+        assert revocations.credential_named(payload) is None, payload
+    assert revocations.credential_named("api_key:abc") == "abc"
+
+
 def test_expired_token_refused(http, dbrun, make_user, server, authenticator):
     tokens = tokens_for(http, make_client(dbrun), make_user()["email"])
     dbrun(lambda db: db.execute(oauth_tokens.update()
                                 .where(oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))
                                 .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))))
-    _notify(dbrun, "*")
+    _notify(dbrun, revocations.notify_everything)
     _refused_within(server, authenticator, tokens["access_token"])
 
 

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.audit import CLI, Actor
+from app.auth import revocations
 from app.auth.secrets import API_KEY_PREFIX, hash_credential, new_credential
 from app.auth.users import UserError, get_user_by_email
 from app.db import Database, Row
@@ -55,7 +56,7 @@ async def revoke_api_key(
             assert row is not None
             await audit.record(conn, "api_key.revoke", actor=actor, target_type="api_key", target_id=key_id,
                                details={"prefix": row["prefix"]})
-            await conn.execute(sa.select(sa.func.pg_notify("secondlayer_revocations", f"api_key:{row['key_hash']}")))
+            await revocations.notify_api_keys(conn, [row["key_hash"]])
     return row
 
 

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from app.auth import revocations
 from app.auth.secrets import ACCESS_TOKEN_PREFIX, API_KEY_PREFIX, hash_credential
 from app.db import Database
 from app.db.tables import api_keys, oauth_clients, oauth_grants, oauth_tokens, users
 
 SCOPE_MCP = "mcp"
-REVOCATION_CHANNEL = "secondlayer_revocations"
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ class BearerAuthenticator:
     """Resolves bearer credentials for the server's protected endpoints, behind a small in-process cache.
 
     A miss is one indexed lookup by hash. Hits are kept for at most CACHE_TTL seconds (never past the
-    credential's own expiry); every revocation NOTIFYs 'secondlayer_revocations' and `start()` listens there, so
-    a revoked credential stops working in every process within a second. Use is recorded in memory and written
+    credential's own expiry); every revocation sends a notice (app.auth.revocations) and `start()` listens for
+    them, so a revoked credential stops working in every process within a second. Use is recorded in memory and written
     in batches (at most once per USAGE_FLUSH_SECONDS per credential), never on the request path.
     """
 
@@ -199,15 +199,16 @@ class BearerAuthenticator:
             self._used_clients.add(resolution.client_pk)
 
     def forget(self, payload: str) -> None:
-        """Drop what a revocation notice names: 'token:<hash>', 'api_key:<hash>', or '*' for everything."""
-        kind, _, value = payload.partition(":")
-        if kind in ("token", "api_key") and value:
-            self._cache.pop(value, None)
-        else:
+        """Drop what a revocation notice names: one credential, or everything."""
+        credential_hash = revocations.credential_named(payload)
+        if credential_hash is None:
             self._cache.clear()
+        else:
+            self._cache.pop(credential_hash, None)
 
-    def _on_notify(self, payload: str) -> None:
-        self.forget(payload)
+    def _on_listening(self) -> None:
+        # Notices sent while the feed was down are lost: start from an empty cache.
+        self._cache.clear()
         self.listening.set()
 
     def _on_lost(self) -> None:
@@ -241,7 +242,8 @@ class BearerAuthenticator:
         """Listen for revocations and start the periodic usage flush."""
         self._stop = asyncio.Event()
         self._tasks = [
-            asyncio.ensure_future(self.db.listen(REVOCATION_CHANNEL, self._on_notify, self._stop, self._on_lost)),
+            asyncio.ensure_future(self.db.listen(revocations.CHANNEL, self.forget, self._stop,
+                                                 on_listening=self._on_listening, on_lost=self._on_lost)),
             asyncio.ensure_future(self._flush_loop(self._stop)),
         ]
 

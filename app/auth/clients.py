@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.audit import Actor
+from app.auth import revocations
 from app.auth.jwks import JwksError, signing_keys
 from app.auth.public_fetch import PublicFetchError, check_public_url
 from app.auth.redirects import RedirectURIError
@@ -111,11 +112,6 @@ def validate_client_keys(method: str, jwks_uri: Any, jwks: Any, *,
 
 def new_client_id() -> str:
     return CLIENT_ID_PREFIX + secrets.token_urlsafe(18)  # 24 URL-safe characters
-
-
-async def _notify_all(conn: Connection) -> None:
-    """Tell every server process to drop its bearer cache (sent on commit)."""
-    await conn.execute(sa.select(sa.func.pg_notify("secondlayer_revocations", "*")))
 
 
 async def register_client(
@@ -268,7 +264,7 @@ async def set_client_disabled(
         revoked = 0
         if disabled:
             revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client disabled")
-            await _notify_all(conn)
+            await revocations.notify_everything(conn)
         await audit.record(conn, "client.disable" if disabled else "client.enable", actor=actor,
                            target_type="client", target_id=client_id,
                            details={"grants_revoked": revoked})
@@ -284,7 +280,7 @@ async def delete_client(
     async with db.transaction() as conn:
         row = await _locked(conn, client_id)
         revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client deleted")
-        await _notify_all(conn)
+        await revocations.notify_everything(conn)
         await conn.execute(oauth_clients.delete().where(oauth_clients.c.id == row["id"]))
         await audit.record(conn, "client.delete", actor=actor, target_type="client", target_id=client_id,
                            details={"name": row["name"], "grants_revoked": revoked})

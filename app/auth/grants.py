@@ -8,11 +8,9 @@ import sqlalchemy as sa
 
 from app import audit
 from app.audit import Actor
+from app.auth import revocations
 from app.db import Connection, Database, Row
 from app.db.tables import oauth_clients, oauth_grants, oauth_tokens, users
-
-# Above this many tokens in one revocation, tell caches to drop everything rather than send one NOTIFY each.
-NOTIFY_EACH_LIMIT = 50
 
 
 def _live_tokens() -> Any:
@@ -42,15 +40,6 @@ async def list_grants(db: Database, *, user_id: int | None = None, client_pk: in
     return await db.fetch_all(stmt)
 
 
-async def notify_token_revocations(conn: Connection, token_hashes: list[str]) -> None:
-    """Tell every server process's bearer cache to drop these tokens (delivered when the transaction commits)."""
-    if not token_hashes:
-        return
-    payloads = [f"token:{h}" for h in token_hashes] if len(token_hashes) <= NOTIFY_EACH_LIMIT else ["*"]
-    for payload in payloads:
-        await conn.execute(sa.select(sa.func.pg_notify("secondlayer_revocations", payload)))
-
-
 async def revoke_grants_where(conn: Connection, condition: Any, reason: str) -> int:
     """Inside a transaction: revoke matching unrevoked grants and all their tokens; returns the grant count."""
     grant_ids = [r["id"] for r in await conn.fetch_all(
@@ -64,7 +53,7 @@ async def revoke_grants_where(conn: Connection, condition: Any, reason: str) -> 
         .where(oauth_tokens.c.grant_id.in_(grant_ids), oauth_tokens.c.revoked_at.is_(None))
         .values(revoked_at=sa.func.now()).returning(oauth_tokens.c.token_hash)
     )]
-    await notify_token_revocations(conn, hashes)
+    await revocations.notify_tokens(conn, hashes)
     return len(grant_ids)
 
 

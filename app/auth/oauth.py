@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.audit import Actor
+from app.auth import revocations
 from app.auth.client_assertion import (
     ASSERTION_TYPE,
     JWKS_CACHE,
@@ -29,7 +30,7 @@ from app.auth.client_assertion import (
 )
 from app.auth.client_metadata import ClientMetadataError, is_metadata_client_id, resolve_metadata_client
 from app.auth.clients import KEY_METHOD, PUBLIC_METHOD, get_client, verify_client_secret
-from app.auth.grants import notify_token_revocations, revoke_grants_where
+from app.auth.grants import revoke_grants_where
 from app.auth.jwks import JwksCache
 from app.auth.redirects import ascii_url, redirect_uri_matches
 from app.auth.resources import canonical_resource, is_our_resource
@@ -525,7 +526,7 @@ async def revoke_token(db: Database, client: Row, token: str, *, ip: str | None 
         elif row["revoked_at"] is None:
             await conn.execute(oauth_tokens.update().where(oauth_tokens.c.id == row["id"])
                                .values(revoked_at=sa.func.now()))
-            await notify_token_revocations(conn, [row["token_hash"]])
+            await revocations.notify_tokens(conn, [row["token_hash"]])
         await audit.record(conn, "token.revoke", actor=Actor(client["client_id"], row["user_id"], ip),
                            target_type="grant", target_id=row["grant_id"], details={"kind": row["kind"]})
 

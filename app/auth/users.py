@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit
 from app.audit import CLI, Actor
+from app.auth import revocations
 from app.auth.passwords import hash_password
 from app.db import Connection, Database, Row
 from app.db.expressions import LIKE_ESCAPE, contains_pattern
@@ -182,10 +183,9 @@ async def set_user_disabled(
         if disabled:
             await conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
             # The keys stay valid rows (enabling the user again restores them) but no cache may keep serving them.
-            await conn.fetch_all(
-                sa.select(sa.func.pg_notify("secondlayer_revocations", sa.literal("api_key:") + api_keys.c.key_hash))
-                .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
-            )
+            keys = await conn.fetch_all(sa.select(api_keys.c.key_hash)
+                                        .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None)))
+            await revocations.notify_api_keys(conn, [k["key_hash"] for k in keys])
             # In the same transaction: a user is never left disabled with their grants still standing.
             revoked = await revoke_grants_where(conn, oauth_grants.c.user_id == user_id, "user_disabled")
             if revoked:

@@ -163,11 +163,13 @@ class Database:
             return await conn.fetch_value(stmt, params)
 
     async def listen(self, channel: str, callback: Callable[[str], Awaitable[None] | None],
-                     stop: asyncio.Event, on_lost: Callable[[], None] | None = None) -> None:
+                     stop: asyncio.Event, *, on_listening: Callable[[], None] | None = None,
+                     on_lost: Callable[[], None] | None = None) -> None:
         """Deliver NOTIFY payloads on `channel` to `callback` until `stop` is set, reconnecting on loss.
 
-        On every (re)connection the callback gets "*" (whatever was missed is unknown); `on_lost` is called as
-        soon as the connection is found dead, which a quiet connection is checked for every LISTEN_PROBE seconds.
+        `on_listening` is called on every (re)connection once LISTEN is in place (what was sent before is lost);
+        `on_lost` as soon as the connection is found dead, which a quiet one is checked for every LISTEN_PROBE
+        seconds.
         """
         delay = 0.5
         while not stop.is_set():
@@ -177,7 +179,8 @@ class Database:
                     async with conn.cursor() as cur:
                         await cur.execute(f'LISTEN "{channel}"')
                     delay = 0.5
-                    await _call(callback, "*")
+                    if on_listening is not None:
+                        on_listening()
                     while not stop.is_set():
                         get = asyncio.ensure_future(conn.notifies.get())
                         stopper = asyncio.ensure_future(stop.wait())
