@@ -126,8 +126,8 @@ async def recent_runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
     )
 
 
-def start_scheduler(settings: Settings, db: Database) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC")
+def schedule_cleanup(scheduler: AsyncIOScheduler, settings: Settings, db: Database) -> None:
+    """Add the expired-data cleanup to `scheduler`, on CLEANUP_CRON (UTC)."""
     scheduler.add_job(
         run_cleanup,
         CronTrigger.from_crontab(settings.cleanup_cron, timezone="UTC"),
@@ -138,5 +138,3 @@ def start_scheduler(settings: Settings, db: Database) -> AsyncIOScheduler:
         coalesce=True,
         misfire_grace_time=3600,
     )
-    scheduler.start()
-    return scheduler

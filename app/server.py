@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import tornado.httpserver
 import tornado.locale
@@ -21,6 +19,7 @@ from app.db.schema import schema_problem
 from app.forwarded import ProxyAwareHTTPServer
 from app.handlers import all_routes, bodies
 from app.handlers.base import NotFoundHandler, StaticHandler
+from app.services import Services
 
 log = logging.getLogger("secondlayer")
 
@@ -32,40 +31,18 @@ class StartupError(Exception):
     """The server cannot start; the message is one line for the operator."""
 
 
-@dataclass
-class Inflight:
-    """Counts requests being served, so shutdown can wait for them."""
-
-    count: int = 0
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
-        self.idle.set()
-
-    def enter(self) -> None:
-        self.count += 1
-        self.idle.clear()
-
-    def leave(self) -> None:
-        self.count = max(0, self.count - 1)
-        if self.count == 0:
-            self.idle.set()
-
-
 def load_locales() -> None:
     tornado.locale.load_translations(str(HERE / "locale"))
     tornado.locale.set_default_locale("en_US")
 
 
-def make_app(settings: Settings, db: Database, **services: Any) -> tornado.web.Application:
-    """The application with every route; `services` are extra objects handlers find in self.settings."""
+def make_app(services: Services) -> tornado.web.Application:
+    """The application with every route; handlers reach `services` as `self.services`."""
+    settings = services.config
     load_locales()
     return tornado.web.Application(
         all_routes(),
-        config=settings,
-        db=db,
-        inflight=Inflight(),
-        shutdown=asyncio.Event(),
+        services=services,
         cookie_secret=settings.cookie_secret,
         xsrf_cookies=True,
         xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax", "secure": settings.secure_cookies},
@@ -77,7 +54,6 @@ def make_app(settings: Settings, db: Database, **services: Any) -> tornado.web.A
         autoescape="xhtml_escape",
         compress_response=True,
         log_function=_log_request,
-        **services,
     )
 
 
@@ -98,15 +74,13 @@ class Runtime:
     def __init__(self, settings: Settings, database_url: str) -> None:
         self.settings = settings
         self.db = Database(database_url, maxsize=settings.db_pool_size)
-        self.services: dict[str, Any] = {}
+        self.services = Services(settings, self.db)
         self.app: tornado.web.Application | None = None
         self.server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> int:
         """Check the database, start services, listen; returns the bound port."""
-        from app import services
-
         try:
             problem = await schema_problem(self.db)
         except UNAVAILABLE as exc:
@@ -114,8 +88,8 @@ class Runtime:
             raise StartupError(f"cannot reach the database at {self.db.safe_url}: {reason}") from None
         if problem:
             raise StartupError(f"refusing to start: {problem}")
-        self.services = await services.start(self.settings, self.db)
-        self.app = make_app(self.settings, self.db, **self.services)
+        await self.services.start()
+        self.app = make_app(self.services)
         # xheaders, but believed only from TRUSTED_PROXIES (see app/forwarded.py).
         # body_timeout: Tornado waits for ever by default, so a client trickling a body (slowloris) would hold
         # a connection on any endpoint; the API handlers apply the same limit to the bodies they stream in.
@@ -133,21 +107,18 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop accepting, end streams, wait for in-flight requests, then close services and the pool."""
-        from app import services
-
-        if self.server is not None and self.app is not None:
-            inflight: Inflight = self.app.settings["inflight"]
+        if self.server is not None:
+            inflight = self.services.inflight
             log.info("shutting down: no new connections, waiting for %d in-flight requests", inflight.count)
             self.server.stop()
-            self.app.settings["shutdown"].set()  # long-lived streams end themselves
+            self.services.shutdown.set()  # long-lived streams end themselves
             try:
                 await asyncio.wait_for(inflight.idle.wait(), timeout=SHUTDOWN_GRACE)
             except TimeoutError:
                 log.warning("shutdown: %d requests still running after %.0fs", inflight.count, SHUTDOWN_GRACE)
             await self.server.close_all_connections()
             self.server = None
-        await services.stop(self.services)
-        self.services = {}
+        await self.services.stop()
         await self.db.close()
 
 

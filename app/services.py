@@ -1,49 +1,72 @@
-"""Long-lived services started with the server and handed to handlers through application settings."""
+"""What handlers use besides the request: settings, the database, and the long-lived services of the server."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from app.auth.bearer import BearerAuthenticator
 from app.config import Settings
 from app.db import Database
-
-log = logging.getLogger(__name__)
-
-
-async def start(settings: Settings, db: Database) -> dict[str, Any]:
-    """Start every service; the keys become attributes of the Tornado application settings."""
-    from app.auth.bearer import BearerAuthenticator
-    from app.jobs import start_scheduler
-    from app.tools.registry import default_registry
-
-    services: dict[str, Any] = {}
-    services["authenticator"] = BearerAuthenticator(db, settings.accepted_audiences)
-    await services["authenticator"].start()  # revocation feed (LISTEN) and usage flush
-    services["tools"] = default_registry()
-    services["mcp_sessions"] = await start_mcp_sessions(settings, db, services["tools"])
-    services["scheduler"] = start_scheduler(settings, db)
-    return services
+from app.jobs import schedule_cleanup
+from app.mcp.kernel import build_server
+from app.mcp.sessions import SessionStore
+from app.tools.registry import ToolRegistry, default_registry
 
 
-async def start_mcp_sessions(settings: Settings, db: Database, tools: Any) -> Any:
-    """The SDK kernel built from the tool registry, and the store of MCP sessions that run it."""
-    from app.mcp.kernel import build_server
-    from app.mcp.sessions import SessionStore
+@dataclass
+class Inflight:
+    """Counts requests being served, so shutdown can wait for them."""
 
-    store = SessionStore(build_server(tools, settings, db), max_per_principal=settings.mcp_max_sessions,
-                         idle_timeout=settings.mcp_session_idle_timeout)
-    await store.start()
-    return store
+    count: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self.idle.clear()
+
+    def leave(self) -> None:
+        self.count = max(0, self.count - 1)
+        if self.count == 0:
+            self.idle.set()
 
 
-async def stop(services: dict[str, Any]) -> None:
-    mcp_sessions = services.get("mcp_sessions")
-    if mcp_sessions is not None:
-        await mcp_sessions.stop()
-    authenticator = services.get("authenticator")
-    if authenticator is not None:
-        await authenticator.stop()
-    scheduler = services.get("scheduler")
-    if scheduler is not None and scheduler.running:
-        scheduler.shutdown(wait=False)
+class Services:
+    """One per server process, reached by handlers as `self.services`.
+
+    Building one starts nothing; `start()` starts the services in order and, if one fails, stops those already
+    started before raising; `stop()` stops them in reverse order. The database pool belongs to the caller.
+    """
+
+    def __init__(self, config: Settings, db: Database) -> None:
+        self.config = config
+        self.db = db
+        self.inflight = Inflight()
+        self.shutdown = asyncio.Event()  # set when the server stops: long-lived streams end themselves
+        self.authenticator = BearerAuthenticator(db, config.accepted_audiences)
+        self.tools: ToolRegistry = default_registry()
+        self.mcp_sessions = SessionStore(build_server(self.tools, config, db),
+                                         max_per_principal=config.mcp_max_sessions,
+                                         idle_timeout=config.mcp_session_idle_timeout)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running = AsyncExitStack()
+
+    async def start(self) -> None:
+        async with AsyncExitStack() as started:
+            await self.authenticator.start()  # revocation feed (LISTEN) and usage flush
+            started.push_async_callback(self.authenticator.stop)
+            await self.mcp_sessions.start()
+            started.push_async_callback(self.mcp_sessions.stop)
+            schedule_cleanup(self.scheduler, self.config, self.db)
+            self.scheduler.start()
+            started.callback(self.scheduler.shutdown, wait=False)
+            self._running = started.pop_all()
+
+    async def stop(self) -> None:
+        await self._running.aclose()

@@ -138,7 +138,7 @@ def start_server_with_extra_tools(database_url: str, data_dir: Path, probe: Tool
 
     port = free_port()
     thread = ServerThread(test_settings(database_url, data_dir, port, **env), database_url).start()
-    registry = thread.runtime.services["tools"]
+    registry = thread.runtime.services.tools
     for tool in extra_tools(probe):
         registry.add(tool)
     return thread

@@ -30,7 +30,7 @@ def test_lists_the_tools_with_their_schemas(server: Any, http: httpx2.Client, au
     assert info["inputSchema"]["type"] == "object" and info["outputSchema"]["type"] == "object"
     assert info["annotations"]["readOnlyHint"] is True
     # The same names, in the same order, as MCP's tools/list.
-    registry = server.runtime.services["tools"]
+    registry = server.runtime.services.tools
     assert list(tools) == [t.name for t in registry]
 
 
@@ -111,7 +111,7 @@ def test_openapi_document_is_valid_openapi_31(server: Any, http: httpx2.Client, 
     doc = r.json()
     assert doc["openapi"].startswith("3.1")
     validate(doc)  # raises on any violation of the OpenAPI 3.1 schema
-    registry = server.runtime.services["tools"]
+    registry = server.runtime.services.tools
     for tool in registry:
         operation = doc["paths"][f"/api/tools/{tool.name}"]["post"]
         assert operation["operationId"] == tool.name

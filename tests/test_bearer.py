@@ -23,7 +23,7 @@ from app.db.tables import api_keys, oauth_clients, oauth_grants, oauth_tokens, u
 
 @pytest.fixture
 def authenticator(server):
-    auth = server.runtime.services["authenticator"]
+    auth = server.runtime.services.authenticator
     deadline = time.monotonic() + 5
     while not auth.listening.is_set() and time.monotonic() < deadline:
         time.sleep(0.05)

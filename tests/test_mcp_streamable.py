@@ -195,7 +195,7 @@ def _remember_session(seen: dict[str, str]) -> Any:
 def test_idle_sessions_expire(server: Any, http: httpx2.Client, key: str) -> None:
     headers = bearer(key)
     sid = open_session(http, headers)
-    store = server.runtime.services["mcp_sessions"]
+    store = server.runtime.services.mcp_sessions
 
     async def age_and_reap() -> int:
         store._sessions[sid].last_active -= server.settings.mcp_session_idle_timeout + 1

@@ -36,7 +36,7 @@ def _grant_of(dbrun, token):
 
 
 def _authenticate(server, token):
-    return server.call(server.runtime.services["authenticator"].authenticate(token))
+    return server.call(server.runtime.services.authenticator.authenticate(token))
 
 
 def _age_rotation(dbrun, token, seconds):

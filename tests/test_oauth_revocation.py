@@ -24,7 +24,7 @@ def _post(http, client, path, **params):
 
 
 def _authenticate(server, token):
-    return server.call(server.runtime.services["authenticator"].authenticate(token))
+    return server.call(server.runtime.services.authenticator.authenticate(token))
 
 
 def test_revoking_an_access_token_stops_it_at_once(http, dbrun, user, server):

@@ -28,7 +28,7 @@ def _oauth_error(r, status, error):
 
 
 def _authenticate(server, token):
-    return server.call(server.runtime.services["authenticator"].authenticate(token))
+    return server.call(server.runtime.services.authenticator.authenticate(token))
 
 
 @pytest.mark.parametrize("method", ["client_secret_post", "client_secret_basic", "none"])

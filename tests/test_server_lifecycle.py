@@ -3,6 +3,7 @@ and a clean SIGTERM shutdown that lets in-flight requests finish."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ import httpx2
 import psycopg2
 import pytest
 
+from app.db import Database
 from app.db.schema import downgrade, head_revision, upgrade
+from app.services import Services
 from tests.conftest import ROOT, ServerThread, free_port, test_settings, trickle_is_cut_off
 
 
@@ -176,3 +179,29 @@ def test_slow_bodies_are_cut_off_on_every_endpoint(database_url, tmp_path, monke
         assert ok.status_code in (400, 401)  # an ordinary pace gets its (OAuth) answer
     finally:
         thread.stop()
+
+
+def test_a_service_failing_to_start_stops_those_started_before_it(database_url, tmp_path):
+    """The cleanup schedule starts last; one that cannot be parsed (a CLEANUP_CRON that bypassed load_settings)
+    fails it, and the revocation listener and MCP session store already started are stopped: nothing keeps running."""
+    settings = test_settings(database_url, tmp_path, free_port()).replace(cleanup_cron="every night")
+
+    async def start_then_look() -> list[asyncio.Task[object]]:
+        db = Database(database_url, maxsize=2)
+        services = Services(settings, db)
+        try:
+            with pytest.raises(ValueError, match="fields"):
+                await services.start()
+            assert not services.scheduler.running
+            await services.stop()  # what Runtime.stop does next: nothing is left to stop
+            me = asyncio.current_task()
+            for _ in range(50):  # a cancelled task ends on its next turn of the loop
+                left = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+                if not left:
+                    break
+                await asyncio.sleep(0.02)
+            return left
+        finally:
+            await db.close()
+
+    assert asyncio.run(start_then_look()) == []

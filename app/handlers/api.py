@@ -33,7 +33,7 @@ class ToolsAPIHandler(BoundedBodyHandler):
 
     @property
     def tools(self) -> ToolRegistry:
-        return self.settings["tools"]  # type: ignore[no-any-return]
+        return self.services.tools
 
     async def admit(self) -> None:
         await self.require_principal()

@@ -13,10 +13,11 @@ from typing import Any
 import tornado.locale
 import tornado.web
 
-from app.auth.bearer import BearerAuthenticator, Principal
+from app.auth.bearer import Principal
 from app.config import Settings
 from app.db import UNAVAILABLE, Database
 from app.logs import request_id_var
+from app.services import Services
 
 access_log = logging.getLogger("secondlayer.access")
 log = logging.getLogger("secondlayer")
@@ -58,12 +59,18 @@ class BaseHandler(tornado.web.RequestHandler):
     content_security_policy = PAGE_CSP
 
     @property
+    def services(self) -> Services:
+        services = self.settings["services"]
+        assert isinstance(services, Services)
+        return services
+
+    @property
     def config(self) -> Settings:
-        return self.settings["config"]  # type: ignore[no-any-return]
+        return self.services.config
 
     @property
     def db(self) -> Database:
-        return self.settings["db"]  # type: ignore[no-any-return]
+        return self.services.db
 
     @property
     def request_id(self) -> str:
@@ -85,16 +92,14 @@ class BaseHandler(tornado.web.RequestHandler):
         request_id = getattr(self, "_request_id", None)
         if request_id:  # set again after send_error() clears the headers
             self.set_header("X-Request-Id", request_id)
-        if self.settings.get("config") is not None and self.config.secure_cookies:
+        if self.config.secure_cookies:
             self.set_header("Strict-Transport-Security", "max-age=31536000")
 
     async def prepare(self) -> None:
         self.set_header("X-Request-Id", self._request_id)
         request_id_var.set(self._request_id)
-        tracker = self.settings.get("inflight")
-        if tracker is not None:
-            tracker.enter()
-            self._counted = True
+        self.services.inflight.enter()
+        self._counted = True
 
     def on_finish(self) -> None:
         self._leave()
@@ -105,7 +110,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def _leave(self) -> None:
         if self._counted:
             self._counted = False
-            self.settings["inflight"].leave()
+            self.services.inflight.leave()
 
     def log_request(self) -> None:
         """Our access log line: no query string, since queries can carry session ids and codes."""
@@ -299,7 +304,7 @@ class BearerAPIHandler(APIHandler):
                 raise BearerError(401, "invalid_request",
                                   "Send the token in the Authorization header, not in the URL")
             token = parse_authorization(header)
-            principal = await self.authenticator.authenticate(token)
+            principal = await self.services.authenticator.authenticate(token)
         except BearerError as exc:
             challenge = self._challenge(exc.error, exc.description if exc.error else None)
             raise ApiError(exc.status, exc.error or "unauthorized", exc.description,
@@ -309,7 +314,3 @@ class BearerAPIHandler(APIHandler):
                            {"WWW-Authenticate": self._challenge("insufficient_scope")})
         self.principal = principal
         return principal
-
-    @property
-    def authenticator(self) -> BearerAuthenticator:
-        return self.settings["authenticator"]  # type: ignore[no-any-return]

@@ -27,7 +27,6 @@ from app.mcp.sessions import (
     OutboundStream,
     SessionClosed,
     SessionLimitReached,
-    SessionStore,
     SseSession,
     StreamableSession,
 )
@@ -64,14 +63,6 @@ class McpHandler(BoundedBodyHandler):
         super().initialize(**kwargs)
         self._gone = asyncio.Event()
         self._sse_started = False
-
-    @property
-    def store(self) -> SessionStore:
-        return self.settings["mcp_sessions"]  # type: ignore[no-any-return]
-
-    @property
-    def shutdown(self) -> asyncio.Event:
-        return self.settings["shutdown"]  # type: ignore[no-any-return]
 
     async def admit(self) -> None:
         origin = self.request.headers.get("Origin")
@@ -169,12 +160,12 @@ class McpHandler(BoundedBodyHandler):
                         stream.trim(position)
                 if until_complete and stream.complete and position >= stream.last_seq:
                     return position, True
-                if stream.closed or self.shutdown.is_set():
+                if stream.closed or self.services.shutdown.is_set():
                     return position, not self._gone.is_set()
-                await stream.wait(position, KEEPALIVE_SECONDS, self.shutdown, self._gone)
+                await stream.wait(position, KEEPALIVE_SECONDS, self.services.shutdown, self._gone)
                 if self._gone.is_set():
                     return position, False
-                if not stream.after(position) and not stream.closed and not self.shutdown.is_set():
+                if not stream.after(position) and not stream.closed and not self.services.shutdown.is_set():
                     if not await self.send_sse(SSE_KEEPALIVE):
                         return position, False
         finally:
@@ -224,7 +215,7 @@ class StreamableHTTPHandler(McpHandler):
             raise ApiError(406, "not_acceptable", "GET opens an event stream: send Accept: text/event-stream")
         session = self._known_session()
         try:
-            with self.store.stream_slot(self.identity), session.in_use():
+            with self.services.mcp_sessions.stream_slot(self.identity), session.in_use():
                 await self._serve_get(session)
         except SessionLimitReached as exc:
             raise ApiError(429, "too_many_streams", str(exc)) from None
@@ -263,10 +254,11 @@ class StreamableHTTPHandler(McpHandler):
         raise tornado.web.Finish()
 
     def _known_session(self) -> StreamableSession:
-        session = self.store.get(self.request.headers.get(SESSION_HEADER), self.identity, StreamableSession)
+        session_id = self.request.headers.get(SESSION_HEADER)
+        session = self.services.mcp_sessions.get(session_id, self.identity, StreamableSession)
         if session is None:
             raise ApiError(404, "session_not_found", "No such MCP session (it ended or expired): initialize again")
-        return session  # type: ignore[no-any-return]
+        return session
 
     def _session_for(self, message: types.JSONRPCMessage) -> StreamableSession:
         is_initialize = isinstance(message, types.JSONRPCRequest) and message.method == "initialize"
@@ -275,7 +267,7 @@ class StreamableHTTPHandler(McpHandler):
         if not is_initialize:
             raise ApiError(400, "missing_session", "Send Mcp-Session-Id from initialize, or initialize first")
         try:
-            return self.store.open_streamable(self.identity)
+            return self.services.mcp_sessions.open_streamable(self.identity)
         except SessionLimitReached as exc:
             raise ApiError(429, "too_many_sessions", str(exc)) from None
 
@@ -355,7 +347,8 @@ class StreamableHTTPHandler(McpHandler):
         json_ok, sse_ok = accepts(self.request.headers.get("Accept"))
         if not json_ok:
             raise ApiError(406, "not_acceptable", "Accept application/json (and text/event-stream for streaming)")
-        exchange = open_exchange(self.store.server, self.store.lifespan_state, body=body,
+        sessions = self.services.mcp_sessions
+        exchange = open_exchange(sessions.server, sessions.lifespan_state, body=body,
                                  header_lines=list(self.request.headers.get_all()), caller=self.caller,
                                  streaming=sse_ok)
         if isinstance(exchange, Answer):
@@ -402,8 +395,8 @@ class LegacySSEHandler(StreamableHTTPHandler):
         if self.request.headers.get(SESSION_HEADER):
             return await super().get()  # a Streamable HTTP client that was given the /sse URL
         try:
-            with self.store.stream_slot(self.identity):
-                session = self.store.open_sse(self.identity)
+            with self.services.mcp_sessions.stream_slot(self.identity):
+                session = self.services.mcp_sessions.open_sse(self.identity)
                 try:
                     await self._serve_sse(session)
                 finally:
@@ -429,7 +422,8 @@ class MessagesHandler(McpHandler):
 
     async def post(self) -> None:
         body = self.body()
-        session = self.store.get(self.get_query_argument("session_id", ""), self.identity, SseSession)
+        session_id = self.get_query_argument("session_id", "")
+        session = self.services.mcp_sessions.get(session_id, self.identity, SseSession)
         if session is None:
             raise ApiError(404, "session_not_found", "No such HTTP+SSE session: open GET /sse again")
         try:

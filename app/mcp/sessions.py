@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Iterator
 from contextlib import AsyncExitStack
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import mcp_types as types
@@ -345,6 +345,9 @@ class SseSession(KernelSession):
         self.stream.close()
 
 
+SessionKind = TypeVar("SessionKind", bound=KernelSession)
+
+
 class SessionStore:
     """Every open MCP session of this process, with per-principal caps and idle expiry."""
 
@@ -401,7 +404,7 @@ class SessionStore:
         log.info("MCP session %s opened (HTTP+SSE)", session.id[:8])
         return session
 
-    def get(self, session_id: str | None, identity: str, kind: type[KernelSession]) -> Any:
+    def get(self, session_id: str | None, identity: str, kind: type[SessionKind]) -> SessionKind | None:
         """The session if it exists, is of `kind` and belongs to `identity`; else None, which callers answer 404."""
         session = self._sessions.get(session_id or "")
         if session is None or session.closed or not isinstance(session, kind):

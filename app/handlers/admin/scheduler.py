@@ -11,8 +11,7 @@ class SchedulerHandler(AdminHandler):
     section = "scheduler"
 
     async def get(self) -> None:
-        scheduler = self.settings.get("scheduler")
-        job = scheduler.get_job(CLEANUP_JOB) if scheduler is not None else None
+        job = self.services.scheduler.get_job(CLEANUP_JOB)
         self.page("admin/scheduler.html", cron=self.config.cleanup_cron,
                   next_run=job.next_run_time if job is not None else None, runs=await recent_runs(self.db))
 
