@@ -94,7 +94,6 @@ class Command:
     help: str
     handler: Handler
     configure: Callable[[argparse.ArgumentParser], None]
-    needs_settings: bool = True
 
 
 def no_options(parser: argparse.ArgumentParser) -> None:

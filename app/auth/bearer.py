@@ -69,7 +69,6 @@ class Resolution:
     """A resolved credential with what the cache and usage recording need besides the Principal."""
 
     principal: Principal
-    credential_hash: str
     expires_at: datetime | None
     grant_id: int | None = None
     client_pk: int | None = None
@@ -100,7 +99,7 @@ async def _resolve_api_key(db: Database, key: str) -> Resolution:
     if row is None or row["revoked_at"] is not None or row["expired"] or row["disabled"]:
         raise BearerError(401, "invalid_token", "The API key is unknown, revoked or expired")
     principal = Principal("api_key", row["user_id"], row["email"], frozenset({SCOPE_MCP}), None, None, row["id"])
-    return Resolution(principal, key_hash, row["expires_at"])
+    return Resolution(principal, row["expires_at"])
 
 
 async def _resolve_access_token(db: Database, token: str, audiences: tuple[str, ...]) -> Resolution:
@@ -123,7 +122,7 @@ async def _resolve_access_token(db: Database, token: str, audiences: tuple[str, 
         raise BearerError(401, "invalid_token", "The access token was issued for another resource")
     principal = Principal("oauth", row["user_id"], row["email"], frozenset(row["scope"].split()), row["client_id"],
                           row["audience"], row["id"])
-    return Resolution(principal, token_hash, row["expires_at"], row["grant_id"], row["client_pk"])
+    return Resolution(principal, row["expires_at"], row["grant_id"], row["client_pk"])
 
 
 def audience_matches(audience: str, audiences: tuple[str, ...]) -> bool:

@@ -22,7 +22,6 @@ from app.db.tables import oauth_client_secrets, oauth_clients, oauth_grants, oau
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token")
-SOURCES = ("operator", "dynamic", "metadata_document")
 MAX_REDIRECT_URIS = 20
 MAX_NAME_LENGTH = 200
 CLIENT_ID_PREFIX = "slc_"
@@ -285,9 +284,3 @@ async def delete_client(
         await audit.record(conn, "client.delete", actor=actor, target_type="client", target_id=client_id,
                            details={"name": row["name"], "grants_revoked": revoked})
 
-
-async def touch_clients(db: Database, client_pks: list[int]) -> None:
-    """Record that these clients were just used (called in batches, not per request)."""
-    if client_pks:
-        await db.execute(oauth_clients.update().where(oauth_clients.c.id.in_(client_pks))
-                         .values(last_used_at=sa.func.now()))

@@ -206,10 +206,6 @@ async def sign_out(db: Database, token: str | None, *, ip: str | None, purpose: 
                                details={"purpose": purpose})
 
 
-async def end_user_sessions(db: Database, user_id: int) -> None:
-    await db.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
-
-
 @dataclass(frozen=True)
 class SessionCookie:
     """How the browser session cookie is set: HttpOnly, SameSite=Lax, Secure behind https, signed by Tornado."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -83,10 +83,6 @@ class Connection:
     async def fetch_value(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Any:
         row = await self.fetch_one(stmt, params)
         return None if row is None else next(iter(row.values()))
-
-    async def execute_many(self, stmt: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
-        for row in rows:
-            await self.execute(stmt, row)
 
 
 class Database:

@@ -62,7 +62,6 @@ class McpHandler(BoundedBodyHandler):
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
         self._gone = asyncio.Event()
-        self._sse_started = False
 
     async def admit(self) -> None:
         origin = self.request.headers.get("Origin")
@@ -110,7 +109,6 @@ class McpHandler(BoundedBodyHandler):
             self.set_header(SESSION_HEADER, session_id)
         # Compression would hold events back in the gzip buffer; a stream must reach the client as written.
         self._transforms = []
-        self._sse_started = True
         await self.flush()
 
     async def send_sse(self, *frames: bytes) -> bool:
