@@ -282,7 +282,7 @@ def ensure_cookie_secret(settings: Settings) -> Settings:
 
 
 def settings_table_markdown() -> str:
-    """The settings as a Markdown table, for the README."""
+    """The settings as a Markdown table: README.md's "Settings" table, which a test holds to it."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for s in SETTINGS:
         default = f"`{s.default}`" if s.default else "unset"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from app.config import SETTINGS, ConfigError, ensure_cookie_secret, load_settings
+from app.config import SETTINGS, ConfigError, ensure_cookie_secret, load_settings, settings_table_markdown
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_defaults_match_the_contract():
@@ -22,6 +26,14 @@ def test_defaults_match_the_contract():
 def test_every_setting_has_help_text():
     for setting in SETTINGS:
         assert setting.help and "\n" not in setting.help, setting.name
+
+
+def test_the_readme_settings_table_is_the_settings_table():
+    section = README.read_text(encoding="utf-8").split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    assert table == settings_table_markdown(), (
+        "README.md's settings table differs from app/config.py; paste the output of "
+        "python -c 'from app.config import settings_table_markdown as t; print(t())'")
 
 
 def test_public_url_trailing_slash_is_dropped():
