@@ -10,10 +10,13 @@ import sys
 import time
 from typing import Any
 
+from app.auth.secrets import CREDENTIAL_PREFIXES
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-# Anything that looks like one of our credentials is masked, whatever logged it.
-_SECRET = re.compile(r"(mcp_token_|mcp_refresh_|mcp_code_|sl_|mcp_secret_)[A-Za-z0-9_\-]{8,}")
+# Anything that looks like one of our credentials is masked, whatever logged it (longest prefix tried first).
+_PREFIXES = "|".join(re.escape(p) for p in sorted(CREDENTIAL_PREFIXES, key=len, reverse=True))
+_SECRET = re.compile(rf"({_PREFIXES})[A-Za-z0-9_\-]{{8,}}")
 
 
 def redact(text: str) -> str:

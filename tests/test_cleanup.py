@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.audit import Actor
 from app.auth.clients import register_client
-from app.auth.secrets import new_credential
+from app.auth.secrets import ACCESS_TOKEN_PREFIX, AUTH_CODE_PREFIX, hash_credential, new_credential
 from app.db import Database
 from app.db.tables import job_runs, oauth_authorization_codes, oauth_grants, oauth_tokens
 from app.jobs import CLEANUP_LOCK_KEY, run_cleanup
@@ -48,11 +48,13 @@ def _seed(database_url, user_id):
             ids = {}
             for label, values in codes.items():
                 ids[label] = await db.fetch_value(oauth_authorization_codes.insert().values(
-                    code_hash=new_credential("h"), client_pk=client["id"], user_id=user_id, redirect_uri="x",
+                    code_hash=hash_credential(new_credential(AUTH_CODE_PREFIX)), client_pk=client["id"],
+                    user_id=user_id, redirect_uri="x",
                     code_challenge="c" * 43, scope="mcp", **values).returning(oauth_authorization_codes.c.id))
             for label, values in tokens.items():
                 ids[label] = await db.fetch_value(oauth_tokens.insert().values(
-                    token_hash=new_credential("h"), kind="access", grant_id=grant, client_pk=client["id"],
+                    token_hash=hash_credential(new_credential(ACCESS_TOKEN_PREFIX)), kind="access", grant_id=grant,
+                    client_pk=client["id"],
                     user_id=user_id, scope="mcp", **values).returning(oauth_tokens.c.id))
             return ids
         finally:
