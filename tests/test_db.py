@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import UNAVAILABLE, Database, compile_statement, redact_url
-from app.db.tables import audit_log, users
+from app.db.tables import audit_log, oauth_clients, users
 
 
 def test_compile_handles_in_lists_and_json():
@@ -18,6 +18,35 @@ def test_compile_handles_in_lists_and_json():
     assert params == {"id_1_1": 1, "id_1_2": 2, "id_1_3": 3}
     sql, params = compile_statement(audit_log.insert().values(actor="t", action="a", details={"k": "в"}))
     assert any(isinstance(v, str) and '"k"' in v for v in params.values())  # JSONB serialised once
+
+
+def test_compiled_statements_are_what_sqlalchemy_itself_would_send(database_url):
+    """compile_statement uses only SQLAlchemy's public API; this holds it to SQLAlchemy's own execution path,
+    so a change in how SQLAlchemy expands or converts parameters fails here rather than in production."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://", 1),
+                              poolclass=sa.pool.NullPool)
+    sent = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, parameters, context, many: sent.append((statement, parameters)))
+    statements = [
+        audit_log.insert().values(actor="t", action="a", details={"k": "в", "n": [1, None]}).returning(audit_log.c.id),
+        sa.select(users.c.id).where(users.c.id.in_([1, 2, 3]), users.c.email.like("a%")),
+        sa.select(users.c.id).where(users.c.id.in_([])),
+        oauth_clients.update().where(oauth_clients.c.id == -1)
+        .values(redirect_uris=["https://a.example/cb"], metadata={"x": None}),
+        sa.select(audit_log.c.id).where(audit_log.c.details.contains({"k": "v"})),
+        sa.text("SELECT CAST(:a AS int) + 1 AS x").bindparams(a=1),
+    ]
+    try:
+        with engine.connect() as conn:
+            for stmt in statements:
+                with conn.begin() as transaction:
+                    conn.execute(stmt)
+                    transaction.rollback()
+                statement, parameters = sent[-1]
+                assert compile_statement(stmt) == (statement, dict(parameters))
+    finally:
+        engine.dispose()
 
 
 def test_redact_url_hides_only_the_password():

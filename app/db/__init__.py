@@ -18,13 +18,14 @@ import psycopg2
 import psycopg2.extras
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 Statement = ClauseElement | str
 
-_DIALECT = postgresql.psycopg2.dialect()  # type: ignore[attr-defined]
+_DIALECT = postgresql.psycopg2.dialect()
 
 # Errors that mean "the database is not there right now", as opposed to a bad statement.
 UNAVAILABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, OSError, asyncio.TimeoutError)
@@ -44,17 +45,28 @@ def redact_url(url: str) -> str:
 
 
 def compile_statement(stmt: Statement, params: Mapping[str, Any] | None = None) -> tuple[str, Any]:
-    """SQL text and parameters for psycopg2, from a Core statement or a plain SQL string."""
+    """SQL text and parameters for psycopg2, from a Core statement or a plain SQL string.
+
+    The parameters are converted as SQLAlchemy's own execution converts them (e.g. JSON serialised), through
+    public API only: the expanded state (IN lists, one parameter per value) and each type's bind processor.
+    """
     if isinstance(stmt, str):
         return stmt, dict(params or {})
-    compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
-    values = dict(compiled.construct_params(params) or {})
-    processors = compiled._bind_processors  # type: ignore[attr-defined]  # e.g. JSON serialisation
-    for key, value in values.items():
-        processor = processors.get(key)
-        if processor is not None and value is not None:
-            values[key] = processor(value)
-    return str(compiled), values
+    compiled = stmt.compile(dialect=_DIALECT)
+    assert isinstance(compiled, SQLCompiler), "DDL is Alembic's, not run through here"
+    expanded = compiled.construct_expanded_state(params)
+    values = dict(expanded.parameters)
+    processors = dict(expanded.processors)  # those of the expanded IN-list values
+    for bind, name in compiled.bind_names.items():
+        key = compiled.escaped_bind_names.get(name, name)
+        if key in values and key not in processors:
+            processor = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+            if processor is not None:
+                processors[key] = processor
+    for key, processor in processors.items():
+        if values.get(key) is not None:
+            values[key] = processor(values[key])
+    return expanded.statement, values
 
 
 class Connection:
