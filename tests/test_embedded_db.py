@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from app.db.embedded import HOLDERS_FILE
 from tests.conftest import ROOT, free_port
 from tests.test_server_lifecycle import _wait_ready
 
@@ -49,8 +50,17 @@ def test_embedded_database_lifecycle(pg_tmp_dir):
     assert json.loads(first.stdout)["from"] is None
     assert not _postmasters(pgdata), "a one-shot command must stop the server it started"
 
+    # pgserver's holders' list, which EmbeddedPostgres repairs, is still the file and format it expects.
+    holders = pgdata / HOLDERS_FILE
+    assert json.loads(holders.read_text()) == []
+    # A process killed without cleanup leaves its pid there; it must not keep the server running for ever.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    holders.write_text(json.dumps([gone.pid]))
+
     again = _cli(data_dir, "migrate", "--json")  # reused across restarts: the schema is still there
     assert json.loads(again.stdout)["from"] == json.loads(again.stdout)["to"]
+    assert not _postmasters(pgdata), "a dead holder kept the server running"
 
     port = free_port()
     serve = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -29,18 +30,9 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
             import pgserver
-            from pgserver.postgres_server import PostgresServer
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        with PostgresServer._lock:
-            # A process killed without cleanup leaves its pid in the holders' list, and then the server
-            # would never be stopped; drop holders that no longer exist before joining.
-            holders = self.pgdata / ".handle_pids.json"
-            if holders.exists():
-                import json
-
-                alive = [pid for pid in json.loads(holders.read_text() or "[]") if _pid_alive(pid)]
-                holders.write_text(json.dumps(alive))
+        drop_dead_holders(self.pgdata)
         self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         exists = self._server.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
@@ -54,6 +46,26 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+# Holders' list: pgserver's own file, a JSON list of pids (pgserver.utils.DiskList).
+HOLDERS_FILE = ".handle_pids.json"
+
+
+def drop_dead_holders(pgdata: Path) -> None:
+    """Forget processes that hold the server at `pgdata` but no longer exist.
+
+    A process killed without cleanup stays in pgserver's holders' list, and the server would then never be
+    stopped. pgserver has no public API for this: the list's file and the class-level inter-process lock it is
+    kept under are its internals, used here and nowhere else; tests/test_embedded_db.py fails if they change.
+    """
+    from pgserver.postgres_server import PostgresServer
+
+    holders = pgdata / HOLDERS_FILE
+    with PostgresServer._lock:
+        if holders.exists():
+            alive = [pid for pid in json.loads(holders.read_text() or "[]") if _pid_alive(pid)]
+            holders.write_text(json.dumps(alive))
 
 
 def _pid_alive(pid: int) -> bool:
