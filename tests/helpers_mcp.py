@@ -1,5 +1,6 @@
 """Helpers for the MCP tests: raw JSON-RPC over HTTP, SSE parsing, the official SDK clients, and a server
-with two extra tools (a slow one that reports progress and notices cancellation, and one that raises)."""
+with extra tools (a slow one that reports progress and notices cancellation, one that raises, and one that
+answers the request id it runs under)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
+from app.logs import request_id_var
 from app.tools.registry import Tool, ToolContext
 
 ACCEPT_BOTH = "application/json, text/event-stream"
@@ -122,6 +124,9 @@ def extra_tools(probe: ToolProbe) -> list[Tool]:
     async def boom(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("secret internal detail")
 
+    async def request_context(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        return {"request_id": request_id_var.get()}  # what our log lines written here would carry
+
     object_schema = {"type": "object", "properties": {"steps": {"type": "integer", "minimum": 0},
                                                       "delay": {"type": "number", "minimum": 0}},
                      "additionalProperties": False}
@@ -129,6 +134,8 @@ def extra_tools(probe: ToolProbe) -> list[Tool]:
         Tool("slow", "Slow", "Counts slowly, reporting progress.", object_schema,
              {"type": "object", "properties": {"steps": {"type": "integer"}}, "required": ["steps"]}, slow),
         Tool("boom", "Boom", "Always fails.", {"type": "object", "properties": {}}, {"type": "object"}, boom),
+        Tool("request_context", "Request context", "The request id the call runs under.",
+             {"type": "object", "properties": {}}, {"type": "object"}, request_context),
     ]
 
 

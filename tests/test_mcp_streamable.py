@@ -382,6 +382,19 @@ def test_a_failing_tool_over_rest_is_a_500_quoting_the_request_id(tool_http: htt
     assert failures and failures[0].exc_info is not None
 
 
+def test_a_call_runs_in_the_context_of_the_request_that_sent_it(tool_server: Any, tool_http: httpx2.Client,
+                                                                 dbrun: Any, make_user: Any) -> None:
+    """The request id our logs carry travels with each message into the session's kernel, whose task was started
+    by initialize. It rides the SDK's context-carrying streams (a private SDK module, imported only in
+    app/mcp/sessions.py): this fails if the SDK changes how they carry it."""
+    headers = bearer(api_key(dbrun, make_user()))
+    sid = open_session(tool_http, {**headers, "X-Request-Id": "ctx-initialize-1"})
+    call = request_body("tools/call", {"name": "request_context", "arguments": {}})
+    r = tool_http.post("/mcp", json=call, headers={**session_headers(headers, sid), "X-Request-Id": "ctx-call-2"})
+    assert r.headers["X-Request-Id"] == "ctx-call-2"
+    assert messages(r.text)[-1]["result"]["structuredContent"] == {"request_id": "ctx-call-2"}
+
+
 @pytest.mark.parametrize("version", ["2025-06-18", "2026-07-28"])
 def test_client_disconnect_mid_call_cancels_the_call(tool_server: Any, tool_http: httpx2.Client, dbrun: Any,
                                                      make_user: Any, probe: ToolProbe, version: str) -> None:

@@ -23,6 +23,10 @@ import anyio
 import mcp_types as types
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop, serve_loop
+
+# A private SDK module, used here and nowhere else: the SDK's own transports use these streams so that each
+# message's contextvars (our request id, for the logs) reach the kernel; the SDK offers no public equivalent.
+# tests/test_mcp_streamable.py (a call runs in the context of the request that sent it) fails if it changes.
 from mcp.shared._context_streams import ContextSendStream, create_context_streams
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
