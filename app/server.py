@@ -18,7 +18,7 @@ from app.db.embedded import EmbeddedPostgres
 from app.db.schema import schema_problem
 from app.forwarded import ProxyAwareHTTPServer
 from app.handlers import all_routes, bodies
-from app.handlers.base import NotFoundHandler, StaticHandler
+from app.handlers.base import GzipExceptEventStreams, NotFoundHandler, StaticHandler
 from app.services import Services
 
 log = logging.getLogger("secondlayer")
@@ -52,7 +52,7 @@ def make_app(services: Services) -> tornado.web.Application:
         default_handler_class=NotFoundHandler,
         login_url="/admin/login",
         autoescape="xhtml_escape",
-        compress_response=True,
+        transforms=[GzipExceptEventStreams],  # compress_response, but never an event stream
         log_function=_log_request,
     )
 

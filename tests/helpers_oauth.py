@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import jwt
+import tornado.httpserver
+import tornado.netutil
 import tornado.web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -183,8 +185,9 @@ class DocumentServer:
 
         def run() -> None:
             asyncio.set_event_loop(self.loop)
-            server = tornado.web.Application([(r"/(.*)", Handler)]).listen(0, address="127.0.0.1")
-            self.port = next(iter(server._sockets.values())).getsockname()[1]
+            sockets = tornado.netutil.bind_sockets(0, address="127.0.0.1")
+            tornado.httpserver.HTTPServer(tornado.web.Application([(r"/(.*)", Handler)])).add_sockets(sockets)
+            self.port = sockets[0].getsockname()[1]
             ready.set()
             self.loop.run_forever()
 

@@ -242,6 +242,19 @@ def test_post_answers_json_or_sse_according_to_accept(server: Any, http: httpx2.
     assert r.status_code == 406
 
 
+def test_event_streams_are_never_compressed_json_is(server: Any, http: httpx2.Client, key: str) -> None:
+    headers = {**bearer(key), "Accept-Encoding": "gzip"}
+    sid = open_session(http, headers)
+    listing = request_body("tools/list")
+    r = http.post("/mcp", json=listing, headers={**session_headers(headers, sid), "Accept": "application/json"})
+    assert len(r.content) > 1024 and r.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in r.headers["Vary"]
+    r = http.post("/mcp", json=listing, headers=session_headers(headers, sid))
+    assert r.headers["Content-Type"].startswith("text/event-stream")
+    assert "Content-Encoding" not in r.headers and "Vary" not in r.headers  # held back in a gzip buffer otherwise
+    assert messages(r.text)[-1]["result"]["tools"]
+
+
 def test_notifications_and_responses_get_202(server: Any, http: httpx2.Client, key: str) -> None:
     headers = bearer(key)
     sid = open_session(http, headers)

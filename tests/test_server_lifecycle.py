@@ -118,6 +118,8 @@ def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path)
     assert secret not in out + err
     assert marker not in out + err, "a query string reached the logs"
     entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    # Refusals Tornado raises (here: a form POST without its XSRF token) are still logged, with the path only.
+    assert any(e["logger"] == "tornado.general" and e["msg"].startswith("403 POST /admin/users (") for e in entries)
     hit = [e for e in entries if e.get("path") == "/healthz" and e["request_id"] == "trace-12345678"]
     assert hit and hit[0]["status"] == 200 and "duration_ms" in hit[0]
     assert hit[0]["ip"] == "203.0.113.9"  # xheaders: the TLS proxy's X-Forwarded-For is the client address

@@ -10,6 +10,7 @@ import time
 from http import HTTPStatus
 from typing import Any
 
+import tornado.httputil
 import tornado.locale
 import tornado.web
 
@@ -21,6 +22,7 @@ from app.services import Services
 
 access_log = logging.getLogger("secondlayer.access")
 log = logging.getLogger("secondlayer")
+tornado_log = logging.getLogger("tornado.general")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 LANGUAGES = {"uk": "uk_UA", "en": "en_US"}
@@ -169,8 +171,8 @@ class BaseHandler(tornado.web.RequestHandler):
             request_id=self._request_id,
         )
 
-    def _request_summary(self) -> str:
-        # Tornado's summary carries the query string, which can hold session ids, codes and state.
+    def _request_line(self) -> str:
+        # Not Tornado's request summary, which carries the query string: it can hold session ids, codes, state.
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
@@ -178,10 +180,13 @@ class BaseHandler(tornado.web.RequestHandler):
             log.warning("database unavailable: %s", type(value).__name__)
             return
         if isinstance(value, tornado.web.HTTPError):
-            super().log_exception(typ, value, tb)
+            # As Tornado logs them (a warning on tornado.general, no traceback), but with the path only.
+            if value.log_message:
+                message = value.log_message % value.args if value.args else value.log_message
+                tornado_log.warning("%d %s: %s", value.status_code, self._request_line(), message)
             return
         # Not Tornado's default, which adds repr(request) and with it the full URI.
-        log.error("uncaught exception on %s", self._request_summary(), exc_info=(typ, value, tb))
+        log.error("uncaught exception on %s", self._request_line(), exc_info=(typ, value, tb))
 
 
 class APIHandler(BaseHandler):
@@ -241,6 +246,24 @@ class APIHandler(BaseHandler):
         # a JSON escape, not encodable as UTF-8): backslashreplace writes it back as the same \udXXX escape.
         body = json.dumps({"error": error}, ensure_ascii=False)
         self.finish(body.encode("utf-8", "backslashreplace"))
+
+
+class GzipExceptEventStreams(tornado.web.OutputTransform):
+    """Tornado's gzip for every response but event streams, which gzip would hold back in its buffer."""
+
+    def __init__(self, request: tornado.httputil.HTTPServerRequest) -> None:
+        self._gzip = tornado.web.GZipContentEncoding(request)
+        self._streaming = False
+
+    def transform_first_chunk(self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes,
+                              finishing: bool) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+        if headers.get("Content-Type", "").startswith("text/event-stream"):
+            self._streaming = True
+            return status_code, headers, chunk
+        return self._gzip.transform_first_chunk(status_code, headers, chunk, finishing)
+
+    def transform_chunk(self, chunk: bytes, finishing: bool) -> bytes:
+        return chunk if self._streaming else self._gzip.transform_chunk(chunk, finishing)
 
 
 class StaticHandler(tornado.web.StaticFileHandler):

@@ -55,6 +55,7 @@ class BoundedBodyHandler(BearerAPIHandler):
         self._received = 0
         self._too_large = False
         self._refusal: ApiError | None = None
+        self._body_awaited = False
 
     async def prepare(self) -> None:
         await super().prepare()
@@ -63,12 +64,13 @@ class BoundedBodyHandler(BearerAPIHandler):
             await self.admit()
         except ApiError as exc:
             self._refusal = exc
+        self._body_awaited = True  # prepare() is done: Tornado now reads the whole body before any answer
 
     async def admit(self) -> None:
         """Checks on the request line and headers (auth, origin); raise ApiError to refuse."""
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        if not self._prepared:
+        if not self._body_awaited:
             # Refused before reading a huge body: the connection closes after this answer, so say so.
             self.set_header("Connection", "close")
         super().write_error(status_code, **kwargs)
@@ -83,10 +85,6 @@ class BoundedBodyHandler(BearerAPIHandler):
         self._too_large = declared.isdigit() and int(declared) > limit
         self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)  # type: ignore[union-attr]
         self.request.connection.set_body_timeout(BODY_TIMEOUT)  # type: ignore[union-attr]
-
-    @property
-    def _prepared(self) -> bool:
-        return self._prepared_future is None or self._prepared_future.done()
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)

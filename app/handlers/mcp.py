@@ -62,6 +62,7 @@ class McpHandler(BoundedBodyHandler):
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
         self._gone = asyncio.Event()
+        self._ended = False
 
     async def admit(self) -> None:
         origin = self.request.headers.get("Origin")
@@ -98,6 +99,10 @@ class McpHandler(BoundedBodyHandler):
         self._gone.set()
         super().on_connection_close()
 
+    def on_finish(self) -> None:
+        self._ended = True
+        super().on_finish()
+
     # --- Server-Sent Events -------------------------------------------------------------------
 
     async def start_sse(self, session_id: str | None = None) -> None:
@@ -107,8 +112,6 @@ class McpHandler(BoundedBodyHandler):
         self.set_header("X-Accel-Buffering", "no")
         if session_id:
             self.set_header(SESSION_HEADER, session_id)
-        # Compression would hold events back in the gzip buffer; a stream must reach the client as written.
-        self._transforms = []
         await self.flush()
 
     async def send_sse(self, *frames: bytes) -> bool:
@@ -126,7 +129,7 @@ class McpHandler(BoundedBodyHandler):
 
     def end_stream(self) -> None:
         with contextlib.suppress(StreamClosedError):
-            if not self._finished:
+            if not self._ended:
                 self.finish()
 
     async def pump(self, stream: OutboundStream, position: int, *, with_ids: bool, until_complete: bool,

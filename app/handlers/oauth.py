@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import tornado.web
@@ -198,7 +199,7 @@ class AuthorizeHandler(SessionHandler):
 
     def page_error(self, status: int, message: str) -> None:
         self.set_status(status)
-        self.render("error.html", status_code=status, reason=self._reason, message=message,
+        self.render("error.html", status_code=status, reason=HTTPStatus(status).phrase, message=message,
                     request_id=self.request_id)
 
     def back_to_client(self, redirect_uri: str, params: dict[str, str | None]) -> None:
