@@ -118,8 +118,10 @@ class Runtime:
                 log.warning("shutdown: %d requests still running after %.0fs", inflight.count, SHUTDOWN_GRACE)
             await self.server.close_all_connections()
             self.server = None
-        await self.services.stop()
-        await self.db.close()
+        try:
+            await self.services.stop()
+        finally:
+            await self.db.close()
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:

@@ -14,7 +14,7 @@ from app.db import Database
 from app.jobs import schedule_cleanup
 from app.mcp.kernel import build_server
 from app.mcp.sessions import SessionStore
-from app.tools.registry import ToolRegistry, default_registry
+from app.tools.registry import default_registry
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Services:
         self.inflight = Inflight()
         self.shutdown = asyncio.Event()  # set when the server stops: long-lived streams end themselves
         self.authenticator = BearerAuthenticator(db, config.accepted_audiences)
-        self.tools: ToolRegistry = default_registry()
+        self.tools = default_registry()
         self.mcp_sessions = SessionStore(build_server(self.tools, config, db),
                                          max_per_principal=config.mcp_max_sessions,
                                          idle_timeout=config.mcp_session_idle_timeout)
