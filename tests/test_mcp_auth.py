@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 from helpers_mcp import ACCEPT_BOTH, initialize_body, messages, open_session, request_body
 from helpers_tokens import access_token, api_key, bearer
 
@@ -97,13 +98,36 @@ def test_a_token_for_another_audience_is_refused(server: Any, http: httpx2.Clien
     assert r.status_code == 401 and challenge(r)["error"] == "invalid_token"
 
 
-@pytest.mark.parametrize("suffix", ["/mcp", "/sse", "", None])
+@pytest.mark.parametrize("suffix", ["/mcp", "/sse", ""])
 def test_tokens_for_any_of_our_resource_urls_work_on_every_endpoint(server: Any, http: httpx2.Client, dbrun: Any,
-                                                                    user: dict[str, Any], suffix: str | None) -> None:
-    token = access_token(dbrun, user, audience=None if suffix is None else server.url + suffix)
+                                                                    user: dict[str, Any], suffix: str) -> None:
+    token = access_token(dbrun, user, audience=server.url + suffix)
     for path in ("/mcp", "/sse"):
         open_session(http, bearer(token), path=path)
     assert http.get("/api/tools", headers=bearer(token)).status_code == 200
+
+
+def test_a_token_bound_to_no_resource_is_refused(server: Any, http: httpx2.Client, dbrun: Any,
+                                                 user: dict[str, Any]) -> None:
+    """Once accepted by every server sharing the database, whatever its PUBLIC_URL."""
+    token = access_token(dbrun, user, audience=None)
+    r = call(http, "POST", "/mcp", bearer(token))
+    assert r.status_code == 401 and challenge(r)["error"] == "invalid_token"
+
+
+def test_a_token_asked_for_without_resource_is_bound_to_this_server(server: Any, http: httpx2.Client, dbrun: Any,
+                                                                    user: dict[str, Any]) -> None:
+    from helpers_oauth import make_client, tokens_for
+
+    from app.auth.secrets import hash_credential
+    from app.db.tables import oauth_tokens
+
+    client = make_client(dbrun)
+    tokens = tokens_for(http, client, user["email"])  # no resource parameter anywhere
+    row = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
+        oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))))
+    assert row["audience"] == server.settings.public_url
+    open_session(http, bearer(tokens["access_token"]))
 
 
 @pytest.mark.parametrize("state", ["revoked", "expired"])

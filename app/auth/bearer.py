@@ -33,7 +33,7 @@ class Principal:
     email: str
     scopes: frozenset[str]
     client_id: str | None  # the OAuth client_id, for kind == "oauth"
-    audience: str | None  # the resource the token was issued for; None: any of ours
+    audience: str | None  # the resource an access token was issued for; None for API keys
     credential_id: int  # oauth_tokens.id or api_keys.id
 
     @property
@@ -118,7 +118,9 @@ async def _resolve_access_token(db: Database, token: str, audiences: tuple[str, 
     if (row is None or row["revoked_at"] is not None or row["grant_revoked_at"] is not None or row["expired"]
             or row["disabled"] or row["client_disabled"]):
         raise BearerError(401, "invalid_token", "The access token is unknown, expired or revoked")
-    if row["audience"] is not None and not audience_matches(row["audience"], audiences):
+    # A token bound to no resource would be good on every server sharing this database (another PUBLIC_URL):
+    # every token is issued for one of ours, and older unbound ones are refused (the client refreshes).
+    if row["audience"] is None or not audience_matches(row["audience"], audiences):
         raise BearerError(401, "invalid_token", "The access token was issued for another resource")
     principal = Principal("oauth", row["user_id"], row["email"], frozenset(row["scope"].split()), row["client_id"],
                           row["audience"], row["id"])

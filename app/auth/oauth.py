@@ -338,21 +338,22 @@ def _verifier_matches(verifier: str, challenge: str) -> bool:
     return hmac.compare_digest(computed, challenge)
 
 
-def _audience(params: Mapping[str, str], bound: str | None, settings: Settings) -> str | None:
-    """The audience for new tokens: the requested resource (ours, within what was granted) or the bound one."""
+def _audience(params: Mapping[str, str], bound: str | None, settings: Settings) -> str:
+    """The audience for new tokens: the requested resource (ours, within what was granted), the bound one, or,
+    when the client named none, this server (PUBLIC_URL), never "any": the database may serve other servers."""
     requested = params.get("resource")
     if not requested:
-        return bound
+        return bound or settings.public_url
     if not is_our_resource(requested, settings.public_url):
         raise OAuthError("invalid_target", f"The resource must be this server's MCP URL, {settings.public_url}/mcp")
     canonical = canonical_resource(requested)
-    if bound is not None and canonical != bound:
+    if canonical is None or (bound is not None and canonical != bound):
         raise OAuthError("invalid_target", f"The grant is for {bound}, not {canonical}")
     return canonical
 
 
 async def _issue_tokens(conn: Connection, settings: Settings, client: Row, grant: Row, scope: str,
-                        audience: str | None) -> dict[str, Any]:
+                        audience: str) -> dict[str, Any]:
     access = new_credential(ACCESS_TOKEN_PREFIX)
     common = {"grant_id": grant["id"], "client_pk": client["id"], "user_id": grant["user_id"], "scope": scope,
               "audience": audience}
