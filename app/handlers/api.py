@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from app.handlers.base import ApiError
-from app.handlers.bodies import BoundedBodyHandler
+from app.handlers.bearer import BearerAPIHandler
 from app.tools.catalog import openapi_document, tool_listing
 from app.tools.errors import ToolError, ToolFailed, ToolInputError, UnknownTool
 from app.tools.registry import ToolContext, ToolRegistry
@@ -28,7 +28,7 @@ def tool_api_error(error: ToolError) -> ApiError:
     return ApiError(TOOL_ERROR_STATUS[error.code], error.code, str(error), field=error.field)
 
 
-class ToolsAPIHandler(BoundedBodyHandler):
+class ToolsAPIHandler(BearerAPIHandler):
     """Every /api/* handler: bearer auth first, then the registry."""
 
     @property

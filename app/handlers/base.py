@@ -14,7 +14,6 @@ import tornado.httputil
 import tornado.locale
 import tornado.web
 
-from app.auth.bearer import Principal
 from app.config import Settings
 from app.db import UNAVAILABLE, Database
 from app.logs import request_id_var
@@ -102,6 +101,17 @@ class BaseHandler(tornado.web.RequestHandler):
         request_id_var.set(self._request_id)
         self.services.inflight.enter()
         self._counted = True
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this handler answers (RFC 9110 15.5.6: a 405 must list them in Allow)."""
+        unimplemented = tornado.web.RequestHandler.get  # every verb a handler does not define is this one
+        return [m for m in self.SUPPORTED_METHODS
+                if getattr(type(self), m.lower(), unimplemented).__qualname__ != unimplemented.__qualname__]
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
+        if self.get_status() == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        return super().finish(chunk)
 
     def on_finish(self) -> None:
         self._leave()
@@ -208,18 +218,6 @@ class APIHandler(BaseHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(payload, ensure_ascii=False, default=str))
 
-    def json_body(self) -> Any:
-        """The request body parsed as JSON; 415 when it is not JSON, 400 when it does not parse."""
-        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype != "application/json" and not ctype.endswith("+json"):
-            raise ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json")
-        try:
-            return json.loads(self.request.body or b"null")
-        except RecursionError:
-            raise ApiError(400, "invalid_json", "The body is not valid JSON: it is nested too deeply") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
-
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         field = None
@@ -292,48 +290,3 @@ class NotFoundHandler(BaseHandler):
 
     def check_xsrf_cookie(self) -> None:
         return None
-
-
-class BearerAPIHandler(APIHandler):
-    """An API handler guarded by hybrid bearer auth (OAuth access token or API key).
-
-    `resource_path` names the protected resource whose RFC 9728 metadata a 401 points clients at.
-    """
-
-    resource_path = "/mcp"
-    required_scope = "mcp"
-    principal: Principal | None = None
-
-    @property
-    def resource_metadata_url(self) -> str:
-        return f"{self.config.public_url}/.well-known/oauth-protected-resource{self.resource_path}"
-
-    def _challenge(self, error: str | None, description: str | None = None) -> str:
-        parts = [f'resource_metadata="{self.resource_metadata_url}"', f'scope="{self.required_scope}"']
-        if error:
-            parts.insert(0, f'error="{error}"')
-            if description:
-                parts.append('error_description="{}"'.format(description.replace('"', "'")))
-        return "Bearer " + ", ".join(parts)
-
-    async def require_principal(self) -> Principal:
-        """The caller, or ApiError 401/403 with the WWW-Authenticate challenge RFC 6750 and RFC 9728 ask for."""
-        from app.auth.bearer import BearerError, parse_authorization
-
-        header = self.request.headers.get("Authorization")
-        try:
-            if not header and "access_token" in self.request.query_arguments:
-                # OAuth 2.1 forbids tokens in URLs: they end up in logs and browser history.
-                raise BearerError(401, "invalid_request",
-                                  "Send the token in the Authorization header, not in the URL")
-            token = parse_authorization(header)
-            principal = await self.services.authenticator.authenticate(token)
-        except BearerError as exc:
-            challenge = self._challenge(exc.error, exc.description if exc.error else None)
-            raise ApiError(exc.status, exc.error or "unauthorized", exc.description,
-                           {"WWW-Authenticate": challenge}) from None
-        if self.required_scope not in principal.scopes:
-            raise ApiError(403, "insufficient_scope", f"This needs the '{self.required_scope}' scope",
-                           {"WWW-Authenticate": self._challenge("insufficient_scope")})
-        self.principal = principal
-        return principal

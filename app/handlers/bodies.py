@@ -1,18 +1,20 @@
 """Request bodies read under limits: a size cap answered with a clean 413, and a deadline for slow senders.
 
-Framework for handlers that take a body from a bearer-authenticated client (the tools API, MCP); no routes here.
+Framework for every API handler that takes a body (the tools API, MCP, the OAuth endpoints); no routes here.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import tornado.httputil
 import tornado.web
 
-from app.handlers.base import ApiError, BearerAPIHandler
+from app.handlers.base import ApiError, APIHandler
 
 # Bodies up to this multiple of MAX_BODY_BYTES are read and dropped so the client gets a clean 413;
 # anything bigger is refused at once and the connection closed.
@@ -35,8 +37,8 @@ def _after_refusal_check(verb: Callable[..., Any]) -> Callable[..., Awaitable[No
 
 
 @tornado.web.stream_request_body
-class BoundedBodyHandler(BearerAPIHandler):
-    """A bearer-guarded handler that reads its body itself, so an oversized one gets 413 rather than a reset.
+class BoundedBodyHandler(APIHandler):
+    """An API handler that reads its body itself, so an oversized one gets 413 rather than a reset.
 
     `admit()` (auth, origin) runs in prepare(), but a refusal is raised only once the body has been read:
     Tornado closes a connection answered before its body, and a client then meets a reset on its next request.
@@ -69,11 +71,12 @@ class BoundedBodyHandler(BearerAPIHandler):
     async def admit(self) -> None:
         """Checks on the request line and headers (auth, origin); raise ApiError to refuse."""
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        if not self._body_awaited:
-            # Refused before reading a huge body: the connection closes after this answer, so say so.
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        # send_error() resets the headers to these defaults before any subclass writes its error shape: a
+        # request refused before its body was awaited has its connection closed after the answer, so say so.
+        if not getattr(self, "_body_awaited", True):
             self.set_header("Connection", "close")
-        super().write_error(status_code, **kwargs)
 
     def limit_body(self) -> None:
         """Call from prepare(): refuse a declared length far past the limit, drain anything up to that, and
@@ -99,3 +102,21 @@ class BoundedBodyHandler(BearerAPIHandler):
         if self._too_large:
             raise ApiError(413, "payload_too_large", f"The body is larger than {self.config.max_body_bytes} bytes")
         return b"".join(self._chunks)
+
+    def json_body(self) -> Any:
+        """The request body parsed as JSON; 415 when it is not JSON, 400 when it does not parse."""
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json" and not ctype.endswith("+json"):
+            raise ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json")
+        try:
+            return json.loads(self.body() or b"null")
+        except RecursionError:
+            raise ApiError(400, "invalid_json", "The body is not valid JSON: it is nested too deeply") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+
+    def form_arguments(self) -> dict[str, list[bytes]]:
+        """The body parsed as application/x-www-form-urlencoded (name -> values)."""
+        arguments: dict[str, list[bytes]] = {}
+        tornado.httputil.parse_body_arguments("application/x-www-form-urlencoded", self.body(), arguments, {})
+        return arguments

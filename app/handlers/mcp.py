@@ -19,7 +19,7 @@ from tornado.iostream import StreamClosedError
 
 from app.auth.bearer import Principal
 from app.handlers.base import ApiError
-from app.handlers.bodies import BoundedBodyHandler
+from app.handlers.bearer import BearerAPIHandler
 from app.mcp.kernel import McpCaller
 from app.mcp.modern import Answer, open_exchange
 from app.mcp.sessions import (
@@ -54,7 +54,7 @@ CORS_ALLOW_HEADERS = ("Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate, X-Request-Id"
 
 
-class McpHandler(BoundedBodyHandler):
+class McpHandler(BearerAPIHandler):
     """Shared by the MCP endpoints: origin and body-size checks, auth, SSE writing, disconnect tracking."""
 
     SUPPORTED_METHODS = ("GET", "POST", "DELETE", "OPTIONS")

@@ -11,8 +11,6 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import tornado.web
-
 from app.auth.oauth import (
     AuthorizationRequest,
     AuthorizePageError,
@@ -32,7 +30,8 @@ from app.auth.redirects import client_hosts, form_action_source, redirect_target
 from app.auth.registration import register_dynamic_client
 from app.auth.signin import SignInError
 from app.db import UNAVAILABLE, Row
-from app.handlers.base import PAGE_CSP, APIHandler
+from app.handlers.base import PAGE_CSP, ApiError
+from app.handlers.bodies import BoundedBodyHandler
 from app.handlers.browser import SessionHandler
 
 log = logging.getLogger("secondlayer")
@@ -40,7 +39,7 @@ log = logging.getLogger("secondlayer")
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-class OAuthAPIHandler(APIHandler):
+class OAuthAPIHandler(BoundedBodyHandler):
     """Base of the JSON OAuth endpoints: RFC 6749 errors, no caching, CORS for browser-based MCP clients."""
 
     def set_default_headers(self) -> None:
@@ -69,6 +68,8 @@ class OAuthAPIHandler(APIHandler):
             status_code, error, description = exc.status, exc.error, exc.description
             for name, value in exc.headers.items():
                 self.set_header(name, value)
+        elif isinstance(exc, ApiError):  # the body's size or shape, refused before any OAuth rule ran
+            status_code, error, description = exc.status_code, "invalid_request", exc.message
         elif isinstance(exc, UNAVAILABLE):
             status_code, error, description = 503, "temporarily_unavailable", "The database is unavailable; retry"
         elif status_code < 500:
@@ -87,14 +88,14 @@ class OAuthAPIHandler(APIHandler):
         ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype == FORM_TYPE:
             params: dict[str, str] = {}
-            for name, values in self.request.body_arguments.items():
+            for name, values in self.form_arguments().items():
                 if len(values) > 1:
                     raise OAuthError("invalid_request", f"The {name} parameter is repeated")
                 params[name] = values[0].decode("utf-8", errors="replace")
             return params
         if ctype == "application/json" or ctype.endswith("+json"):
             try:
-                body = json.loads(self.request.body or b"{}")
+                body = json.loads(self.body() or b"{}")
             except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
                 raise OAuthError("invalid_request", "The body is not valid JSON") from None
             if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
@@ -160,7 +161,9 @@ class RegistrationHandler(OAuthAPIHandler):
                              429, {"Retry-After": str(wait)})
         try:
             body = self.json_body()
-        except tornado.web.HTTPError:
+        except ApiError as exc:
+            if exc.status_code == 413:
+                raise
             raise OAuthError("invalid_client_metadata", "Send the client metadata as a JSON object") from None
         answer = await register_dynamic_client(self.db, self.config, body, ip=self.request.remote_ip)
         self.write_json(answer, status=201)
