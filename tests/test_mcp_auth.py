@@ -210,3 +210,32 @@ def test_the_principal_reaches_the_tool(server: Any, http: httpx2.Client, dbrun:
                   headers={**bearer(token), "Accept": ACCEPT_BOTH, "Mcp-Session-Id": sid,
                            "MCP-Protocol-Version": "2025-06-18"})
     assert messages(r.text)[-1]["result"]["structuredContent"]["caller"] == {"email": user["email"], "auth": "oauth"}
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/mcp"), ("GET", "/sse"), ("POST", "/sse"),
+                                          ("POST", "/messages?session_id=x")])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.nip.io", "[::2]", "evil:port"])
+def test_a_foreign_host_header_is_refused_without_origin(server: Any, http: httpx2.Client, dbrun: Any,
+                                                         user: dict[str, Any], method: str, path: str,
+                                                         host: str) -> None:
+    """DNS rebinding: a page whose domain now points at our address sends its own Host, and maybe no Origin."""
+    key = api_key(dbrun, user)
+    r = http.request(method, path, headers={**bearer(key), "Host": host, "Accept": ACCEPT_BOTH,
+                                            "Content-Type": "application/json"}, json=initialize_body())
+    assert r.status_code == 421 and r.json()["error"]["code"] == "misdirected_request", r.text
+
+
+def test_this_servers_own_names_are_accepted_as_host(server: Any, http: httpx2.Client, dbrun: Any,
+                                                     user: dict[str, Any]) -> None:
+    from app.mcp.wire import host_allowed
+
+    key = api_key(dbrun, user)
+    port = server.url.rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost"):
+        r = http.post("/mcp", json=initialize_body(), headers={**bearer(key), "Host": host, "Accept": ACCEPT_BOTH})
+        assert r.status_code == 200, (host, r.text)
+    public = server.settings.replace(public_url="https://mcp.example.org")
+    assert host_allowed("mcp.example.org", public) and host_allowed("mcp.example.org:443", public)
+    assert host_allowed("MCP.example.org.", public)
+    assert not host_allowed("mcp.example.org:8443", public) and not host_allowed("example.org", public)
+    assert not host_allowed(None, public) and not host_allowed("", public)

@@ -40,6 +40,7 @@ from app.mcp.wire import (
     SUPPORTED_VERSIONS,
     accepts,
     client_message,
+    host_allowed,
     is_version_at_least,
     jsonrpc_error,
     origin_allowed,
@@ -65,6 +66,10 @@ class McpHandler(BearerAPIHandler):
         self._ended = False
 
     async def admit(self) -> None:
+        if not host_allowed(self.request.headers.get("Host"), self.config):
+            # The SDK's transport security answers the same way: 421 Misdirected Request.
+            raise ApiError(421, "misdirected_request", f"This server does not answer for the host "
+                                                       f"{self.request.headers.get('Host', '')!r}")
         origin = self.request.headers.get("Origin")
         if not origin_allowed(origin, self.config):
             raise ApiError(403, "forbidden_origin", f"Requests from origin {origin} are not allowed here")

@@ -43,6 +43,27 @@ def origin_allowed(origin: str | None, settings: Settings) -> bool:
     return "*" in settings.allowed_origins or value in settings.allowed_origins
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_allowed(host: str | None, settings: Settings) -> bool:
+    """The Host a request names must be this server: PUBLIC_URL's host and port, or a loopback name (how a
+    local client or a proxy on this machine reaches us). A page whose domain was re-pointed at our address
+    (DNS rebinding) sends its own name here and is refused, with or without an Origin header."""
+    if not host:
+        return False
+    try:
+        parts = urlsplit("//" + host.strip())
+        name, port = (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:
+        return False
+    if name in ("localhost", "127.0.0.1", "::1"):
+        return True
+    public = urlsplit(settings.public_url)
+    default = _DEFAULT_PORTS.get(public.scheme)
+    return name == (public.hostname or "") and (port or default) == (public.port or default)
+
+
 def accepts(accept_header: str | None) -> tuple[bool, bool]:
     """(JSON acceptable, SSE acceptable) from an Accept header, with the RFC 9110 wildcards."""
     types = {part.split(";")[0].strip().lower() for part in (accept_header or "").split(",")}
