@@ -51,6 +51,9 @@ def found(row: Row | None, message: str) -> Row:
     return row
 
 
+MAX_PAGE = 1_000_000
+
+
 def page_count(total: int) -> int:
     """How many pages of PAGE_SIZE rows `total` rows fill (at least one, so an empty list has a page)."""
     return max(1, math.ceil(total / PAGE_SIZE))
@@ -136,8 +139,9 @@ class ConsoleHandler(SessionHandler):
         return self.render_string("admin/_field.html", field=field, attrs=attrs)
 
     def int_argument(self, name: str, default: int = 1) -> int:
+        """A page number: at least 1 and at most MAX_PAGE (a larger one once overflowed the SQL offset: a 500)."""
         try:
-            return max(1, int(self.get_query_argument(name, str(default))))
+            return min(MAX_PAGE, max(1, int(self.get_query_argument(name, str(default)))))
         except ValueError:
             return default
 
