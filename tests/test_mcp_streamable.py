@@ -3,6 +3,7 @@ rules (binding, DELETE, expiry, caps), both response modes, resumable streams, c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -27,6 +28,8 @@ from helpers_mcp import (
     start_server_with_extra_tools,
 )
 from helpers_tokens import access_token, api_key, bearer, oauth_flow_token
+
+from app.audit import Actor
 
 
 @pytest.fixture
@@ -214,15 +217,61 @@ def test_requests_without_a_session_and_with_unknown_ones(server: Any, http: htt
     assert r.status_code == 404
 
 
-def test_per_principal_session_cap(tool_server: Any, tool_http: httpx2.Client, dbrun: Any, make_user: Any) -> None:
+def test_at_the_cap_the_least_recently_used_idle_session_makes_room(tool_server: Any, tool_http: httpx2.Client,
+                                                                    dbrun: Any, make_user: Any) -> None:
+    """Clients that leave without DELETE (the TypeScript SDK, MCP Inspector) once locked their key out with 429s."""
     key = api_key(dbrun, make_user())
     sids = [open_session(tool_http, bearer(key)) for _ in range(3)]
-    r = tool_http.post("/mcp", json=initialize_body(), headers={**bearer(key), "Accept": ACCEPT_BOTH})
-    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_sessions"
-    # Another principal is not affected; closing one makes room.
-    open_session(tool_http, bearer(api_key(dbrun, make_user())))
-    assert tool_http.delete("/mcp", headers=session_headers(bearer(key), sids[0])).status_code == 204
-    open_session(tool_http, bearer(key))
+    ping = request_body("ping")
+    assert tool_http.post("/mcp", json=ping, headers=session_headers(bearer(key), sids[0])).status_code == 200
+    newest = open_session(tool_http, bearer(key))  # the 4th: sids[1] is the least recently used, so it goes
+    assert tool_http.post("/mcp", json=ping, headers=session_headers(bearer(key), sids[1])).status_code == 404
+    for sid in (sids[0], sids[2], newest):
+        assert tool_http.post("/mcp", json=ping, headers=session_headers(bearer(key), sid)).status_code == 200
+    # Another principal's sessions are never taken.
+    other = api_key(dbrun, make_user())
+    theirs = open_session(tool_http, bearer(other))
+    for _ in range(3):
+        open_session(tool_http, bearer(key))
+    assert tool_http.post("/mcp", json=ping, headers=session_headers(bearer(other), theirs)).status_code == 200
+
+
+def test_when_every_session_is_busy_a_new_one_is_refused_with_retry_after(tool_server: Any, dbrun: Any,
+                                                                         make_user: Any) -> None:
+    key = api_key(dbrun, make_user())
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(httpx2.Client(base_url=tool_server.url, timeout=30))
+        sids = [open_session(client, bearer(key)) for _ in range(3)]
+        for sid in sids:  # a standalone GET stream keeps each session busy
+            stream_client = stack.enter_context(httpx2.Client(base_url=tool_server.url, timeout=30))
+            response = stack.enter_context(stream_client.stream(
+                "GET", "/mcp", headers={**session_headers(bearer(key), sid), "Accept": "text/event-stream"}))
+            assert response.status_code == 200
+        r = client.post("/mcp", json=initialize_body(request_id=7), headers={**bearer(key), "Accept": ACCEPT_BOTH})
+        assert r.status_code == 429 and r.headers["Retry-After"] == "5"
+        body = r.json()
+        assert body["jsonrpc"] == "2.0" and body["id"] == 7 and "busy" in body["error"]["message"]
+    # The streams are gone: the sessions are idle again and make room.
+    with httpx2.Client(base_url=tool_server.url, timeout=30) as client:
+        open_session(client, bearer(key))
+
+
+def test_a_hundred_clients_that_leave_without_delete_all_connect(server: Any, http: httpx2.Client, dbrun: Any,
+                                                                 make_user: Any) -> None:
+    from app.auth.api_keys import create_api_key
+
+    email = make_user()["email"]
+    row, key = dbrun(lambda db: create_api_key(db, email, "inspector", actor=Actor("test")))
+    for _ in range(100):
+        sid = open_session(http, bearer(key))
+        r = http.post("/mcp", json=request_body("tools/list"), headers=session_headers(bearer(key), sid))
+        assert r.status_code == 200, r.text
+    open_now = server.call(_sessions_of(server, f"api_key:{row['id']}"))
+    assert open_now == server.settings.mcp_max_sessions
+
+
+async def _sessions_of(server: Any, identity: str) -> int:
+    return server.runtime.services.mcp_sessions.count(identity)  # type: ignore[no-any-return]
 
 
 # --- HTTP details ----------------------------------------------------------------------------------

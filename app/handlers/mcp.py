@@ -23,6 +23,7 @@ from app.handlers.bearer import BearerAPIHandler
 from app.mcp.kernel import McpCaller
 from app.mcp.modern import Answer, open_exchange
 from app.mcp.sessions import (
+    BUSY_RETRY_AFTER,
     GET_STREAM,
     OutboundStream,
     SessionClosed,
@@ -201,7 +202,7 @@ class StreamableHTTPHandler(McpHandler):
         if version in MODERN_VERSIONS:
             return await self._serve_modern(body)
         message = self._parse_message(body)
-        session = self._session_for(message)
+        session = await self._session_for(message)
         if not isinstance(message, types.JSONRPCRequest):
             await self._deliver(session, message, session.metadata(self.caller, None, streaming=False))
             self.set_header(SESSION_HEADER, session.id)
@@ -266,16 +267,19 @@ class StreamableHTTPHandler(McpHandler):
             raise ApiError(404, "session_not_found", "No such MCP session (it ended or expired): initialize again")
         return session
 
-    def _session_for(self, message: types.JSONRPCMessage) -> StreamableSession:
+    async def _session_for(self, message: types.JSONRPCMessage) -> StreamableSession:
         is_initialize = isinstance(message, types.JSONRPCRequest) and message.method == "initialize"
         if self.request.headers.get(SESSION_HEADER):
             return self._known_session()
         if not is_initialize:
             raise ApiError(400, "missing_session", "Send Mcp-Session-Id from initialize, or initialize first")
         try:
-            return self.services.mcp_sessions.open_streamable(self.identity)
+            return await self.services.mcp_sessions.open_streamable(self.identity)
         except SessionLimitReached as exc:
-            raise ApiError(429, "too_many_sessions", str(exc)) from None
+            # What MCP clients parse is a JSON-RPC error, answered to the initialize it refuses.
+            self.set_header("Retry-After", str(BUSY_RETRY_AFTER))
+            request_id = message.id if isinstance(message, types.JSONRPCRequest) else None
+            self._protocol_error(429, jsonrpc_error(request_id, types.INTERNAL_ERROR, str(exc)))
 
     async def _deliver(self, session: StreamableSession, message: types.JSONRPCMessage, metadata: Any) -> None:
         try:
@@ -402,13 +406,13 @@ class LegacySSEHandler(StreamableHTTPHandler):
             return await super().get()  # a Streamable HTTP client that was given the /sse URL
         try:
             with self.services.mcp_sessions.stream_slot(self.identity):
-                session = self.services.mcp_sessions.open_sse(self.identity)
+                session = await self.services.mcp_sessions.open_sse(self.identity)
                 try:
                     await self._serve_sse(session)
                 finally:
                     await session.close()
         except SessionLimitReached as exc:
-            raise ApiError(429, "too_many_sessions", str(exc)) from None
+            raise ApiError(429, "too_many_sessions", str(exc), {"Retry-After": str(BUSY_RETRY_AFTER)}) from None
 
     async def _serve_sse(self, session: SseSession) -> None:
         await self.start_sse()

@@ -43,6 +43,10 @@ MAX_HELD_BYTES = 8 * 1024 * 1024
 REQUEST_CANCELLED = -32800  # the code the SDK's own 2025 transport answers a cancelled request with
 
 
+# Seconds a client refused because all its sessions are busy is told to wait (Retry-After).
+BUSY_RETRY_AFTER = 5
+
+
 class SessionLimitReached(Exception):
     """The principal already holds as many sessions or streams as settings.mcp_max_sessions allows."""
 
@@ -389,20 +393,30 @@ class SessionStore:
     def count(self, identity: str) -> int:
         return sum(1 for session in self._sessions.values() if session.identity == identity)
 
-    def _admit(self, identity: str) -> None:
-        if self.count(identity) >= self.max_per_principal:
-            raise SessionLimitReached(f"at most {self.max_per_principal} open MCP sessions per credential; "
-                                      "close one (DELETE) or let it expire")
+    async def _make_room(self, identity: str) -> None:
+        """At the cap, end the principal's least recently used idle session. Many clients (the TypeScript SDK's,
+        MCP Inspector) leave without DELETE, so refusing would lock a credential out until its sessions expire;
+        only when every session is busy serving a request or a stream is the new one refused."""
+        mine = [s for s in self._sessions.values() if s.identity == identity and not s.closed]
+        if len(mine) < self.max_per_principal:
+            return
+        idle = [s for s in mine if s.active_requests == 0]
+        if not idle:
+            raise SessionLimitReached(f"all {self.max_per_principal} MCP sessions of this credential are busy; "
+                                      f"retry in {BUSY_RETRY_AFTER} seconds or end one (DELETE)")
+        oldest = min(idle, key=lambda session: session.last_active)
+        log.info("MCP session %s ended to make room (least recently used of %d)", oldest.id[:8], len(mine))
+        await oldest.close()
 
-    def open_streamable(self, identity: str) -> StreamableSession:
-        self._admit(identity)
+    async def open_streamable(self, identity: str) -> StreamableSession:
+        await self._make_room(identity)
         session = StreamableSession(self, identity)
         self._sessions[session.id] = session
         log.info("MCP session %s opened (streamable HTTP)", session.id[:8])
         return session
 
-    def open_sse(self, identity: str) -> SseSession:
-        self._admit(identity)
+    async def open_sse(self, identity: str) -> SseSession:
+        await self._make_room(identity)
         session = SseSession(self, identity)
         self._sessions[session.id] = session
         log.info("MCP session %s opened (HTTP+SSE)", session.id[:8])
