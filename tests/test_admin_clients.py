@@ -116,6 +116,7 @@ def test_register_a_private_key_jwt_client_with_a_key_set_url_or_the_keys(admin,
 @pytest.mark.parametrize("extra, field, message", [
     ({"auth_method": "private_key_jwt"}, "jwks_uri", "private_key_jwt needs the client"),
     ({"auth_method": "private_key_jwt", "jwks": "{not json"}, "jwks", "Not JSON"),
+    ({"auth_method": "private_key_jwt", "jwks": "[" * 10000 + "]" * 10000}, "jwks", "Not JSON"),
     ({"auth_method": "private_key_jwt", "jwks_uri": "http://keys.example.com/j"}, "jwks_uri", "https"),
     ({"auth_method": "private_key_jwt", "jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'}, "jwks", "oct"),
     ({"auth_method": "private_key_jwt", "jwks": '{"keys": []}', "jwks_uri": "https://k.example/j"}, "jwks",

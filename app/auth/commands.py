@@ -68,7 +68,7 @@ def _read_jwks(path: str) -> Any:
         raise CommandError(f"cannot read {path}: {exc}") from None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise CommandError(f"{path} is not JSON; it must hold a JWK set like {{\"keys\": [...]}}") from None
 
 

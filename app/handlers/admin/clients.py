@@ -56,7 +56,7 @@ def validate_keys(form: ClientRegisterForm) -> bool:
     if form.jwks.data:
         try:
             json.loads(form.jwks.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             form.jwks.errors = [*form.jwks.errors, 'Not JSON: paste the key set as {"keys": [...]}']
             return False
     return True
