@@ -1,4 +1,5 @@
-"""Helpers for the operator console tests: a browser-like HTTP client, sign-in, and real OAuth grants."""
+"""Helpers for the operator console tests: a browser-like HTTP client, sign-in, and real OAuth grants.
+The `browser`, `operator` and `admin` fixtures are in conftest.py."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import hashlib
 import html
 import re
 import secrets
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
-import pytest
 
 from app.audit import Actor
 from app.db import Database
-from tests.conftest import check_invariants, run_db
+from tests.helpers_http import CheckedClient
+from tests.helpers_server import run_db
 
 _XSRF = re.compile(r'name="_xsrf" value="([^"]+)"')
 
@@ -34,16 +34,17 @@ def field_block(page: str, name: str) -> str:
 
 
 class Browser:
-    """An httpx client that behaves like a browser: cookies kept, forms posted with their XSRF token."""
+    """A CheckedClient that behaves like a browser: cookies kept, forms posted with their XSRF token. `user` is
+    whom it signed in as, when a fixture signed it in."""
 
     def __init__(self, base_url: str, **headers: str) -> None:
         # Each browser comes from its own address (the server trusts X-Forwarded-For), so sign-in throttling
         # triggered by one test never locks out another.
         octets = ".".join(str(secrets.randbelow(250) + 1) for _ in range(3))
         headers.setdefault("X-Forwarded-For", f"10.{octets}")
-        self.client = httpx2.Client(base_url=base_url, timeout=30, follow_redirects=False, headers=headers,
-                                    event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]})
+        self.client = CheckedClient(base_url, headers=headers)
         self.token = ""
+        self.user: dict[str, Any] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -83,29 +84,6 @@ def confirm(browser: Browser, path: str, extra: dict[str, str] | None = None) ->
     assert page.status_code == 200, page.text[:300]
     assert 'name="confirm" value="yes"' in page.text
     return browser.post(path, {"confirm": "yes", **(extra or {})})
-
-
-@pytest.fixture
-def browser(server: Any) -> Iterator[Browser]:
-    b = Browser(server.url)
-    yield b
-    b.close()
-
-
-@pytest.fixture
-def operator(make_user: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    return make_user(email=f"op-{secrets.token_hex(4)}@example.com", is_admin=True)
-
-
-@pytest.fixture
-def admin(server: Any, operator: dict[str, Any]) -> Iterator[Browser]:
-    """A browser signed in to the console as a fresh operator (the operator row is `admin.user`)."""
-    b = Browser(server.url)
-    response = b.sign_in(operator["email"], operator["password"])
-    assert response.status_code == 303, response.text[:500]
-    b.user = operator  # type: ignore[attr-defined]
-    yield b
-    b.close()
 
 
 def audit_rows(database_url: str, action: str, **where: Any) -> list[dict[str, Any]]:

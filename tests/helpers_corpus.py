@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import run_db
-
 from app.config import load_settings
 from app.corpus.importer import load_demo_corpus
 from app.db import Database
 from app.tools.registry import ToolContext, ToolRegistry, default_registry
+from tests.helpers_server import run_db
 
 REGISTRY: ToolRegistry = default_registry()
 SETTINGS = load_settings({"PUBLIC_URL": "http://127.0.0.1:8000"})

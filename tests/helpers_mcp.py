@@ -1,11 +1,12 @@
-"""Helpers for the MCP tests: raw JSON-RPC over HTTP, SSE parsing, the official SDK clients, and a server
-with extra tools (a slow one that reports progress and notices cancellation, one that raises, and one that
-answers the request id it runs under)."""
+"""Helpers for the MCP tests: raw JSON-RPC over HTTP, SSE parsing, a GET /sse listener, the official SDK clients
+(on checked clients), and a server with extra tools (a slow one that reports progress and notices cancellation,
+one that raises, and one that answers the request id it runs under)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from app.logs import request_id_var
 from app.tools.registry import Tool, ToolContext
+from tests.helpers_http import CheckedAsyncClient, CheckedClient
+from tests.helpers_server import ServerThread, free_port, server_settings
 
 ACCEPT_BOTH = "application/json, text/event-stream"
 
@@ -76,10 +79,69 @@ def session_headers(headers: dict[str, str], session_id: str, version: str = "20
     return {**headers, "Accept": ACCEPT_BOTH, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": version}
 
 
+class SseListener:
+    """Holds GET /sse open in a thread and hands out its events (and comment lines) in order."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        self.events: queue.Queue[dict[str, str]] = queue.Queue()
+        self.comments: queue.Queue[str] = queue.Queue()
+        self.status: int | None = None
+        self.headers = httpx2.Headers()
+        self.ended = threading.Event()
+        self._ready = threading.Event()
+        self._client = CheckedClient(base_url)
+        self._thread = threading.Thread(target=self._run, args=(headers,), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def _run(self, headers: dict[str, str]) -> None:
+        try:
+            with self._client.stream("GET", "/sse", headers={**headers, "Accept": "text/event-stream"}) as r:
+                self.status = r.status_code
+                self.headers = r.headers
+                self._ready.set()
+                event: dict[str, str] = {}
+                for line in r.iter_lines():
+                    if line.startswith(":"):
+                        self.comments.put(line)
+                    elif not line:
+                        if event:
+                            self.events.put(event)
+                        event = {}
+                    else:
+                        name, _, value = line.partition(":")
+                        event[name] = value[1:] if value.startswith(" ") else value
+        except httpx2.HTTPError:
+            pass
+        finally:
+            self._ready.set()
+            self.ended.set()
+
+    def next_event(self, timeout: float = 10) -> dict[str, str]:
+        return self.events.get(timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def endpoint_of(listener: SseListener) -> str:
+    """The first event of an HTTP+SSE session: where to POST its messages."""
+    first = listener.next_event()
+    assert first["event"] == "endpoint"
+    return first["data"]
+
+
+def checked_mcp_http_client(headers: dict[str, str] | None = None, timeout: httpx2.Timeout | None = None,
+                            auth: httpx2.Auth | None = None) -> httpx2.AsyncClient:
+    """The SDK's `create_mcp_http_client` (same default timeouts: a long read for held-open streams), checked."""
+    return CheckedAsyncClient(headers=headers, auth=auth,
+                              timeout=timeout or httpx2.Timeout(30, read=300))
+
+
 @asynccontextmanager
 async def sdk_client(url: str, token: str, mode: str = "legacy", **kwargs: Any) -> AsyncIterator[Client]:
     """The official SDK's high-level Client over Streamable HTTP with a bearer credential."""
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http_client:
+    async with CheckedAsyncClient(headers={"Authorization": f"Bearer {token}"}) as http_client:
         transport = streamable_http_client(url, http_client=http_client)
         async with Client(transport, mode=mode, **kwargs) as client:  # type: ignore[arg-type]
             yield client
@@ -88,7 +150,8 @@ async def sdk_client(url: str, token: str, mode: str = "legacy", **kwargs: Any) 
 @asynccontextmanager
 async def sdk_sse_client(url: str, token: str, **kwargs: Any) -> AsyncIterator[Client]:
     """The official SDK's HTTP+SSE client (2024-11-05 transport), handshake era."""
-    transport = sse_client(url, headers={"Authorization": f"Bearer {token}"})
+    transport = sse_client(url, headers={"Authorization": f"Bearer {token}"},
+                           httpx_client_factory=checked_mcp_http_client)
     async with Client(transport, mode="legacy", **kwargs) as client:  # type: ignore[arg-type]
         yield client
 
@@ -139,12 +202,10 @@ def extra_tools(probe: ToolProbe) -> list[Tool]:
     ]
 
 
-def start_server_with_extra_tools(database_url: str, data_dir: Path, probe: ToolProbe, **env: str) -> Any:
+def start_server_with_extra_tools(database_url: str, data_dir: Path, probe: ToolProbe, **env: str) -> ServerThread:
     """Our own server (so the session server's tool list stays the product's), plus the extra tools."""
-    from conftest import ServerThread, free_port, test_settings
-
     port = free_port()
-    thread = ServerThread(test_settings(database_url, data_dir, port, **env), database_url).start()
+    thread = ServerThread(server_settings(database_url, data_dir, port, **env), database_url).start()
     registry = thread.runtime.services.tools
     for tool in extra_tools(probe):
         registry.add(tool)

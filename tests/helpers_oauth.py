@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.audit import Actor
 from app.auth.clients import register_client
+from tests.helpers_server import DBRun
 
 CHATGPT = "https://chatgpt.com/connector_platform_oauth_redirect"
 CLAUDE = "https://claude.ai/api/mcp/auth_callback"
@@ -95,7 +96,7 @@ class Client:
         return params, headers
 
 
-def make_client(dbrun, method: str = "client_secret_post", redirect_uri: str = CHATGPT,
+def make_client(dbrun: DBRun, method: str = "client_secret_post", redirect_uri: str = CHATGPT,
                 grant_types: list[str] | None = None) -> Client:
     row, secret = dbrun(lambda db: register_client(db, name="Test Connector", redirect_uris=[redirect_uri],
                                                    token_endpoint_auth_method=method, grant_types=grant_types,
@@ -149,14 +150,6 @@ def tokens_for(http: httpx2.Client, client: Client, email: str, **extra: Any) ->
     r = exchange(http, client, code, verifier)
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def fresh_browser(server_url: str) -> httpx2.Client:
-    """A new cookie jar: a browser that has never signed in here."""
-    from conftest import check_invariants
-
-    return httpx2.Client(base_url=server_url, timeout=30, follow_redirects=False,
-                         event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]})
 
 
 class DocumentServer:

@@ -8,7 +8,6 @@ through the real /oauth/authorize + /oauth/token flow.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -19,8 +18,8 @@ from app.auth.api_keys import create_api_key
 from app.auth.secrets import ACCESS_TOKEN_PREFIX, hash_credential, new_credential
 from app.db import Database
 from app.db.tables import oauth_clients, oauth_grants, oauth_tokens
-
-DBRun = Callable[[Callable[[Database], Any]], Any]
+from tests.helpers_oauth import make_client, tokens_for
+from tests.helpers_server import DBRun
 
 
 def api_key(dbrun: DBRun, user: dict[str, Any], name: str = "tests") -> str:
@@ -58,8 +57,6 @@ def access_token(dbrun: DBRun, user: dict[str, Any], *, audience: str | None, sc
 
 def oauth_flow_token(http: httpx2.Client, dbrun: DBRun, user: dict[str, Any], resource: str) -> str:
     """An access token from our own OAuth flow: sign-in and consent, code, PKCE exchange at /oauth/token."""
-    from helpers_oauth import make_client, tokens_for
-
     client = make_client(dbrun)
     tokens = tokens_for(http, client, user["email"], resource=resource)
     assert tokens["access_token"].startswith(ACCESS_TOKEN_PREFIX)

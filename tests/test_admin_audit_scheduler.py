@@ -1,5 +1,4 @@
 """Operator console: the overview, the audit log with its filters, the scheduler page and "run now"."""
-# ruff: noqa: F811 - pytest fixtures imported from tests/helpers_admin.py
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import secrets
 import pytest
 
 from app import audit
-from tests.helpers_admin import admin, audit_rows, field_block, operator  # noqa: F401
+from tests.helpers_admin import audit_rows, field_block
 
 
 def seed(dbrun, action: str, actor: str, target_type: str, target_id: str, at: str | None = None) -> None:

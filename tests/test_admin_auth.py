@@ -1,5 +1,4 @@
 """Operator console sign-in and sessions: who gets in, the cookie's rules, XSRF, throttling, sign-out."""
-# ruff: noqa: F811 - pytest fixtures imported from tests/helpers_admin.py
 
 from __future__ import annotations
 
@@ -8,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import ServerThread, free_port, test_settings
-from tests.helpers_admin import Browser, admin, audit_rows, browser, field_block, operator  # noqa: F401
+from tests.helpers_admin import Browser, audit_rows, field_block
+from tests.helpers_server import ServerThread, free_port, server_settings
 
 PAGES = ["/admin", "/admin/clients", "/admin/clients/new", "/admin/users", "/admin/users/new", "/admin/audit",
          "/admin/scheduler"]
@@ -203,7 +202,7 @@ def test_repeated_failures_are_throttled(server, make_user, database_url):
 
 def test_session_cookie_is_secure_behind_https(database_url, data_dir, make_user):
     port = free_port()
-    settings = test_settings(database_url, data_dir, port, PUBLIC_URL=f"https://127.0.0.1:{port}")
+    settings = server_settings(database_url, data_dir, port, PUBLIC_URL=f"https://127.0.0.1:{port}")
     thread = ServerThread(settings, database_url).start()
     user = make_user(is_admin=True)
     b = Browser(thread.url)

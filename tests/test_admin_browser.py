@@ -10,9 +10,9 @@ import secrets
 from typing import Any, TypeVar
 
 from app.auth.passwords import verify_password
-from tests.conftest import artifact_path, run_db
-from tests.helpers_admin import issue_grant
+from tests.helpers_admin import issue_grant, register_client
 from tests.helpers_browser import expect, off_loop
+from tests.helpers_server import artifact_path, run_db
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -160,8 +160,6 @@ def test_operator_console_end_to_end(chromium, server, make_user, database_url, 
 
 
 def test_console_on_a_phone(chromium, server, make_user, database_url):
-    from tests.helpers_admin import register_client
-
     operator = off_loop(make_user, is_admin=True)
     member = off_loop(make_user)
     client, _ = off_loop(register_client, database_url, name="Claude (phone)",

@@ -1,5 +1,4 @@
 """Operator console: OAuth clients (list, register, edit, rotate, disable, enable, delete) and their grants."""
-# ruff: noqa: F811 - pytest fixtures imported from tests/helpers_admin.py
 
 from __future__ import annotations
 
@@ -11,15 +10,7 @@ from typing import Any
 import pytest
 
 from app.auth.clients import verify_client_secret
-from tests.helpers_admin import (  # noqa: F401
-    admin,
-    audit_rows,
-    confirm,
-    field_block,
-    issue_grant,
-    operator,
-    register_client,
-)
+from tests.helpers_admin import audit_rows, confirm, field_block, issue_grant, register_client
 
 CHATGPT_REDIRECT = "https://chatgpt.com/connector_platform_oauth_redirect"
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from app.admin import forms
-from tests.conftest import ROOT
+from tests.helpers_server import ROOT
 
 TEMPLATES = ROOT / "app" / "templates" / "admin"
 _CALL = re.compile(r"""_\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\)""")

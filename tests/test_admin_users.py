@@ -1,5 +1,4 @@
 """Operator console: users (list, search, create, passwords, disable, operator rights), API keys, grants."""
-# ruff: noqa: F811 - pytest fixtures imported from tests/helpers_admin.py
 
 from __future__ import annotations
 
@@ -12,17 +11,8 @@ import pytest
 from app.audit import Actor
 from app.auth.passwords import verify_password
 from app.db.schema import upgrade
-from tests.conftest import ServerThread, free_port, run_db, test_settings
-from tests.helpers_admin import (  # noqa: F401
-    Browser,
-    admin,
-    audit_rows,
-    confirm,
-    field_block,
-    issue_grant,
-    operator,
-    register_client,
-)
+from tests.helpers_admin import Browser, audit_rows, confirm, field_block, issue_grant, register_client
+from tests.helpers_server import ServerThread, free_port, run_db, server_settings
 
 
 def user_row(dbrun, user_id: int) -> dict[str, Any]:
@@ -213,7 +203,7 @@ def lone(make_database, data_dir) -> Iterator[dict[str, Any]]:
     upgrade(url)
     row = run_db(url, lambda db: create_user(db, "only-op@example.com", password="only operator pw", is_admin=True,
                                              rounds=4, actor=Actor("test")))
-    thread = ServerThread(test_settings(url, data_dir, free_port()), url).start()
+    thread = ServerThread(server_settings(url, data_dir, free_port()), url).start()
     b = Browser(thread.url)
     assert b.sign_in("only-op@example.com", "only operator pw").status_code == 303
     yield {"browser": b, "user": row, "url": url}

@@ -7,18 +7,10 @@ from typing import Any
 
 import httpx2
 import pytest
-from helpers_tokens import access_token, api_key, bearer
 from openapi_spec_validator import validate
 
-
-@pytest.fixture
-def user(make_user: Any) -> dict[str, Any]:
-    return make_user()  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def auth(dbrun: Any, user: dict[str, Any]) -> dict[str, str]:
-    return bearer(api_key(dbrun, user))
+from tests.helpers_http import CheckedClient
+from tests.helpers_tokens import access_token, api_key, bearer
 
 
 def test_lists_the_tools_with_their_schemas(server: Any, http: httpx2.Client, auth: dict[str, str]) -> None:
@@ -78,7 +70,7 @@ def test_oversized_body_is_413(server: Any, http: httpx2.Client, auth: dict[str,
 def test_far_oversized_body_is_refused_at_once(server: Any, auth: dict[str, str]) -> None:
     # Past 16x the limit the server does not read the body at all; it answers 413 and closes.
     size = server.settings.max_body_bytes * 17
-    with httpx2.Client(base_url=server.url, timeout=30) as client:
+    with CheckedClient(server.url) as client:
         try:
             r = client.post("/api/tools/server_info", content=b"x" * size,
                             headers={**auth, "Content-Type": "application/json"})

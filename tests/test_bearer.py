@@ -9,7 +9,6 @@ import time
 import psycopg2
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import make_client, tokens_for
 
 from app.audit import Actor
 from app.auth import revocations
@@ -19,6 +18,7 @@ from app.auth.secrets import hash_credential
 from app.auth.users import set_user_disabled
 from app.db import Database
 from app.db.tables import api_keys, oauth_clients, oauth_grants, oauth_tokens, users
+from tests.helpers_oauth import make_client, tokens_for
 
 
 @pytest.fixture

@@ -9,18 +9,15 @@ from typing import Any
 
 import psycopg2
 import pytest
-from conftest import run_db
-from helpers_corpus import load_demo
 
 from app.corpus import search
 from app.corpus.search import CursorError, decode_cursor, encode_cursor
 from app.corpus.text import FOLD_FROM, QueryError, build_tsquery, fold, stem
 from app.db.schema import downgrade, upgrade
+from tests.helpers_corpus import load_demo
+from tests.helpers_server import run_db
 
-
-@pytest.fixture(scope="module", autouse=True)
-def demo(database_url: str) -> None:
-    load_demo(database_url)
+pytestmark = pytest.mark.usefixtures("demo_corpus")
 
 
 def run(database_url: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -14,8 +14,8 @@ import psutil
 import pytest
 
 from app.db.embedded import HOLDERS_FILE
-from tests.conftest import ROOT, free_port
-from tests.test_server_lifecycle import _wait_ready
+from tests.helpers_http import CheckedClient
+from tests.helpers_server import ROOT, free_port, wait_ready
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="exercises the embedded server")
 
@@ -67,14 +67,13 @@ def test_embedded_database_lifecycle(pg_tmp_dir):
                              env=_env(data_dir, PUBLIC_URL=f"http://127.0.0.1:{port}"), cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_ready(f"http://127.0.0.1:{port}", serve)
+        wait_ready(f"http://127.0.0.1:{port}", serve)
         assert len(_postmasters(pgdata)) >= 1
         # A second process on the same data dir joins the running server and, leaving, does not stop it.
         made = _cli(data_dir, "create-user", "shared@example.com", "--password-stdin", input="long enough 1\n")
         assert made.returncode == 0, made.stderr
-        import httpx2
-
-        assert httpx2.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        with CheckedClient(f"http://127.0.0.1:{port}") as client:
+            assert client.get("/readyz").status_code == 200
         assert _postmasters(pgdata)
     finally:
         serve.send_signal(signal.SIGTERM)

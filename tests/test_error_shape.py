@@ -4,7 +4,8 @@ everywhere else. No HTML and no stack trace ever reaches an API client."""
 from __future__ import annotations
 
 import pytest
-from helpers_tokens import api_key, bearer
+
+from tests.helpers_tokens import bearer
 
 
 def _product_shape(response):
@@ -23,11 +24,6 @@ def _oauth_shape(response):
     assert isinstance(body["error"], str)
     assert response.headers["Content-Type"].startswith("application/json")
     return body
-
-
-@pytest.fixture
-def key(dbrun, make_user):
-    return api_key(dbrun, make_user())
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_db
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from app.corpus.edrpou import check_digit
 from app.corpus.importer import ImportAborted, import_file, load_demo_corpus
 from app.db import Database
 from app.db.schema import upgrade
+from tests.helpers_server import run_db
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=False,

@@ -12,10 +12,12 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import check_invariants
-from helpers_tokens import api_key, bearer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.helpers_http import CheckedClient
+from tests.helpers_server import run_db
+from tests.helpers_tokens import api_key, bearer
 
 CASES = int(os.environ.get("FUZZ_EXAMPLES", "20"))  # per operation and kind; 13 tools x 2 kinds x 20 = 520 calls
 FUZZ = settings(max_examples=CASES, deadline=None, derandomize=True, database=None, print_blob=False,
@@ -73,8 +75,6 @@ def instances(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 @pytest.fixture(scope="module")
 def client(server: Any, database_url: str) -> Any:
-    from conftest import run_db
-
     from app.audit import Actor
     from app.auth.api_keys import create_api_key
     from app.auth.users import create_user
@@ -84,8 +84,7 @@ def client(server: Any, database_url: str) -> Any:
         return (await create_api_key(db, user["email"], "openapi fuzz", actor=Actor("test")))[1]  # type: ignore[no-any-return]
 
     token = run_db(database_url, key)
-    with httpx2.Client(base_url=server.url, timeout=30, headers=bearer(token),
-                       event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]}) as http:
+    with CheckedClient(server.url, headers=bearer(token)) as http:
         yield http
 
 

@@ -8,18 +8,11 @@ from typing import Any
 
 import httpx2
 import pytest
-from helpers_corpus import load_demo
-from helpers_tokens import api_key, bearer
 
+from tests.helpers_mcp import messages, open_session, request_body, session_headers
+from tests.helpers_server import run_db
 
-@pytest.fixture(scope="module", autouse=True)
-def demo(database_url: str) -> None:
-    load_demo(database_url)
-
-
-@pytest.fixture
-def auth(dbrun: Any, make_user: Any) -> dict[str, str]:
-    return bearer(api_key(dbrun, make_user()))
+pytestmark = pytest.mark.usefixtures("demo_corpus")
 
 
 def post(http: httpx2.Client, auth: dict[str, str], name: str, arguments: Any) -> httpx2.Response:
@@ -88,8 +81,6 @@ def test_fetch_not_found_names_its_own_argument(http: httpx2.Client, auth: dict[
 # Over MCP, the same lone-surrogate argument name (or tool name) was echoed into the reply, which could not be
 # encoded: the session's task crashed and the session was gone for every later request.
 def test_a_lone_surrogate_does_not_end_an_mcp_session(http: httpx2.Client, auth: dict[str, str]) -> None:
-    from helpers_mcp import messages, open_session, request_body, session_headers
-
     headers = {**session_headers(auth, open_session(http, auth)), "Content-Type": "application/json"}
 
     def call(request_id: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -109,15 +100,6 @@ def test_a_lone_surrogate_does_not_end_an_mcp_session(http: httpx2.Client, auth:
 
 # ---- the importer ---------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def empty_corpus(make_database: Any) -> str:
-    from app.db.schema import upgrade
-
-    url = make_database("sl_regress")
-    upgrade(url)
-    return url
-
-
 def jsonl(tmp_path: Any, lines: list[bytes]) -> Any:
     path = tmp_path / "lines.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -125,8 +107,6 @@ def jsonl(tmp_path: Any, lines: list[bytes]) -> Any:
 
 
 def count(url: str, table: str) -> int:
-    from conftest import run_db
-
     return run_db(url, lambda db: db.fetch_value(f"SELECT count(*) FROM {table}"))  # type: ignore[no-any-return]
 
 
@@ -144,15 +124,15 @@ SECOND_EDRPOU = "00000017"
     ("companies", {**COMPANY, "activities": [{"name": "x\x00"}]}, "activities[0].name: contains a NUL character"),
     ("companies", {**COMPANY, "head": "\udfff"}, "head: contains an unpaired surrogate"),
 ])
-def test_import_refuses_nul_and_lone_surrogates_by_line(cli: Any, empty_corpus: str, tmp_path: Any, kind: str,
+def test_import_refuses_nul_and_lone_surrogates_by_line(cli: Any, empty_database: str, tmp_path: Any, kind: str,
                                                           record: dict[str, Any], error: str) -> None:
     good = {**BILL, "number": "2"} if kind == "bills" else {**COMPANY, "edrpou": SECOND_EDRPOU}
     path = jsonl(tmp_path, [json.dumps(record).encode(), json.dumps(good).encode()])
-    result = cli("import", kind, str(path), env={"DATABASE_URL": empty_corpus})
+    result = cli("import", kind, str(path), env={"DATABASE_URL": empty_database})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert f"{path}:1: {error}" in result.stderr
-    assert count(empty_corpus, kind) == 1
-    strict = cli("import", kind, str(path), "--strict", env={"DATABASE_URL": empty_corpus})
+    assert count(empty_database, kind) == 1
+    strict = cli("import", kind, str(path), "--strict", env={"DATABASE_URL": empty_database})
     assert strict.returncode == 1 and f"{path}:1: {error}" in strict.stderr and "Traceback" not in strict.stderr
 
 
@@ -162,32 +142,32 @@ def test_import_refuses_nul_and_lone_surrogates_by_line(cli: Any, empty_corpus: 
     (b"[" * 100000, "not valid JSON: nested too deeply"),
     (b'{"number": 1' + b"0" * 5000 + b"}", "not valid JSON: Exceeds the limit (4300 digits)"),
 ])
-def test_import_reports_json_the_parser_cannot_take(cli: Any, empty_corpus: str, tmp_path: Any, line: bytes,
+def test_import_reports_json_the_parser_cannot_take(cli: Any, empty_database: str, tmp_path: Any, line: bytes,
                                                     error: str) -> None:
     path = jsonl(tmp_path, [line, json.dumps(BILL).encode()])
-    result = cli("import", "bills", str(path), env={"DATABASE_URL": empty_corpus})
+    result = cli("import", "bills", str(path), env={"DATABASE_URL": empty_database})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
-    assert f"{path}:1: {error}" in result.stderr and count(empty_corpus, "bills") == 1
+    assert f"{path}:1: {error}" in result.stderr and count(empty_database, "bills") == 1
 
 
 # A convocation past PostgreSQL's integer range passed the checks and failed only when its batch was written, so
 # a strict import blamed a later bad line as the first one.
-def test_strict_import_names_an_out_of_range_integer_first(cli: Any, empty_corpus: str, tmp_path: Any) -> None:
+def test_strict_import_names_an_out_of_range_integer_first(cli: Any, empty_database: str, tmp_path: Any) -> None:
     path = jsonl(tmp_path, [json.dumps({**BILL, "convocation": 2**40}).encode(), b"{not json"])
-    result = cli("import", "bills", str(path), "--strict", "--batch-size", "10", env={"DATABASE_URL": empty_corpus})
+    result = cli("import", "bills", str(path), "--strict", "--batch-size", "10", env={"DATABASE_URL": empty_database})
     assert result.returncode == 1
     assert f"{path}:1: convocation: must be an integer from 1 to 2147483647" in result.stderr, result.stderr
-    assert count(empty_corpus, "bills") == 0
+    assert count(empty_database, "bills") == 0
 
 
 # A number written as a string is accepted ("12"), but str.isdigit() also passed "²" on to int(), which raised
 # ValueError and ended the import with a traceback.
 @pytest.mark.parametrize("doc_id", ["²", "①", " ³ "])
-def test_import_refuses_non_ascii_digit_strings(cli: Any, empty_corpus: str, tmp_path: Any, doc_id: str) -> None:
+def test_import_refuses_non_ascii_digit_strings(cli: Any, empty_database: str, tmp_path: Any, doc_id: str) -> None:
     decision = {"doc_id": doc_id, "case_number": "1/1/23", "court": "Суд", "judgment_form": "Рішення",
                 "proceeding_kind": "civil", "adjudication_date": "2023-01-02", "text": "Текст."}
     path = jsonl(tmp_path, [json.dumps(decision).encode(), json.dumps({**decision, "doc_id": "12"}).encode()])
-    result = cli("import", "court_decisions", str(path), env={"DATABASE_URL": empty_corpus})
+    result = cli("import", "court_decisions", str(path), env={"DATABASE_URL": empty_database})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert f"{path}:1: doc_id: must be an integer" in result.stderr
-    assert count(empty_corpus, "court_decisions") == 1
+    assert count(empty_database, "court_decisions") == 1

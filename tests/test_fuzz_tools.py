@@ -19,9 +19,6 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import check_invariants, run_db
-from helpers_corpus import REGISTRY, load_demo
-from helpers_mcp import messages, open_session, request_body, session_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -32,6 +29,10 @@ from app.auth.users import create_user
 from app.corpus.edrpou import check_digit
 from app.corpus.search import encode_cursor
 from app.db import Database
+from tests.helpers_corpus import REGISTRY, load_demo
+from tests.helpers_http import CheckedClient
+from tests.helpers_mcp import messages, open_session, request_body, session_headers
+from tests.helpers_server import run_db
 
 TOOL_NAMES = [tool.name for tool in REGISTRY]
 DEMO = Path(__file__).resolve().parent.parent / "app" / "demo"
@@ -215,10 +216,9 @@ def api(server: Any, database_url: str) -> Iterator[httpx2.Client]:
         return (await create_api_key(db, user["email"], "fuzz", actor=Actor("test")))[1]
 
     key = run_db(database_url, new_key)
-    with httpx2.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {key}"},
-                       event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]}) as client:
+    with CheckedClient(server.url, headers={"Authorization": f"Bearer {key}"}) as client:
         yield client
-    with httpx2.Client(base_url=server.url, timeout=10) as plain:
+    with CheckedClient(server.url, timeout=10) as plain:
         assert plain.get("/healthz").status_code == 200  # still serving after everything above
 
 

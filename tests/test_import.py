@@ -8,24 +8,14 @@ import io
 import json
 import re
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_db
 
 from app.corpus.importer import ImportAborted, Progress, corpus_counts, import_file
 from app.db import Database
-from app.db.schema import upgrade
-
-
-@pytest.fixture
-def fresh_url(make_database: Callable[..., str]) -> str:
-    """An empty, migrated database of its own, so counts are exact."""
-    url = make_database("sl_import")
-    upgrade(url)
-    return url
+from tests.helpers_server import run_db
 
 
 def decision(doc_id: int, **overrides: Any) -> dict[str, Any]:
@@ -52,9 +42,10 @@ def import_cli(cli: Any, url: str, *args: str) -> Any:
     return cli("import", *args, env={"DATABASE_URL": url})
 
 
-def test_good_file_imports_every_line_with_a_summary_and_progress(cli: Any, fresh_url: str, tmp_path: Path) -> None:
+def test_good_file_imports_every_line_with_a_summary_and_progress(cli: Any, empty_database: str,
+                                                                 tmp_path: Path) -> None:
     path = write_lines(tmp_path / "court.jsonl", [decision(n) for n in range(1, 8)])
-    result = import_cli(cli, fresh_url, "court_decisions", str(path), "--json")
+    result = import_cli(cli, empty_database, "court_decisions", str(path), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["ok"] is True
@@ -62,19 +53,19 @@ def test_good_file_imports_every_line_with_a_summary_and_progress(cli: Any, fres
         (7, 7, 7, 0, 0)
     assert summary["errors"] == [] and summary["rolled_back"] is False
     assert "100.0%" in result.stderr and "lines/s" in result.stderr and "done in" in result.stderr
-    stored = rows(fresh_url, "SELECT doc_id, case_number, proceeding_kind, adjudication_date::text AS d, demo "
+    stored = rows(empty_database, "SELECT doc_id, case_number, proceeding_kind, adjudication_date::text AS d, demo "
                              "FROM court_decisions ORDER BY doc_id")
     assert [r["doc_id"] for r in stored] == list(range(1, 8))
     assert stored[0] == {"doc_id": 1, "case_number": "910/1/23", "proceeding_kind": "commercial", "d": "2023-05-17",
                          "demo": True}
 
-    text = import_cli(cli, fresh_url, "court_decisions", str(path))
+    text = import_cli(cli, empty_database, "court_decisions", str(path))
     assert text.returncode == 0
     assert re.fullmatch(rf"imported 7 court decisions from {re.escape(str(path))} in \d+\.\d s: 0 new, "
                         r"7 updated, 0 bad lines skipped", text.stdout.strip())
 
 
-def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, fresh_url: str, tmp_path: Path) -> None:
+def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, empty_database: str, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "court.jsonl", [
         decision(1),
         "{not json",
@@ -86,7 +77,7 @@ def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, fresh_url: str, 
         {**decision(5), "doc_id": "abc"},
         decision(6, proceeding_kind="Кримінальне"),  # Ukrainian names are accepted
     ])
-    result = import_cli(cli, fresh_url, "court_decisions", str(path), "--json")
+    result = import_cli(cli, empty_database, "court_decisions", str(path), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["lines"], summary["imported"], summary["skipped"]) == (8, 2, 6)
@@ -100,52 +91,52 @@ def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, fresh_url: str, 
     assert errors[8].startswith("doc_id: must be an integer")
     for line in (2, 4, 5, 6, 7, 8):
         assert f"{path}:{line}: " in result.stderr
-    stored = rows(fresh_url, "SELECT doc_id, proceeding_kind FROM court_decisions ORDER BY doc_id")
+    stored = rows(empty_database, "SELECT doc_id, proceeding_kind FROM court_decisions ORDER BY doc_id")
     assert stored == [{"doc_id": 1, "proceeding_kind": "commercial"}, {"doc_id": 6, "proceeding_kind": "criminal"}]
 
 
-def test_companies_are_checked_for_the_edrpou_check_digit(cli: Any, fresh_url: str, tmp_path: Path) -> None:
+def test_companies_are_checked_for_the_edrpou_check_digit(cli: Any, empty_database: str, tmp_path: Path) -> None:
     good = {"edrpou": "14360570", "name": "ТОВ «Перевірка»", "status": "зареєстровано",
             "activities": [{"code": "62.01", "name": "Комп'ютерне програмування", "primary": True}]}
     path = write_lines(tmp_path / "companies.jsonl",
                        [good, {**good, "edrpou": "14360571"}, {**good, "edrpou": "1436057"}])
-    result = import_cli(cli, fresh_url, "companies", str(path), "--json")
+    result = import_cli(cli, empty_database, "companies", str(path), "--json")
     assert result.returncode == 0, result.stderr
     errors = json.loads(result.stdout)["errors"]
     assert errors == [{"line": 2, "error": "edrpou: the check digit of 14360571 should be 0"},
                       {"line": 3, "error": "edrpou: an EDRPOU code is exactly 8 digits"}]
-    assert rows(fresh_url, "SELECT edrpou FROM companies") == [{"edrpou": "14360570"}]
+    assert rows(empty_database, "SELECT edrpou FROM companies") == [{"edrpou": "14360570"}]
 
 
-def test_reimport_is_idempotent(cli: Any, fresh_url: str, tmp_path: Path) -> None:
+def test_reimport_is_idempotent(cli: Any, empty_database: str, tmp_path: Path) -> None:
     act = {"reg_number": "999-IX", "title": "Про перевірку імпорту", "kind": "Закон", "status": "чинний",
            "adopted_on": "2023-01-10", "articles": [{"number": "1", "heading": "Мета", "text": "Перша стаття."},
                                                     {"number": "2", "text": "Друга стаття."}]}
     path = write_lines(tmp_path / "acts.jsonl", [act, {**act, "reg_number": "1000-IX", "title": "Про друге"}])
     snapshot = ("SELECT a.reg_number, a.title, a.search::text AS s, ar.number, ar.position, ar.text, ar.act_title "
                 "FROM legislative_acts a JOIN legislation_articles ar USING (reg_number) ORDER BY 1, 5")
-    first = json.loads(import_cli(cli, fresh_url, "legislation", str(path), "--json").stdout)
-    before = rows(fresh_url, snapshot)
-    second = json.loads(import_cli(cli, fresh_url, "legislation", str(path), "--json").stdout)
+    first = json.loads(import_cli(cli, empty_database, "legislation", str(path), "--json").stdout)
+    before = rows(empty_database, snapshot)
+    second = json.loads(import_cli(cli, empty_database, "legislation", str(path), "--json").stdout)
     assert (first["inserted"], first["updated"], first["articles"]) == (2, 0, 4)
     assert (second["inserted"], second["updated"], second["articles"]) == (0, 2, 4)
-    assert rows(fresh_url, snapshot) == before and len(before) == 4
+    assert rows(empty_database, snapshot) == before and len(before) == 4
 
     # The file's articles replace the act's: one dropped from the file disappears from the database.
     shorter = {**act, "title": "Про перевірку імпорту (нова редакція)", "articles": act["articles"][:1]}
     write_lines(path, [shorter])
-    assert import_cli(cli, fresh_url, "legislation", str(path)).returncode == 0
-    assert rows(fresh_url, "SELECT number, act_title FROM legislation_articles WHERE reg_number = '999-IX'") == \
+    assert import_cli(cli, empty_database, "legislation", str(path)).returncode == 0
+    assert rows(empty_database, "SELECT number, act_title FROM legislation_articles WHERE reg_number = '999-IX'") == \
         [{"number": "1", "act_title": "Про перевірку імпорту (нова редакція)"}]
 
 
-def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(cli: Any, fresh_url: str,
+def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(cli: Any, empty_database: str,
                                                                         tmp_path: Path) -> None:
     lines: list[Any] = [decision(n) for n in range(1, 40)] + [decision(40, adjudication_date="вчора")]
     lines += [decision(n) for n in range(41, 50)]
     path = write_lines(tmp_path / "court.jsonl", lines)
     # Small batches: several were written before the bad line, and must be gone.
-    result = import_cli(cli, fresh_url, "court_decisions", str(path), "--strict", "--batch-size", "5", "--json")
+    result = import_cli(cli, empty_database, "court_decisions", str(path), "--strict", "--batch-size", "5", "--json")
     assert result.returncode == 1
     assert json.loads(result.stdout) == {
         "ok": False,
@@ -153,59 +144,60 @@ def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(cli: Any, 
                  "and rolled back, nothing was imported",
     }
     assert result.stderr.strip().splitlines()[-1].startswith(f"secondlayer import: {path}:40: adjudication_date")
-    assert rows(fresh_url, "SELECT count(*) AS n FROM court_decisions") == [{"n": 0}]
+    assert rows(empty_database, "SELECT count(*) AS n FROM court_decisions") == [{"n": 0}]
 
     # Without --strict the same file imports all but the bad line.
-    result = import_cli(cli, fresh_url, "court_decisions", str(path), "--batch-size", "5", "--json")
+    result = import_cli(cli, empty_database, "court_decisions", str(path), "--batch-size", "5", "--json")
     assert json.loads(result.stdout)["imported"] == 48
-    assert rows(fresh_url, "SELECT count(*) AS n FROM court_decisions") == [{"n": 48}]
+    assert rows(empty_database, "SELECT count(*) AS n FROM court_decisions") == [{"n": 48}]
 
 
-def test_a_line_the_database_rejects_is_reported_and_the_rest_kept(cli: Any, fresh_url: str, tmp_path: Path) -> None:
+def test_a_line_the_database_rejects_is_reported_and_the_rest_kept(cli: Any, empty_database: str,
+                                                                   tmp_path: Path) -> None:
     # Registration numbers are unique regardless of letter case; the checks cannot see the clash, the database can.
     act = {"reg_number": "254к/96-ВР", "title": "Конституція", "kind": "Конституція", "status": "чинний",
            "articles": [{"number": "1", "text": "Текст."}]}
     clash = {**act, "reg_number": "254К/96-вр", "articles": [{"number": "9", "text": "Інший."}]}
     other = {**act, "reg_number": "1-I", "title": "Інший акт"}
     path = write_lines(tmp_path / "acts.jsonl", [act, clash, other])
-    result = import_cli(cli, fresh_url, "legislation", str(path), "--json")
+    result = import_cli(cli, empty_database, "legislation", str(path), "--json")
     summary = json.loads(result.stdout)
     assert result.returncode == 0
     assert summary["imported"] == 2 and summary["skipped"] == 1
     assert summary["errors"][0]["line"] == 2
     assert summary["errors"][0]["error"].startswith("rejected by the database: duplicate key value")
-    assert rows(fresh_url, "SELECT reg_number, number FROM legislation_articles ORDER BY 1") == [
+    assert rows(empty_database, "SELECT reg_number, number FROM legislation_articles ORDER BY 1") == [
         {"reg_number": "1-I", "number": "1"}, {"reg_number": "254к/96-ВР", "number": "1"}]
 
-    strict = import_cli(cli, fresh_url, "legislation", str(write_lines(tmp_path / "b.jsonl", [
+    strict = import_cli(cli, empty_database, "legislation", str(write_lines(tmp_path / "b.jsonl", [
         {**other, "reg_number": "2-I"}, clash])), "--strict")
     assert strict.returncode == 1 and ":2: rejected by the database" in strict.stderr
-    assert rows(fresh_url, "SELECT count(*) AS n FROM legislative_acts") == [{"n": 2}]
+    assert rows(empty_database, "SELECT count(*) AS n FROM legislative_acts") == [{"n": 2}]
 
 
-def test_cli_usage_and_failures(cli: Any, fresh_url: str, tmp_path: Path) -> None:
-    unknown = import_cli(cli, fresh_url, "judgments", str(tmp_path / "x.jsonl"))
+def test_cli_usage_and_failures(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    unknown = import_cli(cli, empty_database, "judgments", str(tmp_path / "x.jsonl"))
     assert unknown.returncode == 2 and "invalid choice: 'judgments'" in unknown.stderr
 
-    missing = import_cli(cli, fresh_url, "bills", str(tmp_path / "missing.jsonl"), "--json")
+    missing = import_cli(cli, empty_database, "bills", str(tmp_path / "missing.jsonl"), "--json")
     assert missing.returncode == 1
     assert json.loads(missing.stdout) == {"ok": False, "error": f"no such file: {tmp_path / 'missing.jsonl'}"}
     assert missing.stderr.strip() == f"secondlayer import: no such file: {tmp_path / 'missing.jsonl'}"
 
     all_bad = write_lines(tmp_path / "bad.jsonl", ["nope", "[]"])
-    result = import_cli(cli, fresh_url, "bills", str(all_bad))
+    result = import_cli(cli, empty_database, "bills", str(all_bad))
     assert result.returncode == 1
     assert result.stderr.strip().endswith(f"no line of {all_bad} could be imported (2 bad lines)")
 
     empty = write_lines(tmp_path / "empty.jsonl", [])
-    result = import_cli(cli, fresh_url, "bills", str(empty), "--json")
+    result = import_cli(cli, empty_database, "bills", str(empty), "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["imported"] == 0
 
-    bad_batch = import_cli(cli, fresh_url, "bills", str(empty), "--batch-size", "0")
+    bad_batch = import_cli(cli, empty_database, "bills", str(empty), "--batch-size", "0")
     assert bad_batch.returncode == 1 and "--batch-size" in bad_batch.stderr
 
 
-def test_memory_stays_flat_on_a_large_file(fresh_url: str, tmp_path: Path) -> None:
+def test_memory_stays_flat_on_a_large_file(empty_database: str, tmp_path: Path) -> None:
     """Peak Python memory is set by the batch, not the file: a 24 MB file imports within a few MB."""
     path = tmp_path / "big.jsonl"
     filler = "Суд встановив обставини справи та дослідив докази. " * 200  # ~10 KB of text per decision
@@ -223,7 +215,7 @@ def test_memory_stays_flat_on_a_large_file(fresh_url: str, tmp_path: Path) -> No
         finally:
             tracemalloc.stop()
 
-    summary, peak = run_db(fresh_url, go)
+    summary, peak = run_db(empty_database, go)
     assert summary.imported == 1200
     assert peak < size / 4, f"peak {peak} bytes for a {size}-byte file"
 
@@ -244,23 +236,23 @@ def test_progress_bar_shows_rate_and_eta() -> None:
     assert re.search(r"\r.*\[#{24}\] 100\.0%  40 lines  [\d,]+ lines/s  done in 0:00:00\n$", text)
 
 
-def test_bootstrap_loads_the_demo_corpus_only_into_an_empty_corpus(cli: Any, fresh_url: str) -> None:
-    env = {"DATABASE_URL": fresh_url, "ADMIN_PASSWORD": "a long enough passphrase"}
+def test_bootstrap_loads_the_demo_corpus_only_into_an_empty_corpus(cli: Any, empty_database: str) -> None:
+    env = {"DATABASE_URL": empty_database, "ADMIN_PASSWORD": "a long enough passphrase"}
     first = cli("bootstrap", "--json", env=env)
     assert first.returncode == 0, first.stderr
     payload = json.loads(first.stdout)
     assert payload["demo_corpus_loaded"] is True
     assert payload["demo_corpus"] == {"court_decisions": 39, "legislation": 20, "bills": 20, "companies": 25}
-    counts = run_db(fresh_url, corpus_counts)
+    counts = run_db(empty_database, corpus_counts)
     assert counts == payload["demo_corpus"]
-    assert rows(fresh_url, "SELECT bool_and(demo) AS all_demo FROM court_decisions") == [{"all_demo": True}]
+    assert rows(empty_database, "SELECT bool_and(demo) AS all_demo FROM court_decisions") == [{"all_demo": True}]
 
     second = cli("bootstrap", env=env)
     assert second.returncode == 0
     assert "the corpus holds data already; demo corpus not loaded" in second.stdout
 
 
-def test_strict_import_raises_with_nothing_written(fresh_url: str, tmp_path: Path) -> None:
+def test_strict_import_raises_with_nothing_written(empty_database: str, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "c.jsonl", [decision(1), decision(2), "oops"])
 
     async def go(db: Database) -> Any:
@@ -268,6 +260,6 @@ def test_strict_import_raises_with_nothing_written(fresh_url: str, tmp_path: Pat
             await import_file(db, "court_decisions", path, strict=True, batch_size=1)
         return caught.value, await db.fetch_value("SELECT count(*) FROM court_decisions")
 
-    aborted, count = run_db(fresh_url, go)
+    aborted, count = run_db(empty_database, go)
     assert (aborted.line, count) == (3, 0)
     assert aborted.summary.rolled_back and aborted.summary.imported == 0

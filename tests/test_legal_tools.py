@@ -8,20 +8,16 @@ from typing import Any
 
 import jsonschema
 import pytest
-from helpers_corpus import REGISTRY, call, load_demo
-from helpers_mcp import sdk_client
-from helpers_tokens import api_key
 
 from app.tools.errors import ToolInputError
+from tests.helpers_corpus import REGISTRY, call
+from tests.helpers_mcp import sdk_client
+
+pytestmark = pytest.mark.usefixtures("demo_corpus")
 
 LEGAL_TOOLS = ["search_court_cases", "get_court_decision", "get_case_decisions", "search_legislation",
                "get_legislation", "get_legislation_article", "search_bills", "get_bill", "search_companies",
                "get_company", "search", "fetch"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def demo(database_url: str) -> None:
-    load_demo(database_url)
 
 
 def checked(database_url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -227,11 +223,6 @@ def example_calls(database_url: str) -> list[tuple[str, dict[str, Any]]]:
         ("search", {"query": "договір поставки"}),
         ("fetch", {"id": f"court:{doc_id}"}),
     ]
-
-
-@pytest.fixture
-def key(dbrun: Any, make_user: Any) -> str:
-    return api_key(dbrun, make_user())
 
 
 def test_every_tool_through_rest(http: Any, key: str, database_url: str) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 import httpx2
 import pytest
 import sqlalchemy as sa
-from helpers_mcp import ACCEPT_BOTH, initialize_body, messages, open_session, request_body
-from helpers_tokens import access_token, api_key, bearer
 
 from app.audit import Actor
+from tests.helpers_mcp import ACCEPT_BOTH, initialize_body, messages, open_session, request_body
+from tests.helpers_oauth import make_client, tokens_for
+from tests.helpers_tokens import access_token, api_key, bearer
 
 ENDPOINTS = [("POST", "/mcp", "/mcp"), ("GET", "/mcp", "/mcp"), ("DELETE", "/mcp", "/mcp"), ("POST", "/mcp/", "/mcp"),
              ("GET", "/sse", "/sse"), ("POST", "/sse", "/sse"), ("POST", "/messages?session_id=x", "/sse"),
@@ -29,11 +30,6 @@ def challenge(response: httpx2.Response) -> dict[str, str]:
 def call(http: httpx2.Client, method: str, path: str, headers: dict[str, str]) -> httpx2.Response:
     body = initialize_body() if method == "POST" else None
     return http.request(method, path, json=body, headers={"Accept": ACCEPT_BOTH, **headers})
-
-
-@pytest.fixture
-def user(make_user: Any) -> dict[str, Any]:
-    return make_user()  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(("method", "path", "resource"), ENDPOINTS)
@@ -117,8 +113,6 @@ def test_a_token_bound_to_no_resource_is_refused(server: Any, http: httpx2.Clien
 
 def test_a_token_asked_for_without_resource_is_bound_to_this_server(server: Any, http: httpx2.Client, dbrun: Any,
                                                                     user: dict[str, Any]) -> None:
-    from helpers_oauth import make_client, tokens_for
-
     from app.auth.secrets import hash_credential
     from app.db.tables import oauth_tokens
 

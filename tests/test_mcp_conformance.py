@@ -5,45 +5,25 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from helpers_mcp import (
+
+import app.handlers.bodies as bodies
+from tests.helpers_http import CheckedClient, trickle_is_cut_off
+from tests.helpers_mcp import (
+    SseListener,
     ToolProbe,
+    endpoint_of,
     initialize_body,
     messages,
     open_session,
     request_body,
     session_headers,
     sse_events,
-    start_server_with_extra_tools,
 )
-from helpers_tokens import api_key, bearer
-from test_mcp_sse import SseListener, endpoint_of
-
-import app.handlers.bodies as bodies
-from tests.conftest import trickle_is_cut_off
-
-
-@pytest.fixture
-def user(make_user: Any) -> dict[str, Any]:
-    return make_user()  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def key(dbrun: Any, user: dict[str, Any]) -> str:
-    return api_key(dbrun, user)
-
-
-@pytest.fixture
-def listener(server: Any, key: str) -> Iterator[SseListener]:
-    sse = SseListener(server.url, bearer(key))
-    yield sse
-    sse.close()
-
+from tests.helpers_tokens import api_key, bearer
 
 # A request whose id is malformed is not a notification (JSON-RPC 2.0 §4.1: only an object *without* an
 # "id" member is); MCP ids are strings or integers and never null.
@@ -97,18 +77,6 @@ def test_http_sse_messages_refuse_a_malformed_id(server: Any, http: httpx2.Clien
 # --- one message, one stream -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def probe() -> ToolProbe:
-    return ToolProbe()
-
-
-@pytest.fixture(scope="module")
-def tool_server(database_url: str, data_dir: Path, probe: ToolProbe) -> Iterator[Any]:
-    thread = start_server_with_extra_tools(database_url, data_dir, probe)
-    yield thread
-    thread.stop()
-
-
 def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(tool_server: Any, dbrun: Any,
                                                                              make_user: Any,
                                                                              probe: ToolProbe) -> None:
@@ -117,7 +85,7 @@ def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(to
     key = api_key(dbrun, make_user())
     probe.reset()
     version = "2025-11-25"
-    with httpx2.Client(base_url=tool_server.url, timeout=30) as setup:
+    with CheckedClient(tool_server.url) as setup:
         headers = session_headers(bearer(key), open_session(setup, bearer(key), version=version), version)
     call = request_body("tools/call", {"name": "slow", "arguments": {"steps": 6, "delay": 0.5},
                                        "_meta": {"progressToken": "p"}}, request_id=11)
@@ -125,7 +93,7 @@ def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(to
     first_progress = threading.Event()
 
     def read_post() -> None:
-        with httpx2.Client(base_url=tool_server.url, timeout=30) as client:
+        with CheckedClient(tool_server.url) as client:
             with client.stream("POST", "/mcp", json=call, headers=headers) as r:
                 buffer = ""
                 for chunk in r.iter_text():
@@ -140,7 +108,7 @@ def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(to
     poster.start()
     assert first_progress.wait(10)
     last_seen = post_events[-1]["id"]
-    with httpx2.Client(base_url=tool_server.url, timeout=30) as client:
+    with CheckedClient(tool_server.url) as client:
         r = client.get("/mcp", headers={**headers, "Accept": "text/event-stream", "Last-Event-ID": last_seen})
     poster.join(15)
     assert r.status_code == 200
@@ -168,7 +136,7 @@ def test_a_body_that_trickles_in_too_slowly_loses_its_connection(server: Any, ke
     port = int(server.url.rsplit(":", 1)[1])
     assert trickle_is_cut_off(port, head, body), "the server kept waiting for the body"
     # A body sent at an ordinary pace is unaffected.
-    with httpx2.Client(base_url=server.url, timeout=10) as client:
+    with CheckedClient(server.url, timeout=10) as client:
         r = client.post(path, content=body, headers={**bearer(key), "Content-Type": "application/json",
                                                      "Accept": "application/json, text/event-stream"})
         assert r.status_code == 200

@@ -4,86 +4,26 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from helpers_mcp import ToolProbe, initialize_body, request_body, sdk_sse_client, start_server_with_extra_tools
-from helpers_tokens import access_token, api_key, bearer, oauth_flow_token
 
 import app.handlers.mcp as mcp_handlers
-
-
-class SseListener:
-    """Holds GET /sse open in a thread and hands out its events (and comment lines) in order."""
-
-    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
-        self.events: queue.Queue[dict[str, str]] = queue.Queue()
-        self.comments: queue.Queue[str] = queue.Queue()
-        self.status: int | None = None
-        self.ended = threading.Event()
-        self._ready = threading.Event()
-        self._client = httpx2.Client(base_url=base_url, timeout=30)
-        self._thread = threading.Thread(target=self._run, args=(headers,), daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
-
-    def _run(self, headers: dict[str, str]) -> None:
-        try:
-            with self._client.stream("GET", "/sse", headers={**headers, "Accept": "text/event-stream"}) as r:
-                self.status = r.status_code
-                self.headers = r.headers
-                self._ready.set()
-                event: dict[str, str] = {}
-                for line in r.iter_lines():
-                    if line.startswith(":"):
-                        self.comments.put(line)
-                    elif not line:
-                        if event:
-                            self.events.put(event)
-                        event = {}
-                    else:
-                        name, _, value = line.partition(":")
-                        event[name] = value[1:] if value.startswith(" ") else value
-        except httpx2.HTTPError:
-            pass
-        finally:
-            self._ready.set()
-            self.ended.set()
-
-    def next_event(self, timeout: float = 10) -> dict[str, str]:
-        return self.events.get(timeout=timeout)
-
-    def close(self) -> None:
-        self._client.close()
-
-
-@pytest.fixture
-def user(make_user: Any) -> dict[str, Any]:
-    return make_user()  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def key(dbrun: Any, user: dict[str, Any]) -> str:
-    return api_key(dbrun, user)
-
-
-@pytest.fixture
-def listener(server: Any, key: str) -> Iterator[SseListener]:
-    sse = SseListener(server.url, bearer(key))
-    yield sse
-    sse.close()
-
-
-def endpoint_of(listener: SseListener) -> str:
-    first = listener.next_event()
-    assert first["event"] == "endpoint"
-    return first["data"]
+from tests.helpers_http import CheckedClient
+from tests.helpers_mcp import (
+    SseListener,
+    ToolProbe,
+    endpoint_of,
+    initialize_body,
+    request_body,
+    sdk_sse_client,
+    start_server_with_extra_tools,
+)
+from tests.helpers_tokens import access_token, api_key, bearer, oauth_flow_token
 
 
 def test_sdk_sse_client_with_an_api_key(server: Any, key: str, user: dict[str, Any]) -> None:
@@ -193,7 +133,7 @@ def test_sse_sessions_count_against_the_per_principal_cap(database_url: str, dat
     try:
         streams = [SseListener(thread.url, bearer(key)) for _ in range(2)]
         assert all(endpoint_of(s) for s in streams)
-        with httpx2.Client(base_url=thread.url, timeout=10) as client:
+        with CheckedClient(thread.url, timeout=10) as client:
             r = client.get("/sse", headers={**bearer(key), "Accept": "text/event-stream"})
             assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_sessions"
             # Another principal still connects.
@@ -216,8 +156,10 @@ def test_a_client_that_never_reads_its_stream_loses_the_session(server: Any, htt
 
     monkeypatch.setattr(sessions, "MAX_HELD_BYTES", 256 * 1024)
     port = int(server.url.rsplit(":", 1)[1])
+    # A raw socket, not a CheckedClient: the point is a GET /sse whose reader takes almost nothing, which an HTTP
+    # client's read loop cannot be made to be.
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a reader that takes almost nothing
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     try:
         sock.sendall(f"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"

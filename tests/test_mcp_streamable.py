@@ -7,15 +7,16 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from conftest import check_invariants
-from helpers_mcp import (
+
+from app.audit import Actor
+from tests.helpers_http import CheckedAsyncClient, CheckedClient
+from tests.helpers_mcp import (
     ACCEPT_BOTH,
     ToolProbe,
     initialize_body,
@@ -27,39 +28,7 @@ from helpers_mcp import (
     sse_events,
     start_server_with_extra_tools,
 )
-from helpers_tokens import access_token, api_key, bearer, oauth_flow_token
-
-from app.audit import Actor
-
-
-@pytest.fixture
-def user(make_user: Any) -> dict[str, Any]:
-    return make_user()  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def key(dbrun: Any, user: dict[str, Any]) -> str:
-    return api_key(dbrun, user)
-
-
-@pytest.fixture(scope="module")
-def probe() -> ToolProbe:
-    return ToolProbe()
-
-
-@pytest.fixture(scope="module")
-def tool_server(database_url: str, data_dir: Path, probe: ToolProbe) -> Iterator[Any]:
-    thread = start_server_with_extra_tools(database_url, data_dir, probe, MCP_MAX_SESSIONS="3")
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture
-def tool_http(tool_server: Any) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=tool_server.url, timeout=30,
-                       event_hooks={"response": [lambda r: (r.read(), check_invariants(r))[0]]}) as client:
-        yield client
-
+from tests.helpers_tokens import access_token, api_key, bearer, oauth_flow_token
 
 # --- the official SDK client ---------------------------------------------------------------------
 
@@ -173,7 +142,7 @@ def test_sdk_client_deletes_its_session_on_exit(server: Any, http: httpx2.Client
     seen: dict[str, str] = {}
 
     async def go() -> None:
-        async with httpx2.AsyncClient(headers=bearer(key), timeout=30,
+        async with CheckedAsyncClient(headers=bearer(key),
                                       event_hooks={"response": [_remember_session(seen)]}) as http_client:
             from mcp import Client
             from mcp.client.streamable_http import streamable_http_client
@@ -240,10 +209,10 @@ def test_when_every_session_is_busy_a_new_one_is_refused_with_retry_after(tool_s
                                                                          make_user: Any) -> None:
     key = api_key(dbrun, make_user())
     with contextlib.ExitStack() as stack:
-        client = stack.enter_context(httpx2.Client(base_url=tool_server.url, timeout=30))
+        client = stack.enter_context(CheckedClient(tool_server.url))
         sids = [open_session(client, bearer(key)) for _ in range(3)]
         for sid in sids:  # a standalone GET stream keeps each session busy
-            stream_client = stack.enter_context(httpx2.Client(base_url=tool_server.url, timeout=30))
+            stream_client = stack.enter_context(CheckedClient(tool_server.url))
             response = stack.enter_context(stream_client.stream(
                 "GET", "/mcp", headers={**session_headers(bearer(key), sid), "Accept": "text/event-stream"}))
             assert response.status_code == 200
@@ -252,7 +221,7 @@ def test_when_every_session_is_busy_a_new_one_is_refused_with_retry_after(tool_s
         body = r.json()
         assert body["jsonrpc"] == "2.0" and body["id"] == 7 and "busy" in body["error"]["message"]
     # The streams are gone: the sessions are idle again and make room.
-    with httpx2.Client(base_url=tool_server.url, timeout=30) as client:
+    with CheckedClient(tool_server.url) as client:
         open_session(client, bearer(key))
 
 
@@ -356,7 +325,7 @@ def test_get_reconnects_to_the_server_stream(server: Any, key: str, http: httpx2
     headers = bearer(key)
     sid = open_session(http, headers, version="2025-11-25")
     get_headers = {**session_headers(headers, sid, "2025-11-25"), "Accept": "text/event-stream"}
-    with httpx2.Client(base_url=server.url, timeout=30) as streaming:
+    with CheckedClient(server.url) as streaming:
         with streaming.stream("GET", "/mcp", headers=get_headers) as r:
             assert r.status_code == 200
             assert r.headers["Content-Type"].startswith("text/event-stream")
@@ -472,7 +441,7 @@ def test_client_disconnect_mid_call_cancels_the_call(tool_server: Any, tool_http
         headers = session_headers(bearer(key), open_session(tool_http, bearer(key), version=version), version)
     # The client gives up after a second, before any byte of the answer (a 2026 call that sends no
     # notification answers only at the end), and closes the connection.
-    with httpx2.Client(base_url=tool_server.url, timeout=httpx2.Timeout(30, read=1.0)) as client:
+    with CheckedClient(tool_server.url, timeout=httpx2.Timeout(30, read=1.0)) as client:
         with pytest.raises(httpx2.ReadTimeout):
             client.post("/mcp", json=call, headers=headers)
     assert probe.started.is_set()
@@ -487,7 +456,7 @@ def test_resumable_stream_replays_after_last_event_id(tool_server: Any, tool_htt
     version = "2025-11-25"
     headers = session_headers(bearer(key), open_session(tool_http, bearer(key), version=version), version)
     call = request_body("tools/call", {"name": "slow", "arguments": {"steps": 4, "delay": 0.3}}, request_id=7)
-    client = httpx2.Client(base_url=tool_server.url, timeout=30)
+    client = CheckedClient(tool_server.url)
     with client.stream("POST", "/mcp", json=call, headers=headers) as r:
         priming = _read_event(r)
     client.close()  # dropped before the response
@@ -506,7 +475,7 @@ def test_shutdown_ends_open_streams(database_url: str, data_dir: Path, dbrun: An
     key = api_key(dbrun, make_user())
     ended = threading.Event()
     try:
-        with httpx2.Client(base_url=thread.url, timeout=30) as client:
+        with CheckedClient(thread.url) as client:
             sid = open_session(client, bearer(key))
 
             def listen() -> None:

@@ -6,7 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import (
+
+from app.audit import Actor
+from app.auth.clients import set_client_disabled
+from app.db.tables import audit_log, oauth_authorization_codes
+from tests.helpers_oauth import (
     CHATGPT,
     PASSWORD,
     authorize_params,
@@ -17,26 +21,7 @@ from helpers_oauth import (
     redirect_params,
 )
 
-from app.audit import Actor
-from app.auth.clients import set_client_disabled
-from app.db.tables import audit_log, auth_throttle, oauth_authorization_codes
-
-
-@pytest.fixture(autouse=True)
-def _forget_failed_sign_ins(dbrun):
-    """Failed sign-ins here count against 127.0.0.1; clear them so later tests are not locked out."""
-    yield
-    dbrun(lambda db: db.execute(auth_throttle.delete()))
-
-
-@pytest.fixture
-def client(dbrun):
-    return make_client(dbrun)
-
-
-@pytest.fixture
-def user(make_user):
-    return make_user()
+pytestmark = pytest.mark.usefixtures("forget_failed_sign_ins")
 
 
 def _location(r):

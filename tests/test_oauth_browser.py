@@ -11,11 +11,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 import pytest
-from helpers_browser import off_loop
-from helpers_oauth import CHATGPT, PASSWORD, ChatGPTLike, DocumentServer, exchange, make_client, pkce
 
 from app.db.tables import rate_limits
-from tests.conftest import artifact_path
+from tests.helpers_browser import off_loop
+from tests.helpers_http import CheckedClient
+from tests.helpers_oauth import CHATGPT, PASSWORD, ChatGPTLike, Client, exchange, make_client, pkce
+from tests.helpers_server import artifact_path
 
 
 class _Callback(BaseHTTPRequestHandler):
@@ -37,6 +38,16 @@ def callback_port() -> Iterator[int]:
     thread.start()
     yield httpd.server_address[1]
     httpd.shutdown()
+
+
+def _exchange_code(server_url: str, client: Client, code: str, verifier: str) -> httpx2.Response:
+    with CheckedClient(server_url) as http:
+        return exchange(http, client, code, verifier)
+
+
+def _post_token(server_url: str, body: dict[str, str]) -> httpx2.Response:
+    with CheckedClient(server_url) as http:
+        return http.post("/oauth/token", data=body)
 
 
 def _authorize_url(server: Any, client: Any, challenge: str, state: str) -> str:
@@ -65,7 +76,7 @@ def test_sign_in_allow_lands_on_the_callback_with_a_code(chromium, server, make_
     params = {k: v[0] for k, v in parse_qs(landed.query).items()}
     assert params["state"] == "browser-state-1" and params["iss"] == server.url
     assert "connector callback reached" in page.content()
-    tokens = off_loop(lambda: exchange(httpx2.Client(base_url=server.url), client, params["code"], verifier))
+    tokens = off_loop(_exchange_code, server.url, client, params["code"], verifier)
     assert tokens.status_code == 200 and tokens.json()["access_token"].startswith("mcp_token_")
 
     # Signed in already (session cookie): the second time the page asks for consent only.
@@ -116,21 +127,14 @@ def test_wrong_password_stays_on_the_page_with_the_error(chromium, server, make_
     context.close()
 
 
-@pytest.fixture(scope="module")
-def chatgpt_site() -> Iterator[DocumentServer]:
-    site = DocumentServer()
-    yield site
-    site.stop()
-
-
 @pytest.mark.parametrize("locale, verified", [("uk-UA", "перевірений домен"), ("en-US", "verified domain")])
-def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, make_user, dbrun, chatgpt_site,
+def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, make_user, dbrun, docs,
                                                             locale, verified):
     """ChatGPT's shape end to end in Chromium: the consent page names the verified domain; Allow ends on
     https://chatgpt.com/connector_platform_oauth_redirect (answered by Playwright: nothing leaves the machine),
     which Chrome only follows if our CSP form-action allows it; the code is exchanged with a signed assertion."""
     off_loop(dbrun, lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
-    chatgpt = ChatGPTLike(chatgpt_site)
+    chatgpt = ChatGPTLike(docs)
     user = off_loop(make_user)
     verifier, challenge = pkce()
     context = chromium.new_context(locale=locale, viewport={"width": 1280, "height": 900})
@@ -145,7 +149,7 @@ def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, ma
     page.set_default_timeout(15000)
     page.goto(_authorize_url(server, chatgpt.as_client, challenge, f"chatgpt-{locale}"))
     body = page.inner_text("body")
-    assert "ChatGPT" in body and verified in body and f"127.0.0.1:{chatgpt_site.port}" in body
+    assert "ChatGPT" in body and verified in body and f"127.0.0.1:{docs.port}" in body
     assert "persistent.oaistatic.com" in body
     page.screenshot(path=str(artifact_path(f"oauth-chatgpt-{locale}.png")), full_page=True)
     page.fill("input[name=email]", user["email"])
@@ -157,7 +161,7 @@ def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, ma
     assert params["state"] == f"chatgpt-{locale}" and params["iss"] == server.url
     context.close()
     token_url = f"{server.url}/oauth/token"
-    r = off_loop(lambda: httpx2.post(token_url, data={
+    r = off_loop(_post_token, server.url, {
         "grant_type": "authorization_code", "code": params["code"], "code_verifier": verifier,
-        "redirect_uri": CHATGPT, **chatgpt.auth(token_url)}))
+        "redirect_uri": CHATGPT, **chatgpt.auth(token_url)})
     assert r.status_code == 200 and r.json()["access_token"].startswith("mcp_token_"), r.text

@@ -6,32 +6,18 @@ The documents are served by a small tornado server on 127.0.0.1 (the test server
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import CLAUDE, Client, DocumentServer, exchange, get_code, pkce
 
 from app.auth.client_metadata import ClientMetadataError, check_client_id_url, fetch_document
 from app.auth.public_fetch import address_allowed as _address_allowed
 from app.auth.public_fetch import cache_seconds as _cache_seconds
 from app.db.tables import oauth_clients
+from tests.helpers_oauth import CLAUDE, Client, exchange, get_code, pkce
 
-
-@pytest.fixture(autouse=True)
-def _fresh_registration_budget(dbrun):
-    """A new metadata-document client counts against its address's registration budget, like DCR."""
-    from app.db.tables import rate_limits
-
-    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
-
-
-@pytest.fixture(scope="module")
-def docs() -> Iterator[DocumentServer]:
-    server = DocumentServer()
-    yield server
-    server.stop()
+pytestmark = pytest.mark.usefixtures("fresh_registration_budget")
 
 
 def _document(url: str, **extra: Any) -> dict[str, Any]:

@@ -13,44 +13,32 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import jwt
 import pytest
 import sqlalchemy as sa
-from conftest import ROOT, free_port
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from helpers_mcp import messages, open_session, request_body, session_headers
-from helpers_oauth import (
+
+from app.auth.jwks import JwksCache, JwksError
+from app.db.tables import oauth_client_assertions, oauth_clients
+from tests.helpers_http import CheckedClient
+from tests.helpers_mcp import messages, open_session, request_body, session_headers
+from tests.helpers_oauth import (
     ASSERTION_TYPE,
     CHATGPT,
     ChatGPTLike,
     Client,
-    DocumentServer,
     form_fields,
     get_code,
     pkce,
     public_jwk,
 )
+from tests.helpers_server import ROOT, free_port, wait_ready
 
-from app.auth.jwks import JwksCache, JwksError
-from app.db.tables import oauth_client_assertions, oauth_clients, rate_limits
-
-
-@pytest.fixture(scope="module")
-def docs() -> Iterator[DocumentServer]:
-    server = DocumentServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registration_budget(dbrun):
-    """Every new metadata-document client counts against its address's registration budget, like DCR."""
-    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
+pytestmark = pytest.mark.usefixtures("fresh_registration_budget")
 
 
 @pytest.fixture
@@ -220,21 +208,12 @@ def test_a_replay_through_a_second_server_process_is_refused(http, docs, token_u
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         second = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited"
-            try:
-                if httpx2.get(second + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert time.monotonic() < deadline, "second server did not come up"
-            time.sleep(0.1)
+        wait_ready(second, proc, path="/readyz")
         chatgpt = ChatGPTLike(docs)
         auth = chatgpt.auth(token_url)
         first = bogus_code_exchange(http, auth)
         assert first.json()["error"] == "invalid_grant", first.text
-        with httpx2.Client(base_url=second, timeout=30) as other:
+        with CheckedClient(second) as other:
             fresh = bogus_code_exchange(other, chatgpt.auth(token_url))
             assert fresh.json()["error"] == "invalid_grant", fresh.text  # the second process verifies assertions
             refused(bogus_code_exchange(other, auth), "jti was already used")

@@ -6,6 +6,7 @@ import pytest
 
 from app.auth.clients import ClientError, validate_redirect_uri
 from app.auth.redirects import form_action_source, redirect_target, redirect_uri_matches
+from tests.helpers_oauth import authorize_params, browser_sign_in, make_client, pkce
 
 CALLBACKS = [
     "https://chatgpt.com/connector_platform_oauth_redirect",
@@ -101,8 +102,6 @@ def test_ordinary_and_international_hosts_are_accepted():
 
 def test_an_idn_redirect_host_gets_the_consent_page_and_a_punycode_redirect(http, dbrun, make_user):
     """The raw Unicode host once went into the CSP header: a 500 for every such client."""
-    from helpers_oauth import authorize_params, browser_sign_in, make_client, pkce
-
     client = make_client(dbrun, "none", "https://\u0430pple.com/cb")
     _, challenge = pkce()
     params = authorize_params(client, challenge)
@@ -122,7 +121,6 @@ def test_a_control_character_in_the_presented_redirect_uri_is_refused_before_any
     from urllib.parse import unquote
 
     import sqlalchemy as sa
-    from helpers_oauth import authorize_params, make_client, pkce
 
     from app.db.tables import oauth_authorization_codes
 

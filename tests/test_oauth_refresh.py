@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import make_client, refresh, tokens_for
 
 from app.audit import Actor
 from app.auth.bearer import BearerError
 from app.auth.grants import revoke_grant
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_grants, oauth_tokens, users
-
-
-@pytest.fixture
-def user(make_user):
-    return make_user()
-
-
-@pytest.fixture
-def client(dbrun):
-    return make_client(dbrun)
+from tests.helpers_oauth import make_client, refresh, tokens_for
 
 
 def _error(r, error):

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import CHATGPT, CLAUDE, Client, tokens_for
 
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_client_secrets, oauth_clients, rate_limits
+from tests.helpers_oauth import CHATGPT, CLAUDE, Client, tokens_for
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit(dbrun):
-    """Every registration from 127.0.0.1 counts; start each test with a fresh window."""
-    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
-    yield
-    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
+pytestmark = pytest.mark.usefixtures("fresh_registration_budget")
 
 
 def _error(r, error, status=400):

@@ -6,16 +6,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import make_client, tokens_for
 
 from app.auth.bearer import BearerError
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_grants, oauth_tokens
-
-
-@pytest.fixture
-def user(make_user):
-    return make_user()
+from tests.helpers_oauth import make_client, tokens_for
 
 
 def _post(http, client, path, **params):

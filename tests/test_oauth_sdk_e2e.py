@@ -13,17 +13,19 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx2
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import PASSWORD
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from app.auth.secrets import hash_credential
-from app.db.tables import oauth_clients, oauth_tokens, rate_limits
+from app.db.tables import oauth_clients, oauth_tokens
+from tests.helpers_http import CheckedAsyncClient
+from tests.helpers_oauth import PASSWORD
+
+pytestmark = pytest.mark.usefixtures("fresh_registration_budget")
 
 CALLBACK = "http://localhost:3030/callback"
 
@@ -71,7 +73,7 @@ class Browser:
         self.pages: list[str] = []
 
     async def open(self, authorization_url: str) -> None:
-        async with httpx2.AsyncClient(timeout=30, follow_redirects=False) as browser:
+        async with CheckedAsyncClient() as browser:
             page = await browser.get(authorization_url)
             assert page.status_code == 200, page.text[:500]
             self.pages.append(page.text)
@@ -100,7 +102,7 @@ async def _run(server_url: str, email: str, auth_method: str | None) -> dict[str
         metadata["token_endpoint_auth_method"] = auth_method
     provider = OAuthClientProvider(server_url=f"{server_url}/mcp", client_metadata=OAuthClientMetadata(**metadata),
                                    storage=storage, redirect_handler=browser.open, callback_handler=browser.callback)
-    async with httpx2.AsyncClient(auth=provider, timeout=30) as http_client:
+    async with CheckedAsyncClient(auth=provider) as http_client:
         async with Client(streamable_http_client(f"{server_url}/mcp", http_client=http_client),  # type: ignore[arg-type]
                           mode="legacy") as client:
             first = await client.list_tools()
@@ -112,11 +114,6 @@ async def _run(server_url: str, email: str, auth_method: str | None) -> dict[str
             second = await client.list_tools()
     return {"storage": storage, "browser": browser, "first": first, "second": second, "first_tokens": first_tokens,
             "provider": provider}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit(dbrun):
-    dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
 
 
 @pytest.mark.parametrize("auth_method", [None, "none", "client_secret_post"])

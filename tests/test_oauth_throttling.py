@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import PASSWORD, authorize_params, form_fields, make_client, pkce, redirect_params
 
-from app.db.tables import audit_log, auth_throttle
+from app.db.tables import audit_log
+from tests.helpers_oauth import PASSWORD, authorize_params, form_fields, make_client, pkce, redirect_params
 
-
-@pytest.fixture(autouse=True)
-def _clean(dbrun):
-    yield
-    dbrun(lambda db: db.execute(auth_throttle.delete()))
+pytestmark = pytest.mark.usefixtures("forget_failed_sign_ins")
 
 
 def _attempt(http, client, email, password, ip):

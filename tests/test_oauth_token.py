@@ -6,16 +6,11 @@ import base64
 
 import pytest
 import sqlalchemy as sa
-from helpers_oauth import CLAUDE, exchange, get_code, make_client, pkce, tokens_for
 
 from app.auth.bearer import BearerError
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_authorization_codes, oauth_grants, oauth_tokens, users
-
-
-@pytest.fixture
-def user(make_user):
-    return make_user()
+from tests.helpers_oauth import CLAUDE, exchange, get_code, make_client, pkce, tokens_for
 
 
 def _oauth_error(r, status, error):

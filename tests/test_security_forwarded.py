@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import secrets
 
-import httpx2
 import pytest
 import sqlalchemy as sa
-from conftest import ServerThread, free_port, test_settings
-from helpers_oauth import CLAUDE
 from tornado.httputil import HTTPHeaders
 
 from app.db.tables import audit_log
 from app.forwarded import client_address, parse_networks, sanitize
+from tests.helpers_http import CheckedClient
+from tests.helpers_oauth import CLAUDE
+from tests.helpers_server import ServerThread, free_port, server_settings
 
 LOOPBACK = parse_networks(["127.0.0.1", "::1"])
 
@@ -27,8 +27,8 @@ def _random_ip() -> str:
 
 def _registration_ip(base_url: str, dbrun, headers: dict[str, str]) -> str | None:
     body = {"redirect_uris": [CLAUDE], "token_endpoint_auth_method": "none"}
-    r = httpx2.post(f"{base_url}/oauth/register", json=body,
-                    headers=headers, timeout=30)
+    with CheckedClient(base_url) as client:
+        r = client.post("/oauth/register", json=body, headers=headers)
     assert r.status_code == 201, r.text
     client_id = r.json()["client_id"]
     return dbrun(lambda db: db.fetch_value(sa.select(audit_log.c.ip).where(
@@ -53,7 +53,7 @@ def test_forwarded_for_chain_uses_the_address_our_proxy_appended(server, dbrun):
 def untrusting_server(database_url, data_dir):
     """A server whose only trusted proxy is elsewhere: requests from 127.0.0.1 come straight from clients."""
     port = free_port()
-    thread = ServerThread(test_settings(database_url, data_dir, port, TRUSTED_PROXIES="10.99.0.1"),
+    thread = ServerThread(server_settings(database_url, data_dir, port, TRUSTED_PROXIES="10.99.0.1"),
                           database_url).start()
     yield thread
     thread.stop()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpers_oauth import CLAUDE
+
+from tests.helpers_oauth import CLAUDE, authorize_params, pkce
 
 
 def _register(http, body, ip):
@@ -56,20 +57,10 @@ def test_deeply_nested_json_is_a_400_not_a_crash(http, path):
     assert r.json()["error"] in ("invalid_request", "invalid_client_metadata")
 
 
-@pytest.fixture(scope="module")
-def docs():
-    from helpers_oauth import DocumentServer
-
-    server = DocumentServer()
-    yield server
-    server.stop()
-
-
 def test_new_metadata_document_clients_share_the_registration_rate_limit(http, dbrun, settings, docs):
     import secrets
 
     import sqlalchemy as sa
-    from helpers_oauth import authorize_params, pkce
 
     from app.db.tables import oauth_clients, rate_limits
 
@@ -129,8 +120,6 @@ def test_metadata_fetch_refuses_ipv4_translated_addresses(address):
 def test_a_deeply_nested_metadata_document_is_an_error_page_not_a_500(http, docs, dbrun):
     """7,000 levels fit in 14 KB, under the 16 KiB cap; parsing it once raised RecursionError."""
     import secrets
-
-    from helpers_oauth import pkce
 
     from app.db.tables import rate_limits
 

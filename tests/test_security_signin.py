@@ -10,18 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from conftest import run_db
-from helpers_admin import Browser
 
 from app.auth.passwords import hash_password
 from app.auth.signin import SignInError, sign_in
 from app.db.tables import audit_log, auth_throttle
+from tests.helpers_admin import Browser
+from tests.helpers_server import run_db
 
-
-@pytest.fixture(autouse=True)
-def _clean(dbrun):
-    yield
-    dbrun(lambda db: db.execute(auth_throttle.delete()))
+pytestmark = pytest.mark.usefixtures("forget_failed_sign_ins")
 
 
 def test_concurrent_guesses_cannot_outrun_the_lockout(server, make_user, settings, dbrun):

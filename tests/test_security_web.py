@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import httpx2
 import pytest
+
+from tests.helpers_http import CheckedClient
 
 
 @pytest.mark.parametrize("target", [
@@ -45,9 +48,7 @@ def test_an_oversized_oauth_body_is_413_in_the_oauth_error_shape(http, settings,
 
 
 def test_a_far_oversized_oauth_body_is_refused_at_once(server, settings):
-    import httpx2
-
-    with httpx2.Client(base_url=server.url, timeout=30) as client:
+    with CheckedClient(server.url) as client:
         try:
             r = client.post("/oauth/token", content=b"x" * settings.max_body_bytes * 17,
                             headers={"Content-Type": "application/x-www-form-urlencoded"})

@@ -20,7 +20,8 @@ import pytest
 from app.db import Database
 from app.db.schema import downgrade, head_revision, upgrade
 from app.services import Services
-from tests.conftest import ROOT, ServerThread, free_port, test_settings, trickle_is_cut_off
+from tests.helpers_http import CheckedClient, trickle_is_cut_off
+from tests.helpers_server import ROOT, ServerThread, free_port, server_settings, wait_ready
 
 
 def _start_serve(database_url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
@@ -28,20 +29,6 @@ def _start_serve(database_url: str, data_dir: Path, port: int) -> subprocess.Pop
            "PUBLIC_URL": f"http://127.0.0.1:{port}", "COOKIE_SECRET": "s" * 40, "LOG_LEVEL": "info"}
     return subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[str] | None = None, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx2.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server did not come up")
 
 
 def test_serve_refuses_an_old_schema_and_names_the_fix(make_database, tmp_path):
@@ -62,21 +49,22 @@ def test_sigterm_finishes_in_flight_requests_then_exits(make_database, tmp_path)
     upgrade(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    in_flight, late = CheckedClient(base), CheckedClient(base, timeout=2)
     proc = _start_serve(url, tmp_path, port)
     try:
-        _wait_ready(base, proc)
+        wait_ready(base, proc)
         # Hold a lock so /readyz blocks inside the database: a real request in flight when SIGTERM arrives.
         locker = psycopg2.connect(url)
         cur = locker.cursor()
         cur.execute("BEGIN; LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
         result: dict[str, httpx2.Response] = {}
-        slow = threading.Thread(target=lambda: result.setdefault("r", httpx2.get(base + "/readyz", timeout=30)))
+        slow = threading.Thread(target=lambda: result.setdefault("r", in_flight.get("/readyz")))
         slow.start()
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         with pytest.raises(httpx2.TransportError):
-            httpx2.get(base + "/healthz", timeout=2)  # no longer accepting
+            late.get("/healthz")  # no longer accepting
         assert proc.poll() is None, "exited before the in-flight request finished"
         locker.rollback()
         locker.close()
@@ -86,6 +74,8 @@ def test_sigterm_finishes_in_flight_requests_then_exits(make_database, tmp_path)
     finally:
         if proc.poll() is None:
             proc.kill()
+        in_flight.close()
+        late.close()
     out = proc.stdout.read() if proc.stdout else ""
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert any(e["msg"] == "stopped" for e in lines)
@@ -100,16 +90,17 @@ def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path)
     base = f"http://127.0.0.1:{port}"
     proc = _start_serve(url, tmp_path, port)
     try:
-        _wait_ready(base, proc)
+        wait_ready(base, proc)
         secret = "mcp_token_" + "A" * 43
-        httpx2.get(base + f"/healthz?access_token={secret}",
-                   headers={"X-Request-Id": "trace-12345678", "X-Forwarded-For": "203.0.113.9"})
-        httpx2.get(base + "/api/tools", headers={"Authorization": f"Bearer {secret}"})
-        marker = "querymarker7f3a"
-        for path in (f"/messages?session_id={marker}", f"/oauth/authorize?client_id={marker}&state={marker}",
-                     f"/mcp?x={marker}", f"/admin/users?q={marker}", f"/nowhere?{marker}"):
-            httpx2.get(base + path, headers={"Authorization": f"Bearer {secret}", "Accept": "text/html"})
-            httpx2.post(base + path, content=b"{", headers={"Content-Type": "application/json"})
+        with CheckedClient(base) as client:
+            client.get(f"/healthz?access_token={secret}",
+                       headers={"X-Request-Id": "trace-12345678", "X-Forwarded-For": "203.0.113.9"})
+            client.get("/api/tools", headers={"Authorization": f"Bearer {secret}"})
+            marker = "querymarker7f3a"
+            for path in (f"/messages?session_id={marker}", f"/oauth/authorize?client_id={marker}&state={marker}",
+                         f"/mcp?x={marker}", f"/admin/users?q={marker}", f"/nowhere?{marker}"):
+                client.get(path, headers={"Authorization": f"Bearer {secret}", "Accept": "text/html"})
+                client.post(path, content=b"{", headers={"Content-Type": "application/json"})
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -139,28 +130,29 @@ def test_readyz_follows_the_database_down_and_back(pg_server_url, pg_tmp_dir, tm
     url = pg.get_uri("postgres")
     upgrade(url)
     port = free_port()
-    thread = ServerThread(test_settings(url, tmp_path, port), url).start()
+    thread = ServerThread(server_settings(url, tmp_path, port), url).start()
     pgdata = pg_tmp_dir / "pg"
+    client = CheckedClient(thread.url, timeout=15)
     try:
-        base = thread.url
-        assert httpx2.get(base + "/readyz").status_code == 200
+        assert client.get("/readyz").status_code == 200
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=pg.system_user)
-        down = httpx2.get(base + "/readyz", timeout=15)
+        down = client.get("/readyz")
         assert down.status_code == 503
         assert down.json()["status"] == "unavailable"
         assert "database unreachable" in down.json()["reason"]
-        assert httpx2.get(base + "/healthz").status_code == 200  # still serving
+        assert client.get("/healthz").status_code == 200  # still serving
         pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(pgdata / "log"), "start"],
                pgdata=pgdata, user=pg.system_user)
         deadline = time.monotonic() + 15
         status = 0
         while time.monotonic() < deadline:
-            status = httpx2.get(base + "/readyz", timeout=15).status_code
+            status = client.get("/readyz").status_code
             if status == 200:
                 break
             time.sleep(0.2)
         assert status == 200
     finally:
+        client.close()
         thread.stop()
         pg.cleanup()
 
@@ -170,14 +162,15 @@ def test_slow_bodies_are_cut_off_on_every_endpoint(database_url, tmp_path, monke
     from app.handlers import bodies
 
     monkeypatch.setattr(bodies, "BODY_TIMEOUT", 1.0)
-    thread = ServerThread(test_settings(database_url, tmp_path, free_port()), database_url).start()
+    thread = ServerThread(server_settings(database_url, tmp_path, free_port()), database_url).start()
     try:
         body = b"grant_type=authorization_code&code=x&code_verifier=y"
         head = (f"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
                 f"\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         assert trickle_is_cut_off(thread.runtime.port, head, body), "the server kept waiting for the body"
-        ok = httpx2.post(thread.url + "/oauth/token", content=body,
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with CheckedClient(thread.url) as client:
+            ok = client.post("/oauth/token", content=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert ok.status_code in (400, 401)  # an ordinary pace gets its (OAuth) answer
     finally:
         thread.stop()
@@ -186,7 +179,7 @@ def test_slow_bodies_are_cut_off_on_every_endpoint(database_url, tmp_path, monke
 def test_a_service_failing_to_start_stops_those_started_before_it(database_url, tmp_path):
     """The cleanup schedule starts last; one that cannot be parsed (a CLEANUP_CRON that bypassed load_settings)
     fails it, and the revocation listener and MCP session store already started are stopped: nothing keeps running."""
-    settings = test_settings(database_url, tmp_path, free_port()).replace(cleanup_cron="every night")
+    settings = server_settings(database_url, tmp_path, free_port()).replace(cleanup_cron="every night")
 
     async def start_then_look() -> list[asyncio.Task[object]]:
         db = Database(database_url, maxsize=2)

@@ -9,10 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-import httpx2
-
-from tests.conftest import ROOT, free_port
-from tests.test_server_lifecycle import _wait_ready
+from tests.helpers_http import CheckedClient
+from tests.helpers_server import ROOT, free_port, wait_ready
 
 BIN = Path(sys.executable).parent
 
@@ -37,8 +35,9 @@ def test_supervisord_starts_and_stops_the_server(database_url, tmp_path):
     ctl = [str(BIN / "supervisorctl"), "-c", conf]
     subprocess.run([str(BIN / "supervisord"), "-c", conf], env=env, check=True, timeout=30)
     try:
-        _wait_ready(f"http://127.0.0.1:{port}", timeout=40)
-        assert httpx2.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
+        wait_ready(f"http://127.0.0.1:{port}", timeout=40)
+        with CheckedClient(f"http://127.0.0.1:{port}") as client:
+            assert client.get("/readyz").json()["status"] == "ready"
         deadline = time.monotonic() + 15  # RUNNING once it has stayed up for startsecs
         while time.monotonic() < deadline:
             status = subprocess.run([*ctl, "status", "secondlayer"], capture_output=True, text=True, timeout=30)
