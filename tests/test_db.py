@@ -1,10 +1,10 @@
-"""The database layer: Core statements through aiopg, transactions that leave nothing half-written.
-
-The async tests run on pytest-tornado's IOLoop (`gen_test`), the loop the server itself runs on.
-"""
+"""The database layer: Core statements through aiopg, transactions that leave nothing half-written."""
 
 from __future__ import annotations
 
+import asyncio
+
+import psycopg2
 import pytest
 import sqlalchemy as sa
 
@@ -54,10 +54,8 @@ def test_redact_url_hides_only_the_password():
     assert redact_url("postgresql://app@db/sl") == "postgresql://app@db/sl"
 
 
-@pytest.mark.gen_test
-async def test_transaction_rolls_back_everything_on_error(database_url):
-    db = Database(database_url, maxsize=2)
-    try:
+def test_transaction_rolls_back_everything_on_error(dbrun):
+    async def go(db: Database) -> None:
         with pytest.raises(RuntimeError):
             async with db.transaction() as conn:
                 await conn.execute(users.insert().values(email="rollback@example.com"))
@@ -67,54 +65,54 @@ async def test_transaction_rolls_back_everything_on_error(database_url):
                                     .where(users.c.email == "rollback@example.com")) == 0
         assert await db.fetch_value(sa.select(sa.func.count()).select_from(audit_log)
                                     .where(audit_log.c.action == "test.rollback")) == 0
-    finally:
-        await db.close()
+
+    dbrun(go)
 
 
-@pytest.mark.gen_test
-async def test_transaction_commits_and_rows_are_dicts(database_url):
-    db = Database(database_url, maxsize=2)
-    try:
+def test_transaction_commits_and_rows_are_dicts(dbrun):
+    async def go(db: Database) -> tuple[dict, dict]:
         async with db.transaction() as conn:
             row = await conn.fetch_one(users.insert().values(email="commit@example.com").returning(users))
         again = await db.fetch_one(sa.select(users).where(users.c.id == row["id"]))
         await db.execute(users.delete().where(users.c.id == row["id"]))
-    finally:
-        await db.close()
+        return row, again
+
+    row, again = dbrun(go)
     assert row["email"] == again["email"] == "commit@example.com"
     assert row["is_admin"] is False and row["created_at"].tzinfo is not None
 
 
-@pytest.mark.gen_test
-async def test_unique_email_is_case_insensitive(database_url):
-    import psycopg2
-
-    db = Database(database_url, maxsize=2)
-    try:
-        await db.execute(users.insert().values(email="Case@Example.com"))
-        with pytest.raises(psycopg2.IntegrityError):
-            await db.execute(users.insert().values(email="case@example.COM"))
-    finally:
-        await db.execute(users.delete().where(sa.func.lower(users.c.email) == "case@example.com"))
-        await db.close()
-
-
-@pytest.mark.gen_test
-async def test_broken_connections_do_not_poison_the_pool(database_url):
-    """A connection killed under the pool is dropped, and the next statement gets a healthy one."""
-    db = Database(database_url, maxsize=1)
-    try:
-        pid = await db.fetch_value("SELECT pg_backend_pid()")
-        killer = Database(database_url, maxsize=1)
-        await killer.fetch_value("SELECT pg_terminate_backend(%(pid)s)", {"pid": pid})
-        await killer.close()
-        # The pool may notice the dead socket before handing the connection out, or the first statement fails
-        # on it; either way that connection is dropped and the next statement runs on a new one.
+def test_unique_email_is_case_insensitive(dbrun):
+    async def go(db: Database) -> None:
         try:
-            await db.fetch_value("SELECT 1")
-        except UNAVAILABLE:
-            pass
-        assert await db.fetch_value("SELECT 1") == 1
-        assert await db.fetch_value("SELECT pg_backend_pid()") != pid
-    finally:
-        await db.close()
+            await db.execute(users.insert().values(email="Case@Example.com"))
+            with pytest.raises(psycopg2.IntegrityError):
+                await db.execute(users.insert().values(email="case@example.COM"))
+        finally:
+            await db.execute(users.delete().where(sa.func.lower(users.c.email) == "case@example.com"))
+
+    dbrun(go)
+
+
+def test_broken_connections_do_not_poison_the_pool(database_url):
+    """A connection killed under the pool is dropped, and the next statement gets a healthy one."""
+
+    async def go() -> None:
+        db = Database(database_url, maxsize=1)  # one connection, so the next statement must get a new one
+        try:
+            pid = await db.fetch_value("SELECT pg_backend_pid()")
+            killer = Database(database_url, maxsize=1)
+            await killer.fetch_value("SELECT pg_terminate_backend(%(pid)s)", {"pid": pid})
+            await killer.close()
+            # The pool may notice the dead socket before handing the connection out, or the first statement fails
+            # on it; either way that connection is dropped and the next statement runs on a new one.
+            try:
+                await db.fetch_value("SELECT 1")
+            except UNAVAILABLE:
+                pass
+            assert await db.fetch_value("SELECT 1") == 1
+            assert await db.fetch_value("SELECT pg_backend_pid()") != pid
+        finally:
+            await db.close()
+
+    asyncio.run(go())

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 
@@ -36,7 +36,7 @@ def test_sdk_sse_client_with_an_api_key(server: Any, key: str, user: dict[str, A
             bad = await client.call_tool("server_info", {"nope": True})
             assert bad.is_error and "nope" in bad.content[0].text  # type: ignore[union-attr]
 
-    anyio.run(go)
+    asyncio.run(go())
 
 
 def test_sdk_sse_client_with_an_access_token_from_our_oauth_flow(server: Any, http: httpx2.Client, dbrun: Any,
@@ -48,7 +48,7 @@ def test_sdk_sse_client_with_an_access_token_from_our_oauth_flow(server: Any, ht
             result = await client.call_tool("server_info", {})
             assert result.structured_content["caller"]["auth"] == "oauth"  # type: ignore[index]
 
-    anyio.run(go)
+    asyncio.run(go())
 
 
 def test_endpoint_event_first_then_message_events(server: Any, http: httpx2.Client, listener: SseListener,
@@ -122,7 +122,7 @@ def test_access_token_issued_for_mcp_works_on_sse(server: Any, dbrun: Any, user:
         async with sdk_sse_client(server.url + "/sse", token) as client:
             assert (await client.call_tool("server_info", {})).is_error is False
 
-    anyio.run(go)
+    asyncio.run(go())
 
 
 def test_sse_sessions_count_against_the_per_principal_cap(database_url: str, data_dir: Path, dbrun: Any,

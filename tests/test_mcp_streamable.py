@@ -3,6 +3,7 @@ rules (binding, DELETE, expiry, caps), both response modes, resumable streams, c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -10,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 
@@ -53,7 +53,7 @@ def test_sdk_client_lists_and_calls_tools_with_an_api_key(server: Any, key: str,
             # ...and the same JSON as one text item, for clients that only read text.
             assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
 
-    anyio.run(go)
+    asyncio.run(go())
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -66,7 +66,7 @@ def test_sdk_client_with_an_access_token_from_our_oauth_flow(server: Any, http: 
             result = await client.call_tool("server_info", {})
             assert result.structured_content["caller"] == {"email": user["email"], "auth": "oauth"}  # type: ignore[index]
 
-    anyio.run(go)
+    asyncio.run(go())
 
 
 def test_sdk_client_with_an_inserted_access_token(server: Any, dbrun: Any, user: dict[str, Any]) -> None:
@@ -76,7 +76,7 @@ def test_sdk_client_with_an_inserted_access_token(server: Any, dbrun: Any, user:
         async with sdk_client(server.url + "/mcp", token) as client:
             assert "server_info" in [t.name for t in (await client.list_tools()).tools]
 
-    anyio.run(go)
+    asyncio.run(go())
 
 
 def test_invalid_arguments_are_a_tool_error_naming_the_field_and_the_session_goes_on(server: Any, key: str) -> None:
@@ -89,7 +89,7 @@ def test_invalid_arguments_are_a_tool_error_naming_the_field_and_the_session_goe
                                                         "message": bad.content[0].text}}  # type: ignore[union-attr]
             assert (await client.call_tool("server_info", {})).is_error is False
 
-    anyio.run(go)
+    asyncio.run(go())
 
 
 def test_unknown_tool_is_a_protocol_error(server: Any, key: str, http: httpx2.Client) -> None:
@@ -151,7 +151,7 @@ def test_sdk_client_deletes_its_session_on_exit(server: Any, http: httpx2.Client
                               mode="legacy") as client:
                 await client.list_tools()
 
-    anyio.run(go)
+    asyncio.run(go())
     r = http.post("/mcp", json=request_body("ping"), headers=session_headers(bearer(key), seen["sid"]))
     assert r.status_code == 404
 
@@ -378,7 +378,7 @@ def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, d
             result = await client.call_tool("slow", {"steps": 3, "delay": 0.05}, progress_callback=on_progress)
             assert result.structured_content == {"steps": 3}
 
-    anyio.run(go)
+    asyncio.run(go())
     assert progress == [(0, 3), (1, 3), (2, 3)]
     assert logs == ["step 0", "step 1", "step 2"]
 
@@ -396,7 +396,7 @@ def test_a_failing_tool_is_an_error_result_and_the_session_survives(tool_server:
             assert (await client.call_tool("server_info", {})).is_error is False
 
     caplog.set_level("ERROR", logger="secondlayer.mcp")
-    anyio.run(go)
+    asyncio.run(go())
     failures = [r for r in caplog.records if "tool boom failed" in r.getMessage()]
     assert failures and failures[0].exc_info is not None
 
