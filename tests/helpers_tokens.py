@@ -15,11 +15,12 @@ import sqlalchemy as sa
 
 from app.audit import Actor
 from app.auth.api_keys import create_api_key
+from app.auth.bearer import Principal
 from app.auth.secrets import ACCESS_TOKEN_PREFIX, hash_credential, new_credential
 from app.db import Database
 from app.db.tables import oauth_clients, oauth_grants, oauth_tokens
 from tests.helpers_oauth import make_client, tokens_for
-from tests.helpers_server import DBRun
+from tests.helpers_server import DBRun, ServerThread
 
 
 def api_key(dbrun: DBRun, user: dict[str, Any], name: str = "tests") -> str:
@@ -65,3 +66,8 @@ def oauth_flow_token(http: httpx2.Client, dbrun: DBRun, user: dict[str, Any], re
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def authenticate(server: ServerThread, token: str) -> Principal:
+    """What the server's bearer check makes of `token` (its cache included), run on the server's own loop."""
+    return server.call(server.runtime.services.authenticator.authenticate(token))

@@ -29,7 +29,7 @@ from app.auth.users import create_user
 from app.corpus.edrpou import check_digit
 from app.corpus.search import encode_cursor
 from app.db import Database
-from tests.helpers_corpus import REGISTRY, load_demo
+from tests.helpers_corpus import REGISTRY
 from tests.helpers_http import CheckedClient
 from tests.helpers_mcp import messages, open_session, request_body, session_headers
 from tests.helpers_server import run_db
@@ -205,10 +205,9 @@ def off_schema_arguments(name: str) -> st.SearchStrategy[Any]:
 # ---- the server, a key, and the checks made on every answer --------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def api(server: Any, database_url: str) -> Iterator[httpx2.Client]:
+def api(server: Any, database_url: str, demo_corpus: None) -> Iterator[httpx2.Client]:
     """A client on the real server with a real API key, the demo corpus loaded; every answer is checked for the
     invariants all our responses keep (security headers, JSON errors, no traceback)."""
-    load_demo(database_url)
 
     async def new_key(db: Database) -> str:
         user = await create_user(db, f"fuzz-{secrets.token_hex(4)}@example.com", password="correct horse battery",

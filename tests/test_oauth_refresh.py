@@ -11,6 +11,7 @@ from app.auth.grants import revoke_grant
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_grants, oauth_tokens, users
 from tests.helpers_oauth import make_client, refresh, tokens_for
+from tests.helpers_tokens import authenticate
 
 
 def _error(r, error):
@@ -23,10 +24,6 @@ def _grant_of(dbrun, token):
     return dbrun(lambda db: db.fetch_one(
         sa.select(oauth_grants).join(oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id)
         .where(oauth_tokens.c.token_hash == hash_credential(token))))
-
-
-def _authenticate(server, token):
-    return server.call(server.runtime.services.authenticator.authenticate(token))
 
 
 def _age_rotation(dbrun, token, seconds):
@@ -42,7 +39,7 @@ def test_refresh_rotates_the_refresh_token(http, client, user, server):
     assert second["refresh_token"] != first["refresh_token"]
     assert second["access_token"] != first["access_token"]
     assert second["token_type"] == "Bearer" and second["scope"] == "mcp" and second["expires_in"] > 0
-    assert _authenticate(server, second["access_token"]).user_id == user["id"]
+    assert authenticate(server, second["access_token"]).user_id == user["id"]
     # The new refresh token works in turn.
     assert refresh(http, client, second["refresh_token"]).status_code == 200
 
@@ -54,7 +51,7 @@ def test_retired_token_within_grace_is_answered_without_killing_the_grant(http, 
     assert a.status_code == 200 and b.status_code == 200
     assert a.json()["refresh_token"] != b.json()["refresh_token"]
     for pair in (a.json(), b.json()):
-        assert _authenticate(server, pair["access_token"]).user_id == user["id"]
+        assert authenticate(server, pair["access_token"]).user_id == user["id"]
         assert refresh(http, client, pair["refresh_token"]).status_code == 200
 
 
@@ -67,7 +64,7 @@ def test_retired_token_after_grace_revokes_the_grant(http, client, user, server,
     grant = _grant_of(dbrun, first["refresh_token"])
     assert grant["revoked_at"] is not None and grant["revoked_reason"] == "refresh token reused"
     with pytest.raises(BearerError):
-        _authenticate(server, second["access_token"])
+        authenticate(server, second["access_token"])
     _error(refresh(http, client, second["refresh_token"]), "invalid_grant")
 
 

@@ -11,6 +11,7 @@ from app.auth.bearer import BearerError
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_grants, oauth_tokens
 from tests.helpers_oauth import make_client, tokens_for
+from tests.helpers_tokens import authenticate
 
 
 def _post(http, client, path, **params):
@@ -18,21 +19,17 @@ def _post(http, client, path, **params):
     return http.post(path, data=body, headers=headers)
 
 
-def _authenticate(server, token):
-    return server.call(server.runtime.services.authenticator.authenticate(token))
-
-
 def test_revoking_an_access_token_stops_it_at_once(http, dbrun, user, server):
     client = make_client(dbrun)
     tokens = tokens_for(http, client, user["email"])
-    assert _authenticate(server, tokens["access_token"]).user_id == user["id"]  # now cached
+    assert authenticate(server, tokens["access_token"]).user_id == user["id"]  # now cached
     r = _post(http, client, "/oauth/revoke", token=tokens["access_token"], token_type_hint="access_token")
     assert r.status_code == 200 and r.json() == {}
     assert r.headers["Cache-Control"] == "no-store"
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:
         try:
-            _authenticate(server, tokens["access_token"])
+            authenticate(server, tokens["access_token"])
         except BearerError:
             break
         time.sleep(0.05)
@@ -54,7 +51,7 @@ def test_revoking_a_refresh_token_ends_the_grant(http, dbrun, user, server):
     assert grant["revoked_at"] is not None
     time.sleep(0.3)
     with pytest.raises(BearerError):
-        _authenticate(server, tokens["access_token"])
+        authenticate(server, tokens["access_token"])
 
 
 def test_unknown_token_gets_200(http, dbrun):
@@ -69,7 +66,7 @@ def test_a_client_cannot_revoke_another_clients_token(http, dbrun, user, server)
     tokens = tokens_for(http, owner, user["email"])
     r = _post(http, other, "/oauth/revoke", token=tokens["access_token"])
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
-    assert _authenticate(server, tokens["access_token"]).user_id == user["id"]
+    assert authenticate(server, tokens["access_token"]).user_id == user["id"]
 
 
 def test_revocation_requires_client_authentication(http, dbrun, user):

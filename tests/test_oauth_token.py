@@ -11,6 +11,7 @@ from app.auth.bearer import BearerError
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_authorization_codes, oauth_grants, oauth_tokens, users
 from tests.helpers_oauth import CLAUDE, exchange, get_code, make_client, pkce, tokens_for
+from tests.helpers_tokens import authenticate
 
 
 def _oauth_error(r, status, error):
@@ -20,10 +21,6 @@ def _oauth_error(r, status, error):
     assert body["error"] == error
     assert r.headers["Cache-Control"] == "no-store"
     return body
-
-
-def _authenticate(server, token):
-    return server.call(server.runtime.services.authenticator.authenticate(token))
 
 
 @pytest.mark.parametrize("method", ["client_secret_post", "client_secret_basic", "none"])
@@ -40,7 +37,7 @@ def test_code_exchange_issues_bearer_tokens(http, dbrun, user, server, settings,
     stored = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
         oauth_tokens.c.token_hash == hash_credential(body["access_token"]))))
     assert stored["audience"] == f"{settings.public_url}/mcp" and stored["user_id"] == user["id"]
-    principal = _authenticate(server, body["access_token"])
+    principal = authenticate(server, body["access_token"])
     assert principal.email == user["email"] and principal.client_id == client.client_id
     assert principal.scopes == frozenset({"mcp"})
 
@@ -127,7 +124,7 @@ def test_code_replay_within_window_keeps_the_tokens(http, dbrun, user, server):
     first = exchange(http, client, code, verifier)
     assert first.status_code == 200
     _oauth_error(exchange(http, client, code, verifier), 400, "invalid_grant")
-    assert _authenticate(server, first.json()["access_token"]).user_id == user["id"]
+    assert authenticate(server, first.json()["access_token"]).user_id == user["id"]
 
 
 def test_code_replay_after_window_revokes_what_it_issued(http, dbrun, user, server):
@@ -139,7 +136,7 @@ def test_code_replay_after_window_revokes_what_it_issued(http, dbrun, user, serv
                                 .values(used_at=sa.func.now() - sa.text("interval '60 seconds'"))))
     _oauth_error(exchange(http, client, code, verifier), 400, "invalid_grant")
     with pytest.raises(BearerError):
-        _authenticate(server, tokens["access_token"])
+        authenticate(server, tokens["access_token"])
     grant = dbrun(lambda db: db.fetch_one(sa.select(oauth_grants).join(
         oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id).where(
         oauth_tokens.c.token_hash == hash_credential(tokens["refresh_token"]))))
