@@ -19,6 +19,7 @@ make_user                               function  factory: a user with a unique 
 user                                    function  a fresh user from make_user()
 key                                     function  an API key (sl_...) of `user`
 auth                                    function  {"Authorization": "Bearer <key>"}
+api                                     module    a CheckedClient on `server` carrying an API key of its own user
 client                                  function  a registered OAuth client, client_secret_post (helpers_oauth.Client)
 docs                                    module    a web site on loopback serving client metadata documents
 browser                                 function  a console Browser, signed out
@@ -208,6 +209,22 @@ def key(dbrun: DBRun, user: dict[str, Any]) -> str:
 @pytest.fixture
 def auth(key: str) -> dict[str, str]:
     return bearer(key)
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerThread, database_url: str) -> Iterator[CheckedClient]:
+    # Module scope, for the fuzzers' hundreds of calls; hence its own user and key, not `key`.
+    from app.auth.api_keys import create_api_key
+    from app.auth.users import create_user
+
+    async def new_key(db: Database) -> str:
+        row = await create_user(db, f"api-{secrets.token_hex(4)}@example.com", password=None, actor=Actor("test"))
+        return (await create_api_key(db, row["email"], "tests", actor=Actor("test")))[1]
+
+    with CheckedClient(server.url, headers=bearer(run_db(database_url, new_key))) as client:
+        yield client
+    with CheckedClient(server.url, timeout=10) as plain:
+        assert plain.get("/healthz").status_code == 200  # still serving after everything the module sent
 
 
 # ---- OAuth -----------------------------------------------------------------------------------------------

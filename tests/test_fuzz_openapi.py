@@ -15,8 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers_http import CheckedClient
-from tests.helpers_server import run_db
 from tests.helpers_tokens import api_key, bearer
 
 CASES = int(os.environ.get("FUZZ_EXAMPLES", "20"))  # per operation and kind; 13 tools x 2 kinds x 20 = 520 calls
@@ -73,21 +71,6 @@ def instances(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     raise AssertionError(f"teach instances() the type {kind!r}")
 
 
-@pytest.fixture(scope="module")
-def client(server: Any, database_url: str) -> Any:
-    from app.audit import Actor
-    from app.auth.api_keys import create_api_key
-    from app.auth.users import create_user
-
-    async def key(db: Any) -> str:
-        user = await create_user(db, f"fuzz-openapi-{os.getpid()}@example.com", password=None, actor=Actor("test"))
-        return (await create_api_key(db, user["email"], "openapi fuzz", actor=Actor("test")))[1]  # type: ignore[no-any-return]
-
-    token = run_db(database_url, key)
-    with CheckedClient(server.url, headers=bearer(token)) as http:
-        yield http
-
-
 def _check(operation: dict[str, Any], response: httpx2.Response) -> None:
     documented = set(operation["responses"])
     assert str(response.status_code) in documented, (response.status_code, response.text[:300])
@@ -105,27 +88,27 @@ def test_the_published_document_is_the_one_fuzzed(http: httpx2.Client, dbrun: An
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
-def test_bodies_generated_from_the_schema(client: httpx2.Client, path: str) -> None:
+def test_bodies_generated_from_the_schema(api: httpx2.Client, path: str) -> None:
     operation = CONTRACT["paths"][path]["post"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
 
     @FUZZ
     @given(body=instances(schema))
     def run(body: Any) -> None:
-        _check(operation, client.post(path, json=body))
+        _check(operation, api.post(path, json=body))
 
     run()
-    assert client.get("/healthz").status_code == 200
+    assert api.get("/healthz").status_code == 200
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
-def test_bodies_that_break_the_schema(client: httpx2.Client, path: str) -> None:
+def test_bodies_that_break_the_schema(api: httpx2.Client, path: str) -> None:
     operation = CONTRACT["paths"][path]["post"]
 
     @FUZZ
     @given(body=NOT_THE_SCHEMA)
     def run(body: Any) -> None:
-        response = client.post(path, json=body)
+        response = api.post(path, json=body)
         _check(operation, response)
 
     run()

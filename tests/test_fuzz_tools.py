@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from app.audit import Actor
-from app.auth.api_keys import create_api_key
-from app.auth.users import create_user
 from app.corpus.edrpou import check_digit
 from app.corpus.search import encode_cursor
-from app.db import Database
 from tests.helpers_corpus import REGISTRY
-from tests.helpers_http import CheckedClient
 from tests.helpers_mcp import messages, open_session, request_body, session_headers
-from tests.helpers_server import run_db
+
+pytestmark = pytest.mark.usefixtures("demo_corpus")
 
 TOOL_NAMES = [tool.name for tool in REGISTRY]
 DEMO = Path(__file__).resolve().parent.parent / "app" / "demo"
@@ -203,23 +197,6 @@ def off_schema_arguments(name: str) -> st.SearchStrategy[Any]:
 
 
 # ---- the server, a key, and the checks made on every answer --------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def api(server: Any, database_url: str, demo_corpus: None) -> Iterator[httpx2.Client]:
-    """A client on the real server with a real API key, the demo corpus loaded; every answer is checked for the
-    invariants all our responses keep (security headers, JSON errors, no traceback)."""
-
-    async def new_key(db: Database) -> str:
-        user = await create_user(db, f"fuzz-{secrets.token_hex(4)}@example.com", password="correct horse battery",
-                                 rounds=4, actor=Actor("test"))
-        return (await create_api_key(db, user["email"], "fuzz", actor=Actor("test")))[1]
-
-    key = run_db(database_url, new_key)
-    with CheckedClient(server.url, headers={"Authorization": f"Bearer {key}"}) as client:
-        yield client
-    with CheckedClient(server.url, timeout=10) as plain:
-        assert plain.get("/healthz").status_code == 200  # still serving after everything above
-
 
 _validators: dict[tuple[str, str], Draft202012Validator] = {}
 
