@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,11 +123,13 @@ def _check_text(value: Any, path: str) -> None:
 
 def _field_of(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, dict):
+    if (error.validator == "required" and isinstance(error.instance, dict)
+            and isinstance(error.validator_value, list)):
         missing = [name for name in error.validator_value if name not in error.instance]
         if missing:
             return ".".join(filter(None, [path, missing[0]]))
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
+            and isinstance(error.schema, Mapping)):
         allowed = set(error.schema.get("properties", {}))
         extra = [name for name in error.instance if name not in allowed]
         if extra:
