@@ -102,7 +102,7 @@ class _ForwardedHeaderFilter(httputil.HTTPMessageDelegate):
 class ProxyAwareHTTPServer(tornado.httpserver.HTTPServer):
     """Tornado's HTTPServer with xheaders, believing forwarded headers only from `trusted_proxies`."""
 
-    def initialize(self, *args: Any, trusted_proxies: Iterable[str] = (), **kwargs: Any) -> None:  # type: ignore[override]
+    def initialize(self, *args: Any, trusted_proxies: Iterable[str] = (), **kwargs: Any) -> None:
         self.trusted_networks = parse_networks(trusted_proxies)
         kwargs["xheaders"] = True
         super().initialize(*args, **kwargs)

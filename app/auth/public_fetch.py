@@ -60,11 +60,11 @@ def address_allowed(address: str, allow_private: bool) -> bool:
 class PublicAddressResolver(Resolver):
     """Resolves names and keeps only public addresses, so the connection cannot be steered inward."""
 
-    def initialize(self, allow_private: bool = False) -> None:  # type: ignore[override]
+    def initialize(self, allow_private: bool = False) -> None:
         self.allow_private = allow_private
         self.inner = DefaultLoopResolver()
 
-    async def resolve(self, host: str, port: int,  # type: ignore[override]
+    async def resolve(self, host: str, port: int,
                       family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
         addresses = await self.inner.resolve(host, port, family)
         allowed = [(fam, addr) for fam, addr in addresses if address_allowed(addr[0], self.allow_private)]

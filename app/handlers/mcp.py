@@ -21,7 +21,7 @@ from app.auth.bearer import Principal
 from app.handlers.base import ApiError
 from app.handlers.bearer import BearerAPIHandler
 from app.mcp.kernel import McpCaller
-from app.mcp.modern import Answer, open_exchange
+from app.mcp.modern import Answer, ModernExchange, open_exchange
 from app.mcp.sessions import (
     BUSY_RETRY_AFTER,
     GET_STREAM,
@@ -383,7 +383,7 @@ class StreamableHTTPHandler(McpHandler):
         finally:
             exchange.cancel()  # a no-op once finished; cancels the call if the client left or we shut down
 
-    async def _modern_wait(self, exchange: Any) -> tuple[str, str | None]:
+    async def _modern_wait(self, exchange: ModernExchange) -> tuple[str, str | None]:
         waiter = asyncio.ensure_future(exchange.next(KEEPALIVE_SECONDS))
         gone = asyncio.ensure_future(self._gone.wait())
         try:
@@ -393,7 +393,7 @@ class StreamableHTTPHandler(McpHandler):
         if not waiter.done():
             waiter.cancel()
             raise tornado.web.Finish()  # the client left: the finally above cancels the call
-        return waiter.result()  # type: ignore[no-any-return]
+        return waiter.result()
 
 
 class LegacySSEHandler(StreamableHTTPHandler):

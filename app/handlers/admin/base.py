@@ -151,7 +151,8 @@ class AdminHandler(ConsoleHandler):
 
     @property
     def operator(self) -> Row:
-        return self.current_user  # type: ignore[no-any-return]
+        operator: Row = self.current_user  # Tornado types it Any; prepare() sets it to the operator's row
+        return operator
 
     @property
     def actor(self) -> Actor:
