@@ -48,7 +48,7 @@ class CleanupResult:
     run_id: int | None = None
 
 
-def _targets() -> list[tuple[str, sa.Table, Any]]:
+def _targets() -> list[tuple[str, sa.Table, sa.ColumnElement[bool]]]:
     now = sa.func.now()
     retention = interval(REVOKED_RETENTION)
     code_retention = interval(CODE_RETENTION)
@@ -70,7 +70,7 @@ def _targets() -> list[tuple[str, sa.Table, Any]]:
     ]
 
 
-async def _delete_in_batches(db: Database, table: sa.Table, condition: Any) -> int:
+async def _delete_in_batches(db: Database, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
     """Delete matching rows BATCH at a time, each batch its own short transaction."""
     key = table.primary_key.columns.values()[0]
     total = 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from app import audit
@@ -13,7 +11,7 @@ from app.db import Connection, Database, Row
 from app.db.tables import oauth_clients, oauth_grants, oauth_tokens, users
 
 
-def _live_tokens() -> Any:
+def _live_tokens() -> sa.ColumnElement[bool]:
     return sa.and_(oauth_tokens.c.grant_id == oauth_grants.c.id, oauth_tokens.c.revoked_at.is_(None),
                    oauth_tokens.c.expires_at > sa.func.now())
 
@@ -40,7 +38,7 @@ async def list_grants(db: Database, *, user_id: int | None = None, client_pk: in
     return await db.fetch_all(stmt)
 
 
-async def revoke_grants_where(conn: Connection, condition: Any, reason: str) -> int:
+async def revoke_grants_where(conn: Connection, condition: sa.ColumnElement[bool], reason: str) -> int:
     """Inside a transaction: revoke matching unrevoked grants and all their tokens; returns the grant count."""
     grant_ids = [r["id"] for r in await conn.fetch_all(
         oauth_grants.update().where(condition, oauth_grants.c.revoked_at.is_(None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -206,13 +207,22 @@ async def sign_out(db: Database, token: str | None, *, ip: str | None, purpose: 
                                details={"purpose": purpose})
 
 
+class CookieOptions(TypedDict):
+    """Tornado's `set_signed_cookie` keyword arguments for the session cookie."""
+
+    httponly: bool
+    samesite: str
+    secure: bool
+    expires_days: float
+
+
 @dataclass(frozen=True)
 class SessionCookie:
     """How the browser session cookie is set: HttpOnly, SameSite=Lax, Secure behind https, signed by Tornado."""
 
     name: str = "sl_session"
 
-    def kwargs(self, settings: Settings) -> dict[str, object]:
+    def kwargs(self, settings: Settings) -> CookieOptions:
         return {"httponly": True, "samesite": "Lax", "secure": settings.secure_cookies,
                 "expires_days": settings.session_ttl / 86400}
 

@@ -29,7 +29,7 @@ def check_digit(first_seven: str, code: int | None = None) -> int:
     return remainder
 
 
-def validate_edrpou(value: str) -> str:
+def validate_edrpou(value: object) -> str:
     """The code if it is 8 digits with a correct check digit; else EdrpouError."""
     if not isinstance(value, str) or not _DIGITS.fullmatch(value):
         raise EdrpouError("an EDRPOU code is exactly 8 digits")

@@ -238,7 +238,7 @@ def parse_company(record: dict[str, Any]) -> dict[str, Any]:
     if isinstance(code, int) and not isinstance(code, bool):
         code = f"{code:08d}"
     try:
-        edrpou = validate_edrpou(code)  # type: ignore[arg-type]
+        edrpou = validate_edrpou(code)
     except EdrpouError as exc:
         raise LineError(f"edrpou: {exc}") from None
     activities = record.get("activities", [])

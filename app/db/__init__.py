@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]
 Statement = ClauseElement | str
 
-_DIALECT = postgresql.psycopg2.dialect()
+_DIALECT = postgresql.psycopg2.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves __init__ unannotated
 
 # Errors that mean "the database is not there right now", as opposed to a bad statement.
 UNAVAILABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, OSError, asyncio.TimeoutError)

@@ -7,7 +7,10 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -23,23 +26,23 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = data_dir / "postgres"
-        self._server: Any = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         """Start (or join) the server and return the URL of the product's database."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-            import pgserver
+            from pgserver.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         drop_dead_holders(self.pgdata)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
-        exists = self._server.psql(
+        self._server = server = get_server(self.pgdata, cleanup_mode="stop")
+        exists = server.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
         )
         if "(1 row)" not in exists:
-            self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")
-        return str(self._server.get_uri(DATABASE_NAME))
+            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        return server.get_uri(DATABASE_NAME)
 
     def stop(self) -> None:
         """Let go of the server; it stops if this was the last process holding it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -16,7 +18,7 @@ metadata = sa.MetaData(
 )
 
 
-def _created() -> sa.Column:
+def _created() -> sa.Column[dt.datetime]:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 

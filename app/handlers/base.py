@@ -277,7 +277,7 @@ class StaticHandler(tornado.web.StaticFileHandler):
 class NotFoundHandler(BaseHandler):
     """Unknown paths: JSON for API-looking requests, the branded page for browsers."""
 
-    def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:
         self.set_header("X-Request-Id", self._request_id)
         accept = self.request.headers.get("Accept", "")
         if "text/html" not in accept or self.request.path.startswith(("/api/", "/oauth/", "/mcp", "/.well-known/")):

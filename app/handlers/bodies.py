@@ -86,6 +86,8 @@ class BoundedBodyHandler(APIHandler):
         if declared.isdigit() and int(declared) > limit * DRAIN_FACTOR:
             raise ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes")
         self._too_large = declared.isdigit() and int(declared) > limit
+        # Tornado types request.connection as the optional, abstract HTTPConnection; under its HTTPServer it is
+        # always an HTTP1Connection, which has these two setters.
         self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)  # type: ignore[union-attr]
         self.request.connection.set_body_timeout(BODY_TIMEOUT)  # type: ignore[union-attr]
 

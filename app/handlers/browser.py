@@ -56,7 +56,7 @@ class SessionHandler(BaseHandler):
         await signin.end_session(self.db, self.session_token())
         token = await signin.start_session(self.db, self.config, user["id"], ip=self.request.remote_ip,
                                            user_agent=self.request.headers.get("User-Agent"))
-        self.set_signed_cookie(SESSION_COOKIE.name, token, **SESSION_COOKIE.kwargs(self.config))  # type: ignore[arg-type]
+        self.set_signed_cookie(SESSION_COOKIE.name, token, **SESSION_COOKIE.kwargs(self.config))
         return user
 
     async def sign_out(self, *, purpose: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -22,7 +23,7 @@ from app.auth.bearer import Principal
 from app.config import Settings
 from app.db import Database
 from app.tools.errors import ToolError, ToolInputError, ToolRecordNotFound, UnknownTool
-from app.tools.registry import Tool, ToolContext, ToolRegistry
+from app.tools.registry import LogLevel, Tool, ToolContext, ToolRegistry
 
 INSTRUCTIONS = (
     "SecondLayer serves Ukrainian legal data. Call tools/list to see the tools; every tool returns "
@@ -126,12 +127,12 @@ def _input_schema(registry: ToolRegistry, name: str) -> dict[str, Any] | None:
         return None
 
 
-def _log_sender(ctx: ServerRequestContext[Any, Any], logger_name: str) -> Any:
-    async def send(level: str, data: Any) -> None:
+def _log_sender(ctx: ServerRequestContext[Any, Any], logger_name: str) -> Callable[[LogLevel, Any], Awaitable[None]]:
+    async def send(level: LogLevel, data: Any) -> None:
         # The SDK marks logging deprecated at 2026-07-28 but still delivers it per the negotiated
         # version's rules (per-request opt-in at 2026, always before), which is what we want.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            await ctx.session.send_log_message(level, data, logger=logger_name)  # type: ignore[arg-type]
+            await ctx.session.send_log_message(level, data, logger=logger_name)
 
     return send

@@ -291,9 +291,10 @@ class StreamableSession(KernelSession):
 
     async def _route(self, message: SessionMessage) -> None:
         msg = message.message
-        final = isinstance(msg, types.JSONRPCResponse | types.JSONRPCError) and msg.id is not None
+        reply_id = msg.id if isinstance(msg, types.JSONRPCResponse | types.JSONRPCError) else None
+        final = reply_id is not None
         if final:
-            key = str(msg.id)  # type: ignore[union-attr]
+            key = str(reply_id)
         elif isinstance(message.metadata, ServerMessageMetadata) and message.metadata.related_request_id is not None:
             key = str(message.metadata.related_request_id)
         else:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 from jsonschema import Draft202012Validator
@@ -16,6 +16,9 @@ from app.db import UNAVAILABLE, Database
 from app.tools.errors import ToolError, ToolFailed, ToolInputError, ToolUnavailable, UnknownTool
 
 log = logging.getLogger("secondlayer.tools")
+
+# The syslog severities (RFC 5424) an MCP log notification may carry.
+LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 
 
 @dataclass
@@ -28,14 +31,14 @@ class ToolContext:
     request_id: str = "-"
     # Set by the MCP transport: progress and log notifications to the calling client (REST leaves them None).
     progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
-    log: Callable[[str, Any], Awaitable[None]] | None = None
+    log: Callable[[LogLevel, Any], Awaitable[None]] | None = None
 
     async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Tell an MCP client how far a long tool call has got; a no-op over REST."""
         if self.progress is not None:
             await self.progress(progress, total, message)
 
-    async def notify_log(self, level: str, data: Any) -> None:
+    async def notify_log(self, level: LogLevel, data: Any) -> None:
         """Send an MCP log notification (`info`, `warning`, ...) to the caller; a no-op over REST."""
         if self.log is not None:
             await self.log(level, data)
@@ -171,7 +174,7 @@ class ToolRegistry:
         except KeyError:
             raise UnknownTool(name) from None
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Tool]:
         return iter(self._tools.values())
 
     def __len__(self) -> int:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -33,7 +34,7 @@ def when(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def duration_text(seconds: int, translate: Any) -> str:
+def duration_text(seconds: int, translate: Callable[[str], str]) -> str:
     """`86400` -> "24 h": short units, which need no plural forms in either language."""
     if seconds % 86400 == 0 and seconds >= 172800:
         return translate("{n} d").format(n=seconds // 86400)
