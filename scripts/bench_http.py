@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -218,15 +219,15 @@ async def measure(url: str, key: str, access_token: str | None, oauth: OAuthClie
             rows.append(row(f"REST POST /api/tools/{tool}, 1 client", await sequential(
                 rest_call(client, key, tool, args), n)))
             for clients in concurrency:
-                times, rate = await concurrent(lambda c, t=tool, a=args: rest_call(c, key, t, a), url, clients,
-                                               max(n, clients * 10))
+                times, rate = await concurrent(functools.partial(rest_call, token=key, tool=tool, args=args), url,
+                                               clients, max(n, clients * 10))
                 rows.append(row(f"REST POST /api/tools/{tool}, {clients} concurrent", times, rate))
 
         session = McpSession(client, key)
         await session.open()
         for tool, args in (("server_info", {}), ("search_court_cases", SEARCH_ARGS)):
             rows.append(row(f"MCP tools/call {tool}, one session", await sequential(
-                lambda t=tool, a=args: session.call(t, a), n)))
+                functools.partial(session.call, tool, args), n)))
         await session.close()
 
         async def cycle() -> None:

@@ -101,7 +101,7 @@ def main() -> int:
         with conn.cursor() as cur:
             cur.execute("SELECT count(*), pg_size_pretty(pg_total_relation_size('court_decisions')) "
                         "FROM court_decisions")
-            total, size = cur.fetchone()
+            total, size = cur.fetchone() or (0, "0 bytes")
         conn.close()
         print(f"corpus: {total:,} court decisions ({size}); {len(QUERIES) + 1} queries x {args.rounds} runs")
         results = asyncio.run(measure(url, args.rounds))

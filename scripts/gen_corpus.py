@@ -158,7 +158,11 @@ def _company(rng: random.Random) -> str:
     return f"ТОВ «{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_WORDS).lower()} {rng.randint(1, 99)}»"
 
 
-def decision(rng: random.Random, doc_id: int) -> tuple:
+# One court_decisions row, in COLUMNS order.
+DecisionRow = tuple[int, str, str, str, str, str, str, str, str, str, bool]
+
+
+def decision(rng: random.Random, doc_id: int) -> DecisionRow:
     """One synthetic decision as a row of court_decisions columns."""
     kind, category, courts, forms, subject = rng.choice(TOPICS)
     court_index = rng.randrange(len(courts))
@@ -190,7 +194,7 @@ COLUMNS = ("doc_id", "case_number", "court", "judge", "judgment_form", "proceedi
            "adjudication_date", "full_text", "source_url", "demo")
 
 
-def rows(count: int, seed: int = 1) -> Iterator[tuple]:
+def rows(count: int, seed: int = 1) -> Iterator[DecisionRow]:
     rng = random.Random(seed)
     for i in range(count):
         yield decision(rng, FIRST_DOC_ID + i)
@@ -222,7 +226,7 @@ def generate(url: str, count: int, *, replace: bool = False, chunk: int = 5000) 
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM court_decisions WHERE doc_id >= %s", (FIRST_DOC_ID,))
-            existing = cur.fetchone()[0]
+            (existing,) = cur.fetchone() or (0,)
             if existing == count and not replace:
                 return 0
             cur.execute("DELETE FROM court_decisions WHERE doc_id >= %s", (FIRST_DOC_ID,))

@@ -135,10 +135,10 @@ def scratch_database() -> Iterator[str]:
             admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
             admin.close()
         return
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     tmp = Path(tempfile.mkdtemp(prefix="sl-recall-"))
-    server = pgserver.get_server(tmp / "pgdata", cleanup_mode="delete")
+    server = get_server(tmp / "pgdata", cleanup_mode="delete")
     try:
         yield str(server.get_uri("postgres"))
     finally:
@@ -193,10 +193,10 @@ def main() -> int:
         conn.close()
     print()
     for mode in modes:
-        found, relevant, retrieved = totals[mode]
-        precision = found / retrieved if retrieved else 0.0
-        print(f"{mode:8} recall {found / relevant:6.1%} ({found}/{relevant})   precision {precision:6.1%} "
-              f"({found}/{retrieved} retrieved)")
+        hits, relevant_count, retrieved = totals[mode]
+        precision = hits / retrieved if retrieved else 0.0
+        print(f"{mode:8} recall {hits / relevant_count:6.1%} ({hits}/{relevant_count})   precision {precision:6.1%} "
+              f"({hits}/{retrieved} retrieved)")
     return 0
 
 
