@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import psycopg2.extensions
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -146,13 +147,14 @@ def scratch_database() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def matches(cur: Any, kind: str, mode: str, query: str) -> set[str]:
+def matches(cur: psycopg2.extensions.cursor, kind: str, mode: str, query: str) -> set[str]:
+    # Table and column names come from TABLES; the query text is always a bound parameter.
     table, key, raw = TABLES[kind]
     if mode == "simple":
-        cur.execute(f"SELECT {key} FROM {table} WHERE to_tsvector('simple', {raw}) @@ "
+        cur.execute(f"SELECT {key} FROM {table} WHERE to_tsvector('simple', {raw}) @@ "  # noqa: S608
                     "websearch_to_tsquery('simple', %s)", (query,))
     else:
-        cur.execute(f"SELECT {key} FROM {table} WHERE search @@ to_tsquery('{CONFIG}', %s)",
+        cur.execute(f"SELECT {key} FROM {table} WHERE search @@ to_tsquery('{CONFIG}', %s)",  # noqa: S608
                     (build_tsquery(query, stemming=mode == "stemmed"),))
     return {row[0] for row in cur.fetchall()}
 

@@ -38,7 +38,7 @@ class EmbeddedPostgres:
         drop_dead_holders(self.pgdata)
         self._server = server = get_server(self.pgdata, cleanup_mode="stop")
         exists = server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"  # noqa: S608 - a constant name
         )
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
