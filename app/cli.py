@@ -43,7 +43,7 @@ class Context:
                 self._embedded = EmbeddedPostgres(self.settings.data_dir)
                 try:
                     self._database_url = self._embedded.start()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - pgserver raises what its subprocesses raise; all are this
                     raise CommandError(f"cannot start the embedded database under {self._embedded.pgdata}: "
                                        f"{exc}") from None
         return self._database_url

@@ -100,7 +100,7 @@ class ServerThread:
         asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(self.runtime.start("127.0.0.1", self.settings.port))
-        except BaseException as exc:  # reported to the starting thread
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread, which raises it
             self._error = exc
             self._ready.set()
             return

@@ -236,7 +236,7 @@ class BearerAuthenticator:
                 pass
             try:
                 await self.flush_usage()
-            except Exception as exc:  # usage stamps are best effort; the next flush retries nothing lost but time
+            except Exception as exc:  # noqa: BLE001 - stamps are best effort: a failed batch is dropped
                 log.warning("recording credential use failed: %s", type(exc).__name__)
 
     async def start(self) -> None:
@@ -261,5 +261,5 @@ class BearerAuthenticator:
         self._cache.clear()
         try:
             await self.flush_usage()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shutdown goes on; the stamps are best effort
             log.warning("recording credential use at shutdown failed: %s", type(exc).__name__)

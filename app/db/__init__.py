@@ -203,7 +203,7 @@ class Database:
                                 await cur.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # keep listening across database restarts
+            except Exception as exc:  # noqa: BLE001 - keep listening across database restarts, whatever the error
                 if on_lost is not None:
                     on_lost()
                 log.warning("listen on %s lost (%s); retrying in %.1fs", channel, type(exc).__name__, delay)

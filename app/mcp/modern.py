@@ -126,7 +126,7 @@ class ModernExchange:
             result = await serve_one(self._server, self._context, self.request.method, self.request.params,
                                      connection=connection, lifespan_state=self._lifespan_state)
             self.reply = {"jsonrpc": "2.0", "id": self.request.id, "result": result}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure of the call is the JSON-RPC error the client gets
             error = modern_error_data(exc)
             self.reply = {"jsonrpc": "2.0", "id": self.request.id,
                           "error": error.model_dump(mode="json", by_alias=True, exclude_none=True)}
