@@ -21,7 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gen_corpus import bench_database, generate  # noqa: E402
+from gen_corpus import bench_database, generate
 
 QUERIES: list[dict[str, Any]] = [
     {"query": "стягнення заборгованості за договором поставки"},

@@ -91,7 +91,7 @@ def audit_rows(database_url: str, action: str, **where: Any) -> list[dict[str, A
     conditions = " ".join(f"AND {name} = %({name})s" for name in where)
 
     async def go(db: Database) -> list[dict[str, Any]]:
-        return await db.fetch_all(f"SELECT * FROM audit_log WHERE action = %(action)s {conditions} "  # noqa: S608
+        return await db.fetch_all(f"SELECT * FROM audit_log WHERE action = %(action)s {conditions} "
                                   "ORDER BY id DESC", {"action": action, **where})
 
     return run_db(database_url, go)

@@ -60,7 +60,7 @@ NASTY = [
 WORDS = ["договір", "поставки", "позов", "аліменти", "суд", "позовна давність", "персональних даних", "оренда",
          "Львів", "Будкомплект", "ОСОБА_1", "стягнення", "\"договір поставки\"", "OR", "-позов", "ст. 625", "Кодекс"]
 INTERESTING: dict[str, list[Any]] = {
-    "court": sorted({d["court"] for d in DECISIONS}) + ["Верховний", "суд"],
+    "court": [*sorted({d["court"] for d in DECISIONS}), "Верховний", "суд"],
     "case_number": [d["case_number"] for d in DECISIONS[:8]] + ["910/4312/23", " 757/31452/23-ц "],
     "doc_id": [d["doc_id"] for d in DECISIONS[:8]],
     "reg_number": [a["reg_number"] for a in ACTS[:8]] + ["254К/96-вр", "435-iv"],

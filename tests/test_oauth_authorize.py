@@ -53,7 +53,7 @@ def test_page_in_ukrainian(http, client):
 
 
 def test_successful_sign_in_redirects_with_code_state_and_iss(http, client, user, settings, dbrun):
-    verifier, challenge = pkce()
+    _verifier, challenge = pkce()
     params = authorize_params(client, challenge, resource=f"{settings.public_url}/mcp")
     r = browser_sign_in(http, params, user["email"])
     target, query = _location(r)

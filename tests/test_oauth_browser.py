@@ -20,7 +20,7 @@ from tests.helpers_server import artifact_path
 
 
 class _Callback(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:  # the name BaseHTTPRequestHandler calls
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.end_headers()

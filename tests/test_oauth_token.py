@@ -71,7 +71,7 @@ def test_missing_verifier(http, dbrun, user):
 def test_plain_verifier_equal_to_challenge_fails(http, dbrun, user):
     """A client that sent the verifier itself as the challenge (plain) cannot redeem the code."""
     client = make_client(dbrun)
-    code, verifier, _ = get_code(http, client, user["email"])
+    code, _verifier, _ = get_code(http, client, user["email"])
     _, challenge = pkce()
     _oauth_error(exchange(http, client, code, challenge), 400, "invalid_grant")
 

@@ -37,7 +37,7 @@ def test_serve_refuses_an_old_schema_and_names_the_fix(make_database, tmp_path):
     script_head = head_revision()
     downgrade(url, "-1")  # one revision behind head (or empty, when there is only one)
     proc = _start_serve(url, tmp_path, free_port())
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "secondlayer migrate" in err
     assert script_head in err or "no schema yet" in err

@@ -25,7 +25,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_REDIRECT_URIS = 20
 MAX_NAME_LENGTH = 200
 CLIENT_ID_PREFIX = "slc_"
-PUBLIC_METHOD = "none"  # noqa: S105 - the auth method name of public clients, not a secret
+PUBLIC_METHOD = "none"  # the auth method name of public clients, not a secret
 KEY_METHOD = "private_key_jwt"
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
