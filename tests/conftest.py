@@ -91,9 +91,9 @@ def pg_server_url() -> Iterator[str]:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver
+        from pgserver.postgres_server import get_server
     tmp = Path(tempfile.mkdtemp(prefix="sl-test-pg-"))
-    server = pgserver.get_server(tmp / "pgdata", cleanup_mode="delete")
+    server = get_server(tmp / "pgdata", cleanup_mode="delete")
     try:
         yield str(server.get_uri("postgres"))
     finally:

@@ -16,7 +16,7 @@ SETTINGS = load_settings({"PUBLIC_URL": "http://127.0.0.1:8000"})
 
 def load_demo(database_url: str) -> dict[str, int]:
     """Import the demo corpus (idempotent: every module may load it again)."""
-    return run_db(database_url, load_demo_corpus)  # type: ignore[no-any-return]
+    return run_db(database_url, load_demo_corpus)
 
 
 def call(database_url: str, name: str, arguments: Any) -> dict[str, Any]:
@@ -25,4 +25,4 @@ def call(database_url: str, name: str, arguments: Any) -> dict[str, Any]:
     async def go(db: Database) -> dict[str, Any]:
         return await REGISTRY.call(name, arguments, ToolContext(db=db, settings=SETTINGS, principal=None))
 
-    return run_db(database_url, go)  # type: ignore[no-any-return]
+    return run_db(database_url, go)

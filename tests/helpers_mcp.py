@@ -17,6 +17,7 @@ import httpx2
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult, TextContent
 
 from app.logs import request_id_var
 from app.tools.registry import Tool, ToolContext
@@ -138,12 +139,19 @@ def checked_mcp_http_client(headers: dict[str, str] | None = None, timeout: http
                               timeout=timeout or httpx2.Timeout(30, read=300))
 
 
+def text_of(result: CallToolResult) -> str:
+    """The text of a tool result's first content item, which our tools always make a text item."""
+    item = result.content[0]
+    assert isinstance(item, TextContent), item
+    return item.text
+
+
 @asynccontextmanager
 async def sdk_client(url: str, token: str, mode: str = "legacy", **kwargs: Any) -> AsyncIterator[Client]:
     """The official SDK's high-level Client over Streamable HTTP with a bearer credential."""
     async with CheckedAsyncClient(headers={"Authorization": f"Bearer {token}"}) as http_client:
         transport = streamable_http_client(url, http_client=http_client)
-        async with Client(transport, mode=mode, **kwargs) as client:  # type: ignore[arg-type]
+        async with Client(transport, mode=mode, **kwargs) as client:
             yield client
 
 
@@ -152,7 +160,7 @@ async def sdk_sse_client(url: str, token: str, **kwargs: Any) -> AsyncIterator[C
     """The official SDK's HTTP+SSE client (2024-11-05 transport), handshake era."""
     transport = sse_client(url, headers={"Authorization": f"Bearer {token}"},
                            httpx_client_factory=checked_mcp_http_client)
-    async with Client(transport, mode="legacy", **kwargs) as client:  # type: ignore[arg-type]
+    async with Client(transport, mode="legacy", **kwargs) as client:
         yield client
 
 

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,9 +116,9 @@ class ServerThread:
             raise self._error
         return self
 
-    def call(self, coro: Awaitable[T]) -> T:
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the server's loop (to reach its services) and return the result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

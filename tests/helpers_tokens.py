@@ -26,7 +26,7 @@ from tests.helpers_server import DBRun, ServerThread
 def api_key(dbrun: DBRun, user: dict[str, Any], name: str = "tests") -> str:
     """A fresh API key (sl_...) for `user`, made the way `create-api-key` makes it."""
     _, key = dbrun(lambda db: create_api_key(db, user["email"], name, actor=Actor("test")))
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 def access_token(dbrun: DBRun, user: dict[str, Any], *, audience: str | None, scope: str = "mcp",
@@ -61,7 +61,7 @@ def oauth_flow_token(http: httpx2.Client, dbrun: DBRun, user: dict[str, Any], re
     client = make_client(dbrun)
     tokens = tokens_for(http, client, user["email"], resource=resource)
     assert tokens["access_token"].startswith(ACCESS_TOKEN_PREFIX)
-    return tokens["access_token"]  # type: ignore[no-any-return]
+    return tokens["access_token"]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -84,7 +84,9 @@ def test_audit_log_is_paginated_newest_first(admin, dbrun):
     assert len(rows_of(first.text)) == 50
     assert "item:54" in rows_of(first.text)[0]
     assert "Page 1 of 2" in first.text
-    next_link = re.search(r'href="\?([^"]+)" rel="next"', first.text).group(1).replace("&amp;", "&")
+    next_match = re.search(r'href="\?([^"]+)" rel="next"', first.text)
+    assert next_match, "no next-page link"
+    next_link = next_match.group(1).replace("&amp;", "&")
     assert "page=2" in next_link and f"action={action}".replace(".", ".") in next_link.replace("%2E", ".")
     second = admin.get(f"/admin/audit?{next_link}")
     rows = rows_of(second.text)

@@ -21,8 +21,14 @@ def shown(page: str, value_id: str) -> str:
     return match.group(1)
 
 
-def client_row(dbrun, client_id: str) -> dict[str, Any] | None:
+def find_client(dbrun, client_id: str) -> dict[str, Any] | None:
     return dbrun(lambda db: db.fetch_one("SELECT * FROM oauth_clients WHERE client_id = %(c)s", {"c": client_id}))
+
+
+def client_row(dbrun, client_id: str) -> dict[str, Any]:
+    row = find_client(dbrun, client_id)
+    assert row is not None, f"no client {client_id}"
+    return row
 
 
 def register(admin, name: str | None = None, uris: str = CHATGPT_REDIRECT, **extra: str):
@@ -174,6 +180,7 @@ def test_edit_refuses_bad_redirect_uris_next_to_the_field(admin, database_url, d
 
 def test_rotate_states_the_grace_period_and_shows_the_new_secret_once(admin, database_url, dbrun, settings):
     client, old_secret = register_client(database_url, name="Rotating")
+    assert old_secret is not None  # a confidential client
     path = f"/admin/clients/{client['id']}/rotate"
     page = admin.get(path)
     assert "keeps working for 24 h" in page.text  # SECRET_ROTATION_GRACE=86400
@@ -230,7 +237,7 @@ def test_delete_revokes_tokens_and_removes_the_client(admin, database_url, dbrun
     assert r.status_code == 303
     assert r.headers["Location"] == "/admin/clients"
     assert "Client Doomed deleted" in admin.follow(r).text
-    assert client_row(dbrun, client["client_id"]) is None
+    assert find_client(dbrun, client["client_id"]) is None
     with pytest.raises(BearerError):
         dbrun(lambda db: resolve_credential(db, grant["tokens"]["access_token"], settings.accepted_audiences))
     assert admin.get(f"/admin/clients/{client['id']}").status_code == 404

@@ -221,7 +221,7 @@ def test_the_last_operator_cannot_be_disabled_or_demoted(lone):
     r = confirm(b, f"/admin/users/{user['id']}/operator/remove")
     assert "The last operator cannot lose operator rights" in b.follow(r).text
     row = run_db(lone["url"], lambda db: db.fetch_one("SELECT * FROM users WHERE id = %(id)s", {"id": user["id"]}))
-    assert row["is_admin"] and not row["disabled"]
+    assert row is not None and row["is_admin"] and not row["disabled"]
     # With a second operator the first may step down.
     r = b.post("/admin/users/new", {"email": "second-op@example.com", "password": "", "confirm_password": "",
                                     "is_admin": "y"}, form_page="/admin/users/new")

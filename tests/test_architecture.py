@@ -34,7 +34,7 @@ def _room(path: Path) -> str:
 
 def _imports(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = []
+    found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "app" and node.level == 0:
             found.extend(f"app.{alias.name}" for alias in node.names)  # from app import audit

@@ -137,7 +137,7 @@ def test_every_notice_is_read_back_as_the_credentials_it_names(database_url, dbr
 
 
 def _payloads_until(conn, marker, timeout=5.0):
-    payloads = []
+    payloads: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         conn.poll()
@@ -192,6 +192,7 @@ def test_cache_is_bounded_and_requires_the_listener(database_url, settings, make
         auth.CACHE_SIZE = 3
         keys = []
         user = await db.fetch_one(sa.select(users).limit(1))
+        assert user is not None
         for i in range(5):
             keys.append((await create_api_key(db, user["email"], f"bound-{i}", actor=Actor("test")))[1])
         # Without the revocation feed nothing is cached.

@@ -178,9 +178,9 @@ def _objects(url: str) -> dict[str, Any]:
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = {r[0] for r in cur.fetchall()}
         cur.execute("SELECT count(*) FROM pg_ts_config WHERE cfgname = 'secondlayer_uk'")
-        configs = cur.fetchone()[0]
+        (configs,) = cur.fetchone() or (0,)
         cur.execute("SELECT count(*) FROM pg_proc WHERE proname = 'secondlayer_fold'")
-        functions = cur.fetchone()[0]
+        (functions,) = cur.fetchone() or (0,)
     conn.close()
     return {"tables": tables, "config": configs, "function": functions}
 

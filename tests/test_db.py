@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import psycopg2
 import pytest
 import sqlalchemy as sa
 
-from app.db import UNAVAILABLE, Database, compile_statement, redact_url
+from app.db import UNAVAILABLE, Database, Row, compile_statement, redact_url
 from app.db.tables import audit_log, oauth_clients, users
 
 
@@ -28,7 +29,7 @@ def test_compiled_statements_are_what_sqlalchemy_itself_would_send(database_url)
     sent = []
     sa.event.listen(engine, "before_cursor_execute",
                     lambda conn, cursor, statement, parameters, context, many: sent.append((statement, parameters)))
-    statements = [
+    statements: list[sa.Insert | sa.Update | sa.Select[Any] | sa.TextClause] = [
         audit_log.insert().values(actor="t", action="a", details={"k": "в", "n": [1, None]}).returning(audit_log.c.id),
         sa.select(users.c.id).where(users.c.id.in_([1, 2, 3]), users.c.email.like("a%")),
         sa.select(users.c.id).where(users.c.id.in_([])),
@@ -70,14 +71,16 @@ def test_transaction_rolls_back_everything_on_error(dbrun):
 
 
 def test_transaction_commits_and_rows_are_dicts(dbrun):
-    async def go(db: Database) -> tuple[dict, dict]:
+    async def go(db: Database) -> tuple[Row, Row | None]:
         async with db.transaction() as conn:
             row = await conn.fetch_one(users.insert().values(email="commit@example.com").returning(users))
+        assert row is not None
         again = await db.fetch_one(sa.select(users).where(users.c.id == row["id"]))
         await db.execute(users.delete().where(users.c.id == row["id"]))
         return row, again
 
     row, again = dbrun(go)
+    assert again is not None
     assert row["email"] == again["email"] == "commit@example.com"
     assert row["is_admin"] is False and row["created_at"].tzinfo is not None
 

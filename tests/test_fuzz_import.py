@@ -59,7 +59,7 @@ TABLES = {"court_decisions": "doc_id", "legislative_acts": "reg_number",
 # ---- valid records -------------------------------------------------------------------------------------------------
 
 # Text a record may hold: any Unicode but NUL and lone surrogates, non-blank once trimmed.
-_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=30) \
+_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=30) \
     .filter(lambda s: bool(s.strip()))
 _word = st.one_of(_text, st.sampled_from(["Рішення", "суд", "п'ять", "пʼять", "e\u0301", "\u200f", "  пробіли  "]))
 _date = st.dates().map(lambda d: d.isoformat())
@@ -95,7 +95,7 @@ def valid_record(kind: str, n: int) -> st.SearchStrategy[dict[str, Any]]:
         required = {"edrpou": st.just(_edrpou(n)), "name": _word, "status": _word}
         optional = {"short_name": _word, "address": _word, "head": _word, "registered_on": _date,
                     "activities": st.lists(activity, max_size=2)}
-    return st.fixed_dictionaries(required, optional=optional)  # type: ignore[arg-type]
+    return st.fixed_dictionaries(required, optional=optional)
 
 
 # ---- bad lines: each definitely refused ----------------------------------------------------------------------------
@@ -236,9 +236,11 @@ def jsonl_file(draw: st.DrawFn, kind: str, *, need_bad: bool = False) -> tuple[b
     return b"".join(parts), lines
 
 
-def expected(lines: list[Line | None]) -> tuple[list[int], dict[Any, str], int]:
+def expected(lines: list[Line | None]) -> tuple[list[int], dict[Any, str | None], int]:
     """(bad line numbers, key -> value of the last valid line with that key, number of valid lines)."""
-    bad, kept, valid = [], {}, 0
+    bad: list[int] = []
+    kept: dict[Any, str | None] = {}
+    valid = 0
     for number, line in enumerate(lines, start=1):
         if line is None or not line.raw.strip():
             continue

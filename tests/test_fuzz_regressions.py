@@ -107,7 +107,7 @@ def jsonl(tmp_path: Any, lines: list[bytes]) -> Any:
 
 
 def count(url: str, table: str) -> int:
-    return run_db(url, lambda db: db.fetch_value(f"SELECT count(*) FROM {table}"))  # type: ignore[no-any-return]
+    return run_db(url, lambda db: db.fetch_value(f"SELECT count(*) FROM {table}"))
 
 
 BILL = {"number": "1", "title": "Законопроєкт", "registered_on": "2023-01-02", "status": "Зареєстровано",

@@ -35,7 +35,7 @@ def write_lines(path: Path, lines: list[Any]) -> Path:
 
 
 def rows(url: str, sql: str) -> list[dict[str, Any]]:
-    return run_db(url, lambda db: db.fetch_all(sql))  # type: ignore[no-any-return]
+    return run_db(url, lambda db: db.fetch_all(sql))
 
 
 def import_cli(cli: Any, url: str, *args: str) -> Any:

@@ -11,7 +11,7 @@ import pytest
 
 from app.tools.errors import ToolInputError
 from tests.helpers_corpus import REGISTRY, call
-from tests.helpers_mcp import sdk_client
+from tests.helpers_mcp import sdk_client, text_of
 
 pytestmark = pytest.mark.usefixtures("demo_corpus")
 
@@ -263,7 +263,7 @@ def test_every_tool_through_the_mcp_sdk_client(server: Any, key: str, database_u
                 assert result.structured_content == want
                 assert len(result.content) == 1 and result.content[0].type == "text"
             failed = await client.call_tool("search_court_cases", {"query": "суд", "date_from": "2023-02-30"})
-            assert failed.is_error is True and "date_from" in failed.content[0].text
+            assert failed.is_error is True and "date_from" in text_of(failed)
             # A record that does not exist: over MCP an isError result naming the field, as invalid arguments.
             missing = await client.call_tool("fetch", {"id": "court:999999999"})
             assert missing.is_error is True and missing.structured_content is not None

@@ -22,6 +22,7 @@ from tests.helpers_mcp import (
     request_body,
     sdk_sse_client,
     start_server_with_extra_tools,
+    text_of,
 )
 from tests.helpers_tokens import access_token, api_key, bearer, oauth_flow_token
 
@@ -32,9 +33,9 @@ def test_sdk_sse_client_with_an_api_key(server: Any, key: str, user: dict[str, A
             assert client.protocol_version == "2025-11-25"
             assert "server_info" in [t.name for t in (await client.list_tools()).tools]
             result = await client.call_tool("server_info", {})
-            assert result.structured_content["caller"] == {"email": user["email"], "auth": "api_key"}  # type: ignore[index]
+            assert result.structured_content["caller"] == {"email": user["email"], "auth": "api_key"}
             bad = await client.call_tool("server_info", {"nope": True})
-            assert bad.is_error and "nope" in bad.content[0].text  # type: ignore[union-attr]
+            assert bad.is_error and "nope" in text_of(bad)
 
     asyncio.run(go())
 
@@ -46,7 +47,7 @@ def test_sdk_sse_client_with_an_access_token_from_our_oauth_flow(server: Any, ht
     async def go() -> None:
         async with sdk_sse_client(server.url + "/sse", token) as client:
             result = await client.call_tool("server_info", {})
-            assert result.structured_content["caller"]["auth"] == "oauth"  # type: ignore[index]
+            assert result.structured_content["caller"]["auth"] == "oauth"
 
     asyncio.run(go())
 

@@ -27,6 +27,7 @@ from tests.helpers_mcp import (
     session_headers,
     sse_events,
     start_server_with_extra_tools,
+    text_of,
 )
 from tests.helpers_tokens import access_token, api_key, bearer, oauth_flow_token
 
@@ -51,7 +52,7 @@ def test_sdk_client_lists_and_calls_tools_with_an_api_key(server: Any, key: str,
             assert result.structured_content["caller"] == {"email": user["email"], "auth": "api_key"}
             assert result.structured_content["mcp_url"] == server.url + "/mcp"
             # ...and the same JSON as one text item, for clients that only read text.
-            assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+            assert json.loads(text_of(result)) == result.structured_content
 
     asyncio.run(go())
 
@@ -64,7 +65,7 @@ def test_sdk_client_with_an_access_token_from_our_oauth_flow(server: Any, http: 
     async def go() -> None:
         async with sdk_client(server.url + "/mcp", token, mode=mode) as client:
             result = await client.call_tool("server_info", {})
-            assert result.structured_content["caller"] == {"email": user["email"], "auth": "oauth"}  # type: ignore[index]
+            assert result.structured_content["caller"] == {"email": user["email"], "auth": "oauth"}
 
     asyncio.run(go())
 
@@ -84,9 +85,9 @@ def test_invalid_arguments_are_a_tool_error_naming_the_field_and_the_session_goe
         async with sdk_client(server.url + "/mcp", key) as client:
             bad = await client.call_tool("server_info", {"surprise": 1})
             assert bad.is_error is True
-            assert "surprise" in bad.content[0].text  # type: ignore[union-attr]
+            assert "surprise" in text_of(bad)
             assert bad.structured_content == {"error": {"code": "invalid_arguments", "field": "surprise",
-                                                        "message": bad.content[0].text}}  # type: ignore[union-attr]
+                                                        "message": text_of(bad)}}
             assert (await client.call_tool("server_info", {})).is_error is False
 
     asyncio.run(go())
@@ -240,7 +241,7 @@ def test_a_hundred_clients_that_leave_without_delete_all_connect(server: Any, ht
 
 
 async def _sessions_of(server: Any, identity: str) -> int:
-    return server.runtime.services.mcp_sessions.count(identity)  # type: ignore[no-any-return]
+    return server.runtime.services.mcp_sessions.count(identity)
 
 
 # --- HTTP details ----------------------------------------------------------------------------------
@@ -363,11 +364,11 @@ def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, d
     # At 2026-07-28 they ride the call's own event stream (log delivery is the request's opt-in);
     # before, progress rides the call's stream and logs the session's GET stream.
     key = api_key(dbrun, make_user())
-    progress: list[tuple[float, float | None]] = []
+    reported: list[tuple[float, float | None]] = []
     logs: list[Any] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append((value, total))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append((progress, total))
 
     async def on_log(params: Any) -> None:
         logs.append(params.data)
@@ -379,7 +380,7 @@ def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, d
             assert result.structured_content == {"steps": 3}
 
     asyncio.run(go())
-    assert progress == [(0, 3), (1, 3), (2, 3)]
+    assert reported == [(0, 3), (1, 3), (2, 3)]
     assert logs == ["step 0", "step 1", "step 2"]
 
 
@@ -391,7 +392,7 @@ def test_a_failing_tool_is_an_error_result_and_the_session_survives(tool_server:
         async with sdk_client(tool_server.url + "/mcp", key) as client:
             result = await client.call_tool("boom", {})
             assert result.is_error is True
-            text = result.content[0].text  # type: ignore[union-attr]
+            text = text_of(result)
             assert "secret internal detail" not in text and "request id" in text
             assert (await client.call_tool("server_info", {})).is_error is False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ CHATGPT = "https://chatgpt.com/connector_platform_oauth_redirect"
 
 
 def _register(dbrun, **kw):
-    args = {"name": "Test client", "redirect_uris": [CHATGPT], "actor": Actor("test")}
+    args: dict[str, Any] = {"name": "Test client", "redirect_uris": [CHATGPT], "actor": Actor("test")}
     args.update(kw)
     return dbrun(lambda db: clients.register_client(db, **args))
 

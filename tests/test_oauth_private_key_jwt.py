@@ -145,7 +145,8 @@ def _hs256_with_public_key(chatgpt: ChatGPTLike, audience: str) -> str:
 
 
 def _unsigned(chatgpt: ChatGPTLike, audience: str) -> str:
-    return jwt.encode(chatgpt.claims(audience), None, algorithm="none", headers={"kid": chatgpt.kid})
+    # With alg "none" PyJWT signs nothing and takes "" as no key.
+    return jwt.encode(chatgpt.claims(audience), "", algorithm="none", headers={"kid": chatgpt.kid})
 
 
 @pytest.mark.parametrize("case, make, fragment", [

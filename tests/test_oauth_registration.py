@@ -68,8 +68,9 @@ def test_grant_types_checked_as_subset(http):
 
 def test_sdk_registration_body_is_accepted(http):
     from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
+    from pydantic import AnyUrl
 
-    metadata = OAuthClientMetadata(client_name="SDK", redirect_uris=["http://localhost:3030/callback"],
+    metadata = OAuthClientMetadata(client_name="SDK", redirect_uris=[AnyUrl("http://localhost:3030/callback")],
                                    grant_types=["authorization_code", "refresh_token"], response_types=["code"],
                                    scope="mcp")
     r = http.post("/oauth/register", json=metadata.model_dump(by_alias=True, mode="json", exclude_none=True))

@@ -103,13 +103,13 @@ async def _run(server_url: str, email: str, auth_method: str | None) -> dict[str
     provider = OAuthClientProvider(server_url=f"{server_url}/mcp", client_metadata=OAuthClientMetadata(**metadata),
                                    storage=storage, redirect_handler=browser.open, callback_handler=browser.callback)
     async with CheckedAsyncClient(auth=provider) as http_client:
-        async with Client(streamable_http_client(f"{server_url}/mcp", http_client=http_client),  # type: ignore[arg-type]
+        async with Client(streamable_http_client(f"{server_url}/mcp", http_client=http_client),
                           mode="legacy") as client:
             first = await client.list_tools()
         first_tokens = storage.tokens
         # Time passes: the access token is past its expiry, so the next request refreshes first.
         provider.context.token_expiry_time = time.time() - 10
-        async with Client(streamable_http_client(f"{server_url}/mcp", http_client=http_client),  # type: ignore[arg-type]
+        async with Client(streamable_http_client(f"{server_url}/mcp", http_client=http_client),
                           mode="legacy") as client:
             second = await client.list_tools()
     return {"storage": storage, "browser": browser, "first": first, "second": second, "first_tokens": first_tokens,
