@@ -250,7 +250,7 @@ async def _set_password(ctx: Context) -> Result:
 async def _cleanup(ctx: Context) -> Result:
     from app.jobs import run_cleanup
 
-    result = await run_cleanup(await ctx.db(), "cli")
+    result = await run_cleanup(await ctx.db(), "cli", audit_retention_days=ctx.settings.audit_retention_days)
     payload = {"status": result.status, "rows_deleted": result.rows_deleted, "duration_ms": result.duration_ms,
                "details": result.details}
     if result.status == "error":

@@ -172,6 +172,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLIENT_METADATA_ALLOW_LOOPBACK", "false",
             "allow client metadata documents on loopback/private addresses (tests only; keep false)", _bool),
     Setting("CLEANUP_CRON", "0 3 * * *", "when the expired-data cleanup runs (crontab, UTC)", _cron),
+    Setting("AUDIT_RETENTION_DAYS", "365", "days audit log entries are kept before the cleanup deletes them "
+            "(0: kept forever)", _int(0, 36500)),
     Setting("ALLOWED_ORIGINS", "https://chatgpt.com,https://claude.ai,https://claude.com",
             "browser origins allowed on the MCP endpoints besides PUBLIC_URL's own", _origins),
     Setting("TRUSTED_PROXIES", "127.0.0.1,::1",
@@ -209,6 +211,7 @@ class Settings:
     registration_rate_limit: int
     client_metadata_allow_loopback: bool
     cleanup_cron: str
+    audit_retention_days: int
     allowed_origins: tuple[str, ...]
     trusted_proxies: tuple[str, ...]
     max_body_bytes: int

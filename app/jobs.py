@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import Database
 from app.db.expressions import interval
 from app.db.tables import (
+    audit_log,
     auth_throttle,
     job_runs,
     oauth_authorization_codes,
@@ -48,11 +49,11 @@ class CleanupResult:
     run_id: int | None = None
 
 
-def _targets() -> list[tuple[str, sa.Table, sa.ColumnElement[bool]]]:
+def _targets(audit_retention_days: int) -> list[tuple[str, sa.Table, sa.ColumnElement[bool]]]:
     now = sa.func.now()
     retention = interval(REVOKED_RETENTION)
     code_retention = interval(CODE_RETENTION)
-    return [
+    targets = [
         ("authorization_codes", oauth_authorization_codes,
          sa.or_(oauth_authorization_codes.c.expires_at < now - code_retention,
                 oauth_authorization_codes.c.used_at < now - code_retention)),
@@ -68,6 +69,9 @@ def _targets() -> list[tuple[str, sa.Table, sa.ColumnElement[bool]]]:
                  auth_throttle.c.window_started_at < now - interval(DAY))),
         ("rate_limits", rate_limits, rate_limits.c.window_started_at < now - interval(DAY)),
     ]
+    if audit_retention_days:
+        targets.append(("audit_log", audit_log, audit_log.c.at < now - interval(audit_retention_days * DAY)))
+    return targets
 
 
 async def _delete_in_batches(db: Database, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
@@ -82,8 +86,9 @@ async def _delete_in_batches(db: Database, table: sa.Table, condition: sa.Column
             return total
 
 
-async def run_cleanup(db: Database, trigger: str) -> CleanupResult:
-    """Delete expired and used codes, expired or long-revoked tokens, and other expired rows; record the run."""
+async def run_cleanup(db: Database, trigger: str, *, audit_retention_days: int) -> CleanupResult:
+    """Delete expired and used codes, expired or long-revoked tokens, other expired rows and audit entries older
+    than `audit_retention_days` (0: none); record the run."""
     started = time.monotonic()
     async with db.connection() as lock_conn:
         got = await lock_conn.fetch_value(sa.select(sa.func.pg_try_advisory_lock(CLEANUP_LOCK_KEY)))
@@ -100,7 +105,7 @@ async def run_cleanup(db: Database, trigger: str) -> CleanupResult:
             )
             details: dict[str, int] = {}
             try:
-                for name, table, condition in _targets():
+                for name, table, condition in _targets(audit_retention_days):
                     details[name] = await _delete_in_batches(db, table, condition)
             except Exception as exc:
                 duration = int((time.monotonic() - started) * 1000)
@@ -132,6 +137,7 @@ def schedule_cleanup(scheduler: AsyncIOScheduler, settings: Settings, db: Databa
         run_cleanup,
         CronTrigger.from_crontab(settings.cleanup_cron, timezone="UTC"),
         args=[db, "schedule"],
+        kwargs={"audit_retention_days": settings.audit_retention_days},
         id=CLEANUP_JOB,
         name="expired-data cleanup",
         max_instances=1,

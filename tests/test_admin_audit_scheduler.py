@@ -107,6 +107,7 @@ def test_scheduler_shows_the_schedule_and_next_run(admin, settings):
     assert r.status_code == 200
     assert f"<code>{settings.cleanup_cron}</code>" in r.text
     assert re.search(r"Next run</dt><dd>\d{4}-\d\d-\d\d 03:00 UTC", r.text)
+    assert f"AUDIT_RETENTION_DAYS)</dt><dd>{settings.audit_retention_days} days</dd>" in r.text
 
 
 def test_run_now_runs_the_cleanup_and_records_it(admin, dbrun, database_url):

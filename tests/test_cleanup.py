@@ -12,7 +12,7 @@ from app.audit import Actor
 from app.auth.clients import register_client
 from app.auth.secrets import ACCESS_TOKEN_PREFIX, AUTH_CODE_PREFIX, hash_credential, new_credential
 from app.db import Database
-from app.db.tables import job_runs, oauth_authorization_codes, oauth_grants, oauth_tokens
+from app.db.tables import audit_log, job_runs, oauth_authorization_codes, oauth_grants, oauth_tokens
 from app.jobs import CLEANUP_LOCK_KEY, run_cleanup
 
 
@@ -70,7 +70,7 @@ def _exists(dbrun, table, row_id):
 
 def test_cleanup_deletes_expired_and_used_codes_and_dead_tokens(database_url, dbrun, make_user):
     ids = _seed(database_url, make_user()["id"])
-    result = dbrun(lambda db: run_cleanup(db, "manual"))
+    result = dbrun(lambda db: run_cleanup(db, "manual", audit_retention_days=365))
     assert result.status == "ok"
     assert result.details["authorization_codes"] >= 2 and result.details["tokens"] >= 2
     assert not _exists(dbrun, oauth_authorization_codes, ids["code_expired_long_ago"])
@@ -94,13 +94,13 @@ def test_second_concurrent_run_is_skipped(database_url, dbrun):
     try:
         with holder.cursor() as cur:
             cur.execute("SELECT pg_advisory_lock(%s)", (CLEANUP_LOCK_KEY,))
-        result = dbrun(lambda db: run_cleanup(db, "manual"))
+        result = dbrun(lambda db: run_cleanup(db, "manual", audit_retention_days=365))
         assert result.status == "skipped" and result.rows_deleted == 0
         run = dbrun(lambda db: db.fetch_one(sa.select(job_runs).where(job_runs.c.id == result.run_id)))
         assert run["status"] == "skipped"
     finally:
         holder.close()
-    assert dbrun(lambda db: run_cleanup(db, "manual")).status == "ok"
+    assert dbrun(lambda db: run_cleanup(db, "manual", audit_retention_days=365)).status == "ok"
 
 
 def test_cleanup_command(cli, database_url, make_user, dbrun):
@@ -112,3 +112,27 @@ def test_cleanup_command(cli, database_url, make_user, dbrun):
     assert not _exists(dbrun, oauth_tokens, ids["token_expired"])
     last = dbrun(lambda db: db.fetch_one(sa.select(job_runs).order_by(job_runs.c.id.desc()).limit(1)))
     assert last["trigger"] == "cli" and last["status"] == "ok"
+
+
+def _audit_entry(dbrun, days_ago):
+    return dbrun(lambda db: db.fetch_value(audit_log.insert().values(
+        action="test.retention", actor="test", at=_ago(f"{days_ago} days")).returning(audit_log.c.id)))
+
+
+def test_audit_entries_are_kept_for_audit_retention_days(dbrun):
+    old, recent = _audit_entry(dbrun, 400), _audit_entry(dbrun, 300)
+    result = dbrun(lambda db: run_cleanup(db, "manual", audit_retention_days=0))  # 0: kept forever
+    assert result.status == "ok" and "audit_log" not in result.details
+    assert _exists(dbrun, audit_log, old)
+    result = dbrun(lambda db: run_cleanup(db, "manual", audit_retention_days=365))
+    assert result.status == "ok" and result.details["audit_log"] >= 1
+    assert not _exists(dbrun, audit_log, old)
+    assert _exists(dbrun, audit_log, recent)
+
+
+def test_cleanup_command_applies_audit_retention_days(cli, dbrun):
+    old, recent = _audit_entry(dbrun, 40), _audit_entry(dbrun, 20)
+    r = cli("cleanup", "--json", env={"AUDIT_RETENTION_DAYS": "30"})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["details"]["audit_log"] >= 1
+    assert not _exists(dbrun, audit_log, old) and _exists(dbrun, audit_log, recent)

@@ -409,7 +409,7 @@ def test_cleanup_forgets_expired_assertion_ids(dbrun):
     dbrun(lambda db: db.execute(oauth_client_assertions.insert().values(
         client_id="https://old.example/c.json", jti_hash="0" * 64,
         expires_at=sa.func.now() - sa.text("interval '1 minute'"))))
-    result = dbrun(lambda db: run_cleanup(db, "test"))
+    result = dbrun(lambda db: run_cleanup(db, "test", audit_retention_days=365))
     assert result.details["client_assertions"] >= 1
     left = dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(oauth_client_assertions)
                                            .where(oauth_client_assertions.c.expires_at < sa.func.now())))

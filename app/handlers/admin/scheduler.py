@@ -18,7 +18,7 @@ class SchedulerHandler(AdminHandler):
 
 class SchedulerRunHandler(AdminHandler):
     async def post(self) -> None:
-        result = await run_cleanup(self.db, "manual")
+        result = await run_cleanup(self.db, "manual", audit_retention_days=self.config.audit_retention_days)
         await audit.record(self.db, "cleanup.run", target_type="job", target_id=result.run_id,
                            details={"status": result.status, "rows_deleted": result.rows_deleted}, actor=self.actor)
         if result.status == "ok":
