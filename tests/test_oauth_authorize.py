@@ -196,17 +196,18 @@ def test_wrong_password_is_a_form_error(http, client, user, dbrun):
     assert "wrong password" not in str(entry)
 
 
-def test_user_without_password_sees_password_authentication_not_enabled(http, client, make_user):
+def test_user_without_password_is_answered_like_an_unknown_email(http, client, make_user, dbrun):
     nopass = make_user(password=None)
     _, challenge = pkce()
+    unknown = browser_sign_in(http, authorize_params(client, challenge), "nobody-at-all@example.com",
+                              password="anything at all")
     r = browser_sign_in(http, authorize_params(client, challenge), nopass["email"], password="anything at all")
-    assert r.status_code == 400
-    assert "Password authentication not enabled" in r.text
-    r = browser_sign_in(http, authorize_params(client, challenge), nopass["email"], password="anything at all")
-    assert r.status_code == 400
-    http.cookies.set("lang", "uk")
-    r = browser_sign_in(http, authorize_params(client, challenge), nopass["email"], password="anything at all")
-    assert "Автентифікацію за паролем для цього облікового запису не ввімкнено" in r.text
+    assert r.status_code == unknown.status_code == 400
+    assert "Wrong email or password" in r.text and "Password authentication" not in r.text
+    # Operators still see why in the audit log.
+    entry = dbrun(lambda db: db.fetch_one(sa.select(audit_log).where(audit_log.c.action == "signin.failed",
+                                                                    audit_log.c.actor == nopass["email"])))
+    assert entry["details"]["reason"] == "no_password"
 
 
 def test_disabled_user_cannot_sign_in(http, client, make_user):

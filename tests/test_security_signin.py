@@ -101,3 +101,20 @@ async def _with_db(url: str, fn):
         return await fn(db)
     finally:
         await db.close()
+
+
+def test_an_account_without_a_password_answers_and_locks_like_an_unknown_email(server, make_user, settings):
+    """A different sentence, or no lockout, would tell anyone which emails have password-less accounts."""
+    nopass = make_user(password=None)
+    answers = {}
+    for email in (nopass["email"], f"nobody-{secrets.token_hex(4)}@example.com"):
+        b = Browser(server.url)
+        try:
+            responses = [b.sign_in(email, f"guess-{i}-password") for i in range(settings.login_max_failures + 1)]
+        finally:
+            b.close()
+        answers[email] = [(r.status_code, "Wrong email or password" in r.text, "Too many failed attempts" in r.text)
+                          for r in responses]
+    assert len(set(map(tuple, answers.values()))) == 1, answers
+    assert answers[nopass["email"]][0] == (400, True, False)
+    assert answers[nopass["email"]][-1] == (429, False, True)

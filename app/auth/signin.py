@@ -40,10 +40,11 @@ class SignInError(Exception):
         self.retry_after = retry_after
 
 
-# The codes, with the sentence a person sees (translated through the locale files).
+# The codes, with the sentence a person sees (translated through the locale files). An account without a
+# password gets "invalid_credentials" like an unknown email: a sentence of its own would tell anyone which
+# emails have accounts.
 MESSAGES = {
     "invalid_credentials": "Wrong email or password",
-    "no_password": "Password authentication not enabled for this account; ask an operator to set a password",
     "disabled": "This account is disabled",
     "throttled": "Too many failed attempts; try again in {minutes} min",
     "not_operator": "This account is not an operator",
@@ -140,15 +141,13 @@ async def sign_in(
     user = await get_user_by_email(db, email)
     ok = await verify_password(password, user["password_hash"] if user else None, rounds=settings.bcrypt_rounds)
     known = Actor(user["email"], user["id"], ip) if user is not None else claimed
-    if user is not None and user["password_hash"] is None:
-        # The seed guide's answer for accounts created without a password; not counted as guessing.
-        await _take_back(db, keys)
-        await audit.record(db, "signin.failed", actor=known, details={"purpose": purpose, "reason": "no_password"})
-        raise SignInError("no_password", MESSAGES["no_password"])
     if user is None or not ok:
+        # An account without a password is answered, and counted, exactly like an unknown email; only the
+        # audit log tells them apart.
+        reason = "no_password" if user is not None and user["password_hash"] is None else "invalid_credentials"
         await _record_failure(db, keys, settings)
         await audit.record(db, "signin.failed", actor=replace(claimed, user_id=known.user_id),
-                           details={"purpose": purpose, "reason": "invalid_credentials"})
+                           details={"purpose": purpose, "reason": reason})
         raise SignInError("invalid_credentials", MESSAGES["invalid_credentials"])
     await _take_back(db, keys)  # the right password was no guess, even if the account may not sign in
     if user["disabled"]:
