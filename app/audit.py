@@ -30,9 +30,10 @@ async def record(
     target_type: str | None = None,
     target_id: str | int | None = None,
     details: dict[str, Any] | None = None,
-) -> None:
-    """Write one audit entry; pass the transaction's connection so it commits with the change it describes."""
-    await db.execute(
+) -> int:
+    """Write one audit entry and return its id; pass the transaction's connection so it commits with the change
+    it describes."""
+    entry_id: int = await db.fetch_value(
         audit_log.insert().values(
             action=action,
             actor=actor.name,
@@ -41,5 +42,6 @@ async def record(
             target_id=None if target_id is None else str(target_id),
             ip=actor.ip,
             details=details or {},
-        )
+        ).returning(audit_log.c.id)
     )
+    return entry_id

@@ -164,10 +164,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BCRYPT_ROUNDS", "10", "password hashing cost (bcrypt log rounds)", _int(4, 16)),
     Setting("SESSION_TTL", "43200", "seconds a browser sign-in (consent page, admin console) lasts",
             _int(300, 2592000)),
-    Setting("LOGIN_MAX_FAILURES", "5", "failed sign-ins per account or IP before a temporary lockout",
+    Setting("LOGIN_MAX_FAILURES", "5",
+            "failed sign-ins to one account from one address (IPv6: its /64) before that pair is locked out",
             _int(1, 100)),
+    Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", "20",
+            "failed sign-ins from one address (IPv6: its /64), whatever the accounts, before it is locked out",
+            _int(1, 1000)),
     Setting("LOGIN_LOCKOUT", "300", "seconds of the first lockout; doubles on each further lockout, up to 1 hour",
             _int(1, 86400)),
+    Setting("LOGIN_SLOWDOWN_MS", "500",
+            "milliseconds every sign-in to an account waits once it has had LOGIN_MAX_FAILURES failures in 15 min "
+            "from all addresses together; doubles with each further failure (0: off)", _int(0, 60000)),
+    Setting("LOGIN_SLOWDOWN_MAX_MS", "8000", "longest such wait in milliseconds; an account is slowed, never locked",
+            _int(0, 60000)),
     Setting("REGISTRATION_RATE_LIMIT", "20", "dynamic client registrations allowed per IP per hour", _int(1, 100000)),
     Setting("CLIENT_METADATA_ALLOW_LOOPBACK", "false",
             "allow client metadata documents on loopback/private addresses (tests only; keep false)", _bool),
@@ -207,7 +216,10 @@ class Settings:
     bcrypt_rounds: int
     session_ttl: int
     login_max_failures: int
+    login_max_failures_per_address: int
     login_lockout: int
+    login_slowdown_ms: int
+    login_slowdown_max_ms: int
     registration_rate_limit: int
     client_metadata_allow_loopback: bool
     cleanup_cron: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -184,7 +185,7 @@ def test_sign_out_ends_the_session(admin, database_url, dbrun):
     assert entries and entries[0]["details"]["purpose"] == "admin"
 
 
-def test_repeated_failures_are_throttled(server, make_user, database_url):
+def test_repeated_failures_are_throttled(server, make_user, database_url, admin):
     # A documentation address, so the lockout of this IP does not shut the other tests out.
     user = make_user(is_admin=True)
     b = Browser(server.url, **{"X-Forwarded-For": "203.0.113.77"})
@@ -195,9 +196,16 @@ def test_repeated_failures_are_throttled(server, make_user, database_url):
         assert r.status_code == 429
         assert int(r.headers["Retry-After"]) > 0
         assert "Too many failed attempts" in r.text
-        assert audit_rows(database_url, "signin.throttled", actor=user["email"])
+        for _ in range(2):
+            assert b.sign_in(user["email"], "wrong password!").status_code == 429
     finally:
         b.close()
+    # One entry for the lockout, counting its refusals, which the console's audit page shows and finds.
+    entries = audit_rows(database_url, "signin.throttled", actor=user["email"])
+    assert len(entries) == 1 and entries[0]["details"]["attempts"] == 3
+    page = admin.get("/admin/audit", params={"action": "signin.throttled", "actor": user["email"]})
+    assert page.status_code == 200 and user["email"] in page.text
+    assert re.search(r"attempts(&quot;|\")?: 3", page.text), page.text
 
 
 def test_session_cookie_is_secure_behind_https(database_url, data_dir, make_user):

@@ -1,4 +1,5 @@
-"""Security review: password sign-in cannot be raced past its throttle, and timing does not reveal accounts."""
+"""Security review: password sign-in cannot be raced past its throttle, guessing from many addresses is slowed
+without locking the owner out, and neither timing nor answers reveal which emails have accounts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth.passwords import hash_password
-from app.auth.signin import SignInError, sign_in
+from app.auth.signin import SignInError, sign_in, slowdown_seconds
 from app.db.tables import audit_log, auth_throttle
 from tests.helpers_admin import Browser
 from tests.helpers_server import run_db
@@ -72,7 +73,7 @@ def _median_seconds(fn, rounds: int = 7) -> float:
 
 def test_unknown_email_costs_the_same_bcrypt_work_as_a_known_one(server, settings):
     """The stand-in hash for unknown accounts uses BCRYPT_ROUNDS, not a fixed cost: no timing oracle on emails."""
-    slow = settings.replace(bcrypt_rounds=12, login_max_failures=100)
+    slow = settings.replace(bcrypt_rounds=12, login_max_failures=100, login_max_failures_per_address=1000)
     email = f"timing-{secrets.token_hex(4)}@example.com"
 
     async def make(db):
@@ -103,6 +104,43 @@ async def _with_db(url: str, fn):
         await db.close()
 
 
+def test_the_slowdown_doubles_past_the_free_failures_up_to_its_cap(settings):
+    quick = settings.replace(login_max_failures=5, login_slowdown_ms=50, login_slowdown_max_ms=150)
+    assert [slowdown_seconds(n, quick) for n in (0, 4, 5, 6, 7, 8, 10_000)] == [0, 0, 0.05, 0.1, 0.15, 0.15, 0.15]
+    assert slowdown_seconds(10_000, quick.replace(login_slowdown_ms=0)) == 0
+
+
+def test_many_addresses_guessing_one_account_are_slowed_and_the_owner_still_gets_in(server, make_user, settings):
+    """Failures from all addresses together never lock an account: past LOGIN_MAX_FAILURES every attempt on it
+    waits, LOGIN_SLOWDOWN_MS doubling up to LOGIN_SLOWDOWN_MAX_MS (small here, to keep the suite quick)."""
+    quick = settings.replace(login_slowdown_ms=50, login_slowdown_max_ms=150)
+    free = settings.login_max_failures
+    user = make_user()
+
+    async def timed(db, password: str, ip: str) -> tuple[str, float]:
+        started = time.perf_counter()
+        try:
+            await sign_in(db, quick, user["email"], password, ip=ip, purpose="oauth")
+            outcome = "ok"
+        except SignInError as exc:
+            outcome = exc.code
+        return outcome, time.perf_counter() - started
+
+    async def go(db):
+        # One guess from each of many addresses: no address reaches a lockout.
+        guesses = [await timed(db, f"guess-{i}-password", f"203.0.113.{i + 1}") for i in range(free + 7)]
+        return guesses, await timed(db, user["password"], "192.0.2.200")
+
+    guesses, owner = run_db(server.database_url, go)
+    assert {outcome for outcome, _ in guesses} == {"invalid_credentials"}
+    waits = [seconds for _, seconds in guesses]
+    assert waits[free] >= 0.05 * 0.95 and waits[free + 1] >= 0.1 * 0.95 and waits[free + 2] >= 0.15 * 0.95
+    # Capped: uncapped, the last guess would wait 50 ms * 2**6 = 3.2 s.
+    assert 0.15 * 0.95 <= waits[-1] < 2.0, waits
+    # The owner, from an address that has not failed, waits the capped delay too, and is let in.
+    assert owner[0] == "ok" and owner[1] >= 0.15 * 0.95
+
+
 def test_an_account_without_a_password_answers_and_locks_like_an_unknown_email(server, make_user, settings):
     """A different sentence, or no lockout, would tell anyone which emails have password-less accounts."""
     nopass = make_user(password=None)
@@ -118,3 +156,24 @@ def test_an_account_without_a_password_answers_and_locks_like_an_unknown_email(s
     assert len(set(map(tuple, answers.values()))) == 1, answers
     assert answers[nopass["email"]][0] == (400, True, False)
     assert answers[nopass["email"]][-1] == (429, False, True)
+
+
+def test_each_lockout_has_its_own_audit_entry(server, make_user, settings, dbrun):
+    user = make_user()
+    ip = "203.0.113.250"
+    pair = f"ip+account:{ip} {user['email']}"
+    unslowed = settings.replace(login_slowdown_ms=0)
+
+    async def lock_and_retry(db, retries: int) -> None:
+        for i in range(settings.login_max_failures + retries):
+            with pytest.raises(SignInError):
+                await sign_in(db, unslowed, user["email"], f"guess-{i}-password", ip=ip, purpose="admin")
+
+    run_db(server.database_url, lambda db: lock_and_retry(db, 3))
+    dbrun(lambda db: db.execute(auth_throttle.update().where(auth_throttle.c.key == pair)
+                                .values(locked_until=sa.func.now() - sa.text("interval '1 second'"))))
+    run_db(server.database_url, lambda db: lock_and_retry(db, 2))
+    entries = dbrun(lambda db: db.fetch_all(sa.select(audit_log).where(
+        audit_log.c.action == "signin.throttled", audit_log.c.actor == user["email"]).order_by(audit_log.c.id)))
+    assert [e["details"]["attempts"] for e in entries] == [3, 2]
+    assert entries[0]["details"]["locked_until"] != entries[1]["details"]["locked_until"]

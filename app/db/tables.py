@@ -183,12 +183,14 @@ web_sessions = sa.Table(
 auth_throttle = sa.Table(
     "auth_throttle",
     metadata,
-    # "account:<email>" or "ip:<address>"
+    # "ip+account:<address> <email>" and "ip:<address>" (these lock), "account:<email>" (this slows down)
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("lockouts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+    # The one signin.throttled audit entry that counts the attempts refused during the current lockout.
+    sa.Column("audit_id", sa.BigInteger, nullable=True),
 )
 
 rate_limits = sa.Table(
