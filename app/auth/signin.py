@@ -105,7 +105,7 @@ async def _current_lock(db: Database | Connection, keys: ThrottleKeys, settings:
     return await db.fetch_one(
         sa.select(table.c.key, table.c.audit_id, table.c.locked_until,
                   sa.func.extract("epoch", table.c.locked_until - sa.func.now()).label("seconds"))
-        .where(table.c.key.in_(keys.limits(settings)), table.c.locked_until > sa.func.now())
+        .where(table.c.key.in_(list(keys.limits(settings))), table.c.locked_until > sa.func.now())
         .order_by(table.c.locked_until.desc(), table.c.key).limit(1)
     )
 
@@ -116,7 +116,7 @@ async def _lock_exhausted(conn: Connection, keys: ThrottleKeys, settings: Settin
     limits = keys.limits(settings)
     seconds = sa.func.least(settings.login_lockout * sa.func.power(2, table.c.lockouts), MAX_LOCKOUT_SECONDS)
     await conn.execute(table.update().where(
-        table.c.key.in_(limits), table.c.failures >= sa.case(limits, value=table.c.key),
+        table.c.key.in_(list(limits)), table.c.failures >= sa.case(limits, value=table.c.key),
         sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= sa.func.now()),
     ).values(failures=0, lockouts=table.c.lockouts + 1, window_started_at=sa.func.now(),
              locked_until=sa.func.now() + interval(seconds), audit_id=None))
