@@ -110,7 +110,7 @@ def test_the_slowdown_doubles_past_the_free_failures_up_to_its_cap(settings):
     assert slowdown_seconds(10_000, quick.replace(login_slowdown_ms=0)) == 0
 
 
-def test_many_addresses_guessing_one_account_are_slowed_and_the_owner_still_gets_in(server, make_user, settings):
+def test_many_addresses_guessing_one_account_are_slowed_and_the_owner_still_gets_in(dbrun, make_user, settings):
     """Failures from all addresses together never lock an account: past LOGIN_MAX_FAILURES every attempt on it
     waits, LOGIN_SLOWDOWN_MS doubling up to LOGIN_SLOWDOWN_MAX_MS (small here, to keep the suite quick)."""
     quick = settings.replace(login_slowdown_ms=50, login_slowdown_max_ms=150)
@@ -131,7 +131,7 @@ def test_many_addresses_guessing_one_account_are_slowed_and_the_owner_still_gets
         guesses = [await timed(db, f"guess-{i}-password", f"203.0.113.{i + 1}") for i in range(free + 7)]
         return guesses, await timed(db, user["password"], "192.0.2.200")
 
-    guesses, owner = run_db(server.database_url, go)
+    guesses, owner = dbrun(go)
     assert {outcome for outcome, _ in guesses} == {"invalid_credentials"}
     waits = [seconds for _, seconds in guesses]
     assert waits[free] >= 0.05 * 0.95 and waits[free + 1] >= 0.1 * 0.95 and waits[free + 2] >= 0.15 * 0.95
@@ -158,7 +158,7 @@ def test_an_account_without_a_password_answers_and_locks_like_an_unknown_email(s
     assert answers[nopass["email"]][-1] == (429, False, True)
 
 
-def test_each_lockout_has_its_own_audit_entry(server, make_user, settings, dbrun):
+def test_each_lockout_has_its_own_audit_entry(make_user, settings, dbrun):
     user = make_user()
     ip = "203.0.113.250"
     pair = f"ip+account:{ip} {user['email']}"
@@ -169,10 +169,10 @@ def test_each_lockout_has_its_own_audit_entry(server, make_user, settings, dbrun
             with pytest.raises(SignInError):
                 await sign_in(db, unslowed, user["email"], f"guess-{i}-password", ip=ip, purpose="admin")
 
-    run_db(server.database_url, lambda db: lock_and_retry(db, 3))
+    dbrun(lambda db: lock_and_retry(db, 3))
     dbrun(lambda db: db.execute(auth_throttle.update().where(auth_throttle.c.key == pair)
                                 .values(locked_until=sa.func.now() - sa.text("interval '1 second'"))))
-    run_db(server.database_url, lambda db: lock_and_retry(db, 2))
+    dbrun(lambda db: lock_and_retry(db, 2))
     entries = dbrun(lambda db: db.fetch_all(sa.select(audit_log).where(
         audit_log.c.action == "signin.throttled", audit_log.c.actor == user["email"]).order_by(audit_log.c.id)))
     assert [e["details"]["attempts"] for e in entries] == [3, 2]
