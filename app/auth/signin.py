@@ -90,7 +90,7 @@ def slowdown_seconds(failures: int, settings: Settings) -> float:
     excess = failures - settings.login_max_failures
     if excess < 0 or not settings.login_slowdown_ms:
         return 0.0
-    return min(settings.login_slowdown_ms * 2 ** min(excess, 30), settings.login_slowdown_max_ms) / 1000
+    return min(settings.login_slowdown_ms << min(excess, 30), settings.login_slowdown_max_ms) / 1000
 
 
 async def _lock_rows(conn: Connection, keys: ThrottleKeys) -> None:
