@@ -4,6 +4,7 @@ and through the official MCP SDK client; outputs checked against their schemas; 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import jsonschema
@@ -12,6 +13,7 @@ import pytest
 from app.tools.errors import ToolInputError
 from tests.helpers_corpus import REGISTRY, call
 from tests.helpers_mcp import sdk_client, text_of
+from tests.helpers_server import ROOT
 
 pytestmark = pytest.mark.usefixtures("demo_corpus")
 
@@ -272,3 +274,16 @@ def test_every_tool_through_the_mcp_sdk_client(server: Any, key: str, database_u
                 "message": "Invalid arguments: id: no court decision with id 999999999"}
 
     asyncio.run(go())
+
+
+# ---- the README's list -----------------------------------------------------------------------------------------
+
+NUMBERS = {"Twelve": 12, "Thirteen": 13, "Fourteen": 14, "Fifteen": 15, "Sixteen": 16}
+
+
+def test_the_readme_lists_every_tool_and_counts_them() -> None:
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Legal tools\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    assert sorted(listed) == sorted(t.name for t in REGISTRY)
+    count = section.split()[0]
+    assert NUMBERS.get(count) == len(listed), f"the README says {count} tools and lists {len(listed)}"

@@ -49,8 +49,51 @@ def company_url(row: dict[str, Any]) -> str:
 
 
 def court_title(row: dict[str, Any]) -> str:
-    day = _iso(row["adjudication_date"])
-    return f"{row['judgment_form']} {row['court']} від {day} у справі № {row['case_number']}"
+    """How a Ukrainian lawyer cites a decision: "Рішення Господарського суду міста Києва від 12.03.2024 у справі
+    № 910/1234/24". A court name whose words `court_genitive` does not know is put in brackets instead, in the
+    nominative, rather than declined wrongly."""
+    day, court = _court_date(row["adjudication_date"]), court_genitive(row["court"])
+    if court is None:
+        return f"{row['judgment_form']} від {day} у справі № {row['case_number']} ({row['court']})"
+    return f"{row['judgment_form']} {court} від {day} у справі № {row['case_number']}"
+
+
+# The nouns a court's name is built around, with their genitive ending and gender; the words before the noun
+# are adjectives agreeing with it ("Восьмий апеляційний адміністративний суд", "Велика Палата"), the words after
+# it already in the genitive ("міста Києва", "Київської області", "у складі Верховного Суду").
+_COURT_NOUNS = {"суд": ("суду", "m"), "трибунал": ("трибуналу", "m"), "палата": ("палати", "f"),
+                "колегія": ("колегії", "f")}
+# Adjective endings, nominative to genitive, by gender: hard and soft stems ("Другий", "Третій"; "Велика", "Третя").
+_ADJECTIVE_ENDINGS = {"m": (("ий", "ого"), ("ій", "ього")), "f": (("а", "ої"), ("я", "ьої"))}
+
+
+def court_genitive(name: str) -> str | None:
+    """The court's name in the genitive ("Верховний Суд" -> "Верховного Суду"), or None when its words are not
+    adjectives before one of the known nouns (then no declension is guessed)."""
+    words = name.split()
+    head = next((i for i, word in enumerate(words) if word.lower() in _COURT_NOUNS), None)
+    if head is None:
+        return None
+    genitive, gender = _COURT_NOUNS[words[head].lower()]
+    declined = []
+    for word in words[:head]:
+        stem, hyphen, last = word.rpartition("-")  # "Києво-Святошинський": only the last part declines
+        ending = next((pair for pair in _ADJECTIVE_ENDINGS[gender] if last.endswith(pair[0])), None)
+        if ending is None or len(last) <= len(ending[0]) + 1:
+            return None
+        declined.append(stem + hyphen + last[: -len(ending[0])] + ending[1])
+    noun = genitive[0].upper() + genitive[1:] if words[head][0].isupper() else genitive
+    return " ".join([*declined, noun, *words[head + 1:]])
+
+
+def _court_date(value: Any) -> str:
+    """A decision's date as Ukrainian citations write it, 12.03.2024 (rows from search carry ISO strings)."""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    return value.strftime("%d.%m.%Y") if isinstance(value, dt.date) else str(value)
 
 
 def act_title(row: dict[str, Any]) -> str:
