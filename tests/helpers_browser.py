@@ -34,3 +34,36 @@ def expect(locator: Any) -> Any:
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect(locator)
+
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+LOCALES = {"en": "en-US", "uk": "uk-UA"}
+
+# The elements reaching past the right edge of the viewport, named so a failure says what to fix.
+WIDER_THAN_SCREEN = """
+[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5
+               || e.scrollWidth > e.clientWidth + 0.5 && getComputedStyle(e).overflowX === 'visible')
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))
+  .slice(0, 5)
+"""
+
+# How many lines the text of the element `selector` takes (the distinct tops of its text's line boxes).
+_LINES = """selector => {
+  const range = document.createRange();
+  range.selectNodeContents(document.querySelector(selector));
+  return new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))).size;
+}"""
+
+
+def assert_no_sideways_scroll(page: Any) -> None:
+    """Nothing on the page may need sideways scrolling (on a phone above all)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px: {page.evaluate(WIDER_THAN_SCREEN)}"
+
+
+def text_lines(page: Any, selector: str) -> int:
+    """How many lines the text of the first element matching `selector` is broken into."""
+    return int(page.evaluate(_LINES, selector))

@@ -11,20 +11,10 @@ from typing import Any, TypeVar
 
 from app.auth.passwords import verify_password
 from tests.helpers_admin import issue_grant, register_client
-from tests.helpers_browser import expect, off_loop
+from tests.helpers_browser import DESKTOP, PHONE, assert_no_sideways_scroll, expect, off_loop
 from tests.helpers_server import artifact_path, run_db
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 T = TypeVar("T")
-# The elements reaching past the right edge of the viewport, named so a failure says what to fix.
-WIDER_THAN_SCREEN = """
-[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5
-               || e.scrollWidth > e.clientWidth + 0.5 && getComputedStyle(e).overflowX === 'visible')
-  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))
-  .slice(0, 5)
-"""
 
 
 def new_page(chromium: Any, server: Any, viewport: dict[str, int], **options: Any) -> Any:
@@ -173,14 +163,12 @@ def test_console_on_a_phone(chromium, server, make_user, database_url):
                        ("audit", "/admin/audit"), ("scheduler", "/admin/scheduler")):
         page.goto(path)
         shot(page, f"phone-{name}")
-        # Nothing may need sideways scrolling on a phone.
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {page.evaluate(WIDER_THAN_SCREEN)}"
+        assert_no_sideways_scroll(page)
     # The same page in Ukrainian, whose longer words must fit as well.
     page.get_by_role("link", name="УКР").click()
     page.goto(f"/admin/users/{member['id']}")
     assert "Обліковий запис" in page.inner_text("main")
-    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert_no_sideways_scroll(page)
     shot(page, "phone-user-uk")
     page.context.close()
 

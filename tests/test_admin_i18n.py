@@ -1,17 +1,22 @@
-"""Every sentence of the operator console has a Ukrainian translation."""
+"""Every sentence of the operator console and of the public pages (home, sign-in and consent, error pages) has a
+Ukrainian translation."""
 
 from __future__ import annotations
 
 import ast
 import csv
 import re
+from http import HTTPStatus
 
 import pytest
 
 from app.admin import forms
+from app.auth import signin
+from app.handlers.base import ERROR_TEXTS
+from app.handlers.oauth import CONSENT_ERRORS
 from tests.helpers_server import ROOT
 
-TEMPLATES = ROOT / "app" / "templates" / "admin"
+TEMPLATES = ROOT / "app" / "templates"
 _CALL = re.compile(r"""_\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\)""")
 
 
@@ -24,7 +29,7 @@ def ukrainian() -> dict[str, str]:
 
 def template_strings() -> set[str]:
     found: set[str] = set()
-    for path in TEMPLATES.glob("*.html"):
+    for path in [*TEMPLATES.glob("*.html"), *TEMPLATES.glob("admin/*.html")]:
         found.update(ast.literal_eval(m.group(1)) for m in _CALL.finditer(path.read_text(encoding="utf-8")))
     return found
 
@@ -66,7 +71,17 @@ def _sentences(tree: ast.AST) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("source", [template_strings, form_strings, handler_strings])
+def page_strings() -> set[str]:
+    """What error pages and the sign-in form say: the plain-words texts, the status names, the sign-in refusals."""
+    found: set[str] = set()
+    for text in [*ERROR_TEXTS.values(), *CONSENT_ERRORS.values()]:
+        found.update((text.title, text.happened, text.advice))
+    found.update(HTTPStatus(status).phrase for status in ERROR_TEXTS)
+    found.update(signin.MESSAGES.values())
+    return found
+
+
+@pytest.mark.parametrize("source", [template_strings, form_strings, handler_strings, page_strings])
 def test_every_console_sentence_is_translated(source):
     strings = source()
     assert strings, "nothing found to check"

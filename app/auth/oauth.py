@@ -70,12 +70,17 @@ def invalid_client(description: str) -> OAuthError:
 
 
 class AuthorizePageError(Exception):
-    """The authorization request cannot be answered by redirect (bad client or redirect URI): show a page."""
+    """The authorization request cannot be answered by redirect (bad client or redirect URI): show a page.
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    `reason` says which of these it is, so the page can tell the person what to do: `invalid_request`,
+    `client_metadata`, `unknown_client`, `client_disabled`, `unregistered_redirect_uri`.
+    """
+
+    def __init__(self, message: str, status: int = 400, reason: str = "invalid_request") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.reason = reason
 
 
 class AuthorizeRedirectError(Exception):
@@ -150,14 +155,16 @@ async def validate_authorization_request(db: Database, settings: Settings, param
     try:
         client = await lookup_client(db, settings, client_id, fresh=True, ip=ip)
     except ClientMetadataError as exc:
-        raise AuthorizePageError(f"The client's metadata document cannot be used: {exc}") from None
+        raise AuthorizePageError(f"The client's metadata document cannot be used: {exc}",
+                                 reason="client_metadata") from None
     if client is None:
-        raise AuthorizePageError("Unknown client: no client is registered with this client_id")
+        raise AuthorizePageError("Unknown client: no client is registered with this client_id", reason="unknown_client")
     if client["disabled"]:
-        raise AuthorizePageError("This client has been disabled by an operator", 403)
+        raise AuthorizePageError("This client has been disabled by an operator", 403, "client_disabled")
     if given_redirect is not None:
         if not redirect_uri_matches(client["redirect_uris"], given_redirect):
-            raise AuthorizePageError("The redirect_uri is not registered for this client")
+            raise AuthorizePageError("The redirect_uri is not registered for this client",
+                                     reason="unregistered_redirect_uri")
         redirect_uri = given_redirect
     elif len(client["redirect_uris"]) == 1:
         redirect_uri = client["redirect_uris"][0]

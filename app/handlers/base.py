@@ -7,9 +7,11 @@ import logging
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import tornado.escape
 import tornado.httputil
 import tornado.locale
 import tornado.web
@@ -32,6 +34,71 @@ PAGE_CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+# Where a URL, host or identifier shown on a page may break across lines (the Chicago Manual's rule for URLs):
+# after "//", "_", "-", "=", "&", and before ".", "/", "?", "#". Pages show such values in an inline block, so
+# "127.0.0.1:8109" moves to the next line whole instead of breaking as "127.0.0." / "1:8109", and only a value
+# longer than the line breaks, between its parts.
+_BREAK_BEFORE = frozenset("./?#")
+_BREAK_AFTER = frozenset("_-=&")
+
+
+def breakable(text: str) -> str:
+    """`text` escaped for HTML, with <wbr> at the points where it may break; templates insert it with {% raw %}."""
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        previous = text[i - 1] if i else ""
+        if i and ch in _BREAK_BEFORE and previous not in ":/":
+            out.append("<wbr>")
+        out.append(tornado.escape.xhtml_escape(ch))
+        if ch in _BREAK_AFTER or (ch == "/" and previous == "/"):
+            out.append("<wbr>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class ErrorText:
+    """What an error page says to a person, in English (translated when shown): what happened, then what to do."""
+
+    title: str
+    happened: str
+    advice: str
+
+
+# By status; any other 4xx reads as 400, any other 5xx as 500. The status, the technical message and the
+# request id follow below these sentences on the page.
+ERROR_TEXTS = {
+    400: ErrorText("This request could not be used",
+                   "Something in the address or in the form was missing or not valid.",
+                   "Go back, check what you entered and try again."),
+    403: ErrorText("You cannot open this page",
+                   "This page is not open to you, or the form you sent has expired.",
+                   "Go back, reload the page and try again. If you need access, ask your administrator."),
+    404: ErrorText("Page not found",
+                   "There is nothing at this address: it may be mistyped, or what it showed no longer exists.",
+                   "Check the address, or start again from the home page."),
+    405: ErrorText("This address does not accept that request",
+                   "The page was asked to do something it does not do.",
+                   "Go back and use the page's own buttons and links."),
+    413: ErrorText("What you sent is too large",
+                   "The server refused the request because its body was too large.",
+                   "Send less at once and try again."),
+    429: ErrorText("Too many requests",
+                   "Too many requests came from your address in a short time.",
+                   "Wait a minute and try again."),
+    500: ErrorText("Something went wrong on our side",
+                   "The server could not finish your request. Nothing you did caused this.",
+                   "Try again in a moment. If it keeps happening, give your administrator the request id below."),
+    503: ErrorText("SecondLayer is temporarily unavailable",
+                   "The server cannot reach its database right now.",
+                   "Try again in a few minutes. If it keeps happening, tell your administrator."),
+}
+
+
+def error_text(status: int) -> ErrorText:
+    """The sentences of the error page for `status`."""
+    return ERROR_TEXTS.get(status) or ERROR_TEXTS[500 if status >= 500 else 400]
 
 
 def _phrase(status: int) -> str:
@@ -173,13 +240,19 @@ class BaseHandler(tornado.web.RequestHandler):
         message = getattr(exc, "message", None) or getattr(exc, "log_message", None) or ""
         if status_code >= 500:
             message = ""
-        self.render(
-            "error.html",
-            status_code=status_code,
-            reason=_phrase(status_code),
-            message=message,
-            request_id=self._request_id,
-        )
+        self.render_error_page(status_code, error_text(status_code), message)
+
+    def render_error_page(self, status: int, text: ErrorText, message: str = "", *, home_link: bool = True) -> None:
+        """The error page: `text` in plain words, then the status, the technical `message` and the request id."""
+        if self.get_status() != status:
+            self.set_status(status)
+        self.render("error.html", status_code=status, reason=_phrase(status), text=text, message=message,
+                    request_id=self._request_id, home_link=home_link)
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace.update(breakable=breakable)
+        return namespace
 
     def _request_line(self) -> str:
         # Not Tornado's request summary, which carries the query string: it can hold session ids, codes, state.

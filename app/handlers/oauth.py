@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from http import HTTPStatus
 from typing import Any
 
 from app.auth.oauth import (
@@ -30,7 +29,7 @@ from app.auth.redirects import client_hosts, form_action_source, redirect_target
 from app.auth.registration import register_dynamic_client
 from app.auth.signin import SignInError
 from app.db import UNAVAILABLE, Row
-from app.handlers.base import PAGE_CSP, ApiError
+from app.handlers.base import PAGE_CSP, ApiError, ErrorText
 from app.handlers.bodies import BoundedBodyHandler
 from app.handlers.browser import SessionHandler
 
@@ -169,6 +168,48 @@ class RegistrationHandler(OAuthAPIHandler):
         self.write_json(answer, status=201)
 
 
+# What the consent page's error page tells someone who arrived from ChatGPT or Claude, by AuthorizePageError's
+# reason (and by status for errors raised outside it): what happened, and what to do about it.
+CONSENT_ERRORS = {
+    "invalid_request": ErrorText(
+        "This sign-in link is not complete",
+        "The app sent you here with a sign-in request that is missing something or is not valid.",
+        "Go back to the app and connect again. If it keeps happening, tell your administrator."),
+    "client_metadata": ErrorText(
+        "The app's description could not be read",
+        "SecondLayer could not use the description the app publishes about itself, so it cannot tell you who is "
+        "asking for access.",
+        "Go back to the app and connect again in a few minutes. If it keeps happening, tell your administrator."),
+    "unknown_client": ErrorText(
+        "This app is not registered here",
+        "The app that sent you here is not registered with this SecondLayer server, so it cannot connect to it.",
+        "Ask your administrator to register this app, then go back to the app and connect again."),
+    "client_disabled": ErrorText(
+        "This app has been switched off",
+        "An administrator has disabled this app on this SecondLayer server.",
+        "Ask your administrator to enable it again, then go back to the app and connect again."),
+    "unregistered_redirect_uri": ErrorText(
+        "This app's return address is not registered",
+        "The app asked SecondLayer to send you back to an address that is not registered for it, so SecondLayer "
+        "stopped here to keep your account safe.",
+        "Ask your administrator to add the app's redirect URI to its registration, then go back to the app and "
+        "connect again."),
+    "expired_form": ErrorText(
+        "This sign-in page has expired",
+        "The page was open for too long, or your browser did not send back the cookie the page needs.",
+        "Go back to the app and connect again."),
+    "server_error": ErrorText(
+        "Something went wrong on our side",
+        "SecondLayer could not finish signing you in. Nothing you did caused this.",
+        "Go back to the app and connect again. If it keeps happening, give your administrator the request id "
+        "below."),
+    "unavailable": ErrorText(
+        "SecondLayer is temporarily unavailable",
+        "The server cannot reach its database right now.",
+        "Go back to the app and connect again in a few minutes."),
+}
+
+
 class AuthorizeHandler(SessionHandler):
     """GET/POST /oauth/authorize: the branded sign-in and consent page; answers the client by 302."""
 
@@ -185,7 +226,7 @@ class AuthorizeHandler(SessionHandler):
         try:
             request = await validate_authorization_request(self.db, self.config, params, ip=self.request.remote_ip)
         except AuthorizePageError as exc:
-            self.page_error(exc.status, exc.message)
+            self.render_error_page(exc.status, CONSENT_ERRORS[exc.reason], exc.message, home_link=False)
             return None
         except AuthorizeRedirectError as exc:
             self.allow_form_redirect_to(exc.redirect_uri)
@@ -200,10 +241,20 @@ class AuthorizeHandler(SessionHandler):
         csp = PAGE_CSP.replace("form-action 'self'", f"form-action 'self' {form_action_source(redirect_uri)}")
         self.set_header("Content-Security-Policy", csp)
 
-    def page_error(self, status: int, message: str) -> None:
-        self.set_status(status)
-        self.render("error.html", status_code=status, reason=HTTPStatus(status).phrase, message=message,
-                    request_id=self.request_id)
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors raised outside the request's checks (the form's XSRF token, the database), told to someone who
+        came from an app: what happened, and to go back to the app and connect again."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, UNAVAILABLE):
+            status_code, reason = 503, "unavailable"
+        elif status_code >= 500:
+            reason = "server_error"
+        elif status_code == 403:  # Tornado's XSRF check is the one 403 this page raises
+            reason = "expired_form"
+        else:
+            reason = "invalid_request"
+        message = "" if status_code >= 500 else getattr(exc, "log_message", None) or ""
+        self.render_error_page(status_code, CONSENT_ERRORS[reason], message, home_link=False)
 
     def back_to_client(self, redirect_uri: str, params: dict[str, str | None]) -> None:
         # RFC 9207: every authorization response names the issuer, success or error.
