@@ -16,9 +16,10 @@ CHATGPT_REDIRECT = "https://chatgpt.com/connector_platform_oauth_redirect"
 
 
 def shown(page: str, value_id: str) -> str:
-    match = re.search(rf'id="{value_id}" class="select-all">([^<]*)<', page)
+    """The value shown to copy (its <wbr> line-break points are no part of it)."""
+    match = re.search(rf'id="{value_id}" class="select-all">(.*?)</code>', page)
     assert match, f"{value_id} not on the page"
-    return match.group(1)
+    return match.group(1).replace("<wbr>", "")
 
 
 def find_client(dbrun, client_id: str) -> dict[str, Any] | None:
@@ -94,12 +95,12 @@ def test_register_a_private_key_jwt_client_with_a_key_set_url_or_the_keys(admin,
     r = register(admin, auth_method="private_key_jwt", jwks_uri="https://keys.example.com/jwks.json")
     assert r.status_code == 200, r.text
     assert 'id="v-client-secret"' not in r.text and shown(r.text, "v-auth-method") == "private_key_jwt"
-    assert "https://keys.example.com/jwks.json" in r.text
+    assert "https://keys.example.com/jwks.json" in r.text.replace("<wbr>", "")
     row = client_row(dbrun, shown(r.text, "v-client-id"))
     assert row["token_endpoint_auth_method"] == "private_key_jwt"
     assert row["jwks_uri"] == "https://keys.example.com/jwks.json" and row["jwks"] is None
     page = admin.get(f"/admin/clients/{row['id']}")
-    assert "https://keys.example.com/jwks.json" in page.text and "/rotate" not in page.text
+    assert "https://keys.example.com/jwks.json" in page.text.replace("<wbr>", "") and "/rotate" not in page.text
 
     key = {"kty": "EC", "crv": "P-256", "kid": "console-1", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
@@ -148,7 +149,7 @@ def test_clients_list_shows_how_each_was_registered(admin, database_url, make_us
     client, _ = register_client(database_url, name=f"Listed {secrets.token_hex(3)}")
     issue_grant(database_url, settings, client, make_user())
     page = admin.get("/admin/clients")
-    row = page.text.split(f'href="/admin/clients/{client["id"]}"', 1)[1].split("</tr>", 1)[0]
+    row = page.text.split(f'href="/admin/clients/{client["id"]}"', 1)[1].split("</tr>", 1)[0].replace("<wbr>", "")
     assert client["client_id"] in row
     assert "operator" in row
     assert "https://chatgpt.com/cb" in row
@@ -212,7 +213,7 @@ def test_disable_revokes_grants_and_enable_restores_the_client(admin, database_u
     grant = issue_grant(database_url, settings, client, make_user())
     r = confirm(admin, f"/admin/clients/{client['id']}/disable")
     assert r.status_code == 303
-    assert "Client Switch disabled" in admin.follow(r).text
+    assert "Client “Switch” disabled" in admin.follow(r).text
     assert client_row(dbrun, client["client_id"])["disabled"]
     revoked = dbrun(lambda db: db.fetch_value("SELECT revoked_at FROM oauth_grants WHERE id = %(g)s",
                                               {"g": grant["id"]}))
@@ -236,7 +237,7 @@ def test_delete_revokes_tokens_and_removes_the_client(admin, database_url, dbrun
     r = admin.post(f"/admin/clients/{client['id']}/delete", {"confirm": "yes"})
     assert r.status_code == 303
     assert r.headers["Location"] == "/admin/clients"
-    assert "Client Doomed deleted" in admin.follow(r).text
+    assert "Client “Doomed” deleted" in admin.follow(r).text
     assert find_client(dbrun, client["client_id"]) is None
     with pytest.raises(BearerError):
         dbrun(lambda db: resolve_credential(db, grant["tokens"]["access_token"], settings.accepted_audiences))
@@ -255,7 +256,7 @@ def test_client_grants_are_listed_and_revoked(admin, database_url, dbrun, make_u
     r = confirm(admin, f"/admin/grants/{first['id']}/revoke?next=/admin/clients/{client['id']}")
     assert r.headers["Location"] == f"/admin/clients/{client['id']}"
     page = admin.follow(r)
-    assert f"Grant of {alice['email']} to Granted revoked" in page.text
+    assert f"Grant of {alice['email']} to “Granted” revoked" in page.text
     r = confirm(admin, f"/admin/clients/{client['id']}/grants/revoke")
     assert "1 grants revoked" in admin.follow(r).text
     live = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_grants WHERE client_pk = %(c)s "

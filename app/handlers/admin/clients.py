@@ -153,14 +153,14 @@ class ClientEnableHandler(ClientPage):
     async def post(self, client_pk: str) -> None:
         client = await client_or_404(self.db, client_pk)
         await clients.set_client_disabled(self.db, client["client_id"], False, actor=self.actor)
-        self.done(f"/admin/clients/{client['id']}", "Client {name} enabled", name=client["name"])
+        self.done(f"/admin/clients/{client['id']}", "Client “{name}” enabled", name=client["name"])
 
 
 class ClientRotateHandler(ClientConfirmHandler):
     def describe(self, client: Row) -> Confirmation:
         grace = self.config.secret_rotation_grace
         return Confirmation(
-            "Rotate the secret of {name}",
+            "Rotate the secret of “{name}”",
             "A new secret is shown once on the next page. The current secret keeps working for {grace} "
             "(until {until}), so you have that long to paste the new one into ChatGPT or Claude.",
             "Rotate the secret", f"/admin/clients/{client['id']}",
@@ -183,21 +183,21 @@ class ClientRotateHandler(ClientConfirmHandler):
 class ClientDisableHandler(ClientConfirmHandler):
     def describe(self, client: Row) -> Confirmation:
         return Confirmation(
-            "Disable {name}",
+            "Disable “{name}”",
             "Every grant of this client and all its tokens are revoked now; people must sign in and consent again "
             "once it is enabled.",
             "Disable the client", f"/admin/clients/{client['id']}", {"name": client["name"]})
 
     async def perform(self, client: Row) -> None:
         await clients.set_client_disabled(self.db, client["client_id"], True, actor=self.actor)
-        self.done(f"/admin/clients/{client['id']}", "Client {name} disabled; its tokens are revoked",
+        self.done(f"/admin/clients/{client['id']}", "Client “{name}” disabled; its tokens are revoked",
                   name=client["name"])
 
 
 class ClientDeleteHandler(ClientConfirmHandler):
     def describe(self, client: Row) -> Confirmation:
         return Confirmation(
-            "Delete {name}",
+            "Delete “{name}”",
             "The client {client_id} is deleted with its secrets and grants; its tokens stop working now. "
             "This cannot be undone.",
             "Delete the client", f"/admin/clients/{client['id']}",
@@ -205,13 +205,13 @@ class ClientDeleteHandler(ClientConfirmHandler):
 
     async def perform(self, client: Row) -> None:
         await clients.delete_client(self.db, client["client_id"], actor=self.actor)
-        self.done("/admin/clients", "Client {name} deleted; its tokens are revoked", name=client["name"])
+        self.done("/admin/clients", "Client “{name}” deleted; its tokens are revoked", name=client["name"])
 
 
 class ClientGrantsRevokeHandler(ClientConfirmHandler):
     def describe(self, client: Row) -> Confirmation:
         return Confirmation(
-            "Revoke every grant of {name}",
+            "Revoke every grant of “{name}”",
             "Everyone signed in to this client loses access now and must consent again.",
             "Revoke all grants", f"/admin/clients/{client['id']}", {"name": client["name"]})
 

@@ -15,8 +15,8 @@ class GrantRevokeHandler(ConfirmHandler):
         return found(await queries.grant_by_id(self.db, int(grant_id)), "No such grant")
 
     def describe(self, row: Row) -> Confirmation:
-        return Confirmation("Revoke the grant of {email} to {client}",
-                            "{client} loses access to the account of {email} now; its tokens stop working.",
+        return Confirmation("Revoke the grant of {email} to “{client}”",
+                            "“{client}” loses access to the account of {email} now; its tokens stop working.",
                             "Revoke the grant", self.next_path(f"/admin/users/{row['user_id']}"),
                             {"email": row["email"], "client": row["client_name"]})
 
@@ -24,7 +24,7 @@ class GrantRevokeHandler(ConfirmHandler):
         revoked = await grants.revoke_grant(self.db, row["id"], reason="revoked by an operator", actor=self.actor)
         target = self.next_path(f"/admin/users/{row['user_id']}")
         if revoked:
-            self.done(target, "Grant of {email} to {client} revoked", email=row["email"], client=row["client_name"])
+            self.done(target, "Grant of {email} to “{client}” revoked", email=row["email"], client=row["client_name"])
         else:
             self.done(target, "That grant was already revoked", "error")
 
