@@ -122,7 +122,10 @@ def test_run_now_runs_the_cleanup_and_records_it(admin, dbrun, database_url):
     assert run["trigger"] == "manual" and run["status"] == "ok" and run["rows_deleted"] >= 1
     assert run["details"]["web_sessions"] >= 1
     row = rows_of(page.text)[0]
-    assert "manual" in row and "ok" in row and " ms" in row
+    assert "By an operator (Run now)" in row and "ok" in row and " ms<" in row
+    assert "<dt>Browser sessions</dt>" in row and "{" not in row  # what was deleted, in words, not JSON
+    row = rows_of(admin.get("/admin/scheduler", headers={"Accept-Language": "uk"}).text)[0]
+    assert "Оператором («Запустити зараз»)" in row and " мс<" in row and "<dt>Сеанси браузера</dt>" in row
     entry = audit_rows(database_url, "cleanup.run", target_id=str(run["id"]))[0]
     assert entry["actor"] == admin.user["email"]
     assert entry["details"]["status"] == "ok"
@@ -134,3 +137,29 @@ def test_an_absurd_page_number_is_a_page_not_a_500(admin, path, page):
     """page=99999999999999999999 once overflowed the SQL offset (bigint out of range)."""
     r = admin.get(f"{path}?page={page}")
     assert r.status_code == 200, r.text[:300]
+
+
+def test_audit_details_read_as_words_not_json(admin, dbrun):
+    tag = secrets.token_hex(3)
+    action = f"test.details_{tag}"
+
+    async def go(db):
+        await audit.record(db, action, actor=audit.Actor("someone@example.com"), target_type="client",
+                           target_id=f"slc_{tag}", details={
+                               "name": "ChatGPT", "source": "operator", "is_admin": False,
+                               "redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"],
+                               "old_secret_valid_until": "2026-03-01T10:00:00+00:00", "reason": "no_password"})
+
+    dbrun(go)
+    row = rows_of(admin.get(f"/admin/audit?action={action}").text)[0].replace("<wbr>", "")
+    assert "{" not in row
+    for label, value in [("Name", "ChatGPT"), ("Registered by", "an operator"), ("Operator", "no"),
+                         ("Previous secret works until", "2026-03-01 10:00 UTC"),
+                         ("Reason", "the account has no password")]:
+        assert f"<dt>{label}</dt><dd><span>{value}</span></dd>" in row
+    assert "<code>https://chatgpt.com/connector_platform_oauth_redirect</code>" in row
+    # The target is a link that filters the log by it.
+    assert f'href="/admin/audit?target=client%3Aslc_{tag}"' in row
+    row = rows_of(admin.get(f"/admin/audit?action={action}", headers={"Accept-Language": "uk"}).text)[0]
+    assert "<dt>Як зареєстровано</dt><dd><span>оператор</span></dd>" in row
+    assert "<dt>Причина</dt><dd><span>обліковий запис не має пароля</span></dd>" in row

@@ -12,6 +12,8 @@ import pytest
 
 from app.admin import forms
 from app.auth import signin
+from app.handlers.admin.audit import AUDIT_FIELDS, AUDIT_PHRASES
+from app.handlers.admin.scheduler import CLEANUP_TABLES, TRIGGERS
 from app.handlers.base import ERROR_TEXTS
 from app.handlers.oauth import CONSENT_ERRORS
 from tests.helpers_server import ROOT
@@ -64,7 +66,7 @@ def _sentences(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                "done", "flash", "found", "Confirmation", "HTTPError", "ValidationError"):
+                "done", "flash", "found", "Confirmation", "cautioned", "HTTPError", "ValidationError"):
             for arg in node.args:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and " " in arg.value:
                     found.add(arg.value)
@@ -81,7 +83,14 @@ def page_strings() -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("source", [template_strings, form_strings, handler_strings, page_strings])
+def detail_strings() -> set[str]:
+    """The words audit entries and cleanup runs are shown in: labels, codes said in words, triggers."""
+    return {*AUDIT_FIELDS.values(), *AUDIT_PHRASES.values(), *TRIGGERS.values(), *CLEANUP_TABLES.values(),
+            "yes", "no"}
+
+
+@pytest.mark.parametrize("source", [template_strings, form_strings, handler_strings, page_strings,
+                                    detail_strings])
 def test_every_console_sentence_is_translated(source):
     strings = source()
     assert strings, "nothing found to check"

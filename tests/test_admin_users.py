@@ -213,12 +213,21 @@ def lone(make_database, data_dir) -> Iterator[dict[str, Any]]:
 
 def test_the_last_operator_cannot_be_disabled_or_demoted(lone):
     b, user = lone["browser"], lone["user"]
-    r = confirm(b, f"/admin/users/{user['id']}/disable")
+    # The confirmation page says so before anything is sent, and offers no button to try.
+    for action, warning in [("disable", "disabling them would leave no one who can use this console"),
+                            ("operator/remove", "without their rights no one could use this console")]:
+        page = b.get(f"/admin/users/{user['id']}/{action}")
+        assert page.status_code == 200
+        assert f"{user['email']} is the last operator: {warning}, so it is refused" in page.text
+        assert 'name="confirm"' not in page.text
+    # A POST regardless (a page opened before the other operators left) is refused after all.
+    b.get(f"/admin/users/{user['id']}")
+    r = b.post(f"/admin/users/{user['id']}/disable", {"confirm": "yes"})
     assert r.status_code == 303
     page = b.follow(r)
     assert "The last operator cannot be disabled" in page.text
     assert 'class="flash error"' in page.text
-    r = confirm(b, f"/admin/users/{user['id']}/operator/remove")
+    r = b.post(f"/admin/users/{user['id']}/operator/remove", {"confirm": "yes"})
     assert "The last operator cannot lose operator rights" in b.follow(r).text
     row = run_db(lone["url"], lambda db: db.fetch_one("SELECT * FROM users WHERE id = %(id)s", {"id": user["id"]}))
     assert row is not None and row["is_admin"] and not row["disabled"]
@@ -226,6 +235,8 @@ def test_the_last_operator_cannot_be_disabled_or_demoted(lone):
     r = b.post("/admin/users/new", {"email": "second-op@example.com", "password": "", "confirm_password": "",
                                     "is_admin": "y"}, form_page="/admin/users/new")
     assert r.status_code == 303
+    page = b.get(f"/admin/users/{user['id']}/operator/remove")
+    assert "is the last operator" not in page.text and "These are your own rights" in page.text
     r = confirm(b, f"/admin/users/{user['id']}/operator/remove")
     assert "is no longer an operator" in b.follow(r).text
 

@@ -158,7 +158,9 @@ class AuditFilterForm(Form):
     action = SelectField("Action", [Optional()], choices=[SelectChoice("", "any")], validate_choice=False)
     actor = StringField("Actor", [Optional(), Length(max=254, message="At most 254 characters")], filters=[_strip])
     target = StringField("Target", [Optional(), Length(max=300, message="At most 300 characters")],
-                         filters=[_strip], description="e.g. user:12, client:3 or an id")
+                         filters=[_strip],
+                         description="e.g. user:12, client:slc_… (its client ID), api_key:7 or grant:31; or click a "
+                                     "target in the list")
     since = DateField("From", [Optional()], invalid_value_message="Enter a date as YYYY-MM-DD")
     until = DateField("To", [Optional()], invalid_value_message="Enter a date as YYYY-MM-DD")
 

@@ -153,6 +153,13 @@ LAST_OPERATOR_DISABLE = "The last operator cannot be disabled; make another user
 LAST_OPERATOR_DEMOTE = "The last operator cannot lose operator rights; make another user an operator first"
 
 
+async def is_last_operator(db: Database, user_id: int) -> bool:
+    """Whether the user is the only enabled operator, whom `set_user_disabled` and `set_admin` keep (so that a
+    confirmation page can say so before the change is refused)."""
+    rows = await db.fetch_all(sa.select(users.c.id).where(users.c.is_admin, users.c.disabled.is_(False)).limit(2))
+    return [r["id"] for r in rows] == [user_id]
+
+
 def _refuse_last_operator(row: Row, operators: list[int], message: str) -> None:
     if operators == [row["id"]]:
         raise UserError(message)

@@ -6,8 +6,8 @@ import datetime as dt
 import json
 import math
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,8 +27,15 @@ FLASH_SECONDS = 120
 PAGE_SIZE = 50
 
 
-def when(value: dt.datetime | None) -> str:
-    """A timestamp as operators read it everywhere in the console: UTC, to the minute."""
+def when(value: dt.datetime | str | None) -> str:
+    """A timestamp as operators read it everywhere in the console: UTC, to the minute (an ISO 8601 string, as
+    audit details keep them, too)."""
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        value = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
     if value is None:
         return "—"
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -43,6 +50,32 @@ def duration_text(seconds: int, translate: Callable[[str], str]) -> str:
     if seconds % 60 == 0 and seconds >= 60:
         return translate("{n} min").format(n=seconds // 60)
     return translate("{n} s").format(n=seconds)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One line of a details list on a console page: a translated label and its values, in monospace (`code`)
+    when they are ids, URLs or scopes."""
+
+    label: str
+    values: list[str]
+    code: bool = False
+
+
+def detail_value(value: Any, translate: Callable[[str], str], phrases: Mapping[str, str]) -> list[str]:
+    """A value of an audit or job record as a person reads it: yes/no, each item of a list, a known code in
+    words (`phrases`, English, translated here), anything else as text."""
+    if isinstance(value, bool):
+        return [translate("yes") if value else translate("no")]
+    if value is None or value == "" or value == []:
+        return ["—"]
+    if isinstance(value, list):
+        return [item for v in value for item in detail_value(v, translate, phrases)]
+    if isinstance(value, dict):
+        return [json.dumps(value, ensure_ascii=False, sort_keys=True)]
+    if isinstance(value, str) and value in phrases:
+        return [translate(phrases[value])]
+    return [str(value)]
 
 
 def found(row: Row | None, message: str) -> Row:
@@ -70,6 +103,13 @@ class Confirmation:
     cancel: str
     params: dict[str, Any] = field(default_factory=dict)
     danger: bool = True
+    warning: str | None = None  # said above the button (e.g. that it signs the operator out)
+    refused: bool = False  # the action would be refused: the page says why (`warning`) and offers no button
+
+
+def cautioned(c: Confirmation, warning: str, *, refused: bool = False) -> Confirmation:
+    """`c` with a warning; with `refused`, the warning says why the action cannot be done."""
+    return replace(c, warning=warning, refused=refused)
 
 
 class ConsoleHandler(SessionHandler):
@@ -187,16 +227,20 @@ class ConfirmHandler(AdminHandler):
     def describe(self, row: Row) -> Confirmation:
         raise NotImplementedError
 
+    async def confirmation(self, row: Row) -> Confirmation:
+        """What the page says: `describe`, with a warning where the row's state calls for one."""
+        return self.describe(row)
+
     async def perform(self, row: Row) -> None:
         raise NotImplementedError
 
     async def get(self, ident: str) -> None:
-        self.page("admin/confirm.html", c=self.describe(await self.subject(ident)), form=ConfirmForm())
+        self.page("admin/confirm.html", c=await self.confirmation(await self.subject(ident)), form=ConfirmForm())
 
     async def post(self, ident: str) -> None:
         row = await self.subject(ident)
         form = self.form(ConfirmForm)
         if not form.validate():
-            self.page("admin/confirm.html", status=400, c=self.describe(row), form=form)
+            self.page("admin/confirm.html", status=400, c=await self.confirmation(row), form=form)
             return
         await self.perform(row)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from app import audit
-from app.handlers.admin.base import AdminHandler
+from app.handlers.admin.base import AdminHandler, Detail
 from app.jobs import CLEANUP_JOB, recent_runs, run_cleanup
+
+# How a run was started, and what each of its counts deleted (English, translated when shown).
+TRIGGERS = {"schedule": "By the schedule", "manual": "By an operator (Run now)",
+            "cli": "From the command line (secondlayer cleanup)"}
+CLEANUP_TABLES = {
+    "authorization_codes": "Authorization codes", "tokens": "Access and refresh tokens",
+    "grants": "Revoked grants", "web_sessions": "Browser sessions", "client_assertions": "Used client assertions",
+    "auth_throttle": "Sign-in throttling counters", "rate_limits": "Rate-limit counters",
+    "audit_log": "Audit log entries",
+}
+
+
+def cleanup_details(details: Mapping[str, Any] | None, translate: Callable[[str], str]) -> list[Detail]:
+    """What a run deleted, one line per kind of row it deleted any of."""
+    return [Detail(translate(CLEANUP_TABLES[name]) if name in CLEANUP_TABLES else name, [str(count)])
+            for name, count in (details or {}).items() if count]
 
 
 class SchedulerHandler(AdminHandler):
@@ -12,8 +31,9 @@ class SchedulerHandler(AdminHandler):
 
     async def get(self) -> None:
         job = self.services.scheduler.get_job(CLEANUP_JOB)
+        runs = [(run, cleanup_details(run["details"], self.locale.translate)) for run in await recent_runs(self.db)]
         self.page("admin/scheduler.html", cron=self.config.cleanup_cron,
-                  next_run=job.next_run_time if job is not None else None, runs=await recent_runs(self.db))
+                  next_run=job.next_run_time if job is not None else None, runs=runs, triggers=TRIGGERS)
 
 
 class SchedulerRunHandler(AdminHandler):

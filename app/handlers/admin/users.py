@@ -9,7 +9,16 @@ from app.admin.forms import ApiKeyForm, PasswordForm, UserCreateForm, UserSearch
 from app.auth import api_keys, grants, users
 from app.auth.passwords import PasswordRejected
 from app.db import Database, Row
-from app.handlers.admin.base import LOGIN_URL, PAGE_SIZE, AdminHandler, Confirmation, ConfirmHandler, found, page_count
+from app.handlers.admin.base import (
+    LOGIN_URL,
+    PAGE_SIZE,
+    AdminHandler,
+    Confirmation,
+    ConfirmHandler,
+    cautioned,
+    found,
+    page_count,
+)
 
 
 async def user_or_404(db: Database, user_id: str) -> Row:
@@ -122,6 +131,16 @@ class UserDisableHandler(UserConfirmHandler):
             "API keys stop working until the account is enabled again.",
             "Disable the user", f"/admin/users/{user['id']}", {"email": user["email"]})
 
+    async def confirmation(self, user: Row) -> Confirmation:
+        c = self.describe(user)
+        if not user["disabled"] and await users.is_last_operator(self.db, user["id"]):
+            return cautioned(c, "{email} is the last operator: disabling them would leave no one who can use this "
+                                "console, so it is refused. Make another user an operator first.", refused=True)
+        if user["id"] == self.operator["id"]:
+            return cautioned(c, "This is your own account: you will be signed out at once and cannot sign in "
+                                "again until another operator enables it.")
+        return c
+
     async def perform(self, user: Row) -> None:
         await self.attempt(user, users.set_user_disabled(self.db, user["id"], True, actor=self.actor),
                            "User {email} disabled; their tokens are revoked")
@@ -132,6 +151,15 @@ class UserRemoveOperatorHandler(UserConfirmHandler):
         return Confirmation("Remove operator rights from {email}",
                             "They can no longer use this console. Their OAuth grants and API keys are not touched.",
                             "Remove operator rights", f"/admin/users/{user['id']}", {"email": user["email"]})
+
+    async def confirmation(self, user: Row) -> Confirmation:
+        c = self.describe(user)
+        if user["is_admin"] and await users.is_last_operator(self.db, user["id"]):
+            return cautioned(c, "{email} is the last operator: without their rights no one could use this console, "
+                                "so it is refused. Make another user an operator first.", refused=True)
+        if user["id"] == self.operator["id"]:
+            return cautioned(c, "These are your own rights: you will be signed out of this console at once.")
+        return c
 
     async def perform(self, user: Row) -> None:
         await self.attempt(user, users.set_admin(self.db, user["id"], False, actor=self.actor),
