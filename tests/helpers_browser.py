@@ -67,3 +67,13 @@ def assert_no_sideways_scroll(page: Any) -> None:
 def text_lines(page: Any, selector: str) -> int:
     """How many lines the text of the first element matching `selector` is broken into."""
     return int(page.evaluate(_LINES, selector))
+
+
+def assert_language_switcher_top_right(page: Any) -> None:
+    """The language switcher is where it is on every page: at the right end of the top bar's first row."""
+    bar = page.locator(".topbar").bounding_box()
+    brand = page.locator(".topbar .brand").bounding_box()
+    lang = page.locator(".topbar .lang").bounding_box()
+    assert bar["x"] + bar["width"] - (lang["x"] + lang["width"]) <= 24, f"{page.url}: the switcher is not at the right"
+    middle = lambda box: box["y"] + box["height"] / 2  # noqa: E731
+    assert abs(middle(lang) - middle(brand)) <= 6, f"{page.url}: the switcher is not on the top bar's first row"

@@ -9,16 +9,27 @@ import re
 import secrets
 from typing import Any, TypeVar
 
+import pytest
+
 from app.auth.passwords import verify_password
 from tests.helpers_admin import issue_grant, register_client
-from tests.helpers_browser import DESKTOP, PHONE, assert_no_sideways_scroll, expect, off_loop
+from tests.helpers_browser import (
+    DESKTOP,
+    LOCALES,
+    PHONE,
+    VIEWPORTS,
+    assert_language_switcher_top_right,
+    assert_no_sideways_scroll,
+    expect,
+    off_loop,
+)
 from tests.helpers_server import artifact_path, run_db
 
 T = TypeVar("T")
 
 
-def new_page(chromium: Any, server: Any, viewport: dict[str, int], **options: Any) -> Any:
-    context = chromium.new_context(viewport=viewport, locale="en-US", base_url=server.url, **options)
+def new_page(chromium: Any, server: Any, viewport: dict[str, int], locale: str = "en-US", **options: Any) -> Any:
+    context = chromium.new_context(viewport=viewport, locale=locale, base_url=server.url, **options)
     context.set_default_timeout(15000)
     return context.new_page()
 
@@ -194,4 +205,114 @@ def test_every_action_works_without_javascript(chromium, server, make_user, dbru
     assert "disabled" in flash(page)
     assert off_loop(dbrun, lambda db: db.fetch_value("SELECT disabled FROM users WHERE id = %(u)s",
                                                      {"u": member["id"]}))
+    page.context.close()
+
+
+# ---- every page in both languages, on a desktop and on a phone ------------------------------------------------
+
+TOUR_TEXT = {
+    "en": {"quote": "“{}”", "ms": " ms", "own": "This is your own account", "redirect_uris": "Redirect URIs",
+           "wrong": "Wrong email or password"},
+    "uk": {"quote": "«{}»", "ms": " мс", "own": "Це ваш власний обліковий запис",
+           "redirect_uris": "URI переспрямування", "wrong": "Неправильна електронна пошта або пароль"},
+}
+# Each Copy button's right edge, and how far its top is from its value's top.
+COPY_BUTTONS = """
+[...document.querySelectorAll('.copy-line')].map(line => {
+  const value = line.querySelector('code').getBoundingClientRect();
+  const button = line.querySelector('button.copy').getBoundingClientRect();
+  return [Math.round(button.right), Math.round(Math.abs(button.top - value.top))];
+})
+"""
+
+
+def tour_shot(page: Any, name: str, lang: str, width: str) -> None:
+    """Check what every page must do, then keep a screenshot of it."""
+    assert_no_sideways_scroll(page)
+    assert_language_switcher_top_right(page)
+    shot(page, f"tour-{name}-{lang}-{width}")
+
+
+def copy_buttons_line_up(page: Any) -> None:
+    """Every Copy button sits at the right end of its row, level with the top of the value it copies."""
+    buttons = page.evaluate(COPY_BUTTONS)
+    assert buttons, "no Copy buttons shown"
+    assert len({right for right, _ in buttons}) == 1, buttons
+    assert all(offset <= 2 for _, offset in buttons), buttons
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+@pytest.mark.parametrize("lang", LOCALES)
+def test_console_pages_in_both_languages_on_desktop_and_phone(chromium, server, make_user, lang, width):
+    text = TOUR_TEXT[lang]
+    operator = off_loop(make_user, is_admin=True)
+    off_loop(make_user, is_admin=True)  # not the last operator (test_admin_users.py shows that page)
+    member = off_loop(make_user)
+    name = f"ChatGPT ({lang}, {width})"
+    phone = width == "phone"
+    page = new_page(chromium, server, VIEWPORTS[width], LOCALES[lang], is_mobile=phone, has_touch=phone,
+                    extra_http_headers={"X-Forwarded-For": f"10.79.{len(lang)}.{VIEWPORTS[width]['width'] % 250}"})
+
+    # Sign-in: after a wrong password the email stays and the cursor waits in the password field.
+    page.goto("/admin/login")
+    page.fill("#email", operator["email"])
+    page.fill("#password", "not the password")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector(".flash.error")
+    assert text["wrong"] in page.inner_text(".flash.error")
+    assert page.input_value("#email") == operator["email"]
+    assert page.evaluate("document.activeElement.id") == "password"
+    tour_shot(page, "login", lang, width)
+    page.fill("#password", operator["password"])
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin$"))
+    tour_shot(page, "overview", lang, width)
+
+    # A client registered in the form: the values to paste, each with its Copy button in the same place.
+    page.goto("/admin/clients/new")
+    page.fill("#name", name)
+    page.fill("#redirect_uris", "https://chatgpt.com/connector_platform_oauth_redirect")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#v-client-secret")
+    assert text["quote"].format(name) in page.inner_text("h1")
+    copy_buttons_line_up(page)
+    tour_shot(page, "client-secret", lang, width)
+    client_id = page.inner_text("#v-client-id")
+    client_page = page.get_attribute("main p.actions a.button", "href")
+
+    page.goto(client_page)
+    copy_buttons_line_up(page)
+    tour_shot(page, "client", lang, width)
+    page.goto(f"{client_page}/delete")
+    assert text["quote"].format(name) in page.inner_text("h1")
+    tour_shot(page, "confirm-delete-client", lang, width)
+    page.goto("/admin/clients")
+    tour_shot(page, "clients", lang, width)
+
+    page.goto(f"/admin/users?q={member['email']}")
+    tour_shot(page, "users", lang, width)
+    page.goto(f"/admin/users/{member['id']}")
+    tour_shot(page, "user", lang, width)
+    # Disabling yourself is allowed, but the page says what it does to you first.
+    page.goto(f"/admin/users/{operator['id']}/disable")
+    assert text["own"] in page.inner_text(".flash.warn")
+    tour_shot(page, "confirm-disable-self", lang, width)
+
+    # The scheduler: a run's duration in the page's language, what it deleted in words.
+    page.goto("/admin/scheduler")
+    page.click("form[action='/admin/scheduler/run'] button")
+    page.wait_for_url(re.compile(r"/admin/scheduler$"))
+    first = page.locator("table tbody tr").first
+    assert first.locator("td[data-label]").nth(4).inner_text().endswith(text["ms"].strip())
+    assert "{" not in first.inner_text()
+    tour_shot(page, "scheduler", lang, width)
+
+    # The audit log: the client's registration, its details as a labelled list; its target filters the log.
+    page.goto("/admin/audit?action=client.register")
+    assert "client:slc_…" in page.inner_text("#target-hint")
+    page.locator("table tbody td[data-label] a", has_text=client_id).first.click()
+    page.wait_for_url(re.compile(r"target=client%3Aslc_"))
+    entry = page.locator("table tbody tr").first
+    assert text["redirect_uris"] in entry.locator("dl.kv").inner_text() and "{" not in entry.inner_text()
+    tour_shot(page, "audit", lang, width)
     page.context.close()

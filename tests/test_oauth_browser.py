@@ -16,7 +16,14 @@ import pytest
 from app.audit import Actor
 from app.auth.clients import set_client_disabled
 from app.db.tables import rate_limits
-from tests.helpers_browser import LOCALES, VIEWPORTS, assert_no_sideways_scroll, off_loop, text_lines
+from tests.helpers_browser import (
+    LOCALES,
+    VIEWPORTS,
+    assert_language_switcher_top_right,
+    assert_no_sideways_scroll,
+    off_loop,
+    text_lines,
+)
 from tests.helpers_http import CheckedClient
 from tests.helpers_oauth import CHATGPT, PASSWORD, ChatGPTLike, Client, exchange, make_client, pkce
 from tests.helpers_server import artifact_path
@@ -206,6 +213,7 @@ def test_the_sign_in_page_reads_well(chromium, server, make_user, dbrun, callbac
     assert text_lines(page, "code.redirect-host") == 1
     assert page.evaluate("document.activeElement.id") == "email"
     assert_no_sideways_scroll(page)
+    assert_language_switcher_top_right(page)
     page.screenshot(path=str(artifact_path(f"oauth-sign-in-{lang}-{width}.png")), full_page=True)
 
     page.fill("input[name=email]", user["email"])
@@ -275,5 +283,6 @@ def test_error_pages_say_what_happened_and_what_to_do(chromium, server, dbrun, c
     # The plain words come first, the technical detail below them.
     assert page.locator(".advice").bounding_box()["y"] < page.locator("dl.tech").bounding_box()["y"]
     assert_no_sideways_scroll(page)
+    assert_language_switcher_top_right(page)
     page.screenshot(path=str(artifact_path(f"error-{case}-{lang}-{width}.png")), full_page=True)
     page.context.close()

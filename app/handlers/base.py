@@ -36,23 +36,33 @@ PAGE_CSP = (
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-# Where a URL, host or identifier shown on a page may break across lines (the Chicago Manual's rule for URLs):
-# after "//", "_", "-", "=", "&", and before ".", "/", "?", "#". Pages show such values in an inline block, so
-# "127.0.0.1:8109" moves to the next line whole instead of breaking as "127.0.0." / "1:8109", and only a value
-# longer than the line breaks, between its parts.
-_BREAK_BEFORE = frozenset("./?#")
-_BREAK_AFTER = frozenset("_-=&")
+# Where a value shown on a page may break across lines. A URL breaks by the Chicago Manual's rule: after "//",
+# "_", "-", "=", "&", before ".", "/", "?", "#", but not inside its host and port ("127.0.0.1:8109" stays whole).
+# Anything else (a host, an email, an id, an audit target) breaks only before a dot or an "@" and after a "kind:"
+# prefix, never inside a token: client ids and keys are random letters, digits, "_" and "-", no place to break.
+# Pages show a bare host in an inline block, so it moves to the next line whole rather than breaking at a dot.
+_URL_BREAK_BEFORE = frozenset("./?#")
+_URL_BREAK_AFTER = frozenset("_-=&")
 
 
 def breakable(text: str) -> str:
     """`text` escaped for HTML, with <wbr> at the points where it may break; templates insert it with {% raw %}."""
+    url = "://" in text or text.startswith("/")
+    host_start = text.find("://") + 3 if "://" in text else 0
+    host_end = text.find("/", host_start) if host_start else 0
+    host = range(host_start, len(text) if host_end == -1 else host_end)
     out: list[str] = []
     for i, ch in enumerate(text):
-        previous = text[i - 1] if i else ""
-        if i and ch in _BREAK_BEFORE and previous not in ":/":
+        previous, following = text[i - 1] if i else "", text[i + 1:i + 2]
+        if url and i in host:
+            out.append(tornado.escape.xhtml_escape(ch))
+            continue
+        if i and ((ch in _URL_BREAK_BEFORE and previous not in ":/") if url else ch in ".@"):
             out.append("<wbr>")
         out.append(tornado.escape.xhtml_escape(ch))
-        if ch in _BREAK_AFTER or (ch == "/" and previous == "/"):
+        if url and (ch in _URL_BREAK_AFTER or (ch == "/" and previous == "/")):
+            out.append("<wbr>")
+        elif not url and ch == ":" and following and not following.isdigit():
             out.append("<wbr>")
     return "".join(out)
 

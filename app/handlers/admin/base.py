@@ -41,6 +41,14 @@ def when(value: dt.datetime | str | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def stamp(value: dt.datetime | None) -> str:
+    """`when(value)` as HTML for a table cell: it may wrap between the day and the time, never inside the day
+    (browsers would break "2026-11-29" after a hyphen)."""
+    day, _, minute = when(value).partition(" ")
+    # One element: a phone's stacked table cell lays out its children side by side.
+    return f'<span><span class="nowrap">{day}</span> <span class="nowrap">{minute}</span></span>' if minute else day
+
+
 def duration_text(seconds: int, translate: Callable[[str], str]) -> str:
     """`86400` -> "24 h": short units, which need no plural forms in either language."""
     if seconds % 86400 == 0 and seconds >= 172800:
@@ -171,7 +179,8 @@ class ConsoleHandler(SessionHandler):
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
         namespace.update(once_field=lambda: f'<input type="hidden" name="once" value="{secrets.token_urlsafe(18)}">',
-                         field_html=self.field_html, when=when, section=self.section, operator=self.current_user,
+                         field_html=self.field_html, when=when, stamp=stamp, section=self.section,
+                         operator=self.current_user,
                          qs=lambda query, **more: urlencode({k: v for k, v in {**query, **more}.items() if v}))
         return namespace
 
