@@ -6,14 +6,17 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
-from app.config import SETTINGS, ConfigError, Settings, ensure_cookie_secret, load_settings
+from app.config import SETTINGS, ConfigError, Settings, ensure_cookie_secret, load_settings, read_env_file
 from app.db import UNAVAILABLE, Database, redact_url
 from app.db.embedded import EmbeddedPostgres
 
@@ -34,13 +37,19 @@ class Context:
     _database_url: str | None = None
     _db: Database | None = field(default=None)
 
+    creates_database: bool = False  # migrate may start a new embedded database; other commands refuse to
+    used_database: bool = False
+
     @property
     def database_url(self) -> str:
         if self._database_url is None:
+            self.used_database = True
             if self.settings.database_url:
                 self._database_url = self.settings.database_url
             else:
                 self._embedded = EmbeddedPostgres(self.settings.data_dir)
+                if not self.creates_database and not self._embedded.exists():
+                    raise CommandError(no_database_message(self.settings))
                 try:
                     self._database_url = self._embedded.start()
                 except Exception as exc:  # noqa: BLE001 - pgserver raises what its subprocesses raise; all are this
@@ -61,7 +70,7 @@ class Context:
                 raise CommandError(f"cannot reach the database at {db.safe_url}: {_first_line(exc)}") from None
             if problem:
                 await db.close()
-                raise CommandError(problem)
+                raise CommandError(f"{problem} (database: {database_label(self.settings)})")
             self._db = db
         return self._db
 
@@ -74,6 +83,28 @@ class Context:
         if self._embedded is not None:
             self._embedded.stop()
             self._embedded = None
+
+
+def database_label(settings: Settings) -> str:
+    """Which database a command uses, for people: the URL without its password, or the embedded one's place."""
+    if settings.database_url:
+        return redact_url(settings.database_url)
+    return f"embedded PostgreSQL in {settings.data_dir} (DATABASE_URL unset)"
+
+
+def database_json(settings: Settings) -> dict[str, str]:
+    """The same for --json: {"kind": "url", "url"} or {"kind": "embedded", "data_dir"}."""
+    if settings.database_url:
+        return {"kind": "url", "url": redact_url(settings.database_url)}
+    return {"kind": "embedded", "data_dir": str(settings.data_dir)}
+
+
+def no_database_message(settings: Settings) -> str:
+    """A command other than migrate found no database: most likely it was not given the server's settings."""
+    where = f"{settings.env_file} sets" if settings.env_file else "no env file is read and the environment sets"
+    return (f"no database: {where} no DATABASE_URL and there is no embedded database in {settings.data_dir}; "
+            "give this command the server's settings with --env-file PATH (or SECONDLAYER_ENV_FILE), or run "
+            "`secondlayer migrate` to create a database here")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -94,6 +125,8 @@ class Command:
     help: str
     handler: Handler
     configure: Callable[[argparse.ArgumentParser], None]
+    creates_database: bool = False  # only migrate may start a new, empty embedded database
+    defaults: Callable[[Settings], dict[str, Any]] | None = None  # option defaults that come from settings
 
 
 def no_options(parser: argparse.ArgumentParser) -> None:
@@ -121,14 +154,20 @@ def read_password(args: argparse.Namespace, *, confirm: bool = True) -> str:
 
 def _password_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    parser.add_argument("--password", help=argparse.SUPPRESS)
+    parser.add_argument("--password", metavar="PASSWORD",
+                        help="the password itself; WARNING: visible in shell history and the process list, prefer "
+                             "--password-stdin")
 
 
 # ---- serve, migrate, bootstrap ------------------------------------------------------------------
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", help="address to listen on (default: HOST, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port to listen on (default: PORT, 8000)")
+    p.add_argument("--host", help="address to listen on (default: %(default)s, the HOST setting)")
+    p.add_argument("--port", type=int, help="port to listen on (default: %(default)s, the PORT setting)")
+
+
+def _serve_defaults(settings: Settings) -> dict[str, Any]:
+    return {"host": settings.host, "port": settings.port}
 
 
 async def _serve(ctx: Context) -> Result:
@@ -137,14 +176,20 @@ async def _serve(ctx: Context) -> Result:
 
     settings = ensure_cookie_secret(ctx.settings)
     setup_logging(settings.log_level)
+    host = ctx.args.host if ctx.args.host is not None else settings.host
     port = ctx.args.port if ctx.args.port is not None else settings.port
-    if not 0 <= port <= 65535:
-        raise CommandError(f"--port must be between 0 and 65535, got {port}")
     try:
-        await serve(settings, ctx.args.host or settings.host, port)
-    except StartupError as exc:
-        raise CommandError(str(exc)) from None
-    return {"status": "stopped"}, "stopped"
+        if not 0 <= port <= 65535:
+            raise CommandError(f"--port must be between 0 and 65535, got {port}")
+        if not settings.database_url and not EmbeddedPostgres(settings.data_dir).exists():
+            raise CommandError(no_database_message(settings))
+        await serve(settings, host, port, database=database_label(settings))
+    except (StartupError, CommandError, ConfigError) as exc:
+        # Also in the JSON log on stdout, where supervisord's log file keeps it beside the rest.
+        message = f"configuration error: {exc}" if isinstance(exc, ConfigError) else str(exc)
+        logging.getLogger("secondlayer").error("not started: %s", message)
+        raise CommandError(message) from None
+    return {"status": "stopped"}, ""  # the log's last line already says "stopped"
 
 
 async def _migrate(ctx: Context) -> Result:
@@ -263,9 +308,9 @@ async def _cleanup(ctx: Context) -> Result:
 
 # The commands defined here; app/auth/commands.py and app/corpus/commands.py end with lists of their own.
 COMMANDS = [
-    Command("serve", "run the server", _serve, _serve_args),
+    Command("serve", "run the server", _serve, _serve_args, defaults=_serve_defaults),
     Command("migrate", "upgrade the database schema to the latest revision (alembic upgrade head)", _migrate,
-            no_options),
+            no_options, creates_database=True),
     Command("bootstrap", "first-run setup used by `make run`: the first operator and the demo corpus", _bootstrap,
             no_options),
     Command("create-user", "add a user; the password comes from stdin or a prompt", _create_user, _create_user_args),
@@ -291,19 +336,82 @@ def command_table() -> dict[str, Command]:
     return {cmd.name: cmd for cmd in [*COMMANDS, *auth_commands.COMMANDS, *corpus_commands.COMMANDS]}
 
 
-def build_parser(table: dict[str, Command]) -> argparse.ArgumentParser:
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("secondlayer")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """--json and --env-file, accepted before the command (`default` False/None) and after it (SUPPRESS, so the
+    command's parser does not overwrite what was given before it)."""
+    parser.add_argument("--json", action="store_true", default=default if default is argparse.SUPPRESS else False,
+                        help="print exactly one JSON object on stdout")
+    parser.add_argument("--env-file", metavar="PATH", default=default,
+                        help="read settings from this file of KEY=VALUE lines first, as `serve` does (its values "
+                             "win over the environment; default: $SECONDLAYER_ENV_FILE)")
+
+
+def _configuration_epilog(settings: Settings | None) -> str | None:
+    if settings is None:
+        return None
+    env_file = settings.env_file or "none (no --env-file, SECONDLAYER_ENV_FILE unset)"
+    return (f"configuration now: env file {env_file}; database {database_label(settings)}; "
+            f"public URL {settings.public_url}")
+
+
+def build_parser(table: dict[str, Command], settings: Settings | None = None) -> argparse.ArgumentParser:
+    """The parser; with `settings`, each command's help shows the effective defaults and configuration."""
     parser = _Parser(
         prog="secondlayer",
-        description="SecondLayer MCP gateway. Settings come from the environment: "
-        + ", ".join(s.name for s in SETTINGS),
+        description="SecondLayer MCP gateway. Settings come from the environment and the env file "
+        "(--env-file or SECONDLAYER_ENV_FILE): " + ", ".join(s.name for s in SETTINGS),
+        epilog=_configuration_epilog(settings),
     )
+    parser.add_argument("--version", action="version", version=f"secondlayer {version()}")
+    _common_options(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for cmd in table.values():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
-        p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, epilog=_configuration_epilog(settings))
+        _common_options(p, argparse.SUPPRESS)
         cmd.configure(p)
+        if settings is not None and cmd.defaults is not None:
+            p.set_defaults(**cmd.defaults(settings))
     return parser
+
+
+def _env_file_argument(argv: list[str]) -> str | None:
+    """--env-file wherever it stands, read before the full parser is built (its help shows the settings)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--env-file")
+    known, _ = pre.parse_known_args(argv)
+    return known.env_file  # type: ignore[no-any-return]
+
+
+def load_configuration(argv: list[str]) -> Settings:
+    """The settings `serve` and every command run with: the env file (--env-file, else SECONDLAYER_ENV_FILE)
+    laid over the environment, exactly as supervisord's `serve` reads it; ConfigError names what is wrong."""
+    path = _env_file_argument(argv) or os.environ.get("SECONDLAYER_ENV_FILE", "")
+    if path:
+        # Into the process environment too, as a shell that sourced the file would have it: libpq and any
+        # subprocess see the same values (PGSSLROOTCERT, TZ, ...).
+        os.environ.update(read_env_file(path))
+        os.environ["SECONDLAYER_ENV_FILE"] = str(Path(path).expanduser().resolve())
+    return load_settings(os.environ)
+
+
+def _json_value(value: Any) -> Any:
+    """--json's rendering of what JSON lacks: timestamps in ISO 8601 with T and an offset (UTC when none)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 @contextmanager
@@ -316,22 +424,28 @@ def _quiet_warnings() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     table = command_table()
-    args = build_parser(table).parse_args(argv)
+    settings: Settings | None = None
+    config_error: ConfigError | None = None
+    try:
+        settings = load_configuration(argv)
+    except ConfigError as exc:
+        config_error = exc  # reported after parsing, so that --help and --version still answer
+    args = build_parser(table, settings).parse_args(argv)
     cmd = table[args.command]
-    want_json = bool(getattr(args, "json", False))
+    want_json = bool(args.json)
 
-    def fail(message: str) -> int:
+    def fail(message: str, database: dict[str, str] | None = None) -> int:
         print(f"secondlayer {cmd.name}: {message}", file=sys.stderr)
         if want_json:
-            print(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
+            extra = {"database": database} if database else {}
+            print(json.dumps({"ok": False, "error": message, **extra}, ensure_ascii=False))
         return EXIT_FAIL
 
-    try:
-        settings = load_settings(os.environ)
-    except ConfigError as exc:
-        return fail(f"configuration error: {exc}")
-    ctx = Context(settings=settings, args=args)
+    if settings is None:
+        return fail(f"configuration error: {config_error}")
+    ctx = Context(settings=settings, args=args, creates_database=cmd.creates_database)
 
     async def run() -> Result:
         try:
@@ -343,15 +457,18 @@ def main(argv: list[str] | None = None) -> int:
         with _quiet_warnings():
             payload, text = asyncio.run(run())
     except CommandError as exc:
-        return fail(str(exc))
+        return fail(str(exc), database_json(settings) if ctx.used_database else None)
     except ConfigError as exc:
         return fail(f"configuration error: {exc}")
     except KeyboardInterrupt:
         return fail("interrupted")
     finally:
         ctx.close_embedded()
+    if ctx.used_database or cmd.name == "serve":
+        payload = {**payload, "database": database_json(settings)}
+        text = f"{text}\ndatabase: {database_label(settings)}" if text else ""
     if want_json:
-        print(json.dumps({"ok": True, **payload}, ensure_ascii=False, default=str))
+        print(json.dumps({"ok": True, **payload}, ensure_ascii=False, default=_json_value))
     elif text:
         print(text)
     return EXIT_OK

@@ -67,6 +67,8 @@ def is_loopback_host(host: str) -> bool:
 
 def _public_url(name: str, raw: str) -> str:
     value = raw.strip().rstrip("/")
+    if not value:
+        return ""  # follows the address `serve` listens on (load_settings, Settings.bound_to)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name} must be an absolute http(s) URL such as https://mcp.example.org, got {raw!r}")
@@ -141,12 +143,16 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("SECONDLAYER_ENV_FILE", "",
+            "file of KEY=VALUE lines read first by `serve` and every command alike (also --env-file); its values "
+            "win over the environment", _str, "env_file"),
     Setting("DATABASE_URL", "", "postgresql://user:pass@host:port/db of a real server; unset: embedded PostgreSQL",
             _database_url),
     Setting("SECONDLAYER_DATA_DIR", "./var", "directory for the embedded database and generated secrets", _str,
             "data_dir"),
-    Setting("PUBLIC_URL", "http://127.0.0.1:8000",
-            "external base URL: OAuth issuer and MCP resource ids; https unless the host is loopback", _public_url),
+    Setting("PUBLIC_URL", "",
+            "external base URL: OAuth issuer and MCP resource ids; https unless the host is loopback; unset: "
+            "http://HOST:PORT as `serve` listens (loopback only)", _public_url),
     Setting("HOST", "127.0.0.1", "address `serve` listens on (overridden by --host)", _str),
     Setting("PORT", "8000", "port `serve` listens on (overridden by --port)", _int(0, 65535)),
     Setting("COOKIE_SECRET", "", "signs session cookies; unset: generated once and kept in the data dir", _str),
@@ -233,6 +239,8 @@ class Settings:
     log_level: str
     admin_email: str
     admin_password: str = field(repr=False)
+    env_file: str = ""
+    public_url_explicit: bool = True  # False: PUBLIC_URL was unset and follows the address `serve` listens on
 
     @property
     def issuer(self) -> str:
@@ -251,6 +259,12 @@ class Settings:
     def accepted_audiences(self) -> tuple[str, ...]:
         """Token audiences good on every MCP endpoint: the endpoints and the server's base URL."""
         return (self.public_url, *self.mcp_resources)
+
+    def bound_to(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on host:port: an unset PUBLIC_URL follows that address."""
+        if self.public_url_explicit:
+            return self
+        return self.replace(public_url=url_for_bind(host, port))
 
     def replace(self, **changes: Any) -> Settings:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -272,7 +286,63 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raw = setting.default
         values[_attr(setting)] = setting.parse(setting.name, raw)
     values["data_dir"] = Path(values["data_dir"]).expanduser().resolve()
+    if not values["public_url"]:
+        values["public_url"] = url_for_bind(values["host"], values["port"])
+        values["public_url_explicit"] = False
     return Settings(**values)
+
+
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")  # noqa: S104 - names of "every address", compared, not bound here
+
+
+def url_for_bind(host: str, port: int) -> str:
+    """The public URL of a server listening on host:port when PUBLIC_URL is unset: loopback only, since plain
+    http is refused anywhere else; "every address" is advertised as 127.0.0.1."""
+    name = host.strip().strip("[]")
+    if name in WILDCARD_HOSTS:
+        name = "127.0.0.1"
+    if not is_loopback_host(name):
+        raise ConfigError(f"PUBLIC_URL is unset and HOST {host} is not a loopback address; set PUBLIC_URL to the "
+                          "https URL clients reach the server at")
+    if ":" in name:
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
+
+def public_url_mismatch(settings: Settings, host: str, port: int) -> str | None:
+    """Why a loopback PUBLIC_URL set by hand will not reach a server listening on host:port, or None."""
+    parts = urlsplit(settings.public_url)
+    if not settings.public_url_explicit or not is_loopback_host(parts.hostname or ""):
+        return None
+    public_port = parts.port or (443 if parts.scheme == "https" else 80)
+    name = host.strip().strip("[]")
+    if name not in WILDCARD_HOSTS and not is_loopback_host(name):
+        return (f"PUBLIC_URL {settings.public_url} is a loopback URL but the server listens on {host}, not on "
+                "loopback: clients given PUBLIC_URL will not reach it")
+    if public_port != port:
+        return (f"PUBLIC_URL {settings.public_url} names port {public_port} but the server listens on port {port}: "
+                "clients given PUBLIC_URL will not reach it unless a proxy forwards that port here")
+    return None
+
+
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """The KEY=VALUE lines of an env file, as deploy tools write them: one a line, taken literally (no quotes,
+    no expansion, so a secret may hold any character); blank lines and lines starting with # are skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot read the env file {path}: {reason}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key or not all(c.isascii() and (c.isalnum() or c == "_") for c in key):
+            # The value is never echoed: it may be a secret.
+            raise ConfigError(f"{path}:{number}: not a KEY=VALUE line (KEY of letters, digits and _)")
+        values[key] = value
+    return values
 
 
 def ensure_cookie_secret(settings: Settings) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from pathlib import Path
 
 import tornado.httpserver
@@ -12,7 +13,7 @@ import tornado.locale
 import tornado.netutil
 import tornado.web
 
-from app.config import Settings
+from app.config import Settings, public_url_mismatch
 from app.db import UNAVAILABLE, Database
 from app.db.embedded import EmbeddedPostgres
 from app.db.schema import schema_problem
@@ -79,8 +80,8 @@ class Runtime:
         self.server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
 
-    async def start(self, host: str, port: int) -> int:
-        """Check the database, start services, listen; returns the bound port."""
+    async def start(self, host: str, port: int, sockets: list[socket.socket] | None = None) -> int:
+        """Check the database, start services, listen (on `sockets` when given); returns the bound port."""
         try:
             problem = await schema_problem(self.db)
         except UNAVAILABLE as exc:
@@ -97,10 +98,8 @@ class Runtime:
             self.app, max_body_size=self.settings.max_body_bytes, idle_connection_timeout=75,
             body_timeout=bodies.BODY_TIMEOUT, trusted_proxies=self.settings.trusted_proxies,
         )
-        try:
-            sockets = tornado.netutil.bind_sockets(port, address=host)
-        except OSError as exc:
-            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        # Bound only now, once ready: until then a proxy's connection is refused and it tries its next server.
+        sockets = sockets or bind(host, port)
         self.server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         return self.port
@@ -124,8 +123,25 @@ class Runtime:
             await self.db.close()
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
-    """Run until SIGTERM or SIGINT, then shut down cleanly (and stop the embedded database if ours)."""
+def bind(host: str, port: int) -> list[socket.socket]:
+    try:
+        return tornado.netutil.bind_sockets(port, address=host)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+async def serve(settings: Settings, host: str, port: int, *, database: str) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly (and stop the embedded database if ours).
+
+    An unset PUBLIC_URL follows the address listened on (`database` names the database in the log)."""
+    sockets = None
+    if port == 0 and not settings.public_url_explicit:
+        sockets = bind(host, 0)  # the public URL needs the port the system picks
+        port = sockets[0].getsockname()[1]
+    settings = settings.bound_to(host, port)
+    mismatch = public_url_mismatch(settings, host, port)
+    if mismatch:
+        log.warning("%s", mismatch)
     embedded: EmbeddedPostgres | None = None
     database_url = settings.database_url
     loop = asyncio.get_running_loop()
@@ -134,8 +150,9 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         database_url = await loop.run_in_executor(None, embedded.start)
     runtime = Runtime(settings, database_url)
     try:
-        await runtime.start(host, port)
-        log.info("serving on http://%s:%s (public URL %s)", host, runtime.port, settings.public_url)
+        await runtime.start(host, port, sockets)
+        log.info("serving on http://%s:%s; public URL %s%s; database %s", host, runtime.port, settings.public_url,
+                 "" if settings.public_url_explicit else " (PUBLIC_URL unset: follows the address)", database)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)

@@ -60,9 +60,14 @@ async def revoke_api_key(
     return row
 
 
+async def get_api_key(db: Database, key_id: int) -> Row | None:
+    return await db.fetch_one(sa.select(api_keys).where(api_keys.c.id == key_id))
+
+
 async def list_api_keys(db: Database, user_id: int | None = None) -> list[Row]:
+    """Keys newest first, each with its user's email and whether that user is disabled (which stops the key)."""
     stmt = (
-        sa.select(api_keys, users.c.email)
+        sa.select(api_keys, users.c.email, users.c.disabled.label("user_disabled"))
         .join(users, users.c.id == api_keys.c.user_id)
         .order_by(api_keys.c.created_at.desc())
     )

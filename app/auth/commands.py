@@ -1,15 +1,17 @@
-"""CLI commands for OAuth clients and API keys: register-client, rotate-secret, create-api-key, revoke-api-key."""
+"""CLI commands for OAuth clients, users and API keys: register-client, rotate-secret, create-api-key, revoke-api-key,
+list-clients, list-users, list-api-keys."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.audit import CLI
-from app.cli import Command, CommandError, Context, Result
+from app.cli import Command, CommandError, Context, Result, no_options
 
 
 def _register_client_args(p: argparse.ArgumentParser) -> None:
@@ -113,15 +115,102 @@ def _revoke_key_args(p: argparse.ArgumentParser) -> None:
 
 
 async def _revoke_api_key(ctx: Context) -> Result:
-    from app.auth.api_keys import ApiKeyError, revoke_api_key
+    from app.auth.api_keys import ApiKeyError, get_api_key, revoke_api_key
 
     db = await ctx.db()
+    before = await get_api_key(db, ctx.args.key_id)
+    already = before is not None and before["revoked_at"] is not None
     try:
         row = await revoke_api_key(db, ctx.args.key_id, actor=CLI)
     except ApiKeyError as exc:
         raise CommandError(str(exc)) from None
-    return ({"id": row["id"], "revoked_at": row["revoked_at"]},
-            f"revoked API key {row['id']} ({row['prefix']}...)")
+    payload = {"id": row["id"], "prefix": row["prefix"], "revoked_at": row["revoked_at"], "already_revoked": already}
+    if already:
+        return payload, f"API key {row['id']} ({row['prefix']}...) was already revoked at {_when(row['revoked_at'])}"
+    return payload, f"revoked API key {row['id']} ({row['prefix']}...)"
+
+
+# ---- listings ----------------------------------------------------------------------------------
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    """Plain columns for people; --json has every field."""
+    if not rows:
+        return "(none)"
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+async def _list_clients(ctx: Context) -> Result:
+    from app.auth.clients import list_clients
+
+    rows = await list_clients(await ctx.db())
+    items = [{"id": r["id"], "client_id": r["client_id"], "name": r["name"],
+              "status": "disabled" if r["disabled"] else "enabled",
+              "registration": r["registration_source"], "auth_method": r["token_endpoint_auth_method"],
+              "redirect_uris": r["redirect_uris"], "active_grants": r["active_grants"],
+              "created_at": r["created_at"], "last_used_at": r["last_used_at"]} for r in rows]
+    text = _table(["CLIENT ID", "NAME", "STATUS", "REGISTERED BY", "AUTH", "GRANTS", "CREATED", "LAST USED"],
+                  [[i["client_id"], i["name"], i["status"], i["registration"], i["auth_method"],
+                    str(i["active_grants"]), _when(i["created_at"]), _when(i["last_used_at"])] for i in items])
+    return {"clients": items}, text
+
+
+async def _list_users(ctx: Context) -> Result:
+    from app.auth.users import list_users
+
+    db = await ctx.db()
+    rows: list[dict[str, Any]] = []
+    while page := await list_users(db, limit=500, offset=len(rows)):
+        rows += page
+    items = [{"id": r["id"], "email": r["email"], "role": "operator" if r["is_admin"] else "user",
+              "status": "disabled" if r["disabled"] else "enabled", "has_password": r["has_password"],
+              "api_keys": r["api_keys"], "active_grants": r["active_grants"],
+              "created_at": r["created_at"], "last_login_at": r["last_login_at"]} for r in rows]
+    text = _table(["ID", "EMAIL", "ROLE", "STATUS", "PASSWORD", "KEYS", "GRANTS", "CREATED", "LAST SIGN-IN"],
+                  [[str(i["id"]), i["email"], i["role"], i["status"], "yes" if i["has_password"] else "no",
+                    str(i["api_keys"]), str(i["active_grants"]), _when(i["created_at"]), _when(i["last_login_at"])]
+                   for i in items])
+    return {"users": items}, text
+
+
+def _list_keys_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", metavar="EMAIL", help="only this user's keys")
+
+
+def _key_status(row: dict[str, Any], now: datetime) -> str:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        return "expired"
+    return "user disabled" if row["user_disabled"] else "active"
+
+
+async def _list_api_keys(ctx: Context) -> Result:
+    from app.auth.api_keys import list_api_keys
+    from app.auth.users import get_user_by_email
+
+    db = await ctx.db()
+    user_id = None
+    if ctx.args.user:
+        user = await get_user_by_email(db, ctx.args.user)
+        if user is None:
+            raise CommandError(f"no user with email {ctx.args.user.strip()}")
+        user_id = user["id"]
+    now = datetime.now(UTC)
+    items = [{"id": r["id"], "name": r["name"], "prefix": r["prefix"], "user": r["email"],
+              "status": _key_status(r, now), "created_at": r["created_at"], "last_used_at": r["last_used_at"],
+              "expires_at": r["expires_at"], "revoked_at": r["revoked_at"]}
+             for r in await list_api_keys(db, user_id)]
+    text = _table(["ID", "PREFIX", "NAME", "USER", "STATUS", "CREATED", "LAST USED"],
+                  [[str(i["id"]), i["prefix"] + "...", i["name"], i["user"], i["status"], _when(i["created_at"]),
+                    _when(i["last_used_at"])] for i in items])
+    return {"api_keys": items}, text
 
 
 COMMANDS = [
@@ -130,5 +219,12 @@ COMMANDS = [
     Command("rotate-secret", "issue a new client secret; the old one keeps working for SECRET_ROTATION_GRACE seconds",
             _rotate_secret, _rotate_args),
     Command("create-api-key", "create an API key (sl_...) for a user; printed once", _create_api_key, _create_key_args),
-    Command("revoke-api-key", "revoke an API key by its id", _revoke_api_key, _revoke_key_args),
+    Command("revoke-api-key", "revoke an API key by its id (an already revoked key is reported, exit 0)",
+            _revoke_api_key, _revoke_key_args),
+    Command("list-clients", "list the OAuth clients: client_id, name, status, how registered, last used",
+            _list_clients, no_options),
+    Command("list-users", "list the users: id, email, role, status, API keys, last sign-in", _list_users,
+            no_options),
+    Command("list-api-keys", "list API keys (all, or one user's): id, prefix, name, status, last used",
+            _list_api_keys, _list_keys_args),
 ]

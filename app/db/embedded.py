@@ -28,6 +28,10 @@ class EmbeddedPostgres:
         self.pgdata = data_dir / "postgres"
         self._server: PostgresServer | None = None
 
+    def exists(self) -> bool:
+        """True once a database cluster was made here (by `migrate` or `make run`)."""
+        return (self.pgdata / "PG_VERSION").is_file()
+
     def start(self) -> str:
         """Start (or join) the server and return the URL of the product's database."""
         with warnings.catch_warnings():
