@@ -99,7 +99,9 @@ def test_set_password_then_unknown_user(cli, dbrun):
 def test_failure_with_json_still_prints_one_object(cli):
     result = cli("set-password", "nobody@example.com", "--password-stdin", "--json", input="whatever123\n")
     assert result.returncode == 1
-    assert json.loads(result.stdout) == {"ok": False, "error": "no user with email nobody@example.com"}
+    payload = json.loads(result.stdout)
+    assert payload.pop("database")["kind"] == "url"  # which database it looked in
+    assert payload == {"ok": False, "error": "no user with email nobody@example.com"}
 
 
 def test_migrate_is_idempotent(cli):
@@ -136,3 +138,76 @@ def test_commands_refuse_an_unmigrated_database(cli, make_database):
     result = cli("create-user", _email(), "--password-stdin", env={"DATABASE_URL": url}, input="long enough pw\n")
     assert result.returncode == 1
     assert "secondlayer migrate" in result.stderr
+
+
+def test_version(cli):
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"secondlayer {version('secondlayer')}"
+
+
+def test_json_before_or_after_the_command(cli):
+    for args in (["--json", "migrate"], ["migrate", "--json"]):
+        result = cli(*args)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["ok"] is True
+
+
+def test_help_shows_effective_defaults_and_the_password_option(cli, tmp_path):
+    serve = cli("serve", "--help", env={"PORT": "8123", "HOST": "127.0.0.2"})
+    assert serve.returncode == 0
+    assert "(default: 8123, the PORT setting)" in serve.stdout
+    assert "(default: 127.0.0.2, the HOST setting)" in serve.stdout
+    assert "public URL http://127.0.0.1:8000" in " ".join(serve.stdout.split())  # the cli fixture sets PUBLIC_URL
+    env_file = tmp_path / "from-file.env"
+    env_file.write_text("PORT=8124\n")
+    assert "(default: 8124, the PORT setting)" in cli("serve", "--help", "--env-file", str(env_file)).stdout
+    create = " ".join(cli("create-user", "--help").stdout.split())
+    assert "--password PASSWORD" in create and "WARNING: visible in shell history" in create
+
+
+def test_commands_say_which_database_they_used(cli, database_url):
+    text = cli("migrate")
+    assert text.returncode == 0
+    safe = "postgresql://postgres:***@/" + database_url.split("@/", 1)[1]
+    assert text.stdout.strip().splitlines()[-1] == f"database: {safe}"
+    assert json.loads(cli("migrate", "--json").stdout)["database"] == {"kind": "url", "url": safe}
+
+
+def test_the_env_file_configures_every_command_like_the_server(cli, database_url, tmp_path, dbrun):
+    # The file's values win over the environment: a stray DATABASE_URL in an operator's shell cannot send the
+    # command to another database than the server's.
+    env_file = tmp_path / "secondlayer.env"
+    env_file.write_text(f"# the server's settings\n\nDATABASE_URL={database_url}\nBCRYPT_ROUNDS=4\n")
+    stray = {"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/elsewhere"}
+    email = _email()
+    by_option = cli("create-user", email, "--env-file", str(env_file), "--password-stdin", "--json",
+                    env=stray, input="long enough pw\n")
+    assert by_option.returncode == 0, by_option.stderr
+    assert json.loads(by_option.stdout)["database"]["url"].endswith(database_url.split("@/", 1)[1])
+    by_variable = cli("--json", "list-users", env={**stray, "SECONDLAYER_ENV_FILE": str(env_file)})
+    assert by_variable.returncode == 0, by_variable.stderr
+    assert email in {u["email"] for u in json.loads(by_variable.stdout)["users"]}
+
+
+def test_a_bad_or_missing_env_file_is_one_line(cli, tmp_path):
+    missing = cli("list-users", "--env-file", str(tmp_path / "nowhere.env"))
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (f"secondlayer list-users: configuration error: cannot read the env file "
+                                      f"{tmp_path / 'nowhere.env'}: No such file or directory")
+    bad = tmp_path / "bad.env"
+    bad.write_text("PORT=8000\nexport PASSWORD=hunter2\n")
+    result = cli("list-users", env={"SECONDLAYER_ENV_FILE": str(bad)})
+    assert result.returncode == 1 and f"{bad}:2: not a KEY=VALUE line" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_a_command_without_the_servers_settings_does_not_make_a_new_database(cli, tmp_path):
+    # DATABASE_URL unset and no embedded database in the data dir: most likely the env file was forgotten.
+    env = {"DATABASE_URL": "", "SECONDLAYER_DATA_DIR": str(tmp_path / "var")}
+    for command in (["list-users"], ["create-api-key", "--user", "a@example.com", "--name", "x"], ["serve"]):
+        result = cli(*command, env=env)
+        assert result.returncode == 1
+        assert "no database:" in result.stderr and "--env-file PATH" in result.stderr, result.stderr
+    assert not (tmp_path / "var" / "postgres").exists()

@@ -1,8 +1,10 @@
-"""`secondlayer register-client`, `rotate-secret`, `create-api-key`, `revoke-api-key` as an operator runs them."""
+"""`secondlayer register-client`, `rotate-secret`, `create-api-key`, `revoke-api-key` and the listings
+(`list-clients`, `list-users`, `list-api-keys`) as an operator runs them."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import sqlalchemy as sa
 
@@ -88,3 +90,58 @@ def test_api_key_errors(cli):
     assert r.returncode == 1 and "no API key" in r.stderr
     r = cli("revoke-api-key", "not-a-number")
     assert r.returncode == 2
+
+
+# Every timestamp --json prints: ISO 8601 with the T and an offset.
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
+
+
+def test_revoking_a_revoked_key_says_so_and_succeeds(cli, make_user):
+    user = make_user()
+    key_id = str(_json(cli("create-api-key", "--user", user["email"], "--name", "twice", "--json"))["id"])
+    first = _json(cli("revoke-api-key", key_id, "--json"))
+    assert first["already_revoked"] is False and ISO.match(first["revoked_at"])
+    again = cli("revoke-api-key", key_id)
+    assert again.returncode == 0 and "was already revoked at" in again.stdout
+    second = _json(cli("--json", "revoke-api-key", key_id))
+    assert second["already_revoked"] is True and second["revoked_at"] == first["revoked_at"]
+
+
+def test_list_api_keys_shows_ids_prefixes_status_and_last_use(cli, make_user):
+    user, other = make_user(), make_user()
+    kept = _json(cli("create-api-key", "--user", user["email"], "--name", "kept", "--json"))
+    gone = _json(cli("create-api-key", "--user", user["email"], "--name", "gone", "--json"))
+    _json(cli("create-api-key", "--user", other["email"], "--name", "someone else's", "--json"))
+    cli("revoke-api-key", str(gone["id"]))
+    listed = _json(cli("list-api-keys", "--user", user["email"], "--json"))["api_keys"]
+    assert [(k["id"], k["name"], k["status"]) for k in listed] == [(gone["id"], "gone", "revoked"),
+                                                                    (kept["id"], "kept", "active")]
+    assert {k["prefix"] for k in listed} == {kept["prefix"], gone["prefix"]}
+    assert all(k["user"] == user["email"] and ISO.match(k["created_at"]) for k in listed)
+    assert listed[0]["last_used_at"] is None and ISO.match(listed[0]["revoked_at"])
+    assert kept["key"] not in json.dumps(listed)  # only the prefix, never the key
+    text = cli("list-api-keys", "--user", user["email"])
+    assert text.returncode == 0
+    assert re.search(rf"^{kept['id']} +{re.escape(kept['prefix'])}\.\.\. +kept +{re.escape(user['email'])} +active",
+                     text.stdout, re.M)
+    everyone = _json(cli("list-api-keys", "--json"))["api_keys"]
+    assert {user["email"], other["email"]} <= {k["user"] for k in everyone}
+    missing = cli("list-api-keys", "--user", "nobody@example.com")
+    assert missing.returncode == 1 and "no user with email nobody@example.com" in missing.stderr
+
+
+def test_list_users_and_clients(cli, make_user):
+    user = make_user()
+    users = _json(cli("list-users", "--json"))["users"]
+    mine = next(u for u in users if u["email"] == user["email"])
+    assert mine["id"] == user["id"] and mine["role"] == "user" and mine["status"] == "enabled"
+    assert ISO.match(mine["created_at"])
+    assert user["email"] in cli("list-users").stdout
+    client = _json(cli("register-client", "--name", "Listed app", "--redirect-uri", CHATGPT, "--json"))
+    clients = _json(cli("list-clients", "--json"))["clients"]
+    listed = next(c for c in clients if c["client_id"] == client["client_id"])
+    assert listed["name"] == "Listed app" and listed["status"] == "enabled" and listed["registration"] == "operator"
+    assert listed["redirect_uris"] == [CHATGPT] and ISO.match(listed["created_at"]) and listed["last_used_at"] is None
+    assert client["client_secret"] not in json.dumps(clients)
+    text = cli("list-clients").stdout
+    assert re.search(rf"^{client['client_id']} +Listed app +enabled +operator", text, re.M)

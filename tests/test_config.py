@@ -92,3 +92,43 @@ def test_readme_lists_every_setting():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for setting in SETTINGS:
         assert f"`{setting.name}`" in readme, f"README lacks {setting.name}"
+
+
+def test_an_unset_public_url_follows_host_and_port():
+    from app.config import url_for_bind
+
+    settings = load_settings({"PORT": "8100"})
+    assert settings.public_url == "http://127.0.0.1:8100" and not settings.public_url_explicit
+    assert settings.bound_to("127.0.0.1", 8200).public_url == "http://127.0.0.1:8200"
+    assert settings.bound_to("0.0.0.0", 8200).public_url == "http://127.0.0.1:8200"
+    assert url_for_bind("::1", 9000) == "http://[::1]:9000"
+    assert url_for_bind("localhost", 9000) == "http://localhost:9000"
+    explicit = load_settings({"PUBLIC_URL": "https://mcp.example.org", "PORT": "8100"})
+    assert explicit.bound_to("127.0.0.1", 8200).public_url == "https://mcp.example.org"
+    with pytest.raises(ConfigError, match="PUBLIC_URL is unset and HOST 10.1.2.3 is not a loopback address"):
+        load_settings({"HOST": "10.1.2.3"})
+
+
+def test_a_loopback_public_url_that_misses_the_server_is_named():
+    from app.config import public_url_mismatch
+
+    s = load_settings({"PUBLIC_URL": "http://127.0.0.1:8000", "PORT": "8100"})
+    assert "names port 8000 but the server listens on port 8100" in public_url_mismatch(s, "127.0.0.1", 8100)
+    assert public_url_mismatch(s, "127.0.0.1", 8000) is None
+    assert "not on loopback" in public_url_mismatch(s, "10.1.2.3", 8000)
+    assert public_url_mismatch(load_settings({"PUBLIC_URL": "http://localhost"}), "127.0.0.1", 80) is None
+    # Behind a TLS proxy the ports differ by design; an unset PUBLIC_URL cannot disagree.
+    assert public_url_mismatch(load_settings({"PUBLIC_URL": "https://mcp.example.org"}), "127.0.0.1", 8000) is None
+    assert public_url_mismatch(load_settings({"PORT": "8100"}), "127.0.0.1", 8100) is None
+
+
+def test_env_file_lines_are_taken_literally(tmp_path):
+    from app.config import read_env_file
+
+    path = tmp_path / "secondlayer.env"
+    path.write_text("# comment\n\nA=1\nSECRET=p@ss word=#$HOME 'x'\r\nEMPTY=\n")
+    assert read_env_file(path) == {"A": "1", "SECRET": "p@ss word=#$HOME 'x'", "EMPTY": ""}
+    for bad in ("no equals sign", "export A=1", "=value", " A=1", "KÉY=1"):
+        path.write_text(f"A=1\n{bad}\n")
+        with pytest.raises(ConfigError, match=r"secondlayer.env:2: not a KEY=VALUE line"):
+            read_env_file(path)

@@ -24,9 +24,9 @@ from tests.helpers_http import CheckedClient, trickle_is_cut_off
 from tests.helpers_server import ROOT, ServerThread, free_port, server_settings, wait_ready
 
 
-def _start_serve(database_url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _start_serve(database_url: str, data_dir: Path, port: int, public_url: str = "") -> subprocess.Popen[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "SECONDLAYER_DATA_DIR": str(data_dir),
-           "PUBLIC_URL": f"http://127.0.0.1:{port}", "COOKIE_SECRET": "s" * 40, "LOG_LEVEL": "info"}
+           "PUBLIC_URL": public_url or f"http://127.0.0.1:{port}", "COOKIE_SECRET": "s" * 40, "LOG_LEVEL": "info"}
     return subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -81,6 +81,51 @@ def test_sigterm_finishes_in_flight_requests_then_exits(make_database, tmp_path)
     assert any(e["msg"] == "stopped" for e in lines)
     access = [e for e in lines if e["logger"] == "secondlayer.access"]
     assert access and all(e["request_id"] != "-" and "?" not in e["path"] for e in access)
+
+
+def test_public_url_follows_the_port_and_every_stdout_line_is_json(make_database, tmp_path):
+    # PORT without PUBLIC_URL: the server advertises the address it listens on, not the default :8000.
+    url = make_database("sl_port")
+    upgrade(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": url, "SECONDLAYER_DATA_DIR": str(tmp_path), "PORT": str(port),
+           "COOKIE_SECRET": "s" * 40, "LOG_LEVEL": "info"}
+    env.pop("PUBLIC_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(base, proc)
+        with CheckedClient(base) as client:
+            assert client.get("/.well-known/oauth-authorization-server").json()["issuer"] == base
+            assert client.get("/.well-known/oauth-protected-resource/mcp").json()["resource"] == f"{base}/mcp"
+            assert f"<code>{base}/mcp</code>" in client.get("/", headers={"Accept": "text/html"}).text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    # The whole of stdout, as supervisord writes it to the log file: one JSON object a line, nothing else.
+    entries = [json.loads(line) for line in out.splitlines()]
+    assert entries[-1]["msg"] == "stopped"
+    serving = next(e for e in entries if e["msg"].startswith("serving on"))
+    assert f"public URL {base} (PUBLIC_URL unset: follows the address)" in serving["msg"]
+    assert "; database postgresql://postgres:***@/" in serving["msg"]  # the password never
+
+
+def test_a_loopback_public_url_on_another_port_is_named_at_start(make_database, tmp_path):
+    url = make_database("sl_mismatch")
+    upgrade(url)
+    port = free_port()
+    proc = _start_serve(url, tmp_path, port, public_url="http://127.0.0.1:8000")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    warnings = [e for e in map(json.loads, out.splitlines()) if e["level"] == "warning"]
+    assert [e["msg"] for e in warnings] == [
+        f"PUBLIC_URL http://127.0.0.1:8000 names port 8000 but the server listens on port {port}: clients given "
+        "PUBLIC_URL will not reach it unless a proxy forwards that port here"]
 
 
 def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path):
