@@ -132,3 +132,14 @@ def test_env_file_lines_are_taken_literally(tmp_path):
         path.write_text(f"A=1\n{bad}\n")
         with pytest.raises(ConfigError, match=r"secondlayer.env:2: not a KEY=VALUE line"):
             read_env_file(path)
+
+
+def test_the_deployment_env_file_lists_every_setting():
+    from app.config import read_env_file
+
+    example = README.parent / "deploy" / "secondlayer.env.example"
+    text = example.read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        if setting.name != "SECONDLAYER_ENV_FILE":  # names the file itself
+            assert f"\n{setting.name}=" in text or f"\n#{setting.name}=" in text, setting.name
+    assert load_settings(read_env_file(example)).public_url == "https://stage.example.org"
