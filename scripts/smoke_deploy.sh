@@ -74,7 +74,8 @@ sl bootstrap > "$root/bootstrap.log" || { cat "$root/bootstrap.log"; fail "boots
 grep -q "created operator ops@example.org with password" "$root/bootstrap.log" || fail "no first operator"
 grep -q "loaded the demo corpus" "$root/bootstrap.log" || fail "no demo corpus"
 
-# ---- step 5: supervisord runs the repository's supervisord.conf --------------------------------------------------
+# ---- step 5: supervisord runs the repository's supervisord.conf (from the checkout) ------------------------------
+cd "$root/src"
 install -d "$root/etc/supervisor/conf.d" "$root/var/log/supervisor" "$root/bin"
 cat > "$conf_main" <<EOF
 ; Debian's /etc/supervisor/supervisord.conf, under the temporary root.
