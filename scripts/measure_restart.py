@@ -50,6 +50,7 @@ def main() -> int:
     headers = {"Authorization": f"Bearer {args.key}", "Content-Type": "application/json"}
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
+    failed_at: list[float] = []
     lock = threading.Lock()
     stop = threading.Event()
     deadline = time.monotonic() + args.max_seconds
@@ -70,6 +71,8 @@ def main() -> int:
             with lock:
                 outcomes[outcome] += 1
                 latencies.append(time.monotonic() - started)
+                if outcome != "ok":
+                    failed_at.append(started)
         conn.close()
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(args.clients)]
@@ -84,10 +87,11 @@ def main() -> int:
     for thread in threads:
         thread.join(60)
     failed = sum(n for outcome, n in outcomes.items() if outcome != "ok")
+    window = f" over {max(failed_at) - min(failed_at):.1f} s" if failed_at else ""
     ordered = sorted(latencies)
     p99 = ordered[int(len(ordered) * 0.99)] if ordered else 0.0
     print(f"restart: {' '.join(command)} (exit {result.returncode}, {took:.1f} s)")
-    print(f"calls: {sum(outcomes.values())}, failed: {failed} "
+    print(f"calls: {sum(outcomes.values())}, failed: {failed}{window} "
           f"({', '.join(f'{k}: {v}' for k, v in sorted(outcomes.items()))}); latency median "
           f"{statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
     if result.returncode != 0:

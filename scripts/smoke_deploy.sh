@@ -97,7 +97,7 @@ place supervisord.conf > "$root/etc/supervisor/conf.d/secondlayer.conf"
 place deploy/secondlayer-restart > "$root/bin/secondlayer-restart"
 chmod 0755 "$root/bin/secondlayer-restart"
 env -i PATH="$PATH" "$dev/supervisord" -c "$conf_main"  # as at boot: nothing from this shell's environment
-ready() { curl -fsS -o /dev/null --retry 90 --retry-delay 1 --retry-connrefused "$@"; }
+ready() { curl -fs -o /dev/null --retry 90 --retry-delay 1 --retry-connrefused "$@"; }
 ready "http://127.0.0.1:$port/readyz" || { tail -20 "$root/var/log/secondlayer/"*; fail "the server did not become ready"; }
 pid=$("${ctl[@]}" pid secondlayer)
 [ "$(ps -o user= -p "$pid")" = secondlayer ] || fail "the server runs as $(ps -o user= -p "$pid"), not secondlayer"
