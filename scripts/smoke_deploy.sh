@@ -49,8 +49,7 @@ git clone --quiet "$src" "$root/src"
 cd "$root/src"
 "$python" -m venv "$root/opt/secondlayer/venv"
 venv="$root/opt/secondlayer/venv/bin"
-"$venv/pip" install --quiet --upgrade pip
-"$venv/pip" wheel --quiet --no-deps -w dist .
+rm -rf dist && "$venv/pip" wheel --quiet --no-deps -w dist .
 "$venv/pip" install --quiet dist/secondlayer-*.whl
 "$venv/pip" install --quiet --force-reinstall --no-deps dist/secondlayer-*.whl
 (cd / && "$venv/python" -c 'import app, sys; sys.exit(None if "/site-packages/app/" in app.__file__ else app.__file__)') \

@@ -23,6 +23,9 @@ if [ -z "$ready" ]; then
 fi
 grep -q "created operator admin@example.com with password" "$work/run.log" || { echo "smoke: no operator password printed"; exit 1; }
 curl -fsS "http://127.0.0.1:$port/healthz" | grep -q '"ok"'
+# PORT without PUBLIC_URL: the server advertises the port it listens on.
+curl -fsS "http://127.0.0.1:$port/.well-known/oauth-authorization-server" | grep -q "\"issuer\": \"http://127.0.0.1:$port\"" \
+  || { echo "smoke: the issuer is not http://127.0.0.1:$port"; exit 1; }
 curl -fsS -H 'Accept: text/html' "http://127.0.0.1:$port/" | grep -q SecondLayer
 if [ -x .venv/bin/secondlayer ] && .venv/bin/secondlayer --help | grep -q create-api-key; then
   key=$(.venv/bin/secondlayer create-api-key --user admin@example.com --name smoke --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
