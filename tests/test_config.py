@@ -100,12 +100,12 @@ def test_an_unset_public_url_follows_host_and_port():
     settings = load_settings({"PORT": "8100"})
     assert settings.public_url == "http://127.0.0.1:8100" and not settings.public_url_explicit
     assert settings.bound_to("127.0.0.1", 8200).public_url == "http://127.0.0.1:8200"
-    assert settings.bound_to("0.0.0.0", 8200).public_url == "http://127.0.0.1:8200"
+    assert settings.bound_to("0.0.0.0", 8200).public_url == "http://127.0.0.1:8200"  # noqa: S104 - not bound
     assert url_for_bind("::1", 9000) == "http://[::1]:9000"
     assert url_for_bind("localhost", 9000) == "http://localhost:9000"
     explicit = load_settings({"PUBLIC_URL": "https://mcp.example.org", "PORT": "8100"})
     assert explicit.bound_to("127.0.0.1", 8200).public_url == "https://mcp.example.org"
-    with pytest.raises(ConfigError, match="PUBLIC_URL is unset and HOST 10.1.2.3 is not a loopback address"):
+    with pytest.raises(ConfigError, match=r"PUBLIC_URL is unset and HOST 10\.1\.2\.3 is not a loopback address"):
         load_settings({"HOST": "10.1.2.3"})
 
 
@@ -113,9 +113,9 @@ def test_a_loopback_public_url_that_misses_the_server_is_named():
     from app.config import public_url_mismatch
 
     s = load_settings({"PUBLIC_URL": "http://127.0.0.1:8000", "PORT": "8100"})
-    assert "names port 8000 but the server listens on port 8100" in public_url_mismatch(s, "127.0.0.1", 8100)
+    assert "names port 8000 but the server listens on port 8100" in str(public_url_mismatch(s, "127.0.0.1", 8100))
     assert public_url_mismatch(s, "127.0.0.1", 8000) is None
-    assert "not on loopback" in public_url_mismatch(s, "10.1.2.3", 8000)
+    assert "not on loopback" in str(public_url_mismatch(s, "10.1.2.3", 8000))
     assert public_url_mismatch(load_settings({"PUBLIC_URL": "http://localhost"}), "127.0.0.1", 80) is None
     # Behind a TLS proxy the ports differ by design; an unset PUBLIC_URL cannot disagree.
     assert public_url_mismatch(load_settings({"PUBLIC_URL": "https://mcp.example.org"}), "127.0.0.1", 8000) is None
