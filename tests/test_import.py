@@ -61,8 +61,10 @@ def test_good_file_imports_every_line_with_a_summary_and_progress(cli: Any, empt
 
     text = import_cli(cli, empty_database, "court_decisions", str(path))
     assert text.returncode == 0
+    summary_line, database_line = text.stdout.strip().splitlines()
     assert re.fullmatch(rf"imported 7 court decisions from {re.escape(str(path))} in \d+\.\d s: 0 new, "
-                        r"7 updated, 0 bad lines skipped", text.stdout.strip())
+                        r"7 updated, 0 bad lines skipped", summary_line)
+    assert database_line.startswith("database: postgresql://")
 
 
 def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, empty_database: str, tmp_path: Path) -> None:
@@ -138,7 +140,9 @@ def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(cli: Any, 
     # Small batches: several were written before the bad line, and must be gone.
     result = import_cli(cli, empty_database, "court_decisions", str(path), "--strict", "--batch-size", "5", "--json")
     assert result.returncode == 1
-    assert json.loads(result.stdout) == {
+    failure = json.loads(result.stdout)
+    assert failure.pop("database")["kind"] == "url"
+    assert failure == {
         "ok": False,
         "error": f"{path}:40: adjudication_date: not a date in the form YYYY-MM-DD: 'вчора'; stopped (--strict) "
                  "and rolled back, nothing was imported",
