@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 import tornado.httpserver
+import tornado.iostream
 import tornado.locale
 import tornado.netutil
 import tornado.web
@@ -20,12 +21,13 @@ from app.db.schema import schema_problem
 from app.forwarded import ProxyAwareHTTPServer
 from app.handlers import all_routes, bodies
 from app.handlers.base import GzipExceptEventStreams, NotFoundHandler, StaticHandler
-from app.services import Services
+from app.services import Inflight, Services
 
 log = logging.getLogger("secondlayer")
 
 HERE = Path(__file__).resolve().parent
 SHUTDOWN_GRACE = 20.0  # seconds to let in-flight requests finish; supervisord waits 30
+QUIET_PERIOD = 0.2  # seconds without a new request before the remaining (idle) connections are closed
 
 
 class StartupError(Exception):
@@ -78,6 +80,7 @@ class Runtime:
         self.services = Services(settings, self.db)
         self.app: tornado.web.Application | None = None
         self.server: tornado.httpserver.HTTPServer | None = None
+        self.sockets: list[socket.socket] = []
         self.port = 0
 
     async def start(self, host: str, port: int, sockets: list[socket.socket] | None = None) -> int:
@@ -99,9 +102,9 @@ class Runtime:
             body_timeout=bodies.BODY_TIMEOUT, trusted_proxies=self.settings.trusted_proxies,
         )
         # Bound only now, once ready: until then a proxy's connection is refused and it tries its next server.
-        sockets = sockets or bind(host, port)
-        self.server.add_sockets(sockets)
-        self.port = sockets[0].getsockname()[1]
+        self.sockets = sockets or bind(host, port)
+        self.server.add_sockets(self.sockets)
+        self.port = self.sockets[0].getsockname()[1]
         return self.port
 
     async def stop(self) -> None:
@@ -109,18 +112,46 @@ class Runtime:
         if self.server is not None:
             inflight = self.services.inflight
             log.info("shutting down: no new connections, waiting for %d in-flight requests", inflight.count)
+            self._accept_waiting(self.server)
             self.server.stop()
             self.services.shutdown.set()  # long-lived streams end themselves
-            try:
-                await asyncio.wait_for(inflight.idle.wait(), timeout=SHUTDOWN_GRACE)
-            except TimeoutError:
-                log.warning("shutdown: %d requests still running after %.0fs", inflight.count, SHUTDOWN_GRACE)
+            await self._quiet(inflight)
             await self.server.close_all_connections()
             self.server = None
         try:
             await self.services.stop()
         finally:
             await self.db.close()
+
+    def _accept_waiting(self, server: tornado.httpserver.HTTPServer) -> None:
+        """Serve the connections the kernel completed that the loop has not accepted yet.
+
+        Closing a listening socket resets them, and a proxy that had already sent a POST on one answers 502
+        rather than trying its next server. Accepted here, in the same step as the close, they are served.
+        """
+        for sock in self.sockets:
+            while True:
+                try:
+                    connection, address = sock.accept()
+                except OSError:  # BlockingIOError: none waiting
+                    break
+                server.handle_stream(tornado.iostream.IOStream(connection), address)
+        self.sockets = []
+
+    async def _quiet(self, inflight: Inflight) -> None:
+        """Wait until no request is in flight, nor begins within QUIET_PERIOD (a connection just accepted may not
+        have been read yet), for at most SHUTDOWN_GRACE seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while True:
+            try:
+                await asyncio.wait_for(inflight.idle.wait(), timeout=max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                log.warning("shutdown: %d requests still running after %.0fs", inflight.count, SHUTDOWN_GRACE)
+                return
+            await asyncio.sleep(QUIET_PERIOD)
+            if inflight.idle.is_set() or loop.time() >= deadline:
+                return
 
 
 def bind(host: str, port: int) -> list[socket.socket]:

@@ -153,10 +153,12 @@ sl import court_decisions "$demo/court_decisions.jsonl" 2> /dev/null | grep -q "
 measure() { "$dev/python" "$src/scripts/measure_restart.py" --url "$base" --key "$key" --insecure "$@"; }
 echo "smoke_deploy: a plain restart (one process):"
 measure -- "${ctl[@]}" restart secondlayer | sed 's/^/  /'
+: > "$root/nginx/logs/error.log"  # its 502s; what follows must add none
 ready "http://127.0.0.1:$port/readyz"
 echo "smoke_deploy: deploy/secondlayer-restart (the standby takes over):"
 SUPERVISORCTL="${ctl[*]}" PORT="$port" STANDBY_PORT="$standby_port" \
-  measure --require-zero -- "$root/bin/secondlayer-restart" | sed 's/^/  /' || fail "secondlayer-restart failed calls"
+  measure --require-zero -- "$root/bin/secondlayer-restart" | sed 's/^/  /' \
+  || { tail -5 "$root/nginx/logs/error.log"; fail "secondlayer-restart failed calls"; }
 [ "$("${ctl[@]}" status secondlayer-standby | awk '{print $2}')" = STOPPED ] || fail "the standby is still running"
 
 # ---- step 10: logs: every line JSON, nothing on stderr, then a clean stop ------------------------------------------
