@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import pytest
 
 from app.db import Database
 from app.db.schema import downgrade, head_revision, upgrade
+from app.server import Runtime
 from app.services import Services
 from tests.helpers_http import CheckedClient, trickle_is_cut_off
 from tests.helpers_server import ROOT, ServerThread, free_port, server_settings, wait_ready
@@ -245,3 +247,46 @@ def test_a_service_failing_to_start_stops_those_started_before_it(database_url, 
             await db.close()
 
     assert asyncio.run(start_then_look()) == []
+
+
+def test_a_request_arriving_as_the_server_stops_is_answered(database_url, tmp_path):
+    # A proxy's request that reached the server in the instant it stopped (its connection completed by the kernel
+    # but not yet accepted) is served, not reset: a reset POST comes back from nginx as a 502 it cannot retry.
+    # The loop is held while the request goes out, then runs Runtime.stop before it polls again, as `serve` does
+    # after SIGTERM. A raw socket rather than CheckedClient: the request must be on the wire while the loop is held.
+    port = free_port()
+    runtime = Runtime(server_settings(database_url, tmp_path, port), database_url)
+    loop = asyncio.new_event_loop()
+    started, held = threading.Event(), threading.Event()
+    stopping: list[asyncio.Task[None]] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runtime.start("127.0.0.1", port))
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(stopping[0])
+        loop.close()
+
+    def hold_then_stop() -> None:
+        held.set()
+        time.sleep(1)
+        stopping.append(loop.create_task(runtime.stop()))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(30)
+    loop.call_soon_threadsafe(hold_then_stop)
+    assert held.wait(5)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(30)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    assert answer.endswith(b'{"status": "ok"}')
