@@ -34,7 +34,8 @@ async def record(
     """Write one audit entry and return its id; pass the transaction's connection so it commits with the change
     it describes."""
     entry_id: int = await db.fetch_value(
-        audit_log.insert().values(
+        audit_log.insert()
+        .values(
             action=action,
             actor=actor.name,
             actor_user_id=actor.user_id,
@@ -42,6 +43,7 @@ async def record(
             target_id=None if target_id is None else str(target_id),
             ip=actor.ip,
             details=details or {},
-        ).returning(audit_log.c.id)
+        )
+        .returning(audit_log.c.id)
     )
     return entry_id

@@ -53,8 +53,9 @@ class Context:
                 try:
                     self._database_url = self._embedded.start()
                 except Exception as exc:  # noqa: BLE001 - pgserver raises what its subprocesses raise; all are this
-                    raise CommandError(f"cannot start the embedded database under {self._embedded.pgdata}: "
-                                       f"{exc}") from None
+                    raise CommandError(
+                        f"cannot start the embedded database under {self._embedded.pgdata}: {exc}"
+                    ) from None
         return self._database_url
 
     async def db(self) -> Database:
@@ -102,9 +103,11 @@ def database_json(settings: Settings) -> dict[str, str]:
 def no_database_message(settings: Settings) -> str:
     """A command other than migrate found no database: most likely it was not given the server's settings."""
     where = f"{settings.env_file} sets" if settings.env_file else "no env file is read and the environment sets"
-    return (f"no database: {where} no DATABASE_URL and there is no embedded database in {settings.data_dir}; "
-            "give this command the server's settings with --env-file PATH (or SECONDLAYER_ENV_FILE), or run "
-            "`secondlayer migrate` to create a database here")
+    return (
+        f"no database: {where} no DATABASE_URL and there is no embedded database in {settings.data_dir}; "
+        "give this command the server's settings with --env-file PATH (or SECONDLAYER_ENV_FILE), or run "
+        "`secondlayer migrate` to create a database here"
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -136,8 +139,11 @@ def no_options(parser: argparse.ArgumentParser) -> None:
 def read_password(args: argparse.Namespace, *, confirm: bool = True) -> str:
     """From --password-stdin, a prompt, or (with a warning) --password; never silently from argv."""
     if getattr(args, "password", None) is not None:
-        print("warning: a password given on the command line is visible in shell history and the process list; "
-              "prefer --password-stdin", file=sys.stderr)
+        print(
+            "warning: a password given on the command line is visible in shell history and the process list; "
+            "prefer --password-stdin",
+            file=sys.stderr,
+        )
         return str(args.password)
     if args.password_stdin:
         value = sys.stdin.readline().rstrip("\r\n")
@@ -154,12 +160,15 @@ def read_password(args: argparse.Namespace, *, confirm: bool = True) -> str:
 
 def _password_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    parser.add_argument("--password", metavar="PASSWORD",
-                        help="the password itself; WARNING: visible in shell history and the process list, prefer "
-                             "--password-stdin")
+    parser.add_argument(
+        "--password",
+        metavar="PASSWORD",
+        help="the password itself; WARNING: visible in shell history and the process list, prefer --password-stdin",
+    )
 
 
 # ---- serve, migrate, bootstrap ------------------------------------------------------------------
+
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to listen on (default: %(default)s, the HOST setting)")
@@ -222,8 +231,9 @@ async def _bootstrap(ctx: Context) -> Result:
     if await count_admins(db) == 0:
         email = ctx.settings.admin_email or "admin@example.com"
         password = ctx.settings.admin_password or secrets.token_urlsafe(12)
-        await create_user(db, email, password=password, is_admin=True, rounds=ctx.settings.bcrypt_rounds,
-                          actor=Actor("bootstrap"))
+        await create_user(
+            db, email, password=password, is_admin=True, rounds=ctx.settings.bcrypt_rounds, actor=Actor("bootstrap")
+        )
         result.update(operator_created=True, email=email)
         if ctx.settings.admin_password:
             lines.append(f"created operator {email} with the password from ADMIN_PASSWORD")
@@ -240,6 +250,7 @@ async def _bootstrap(ctx: Context) -> Result:
 
 
 # ---- users -------------------------------------------------------------------------------------
+
 
 def _create_user_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("email")
@@ -261,8 +272,9 @@ async def _create_user(ctx: Context) -> Result:
     try:
         if password is not None:
             check_policy(password)
-        row = await create_user(db, email, password=password, is_admin=ctx.args.admin,
-                                rounds=ctx.settings.bcrypt_rounds)
+        row = await create_user(
+            db, email, password=password, is_admin=ctx.args.admin, rounds=ctx.settings.bcrypt_rounds
+        )
     except (UserError, PasswordRejected) as exc:
         raise CommandError(str(exc)) from None
     role = "operator" if row["is_admin"] else "user"
@@ -292,12 +304,17 @@ async def _set_password(ctx: Context) -> Result:
 
 # ---- maintenance -------------------------------------------------------------------------------
 
+
 async def _cleanup(ctx: Context) -> Result:
     from app.jobs import run_cleanup
 
     result = await run_cleanup(await ctx.db(), "cli", audit_retention_days=ctx.settings.audit_retention_days)
-    payload = {"status": result.status, "rows_deleted": result.rows_deleted, "duration_ms": result.duration_ms,
-               "details": result.details}
+    payload = {
+        "status": result.status,
+        "rows_deleted": result.rows_deleted,
+        "duration_ms": result.duration_ms,
+        "details": result.details,
+    }
     if result.status == "error":
         raise CommandError(f"cleanup failed: {result.error}")
     if result.status == "skipped":
@@ -309,10 +326,19 @@ async def _cleanup(ctx: Context) -> Result:
 # The commands defined here; app/auth/commands.py and app/corpus/commands.py end with lists of their own.
 COMMANDS = [
     Command("serve", "run the server", _serve, _serve_args, defaults=_serve_defaults),
-    Command("migrate", "upgrade the database schema to the latest revision (alembic upgrade head)", _migrate,
-            no_options, creates_database=True),
-    Command("bootstrap", "first-run setup used by `make run`: the first operator and the demo corpus", _bootstrap,
-            no_options),
+    Command(
+        "migrate",
+        "upgrade the database schema to the latest revision (alembic upgrade head)",
+        _migrate,
+        no_options,
+        creates_database=True,
+    ),
+    Command(
+        "bootstrap",
+        "first-run setup used by `make run`: the first operator and the demo corpus",
+        _bootstrap,
+        no_options,
+    ),
     Command("create-user", "add a user; the password comes from stdin or a prompt", _create_user, _create_user_args),
     Command("set-password", "set or reset a user's password", _set_password, _set_password_args),
     Command("cleanup", "run the expired-data cleanup now", _cleanup, no_options),
@@ -320,6 +346,7 @@ COMMANDS = [
 
 
 # ---- the parser and main -----------------------------------------------------------------------
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -349,19 +376,28 @@ def version() -> str:
 def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
     """--json and --env-file, accepted before the command (`default` False/None) and after it (SUPPRESS, so the
     command's parser does not overwrite what was given before it)."""
-    parser.add_argument("--json", action="store_true", default=default if default is argparse.SUPPRESS else False,
-                        help="print exactly one JSON object on stdout")
-    parser.add_argument("--env-file", metavar="PATH", default=default,
-                        help="read settings from this file of KEY=VALUE lines first, as `serve` does (its values "
-                             "win over the environment; default: $SECONDLAYER_ENV_FILE)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default if default is argparse.SUPPRESS else False,
+        help="print exactly one JSON object on stdout",
+    )
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        default=default,
+        help="read settings from this file of KEY=VALUE lines first, as `serve` does (its values "
+        "win over the environment; default: $SECONDLAYER_ENV_FILE)",
+    )
 
 
 def _configuration_epilog(settings: Settings | None) -> str | None:
     if settings is None:
         return None
     env_file = settings.env_file or "none (no --env-file, SECONDLAYER_ENV_FILE unset)"
-    return (f"configuration now: env file {env_file}; database {database_label(settings)}; "
-            f"public URL {settings.public_url}")
+    return (
+        f"configuration now: env file {env_file}; database {database_label(settings)}; public URL {settings.public_url}"
+    )
 
 
 def build_parser(table: dict[str, Command], settings: Settings | None = None) -> argparse.ArgumentParser:

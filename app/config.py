@@ -86,9 +86,7 @@ def _database_url(name: str, raw: str) -> str:
         return ""
     parts = urlsplit(value)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise ConfigError(
-            f"{name} must look like postgresql://user:pass@host:port/db, got scheme {parts.scheme!r}"
-        )
+        raise ConfigError(f"{name} must look like postgresql://user:pass@host:port/db, got scheme {parts.scheme!r}")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
@@ -128,8 +126,9 @@ def _networks(name: str, raw: str) -> tuple[str, ...]:
         try:
             networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
         except ValueError:
-            raise ConfigError(f"{name} must list IP addresses or networks like 127.0.0.1,10.0.0.0/8; got {item!r}"
-                              ) from None
+            raise ConfigError(
+                f"{name} must list IP addresses or networks like 127.0.0.1,10.0.0.0/8; got {item!r}"
+            ) from None
     return tuple(networks)
 
 
@@ -143,65 +142,120 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("SECONDLAYER_ENV_FILE", "",
-            "file of KEY=VALUE lines read first by `serve` and every command alike (also --env-file); its values "
-            "win over the environment", _str, "env_file"),
-    Setting("DATABASE_URL", "", "postgresql://user:pass@host:port/db of a real server; unset: embedded PostgreSQL",
-            _database_url),
-    Setting("SECONDLAYER_DATA_DIR", "./var", "directory for the embedded database and generated secrets", _str,
-            "data_dir"),
-    Setting("PUBLIC_URL", "",
-            "external base URL: OAuth issuer and MCP resource ids; https unless the host is loopback; unset: "
-            "http://HOST:PORT as `serve` listens (loopback only)", _public_url),
+    Setting(
+        "SECONDLAYER_ENV_FILE",
+        "",
+        "file of KEY=VALUE lines read first by `serve` and every command alike (also --env-file); its values "
+        "win over the environment",
+        _str,
+        "env_file",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "postgresql://user:pass@host:port/db of a real server; unset: embedded PostgreSQL",
+        _database_url,
+    ),
+    Setting(
+        "SECONDLAYER_DATA_DIR", "./var", "directory for the embedded database and generated secrets", _str, "data_dir"
+    ),
+    Setting(
+        "PUBLIC_URL",
+        "",
+        "external base URL: OAuth issuer and MCP resource ids; https unless the host is loopback; unset: "
+        "http://HOST:PORT as `serve` listens (loopback only)",
+        _public_url,
+    ),
     Setting("HOST", "127.0.0.1", "address `serve` listens on (overridden by --host)", _str),
     Setting("PORT", "8000", "port `serve` listens on (overridden by --port)", _int(0, 65535)),
     Setting("COOKIE_SECRET", "", "signs session cookies; unset: generated once and kept in the data dir", _str),
     Setting("ACCESS_TOKEN_TTL", "2592000", "access token lifetime in seconds (30 days)", _int(60, 31536000)),
     Setting("REFRESH_TOKEN_TTL", "7776000", "refresh token lifetime in seconds (90 days)", _int(60, 63072000)),
     Setting("AUTH_CODE_TTL", "600", "authorization code lifetime in seconds; codes are single-use", _int(10, 3600)),
-    Setting("REFRESH_REUSE_GRACE", "30",
-            "seconds a just-retired refresh token is still answered (concurrent refresh) without revoking the grant",
-            _int(0, 300)),
-    Setting("CODE_REUSE_GRACE", "10",
-            "seconds within which a replayed authorization code is refused without revoking its tokens",
-            _int(0, 120)),
-    Setting("SECRET_ROTATION_GRACE", "86400", "seconds an old client secret keeps working after rotation",
-            _int(0, 2592000)),
+    Setting(
+        "REFRESH_REUSE_GRACE",
+        "30",
+        "seconds a just-retired refresh token is still answered (concurrent refresh) without revoking the grant",
+        _int(0, 300),
+    ),
+    Setting(
+        "CODE_REUSE_GRACE",
+        "10",
+        "seconds within which a replayed authorization code is refused without revoking its tokens",
+        _int(0, 120),
+    ),
+    Setting(
+        "SECRET_ROTATION_GRACE", "86400", "seconds an old client secret keeps working after rotation", _int(0, 2592000)
+    ),
     Setting("BCRYPT_ROUNDS", "10", "password hashing cost (bcrypt log rounds)", _int(4, 16)),
-    Setting("SESSION_TTL", "43200", "seconds a browser sign-in (consent page, admin console) lasts",
-            _int(300, 2592000)),
-    Setting("LOGIN_MAX_FAILURES", "5",
-            "failed sign-ins to one account from one address (IPv6: its /64) before that pair is locked out",
-            _int(1, 100)),
-    Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", "20",
-            "failed sign-ins from one address (IPv6: its /64), whatever the accounts, before it is locked out",
-            _int(1, 1000)),
-    Setting("LOGIN_LOCKOUT", "300", "seconds of the first lockout; doubles on each further lockout, up to 1 hour",
-            _int(1, 86400)),
-    Setting("LOGIN_SLOWDOWN_MS", "500",
-            "milliseconds every sign-in to an account waits once it has had LOGIN_MAX_FAILURES failures in 15 min "
-            "from all addresses together; doubles with each further failure (0: off)", _int(0, 60000)),
-    Setting("LOGIN_SLOWDOWN_MAX_MS", "8000", "longest such wait in milliseconds; an account is slowed, never locked",
-            _int(0, 60000)),
+    Setting(
+        "SESSION_TTL", "43200", "seconds a browser sign-in (consent page, admin console) lasts", _int(300, 2592000)
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES",
+        "5",
+        "failed sign-ins to one account from one address (IPv6: its /64) before that pair is locked out",
+        _int(1, 100),
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        "20",
+        "failed sign-ins from one address (IPv6: its /64), whatever the accounts, before it is locked out",
+        _int(1, 1000),
+    ),
+    Setting(
+        "LOGIN_LOCKOUT",
+        "300",
+        "seconds of the first lockout; doubles on each further lockout, up to 1 hour",
+        _int(1, 86400),
+    ),
+    Setting(
+        "LOGIN_SLOWDOWN_MS",
+        "500",
+        "milliseconds every sign-in to an account waits once it has had LOGIN_MAX_FAILURES failures in 15 min "
+        "from all addresses together; doubles with each further failure (0: off)",
+        _int(0, 60000),
+    ),
+    Setting(
+        "LOGIN_SLOWDOWN_MAX_MS",
+        "8000",
+        "longest such wait in milliseconds; an account is slowed, never locked",
+        _int(0, 60000),
+    ),
     Setting("REGISTRATION_RATE_LIMIT", "20", "dynamic client registrations allowed per IP per hour", _int(1, 100000)),
-    Setting("CLIENT_METADATA_ALLOW_LOOPBACK", "false",
-            "allow client metadata documents on loopback/private addresses (tests only; keep false)", _bool),
+    Setting(
+        "CLIENT_METADATA_ALLOW_LOOPBACK",
+        "false",
+        "allow client metadata documents on loopback/private addresses (tests only; keep false)",
+        _bool,
+    ),
     Setting("CLEANUP_CRON", "0 3 * * *", "when the expired-data cleanup runs (crontab, UTC)", _cron),
-    Setting("AUDIT_RETENTION_DAYS", "365", "days audit log entries are kept before the cleanup deletes them "
-            "(0: kept forever)", _int(0, 36500)),
-    Setting("ALLOWED_ORIGINS", "https://chatgpt.com,https://claude.ai,https://claude.com",
-            "browser origins allowed on the MCP endpoints besides PUBLIC_URL's own", _origins),
-    Setting("TRUSTED_PROXIES", "127.0.0.1,::1",
-            "addresses of the TLS proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or "
-            "networks); empty: none", _networks),
+    Setting(
+        "AUDIT_RETENTION_DAYS",
+        "365",
+        "days audit log entries are kept before the cleanup deletes them (0: kept forever)",
+        _int(0, 36500),
+    ),
+    Setting(
+        "ALLOWED_ORIGINS",
+        "https://chatgpt.com,https://claude.ai,https://claude.com",
+        "browser origins allowed on the MCP endpoints besides PUBLIC_URL's own",
+        _origins,
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "127.0.0.1,::1",
+        "addresses of the TLS proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or "
+        "networks); empty: none",
+        _networks,
+    ),
     Setting("MAX_BODY_BYTES", "1048576", "largest request body accepted, in bytes", _int(1024, 104857600)),
     Setting("MCP_SESSION_IDLE_TIMEOUT", "3600", "seconds an idle MCP session lives", _int(10, 604800)),
     Setting("MCP_MAX_SESSIONS", "32", "open MCP sessions and streams allowed per principal", _int(1, 10000)),
     Setting("DB_POOL_SIZE", "10", "largest number of database connections per process", _int(1, 200)),
     Setting("LOG_LEVEL", "info", "debug, info, warning or error", _choice("debug", "info", "warning", "error")),
     Setting("ADMIN_EMAIL", "", "first operator's email for `bootstrap` (make run); unset: admin@example.com", _str),
-    Setting("ADMIN_PASSWORD", "", "first operator's password for `bootstrap`; unset: generated and printed once",
-            _str),
+    Setting("ADMIN_PASSWORD", "", "first operator's password for `bootstrap`; unset: generated and printed once", _str),
 )
 
 
@@ -302,8 +356,10 @@ def url_for_bind(host: str, port: int) -> str:
     if name in WILDCARD_HOSTS:
         name = "127.0.0.1"
     if not is_loopback_host(name):
-        raise ConfigError(f"PUBLIC_URL is unset and HOST {host} is not a loopback address; set PUBLIC_URL to the "
-                          "https URL clients reach the server at")
+        raise ConfigError(
+            f"PUBLIC_URL is unset and HOST {host} is not a loopback address; set PUBLIC_URL to the "
+            "https URL clients reach the server at"
+        )
     if ":" in name:
         name = f"[{name}]"
     return f"http://{name}:{port}"
@@ -317,11 +373,15 @@ def public_url_mismatch(settings: Settings, host: str, port: int) -> str | None:
     public_port = parts.port or (443 if parts.scheme == "https" else 80)
     name = host.strip().strip("[]")
     if name not in WILDCARD_HOSTS and not is_loopback_host(name):
-        return (f"PUBLIC_URL {settings.public_url} is a loopback URL but the server listens on {host}, not on "
-                "loopback: clients given PUBLIC_URL will not reach it")
+        return (
+            f"PUBLIC_URL {settings.public_url} is a loopback URL but the server listens on {host}, not on "
+            "loopback: clients given PUBLIC_URL will not reach it"
+        )
     if public_port != port:
-        return (f"PUBLIC_URL {settings.public_url} names port {public_port} but the server listens on port {port}: "
-                "clients given PUBLIC_URL will not reach it unless a proxy forwards that port here")
+        return (
+            f"PUBLIC_URL {settings.public_url} names port {public_port} but the server listens on port {port}: "
+            "clients given PUBLIC_URL will not reach it unless a proxy forwards that port here"
+        )
     return None
 
 

@@ -76,14 +76,19 @@ def sanitize(headers: httputil.HTTPHeaders, peer: str | None, networks: tuple[Ne
 class _ForwardedHeaderFilter(httputil.HTTPMessageDelegate):
     """Runs before Tornado's xheaders step, which then applies what is left."""
 
-    def __init__(self, delegate: httputil.HTTPMessageDelegate, request_conn: httputil.HTTPConnection,
-                 networks: tuple[Network, ...]) -> None:
+    def __init__(
+        self,
+        delegate: httputil.HTTPMessageDelegate,
+        request_conn: httputil.HTTPConnection,
+        networks: tuple[Network, ...],
+    ) -> None:
         self.delegate = delegate
         self.connection = request_conn
         self.networks = networks
 
-    def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
-                         headers: httputil.HTTPHeaders) -> Awaitable[None] | None:
+    def headers_received(
+        self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine, headers: httputil.HTTPHeaders
+    ) -> Awaitable[None] | None:
         # The context's remote_ip is still the TCP peer here: xheaders are applied after this, per request.
         peer = getattr(getattr(self.connection, "context", None), "remote_ip", None)
         sanitize(headers, peer, self.networks)
@@ -107,7 +112,6 @@ class ProxyAwareHTTPServer(tornado.httpserver.HTTPServer):
         kwargs["xheaders"] = True
         super().initialize(*args, **kwargs)
 
-    def start_request(self, server_conn: object,
-                      request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+    def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
         delegate = super().start_request(server_conn, request_conn)
         return _ForwardedHeaderFilter(delegate, request_conn, self.trusted_networks)

@@ -54,19 +54,33 @@ def _targets(audit_retention_days: int) -> list[tuple[str, sa.Table, sa.ColumnEl
     retention = interval(REVOKED_RETENTION)
     code_retention = interval(CODE_RETENTION)
     targets = [
-        ("authorization_codes", oauth_authorization_codes,
-         sa.or_(oauth_authorization_codes.c.expires_at < now - code_retention,
-                oauth_authorization_codes.c.used_at < now - code_retention)),
-        ("tokens", oauth_tokens,
-         sa.or_(oauth_tokens.c.expires_at < now, oauth_tokens.c.revoked_at < now - retention)),
-        ("grants", oauth_grants,
-         sa.and_(oauth_grants.c.revoked_at < now - retention,
-                 ~sa.exists().where(oauth_tokens.c.grant_id == oauth_grants.c.id))),
+        (
+            "authorization_codes",
+            oauth_authorization_codes,
+            sa.or_(
+                oauth_authorization_codes.c.expires_at < now - code_retention,
+                oauth_authorization_codes.c.used_at < now - code_retention,
+            ),
+        ),
+        ("tokens", oauth_tokens, sa.or_(oauth_tokens.c.expires_at < now, oauth_tokens.c.revoked_at < now - retention)),
+        (
+            "grants",
+            oauth_grants,
+            sa.and_(
+                oauth_grants.c.revoked_at < now - retention,
+                ~sa.exists().where(oauth_tokens.c.grant_id == oauth_grants.c.id),
+            ),
+        ),
         ("web_sessions", web_sessions, web_sessions.c.expires_at < now),
         ("client_assertions", oauth_client_assertions, oauth_client_assertions.c.expires_at < now),
-        ("auth_throttle", auth_throttle,
-         sa.and_(sa.or_(auth_throttle.c.locked_until.is_(None), auth_throttle.c.locked_until < now),
-                 auth_throttle.c.window_started_at < now - interval(DAY))),
+        (
+            "auth_throttle",
+            auth_throttle,
+            sa.and_(
+                sa.or_(auth_throttle.c.locked_until.is_(None), auth_throttle.c.locked_until < now),
+                auth_throttle.c.window_started_at < now - interval(DAY),
+            ),
+        ),
         ("rate_limits", rate_limits, rate_limits.c.window_started_at < now - interval(DAY)),
     ]
     if audit_retention_days:
@@ -94,9 +108,17 @@ async def run_cleanup(db: Database, trigger: str, *, audit_retention_days: int) 
         got = await lock_conn.fetch_value(sa.select(sa.func.pg_try_advisory_lock(CLEANUP_LOCK_KEY)))
         if not got:
             run_id = await db.fetch_value(
-                job_runs.insert().values(job=CLEANUP_JOB, trigger=trigger, status="skipped", rows_deleted=0,
-                                         duration_ms=0, finished_at=sa.func.now(),
-                                         error="another cleanup was running").returning(job_runs.c.id)
+                job_runs.insert()
+                .values(
+                    job=CLEANUP_JOB,
+                    trigger=trigger,
+                    status="skipped",
+                    rows_deleted=0,
+                    duration_ms=0,
+                    finished_at=sa.func.now(),
+                    error="another cleanup was running",
+                )
+                .returning(job_runs.c.id)
             )
             return CleanupResult("skipped", 0, 0, {}, "another cleanup was running", run_id)
         try:
@@ -111,14 +133,28 @@ async def run_cleanup(db: Database, trigger: str, *, audit_retention_days: int) 
                 duration = int((time.monotonic() - started) * 1000)
                 message = f"{type(exc).__name__}: {exc}"[:500]
                 log.exception("cleanup failed")
-                await db.execute(job_runs.update().where(job_runs.c.id == run_id).values(
-                    status="error", finished_at=sa.func.now(), duration_ms=duration,
-                    rows_deleted=sum(details.values()), details=details, error=message))
+                await db.execute(
+                    job_runs.update()
+                    .where(job_runs.c.id == run_id)
+                    .values(
+                        status="error",
+                        finished_at=sa.func.now(),
+                        duration_ms=duration,
+                        rows_deleted=sum(details.values()),
+                        details=details,
+                        error=message,
+                    )
+                )
                 return CleanupResult("error", sum(details.values()), duration, details, message, run_id)
             duration = int((time.monotonic() - started) * 1000)
             total = sum(details.values())
-            await db.execute(job_runs.update().where(job_runs.c.id == run_id).values(
-                status="ok", finished_at=sa.func.now(), duration_ms=duration, rows_deleted=total, details=details))
+            await db.execute(
+                job_runs.update()
+                .where(job_runs.c.id == run_id)
+                .values(
+                    status="ok", finished_at=sa.func.now(), duration_ms=duration, rows_deleted=total, details=details
+                )
+            )
             log.info("cleanup deleted %d rows in %d ms", total, duration)
             return CleanupResult("ok", total, duration, details, None, run_id)
         finally:

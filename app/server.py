@@ -98,8 +98,11 @@ class Runtime:
         # body_timeout: Tornado waits for ever by default, so a client trickling a body (slowloris) would hold
         # a connection on any endpoint; the API handlers apply the same limit to the bodies they stream in.
         self.server = ProxyAwareHTTPServer(
-            self.app, max_body_size=self.settings.max_body_bytes, idle_connection_timeout=75,
-            body_timeout=bodies.BODY_TIMEOUT, trusted_proxies=self.settings.trusted_proxies,
+            self.app,
+            max_body_size=self.settings.max_body_bytes,
+            idle_connection_timeout=75,
+            body_timeout=bodies.BODY_TIMEOUT,
+            trusted_proxies=self.settings.trusted_proxies,
         )
         # Bound only now, once ready: until then a proxy's connection is refused and it tries its next server.
         self.sockets = sockets or bind(host, port)
@@ -182,8 +185,14 @@ async def serve(settings: Settings, host: str, port: int, *, database: str) -> N
     runtime = Runtime(settings, database_url)
     try:
         await runtime.start(host, port, sockets)
-        log.info("serving on http://%s:%s; public URL %s%s; database %s", host, runtime.port, settings.public_url,
-                 "" if settings.public_url_explicit else " (PUBLIC_URL unset: follows the address)", database)
+        log.info(
+            "serving on http://%s:%s; public URL %s%s; database %s",
+            host,
+            runtime.port,
+            settings.public_url,
+            "" if settings.public_url_explicit else " (PUBLIC_URL unset: follows the address)",
+            database,
+        )
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)

@@ -51,9 +51,11 @@ class Services:
         self.shutdown = asyncio.Event()  # set when the server stops: long-lived streams end themselves
         self.authenticator = BearerAuthenticator(db, config.accepted_audiences)
         self.tools = default_registry()
-        self.mcp_sessions = SessionStore(build_server(self.tools, config, db),
-                                         max_per_principal=config.mcp_max_sessions,
-                                         idle_timeout=config.mcp_session_idle_timeout)
+        self.mcp_sessions = SessionStore(
+            build_server(self.tools, config, db),
+            max_per_principal=config.mcp_max_sessions,
+            idle_timeout=config.mcp_session_idle_timeout,
+        )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running = AsyncExitStack()
 

@@ -88,8 +88,9 @@ async def sequential(fn: Callable[[], Awaitable[Any]], n: int) -> list[float]:
     return [await timed(fn) for _ in range(n)]
 
 
-async def concurrent(make_fn: Callable[[httpx2.AsyncClient], Callable[[], Awaitable[Any]]], url: str,
-                     clients: int, n: int) -> tuple[list[float], float]:
+async def concurrent(
+    make_fn: Callable[[httpx2.AsyncClient], Callable[[], Awaitable[Any]]], url: str, clients: int, n: int
+) -> tuple[list[float], float]:
     """`clients` workers, each on its own connection, share `n` calls; returns (latencies, calls per second)."""
     remaining = n
     times: list[float] = []
@@ -140,8 +141,7 @@ def sse_messages(text: str) -> list[dict[str, Any]]:
 def reply_of(r: httpx2.Response, request_id: Any) -> dict[str, Any]:
     if r.status_code != 200:
         raise RuntimeError(f"MCP: HTTP {r.status_code}: {r.text[:200]}")
-    found = sse_messages(r.text) if r.headers.get("content-type", "").startswith("text/event-stream") \
-        else [r.json()]
+    found = sse_messages(r.text) if r.headers.get("content-type", "").startswith("text/event-stream") else [r.json()]
     for message in found:
         if message.get("id") == request_id:
             if "error" in message or message.get("result", {}).get("isError"):
@@ -160,25 +160,42 @@ class McpSession:
         self.next_id = 1
 
     def headers(self) -> dict[str, str]:
-        return {**bearer(self.token), "Accept": ACCEPT_BOTH, "Content-Type": "application/json",
-                "Mcp-Session-Id": self.session_id, "MCP-Protocol-Version": HANDSHAKE}
+        return {
+            **bearer(self.token),
+            "Accept": ACCEPT_BOTH,
+            "Content-Type": "application/json",
+            "Mcp-Session-Id": self.session_id,
+            "MCP-Protocol-Version": HANDSHAKE,
+        }
 
     async def open(self) -> None:
-        body = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-                "params": {"protocolVersion": HANDSHAKE, "capabilities": {},
-                           "clientInfo": {"name": "bench_http", "version": "1"}}}
+        body = {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": HANDSHAKE,
+                "capabilities": {},
+                "clientInfo": {"name": "bench_http", "version": "1"},
+            },
+        }
         r = await self.client.post("/mcp", json=body, headers={**bearer(self.token), "Accept": ACCEPT_BOTH})
         reply_of(r, 0)
         self.session_id = r.headers["Mcp-Session-Id"]
-        r = await self.client.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-                                   headers=self.headers())
+        r = await self.client.post(
+            "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=self.headers()
+        )
         if r.status_code != 202:
             raise RuntimeError(f"initialized: HTTP {r.status_code}")
 
     async def call(self, tool: str, args: dict[str, Any]) -> None:
         self.next_id += 1
-        body = {"jsonrpc": "2.0", "id": self.next_id, "method": "tools/call",
-                "params": {"name": tool, "arguments": args}}
+        body = {
+            "jsonrpc": "2.0",
+            "id": self.next_id,
+            "method": "tools/call",
+            "params": {"name": tool, "arguments": args},
+        }
         reply_of(await self.client.post("/mcp", json=body, headers=self.headers()), self.next_id)
 
     async def close(self) -> None:
@@ -187,15 +204,26 @@ class McpSession:
             raise RuntimeError(f"DELETE: HTTP {r.status_code}")
 
 
-def modern_call(client: httpx2.AsyncClient, token: str, tool: str,
-                args: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
+def modern_call(
+    client: httpx2.AsyncClient, token: str, tool: str, args: dict[str, Any]
+) -> Callable[[], Awaitable[Any]]:
     """One self-contained 2026-07-28 request: no session, the envelope in _meta, routing headers."""
-    meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {},
-            "io.modelcontextprotocol/clientInfo": {"name": "bench_http", "version": "1"}}
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": tool, "arguments": args, "_meta": meta}}).encode()
-    headers = {**bearer(token), "Accept": ACCEPT_BOTH, "Content-Type": "application/json",
-               "MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": tool}
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "bench_http", "version": "1"},
+    }
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args, "_meta": meta}}
+    ).encode()
+    headers = {
+        **bearer(token),
+        "Accept": ACCEPT_BOTH,
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": tool,
+    }
 
     async def call() -> None:
         reply_of(await client.post("/mcp", content=body, headers=headers), 1)
@@ -206,28 +234,36 @@ def modern_call(client: httpx2.AsyncClient, token: str, tool: str,
 # --- the measurements -----------------------------------------------------------------------------------
 
 
-async def measure(url: str, key: str, access_token: str | None, oauth: OAuthClient | None, n: int,
-                  concurrency: list[int]) -> list[Row]:
+async def measure(
+    url: str, key: str, access_token: str | None, oauth: OAuthClient | None, n: int, concurrency: list[int]
+) -> list[Row]:
     rows: list[Row] = []
     async with httpx2.AsyncClient(base_url=url, timeout=60) as client:
+
         async def health() -> None:
             (await client.get("/healthz")).raise_for_status()
 
         rows.append(row("GET /healthz (no auth: the HTTP floor)", await sequential(health, n)))
 
         for tool, args in (("server_info", {}), ("search_court_cases", SEARCH_ARGS)):
-            rows.append(row(f"REST POST /api/tools/{tool}, 1 client", await sequential(
-                rest_call(client, key, tool, args), n)))
+            rows.append(
+                row(f"REST POST /api/tools/{tool}, 1 client", await sequential(rest_call(client, key, tool, args), n))
+            )
             for clients in concurrency:
-                times, rate = await concurrent(functools.partial(rest_call, token=key, tool=tool, args=args), url,
-                                               clients, max(n, clients * 10))
+                times, rate = await concurrent(
+                    functools.partial(rest_call, token=key, tool=tool, args=args), url, clients, max(n, clients * 10)
+                )
                 rows.append(row(f"REST POST /api/tools/{tool}, {clients} concurrent", times, rate))
 
         session = McpSession(client, key)
         await session.open()
         for tool, args in (("server_info", {}), ("search_court_cases", SEARCH_ARGS)):
-            rows.append(row(f"MCP tools/call {tool}, one session", await sequential(
-                functools.partial(session.call, tool, args), n)))
+            rows.append(
+                row(
+                    f"MCP tools/call {tool}, one session",
+                    await sequential(functools.partial(session.call, tool, args), n),
+                )
+            )
         await session.close()
 
         async def cycle() -> None:
@@ -237,24 +273,38 @@ async def measure(url: str, key: str, access_token: str | None, oauth: OAuthClie
             await fresh.close()
 
         rows.append(row("MCP initialize+initialized+call+DELETE (4 requests)", await sequential(cycle, n // 2)))
-        rows.append(row(f"MCP {MODERN} tools/call server_info, no session", await sequential(
-            modern_call(client, key, "server_info", {}), n)))
+        rows.append(
+            row(
+                f"MCP {MODERN} tools/call server_info, no session",
+                await sequential(modern_call(client, key, "server_info", {}), n),
+            )
+        )
         for clients in concurrency:
-            times, rate = await concurrent(lambda c: modern_call(c, key, "server_info", {}), url, clients,
-                                           max(n, clients * 10))
+            times, rate = await concurrent(
+                lambda c: modern_call(c, key, "server_info", {}), url, clients, max(n, clients * 10)
+            )
             rows.append(row(f"MCP {MODERN} tools/call server_info, {clients} concurrent", times, rate))
 
         # Bearer validation: the first request with a credential looks it up in the database; later ones
         # within the cache TTL are answered from the process's cache.
-        rows.append(row("bearer: API key, cached (REST server_info)", await sequential(
-            rest_call(client, key, "server_info", {}), n)))
+        rows.append(
+            row(
+                "bearer: API key, cached (REST server_info)",
+                await sequential(rest_call(client, key, "server_info", {}), n),
+            )
+        )
         if access_token is not None and oauth is not None:
-            rows.append(row("bearer: OAuth access token, cached (REST server_info)", await sequential(
-                rest_call(client, access_token, "server_info", {}), n)))
+            rows.append(
+                row(
+                    "bearer: OAuth access token, cached (REST server_info)",
+                    await sequential(rest_call(client, access_token, "server_info", {}), n),
+                )
+            )
             fresh_tokens = [await oauth.refresh(client) for _ in range(min(n, 100))]
             first = [await timed(rest_call(client, t, "server_info", {})) for t in fresh_tokens]
-            rows.append(row("bearer: OAuth access token, first use (REST server_info)", first,
-                            note="a new token each call"))
+            rows.append(
+                row("bearer: OAuth access token, first use (REST server_info)", first, note="a new token each call")
+            )
     return rows
 
 
@@ -268,8 +318,15 @@ def free_port() -> int:
 
 
 def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "app", *args], input=stdin, env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         raise SystemExit(f"secondlayer {args[0]} failed: {done.stderr.strip()}")
     return json.loads(done.stdout) if "--json" in args else {}
@@ -297,15 +354,23 @@ def running_server(database_url: str) -> Iterator[tuple[str, str, str]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = Path(os.environ.get("SECONDLAYER_DATA_DIR", ROOT / "var")) / "bench-http"
-    env = {**os.environ, "DATABASE_URL": database_url, "SECONDLAYER_DATA_DIR": str(data_dir), "PUBLIC_URL": url,
-           "PORT": str(port), "LOG_LEVEL": "warning", "CLIENT_METADATA_ALLOW_LOOPBACK": "true"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECONDLAYER_DATA_DIR": str(data_dir),
+        "PUBLIC_URL": url,
+        "PORT": str(port),
+        "LOG_LEVEL": "warning",
+        "CLIENT_METADATA_ALLOW_LOOPBACK": "true",
+    }
     run_cli(env, "migrate")
     run_cli(env, "bootstrap")  # the demo corpus, when the corpus is empty
     email = f"bench-{secrets.token_hex(4)}@example.com"
     run_cli(env, "create-user", email, "--password-stdin", stdin=PASSWORD + "\n")
     key = run_cli(env, "create-api-key", "--user", email, "--name", "bench_http", "--json")["key"]
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, cwd=ROOT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -349,16 +414,29 @@ class OAuthClient:
 
     def access_token(self, email: str) -> str:
         with httpx2.Client(base_url=self.url, timeout=30) as http:
-            r = http.post("/oauth/register", json={"client_name": "bench_http", "redirect_uris": [self.redirect_uri],
-                                                   "token_endpoint_auth_method": "none",
-                                                   "grant_types": ["authorization_code", "refresh_token"]})
+            r = http.post(
+                "/oauth/register",
+                json={
+                    "client_name": "bench_http",
+                    "redirect_uris": [self.redirect_uri],
+                    "token_endpoint_auth_method": "none",
+                    "grant_types": ["authorization_code", "refresh_token"],
+                },
+            )
             r.raise_for_status()
             self.client_id = r.json()["client_id"]
             verifier = secrets.token_urlsafe(48)
             challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-            params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                      "state": secrets.token_hex(4), "code_challenge": challenge, "code_challenge_method": "S256",
-                      "scope": "mcp", "resource": self.url + "/mcp"}
+            params = {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect_uri,
+                "state": secrets.token_hex(4),
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "scope": "mcp",
+                "resource": self.url + "/mcp",
+            }
             page = http.get("/oauth/authorize", params=params)
             page.raise_for_status()
             form = _FormFields()
@@ -368,17 +446,27 @@ class OAuthClient:
             if answer.status_code != 302:
                 raise SystemExit(f"OAuth sign-in failed: HTTP {answer.status_code}")
             code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
-            r = http.post("/oauth/token", data={"grant_type": "authorization_code", "code": code,
-                                                "redirect_uri": self.redirect_uri, "client_id": self.client_id,
-                                                "code_verifier": verifier, "resource": self.url + "/mcp"})
+            r = http.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": self.redirect_uri,
+                    "client_id": self.client_id,
+                    "code_verifier": verifier,
+                    "resource": self.url + "/mcp",
+                },
+            )
             r.raise_for_status()
             self.refresh_token = r.json()["refresh_token"]
             return str(r.json()["access_token"])
 
     async def refresh(self, client: httpx2.AsyncClient) -> str:
         """A brand-new access token (the refresh grant), never seen by the server's bearer cache."""
-        r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": self.client_id,
-                                                    "refresh_token": self.refresh_token})
+        r = await client.post(
+            "/oauth/token",
+            data={"grant_type": "refresh_token", "client_id": self.client_id, "refresh_token": self.refresh_token},
+        )
         r.raise_for_status()
         self.refresh_token = r.json()["refresh_token"]
         return str(r.json()["access_token"])
@@ -389,8 +477,9 @@ def main() -> None:
     parser.add_argument("--url", help="measure this running server instead of starting one (needs --key)")
     parser.add_argument("--key", help="an API key (sl_...) for --url")
     parser.add_argument("--requests", type=int, default=300, help="calls per measurement (default 300)")
-    parser.add_argument("--concurrency", default="1,8,32",
-                        help="concurrent clients (one connection each) to try (default 1,8,32)")
+    parser.add_argument(
+        "--concurrency", default="1,8,32", help="concurrent clients (one connection each) to try (default 1,8,32)"
+    )
     args = parser.parse_args()
     concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     n = max(20, args.requests)
@@ -407,8 +496,10 @@ def main() -> None:
             oauth = OAuthClient(url)
             token = oauth.access_token(email)
             rows = asyncio.run(measure(url, key, token, oauth, n, concurrency))
-    print(f"\nSecondLayer HTTP benchmark: {url}, {n} calls per line, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs\n")
+    print(
+        f"\nSecondLayer HTTP benchmark: {url}, {n} calls per line, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs\n"
+    )
     print_table(rows)
 
 

@@ -39,7 +39,7 @@ QUERIES: list[dict[str, Any]] = [
     {"query": "публічна інформація запит"},
     {"query": "страхове відшкодування ДТП"},
     {"query": "неякісний товар споживач"},
-    {"query": "\"договір підряду\""},
+    {"query": '"договір підряду"'},
     {"query": "суд"},
     {"query": "позов", "limit": 50},
     {"query": "910/1234/23"},
@@ -99,8 +99,9 @@ def main() -> int:
 
         conn = psycopg2.connect(url)
         with conn.cursor() as cur:
-            cur.execute("SELECT count(*), pg_size_pretty(pg_total_relation_size('court_decisions')) "
-                        "FROM court_decisions")
+            cur.execute(
+                "SELECT count(*), pg_size_pretty(pg_total_relation_size('court_decisions')) FROM court_decisions"
+            )
             total, size = cur.fetchone() or (0, "0 bytes")
         conn.close()
         print(f"corpus: {total:,} court decisions ({size}); {len(QUERIES) + 1} queries x {args.rounds} runs")
@@ -110,8 +111,10 @@ def main() -> int:
     for label, times, found in results:
         everything.extend(times)
         print(f"{statistics.median(times):10.1f} {percentile(times, 0.95):8.1f} {found:5d}  {label}")
-    print(f"overall: median {statistics.median(everything):.1f} ms, p95 {percentile(everything, 0.95):.1f} ms, "
-          f"max {max(everything):.1f} ms over {len(everything)} searches")
+    print(
+        f"overall: median {statistics.median(everything):.1f} ms, p95 {percentile(everything, 0.95):.1f} ms, "
+        f"max {max(everything):.1f} ms over {len(everything)} searches"
+    )
     return 0
 
 

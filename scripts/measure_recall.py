@@ -97,24 +97,38 @@ QUERIES: list[tuple[str, str, Predicate]] = [
 
 # (table, key expression, the raw text the stock configuration indexes)
 TABLES = {
-    "court": ("court_decisions", "doc_id::text",
-              "case_number || ' ' || coalesce(category, '') || ' ' || court || ' ' || full_text"),
-    "article": ("legislation_articles", "reg_number || ':' || number",
-                "coalesce(heading, '') || ' ' || act_title || ' ' || text"),
+    "court": (
+        "court_decisions",
+        "doc_id::text",
+        "case_number || ' ' || coalesce(category, '') || ' ' || court || ' ' || full_text",
+    ),
+    "article": (
+        "legislation_articles",
+        "reg_number || ':' || number",
+        "coalesce(heading, '') || ' ' || act_title || ' ' || text",
+    ),
     "bill": ("bills", "number", "number || ' ' || title || ' ' || coalesce(committee, '') || ' ' || summary"),
-    "company": ("companies", "edrpou", "edrpou || ' ' || name || ' ' || coalesce(short_name, '') || ' ' || "
-                "coalesce(head, '') || ' ' || coalesce(address, '') || ' ' || activities::text"),
+    "company": (
+        "companies",
+        "edrpou",
+        "edrpou || ' ' || name || ' ' || coalesce(short_name, '') || ' ' || "
+        "coalesce(head, '') || ' ' || coalesce(address, '') || ' ' || activities::text",
+    ),
 }
 
 
 def demo_records(kind: str) -> list[tuple[str, dict[str, Any]]]:
     """(key, record) for every demo document of a kind, keys as the SQL above builds them."""
     file = {"court": "court_decisions", "article": "legislation", "bill": "bills", "company": "companies"}[kind]
-    records = [json.loads(line) for line in (DEMO / f"{file}.jsonl").read_text(encoding="utf-8").splitlines()
-               if line.strip()]
+    records = [
+        json.loads(line) for line in (DEMO / f"{file}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     if kind == "article":
-        return [(f"{r['reg_number']}:{a['number']}", {"reg_number": r["reg_number"], **a})
-                for r in records for a in r["articles"]]
+        return [
+            (f"{r['reg_number']}:{a['number']}", {"reg_number": r["reg_number"], **a})
+            for r in records
+            for a in r["articles"]
+        ]
     key = {"court": "doc_id", "bill": "number", "company": "edrpou"}[kind]
     return [(str(r[key]), r) for r in records]
 
@@ -151,11 +165,16 @@ def matches(cur: psycopg2.extensions.cursor, kind: str, mode: str, query: str) -
     # Table and column names come from TABLES; the query text is always a bound parameter.
     table, key, raw = TABLES[kind]
     if mode == "simple":
-        cur.execute(f"SELECT {key} FROM {table} WHERE to_tsvector('simple', {raw}) @@ "  # noqa: S608
-                    "websearch_to_tsquery('simple', %s)", (query,))
+        cur.execute(
+            f"SELECT {key} FROM {table} WHERE to_tsvector('simple', {raw}) @@ "  # noqa: S608
+            "websearch_to_tsquery('simple', %s)",
+            (query,),
+        )
     else:
-        cur.execute(f"SELECT {key} FROM {table} WHERE search @@ to_tsquery('{CONFIG}', %s)",  # noqa: S608
-                    (build_tsquery(query, stemming=mode == "stemmed"),))
+        cur.execute(
+            f"SELECT {key} FROM {table} WHERE search @@ to_tsquery('{CONFIG}', %s)",  # noqa: S608
+            (build_tsquery(query, stemming=mode == "stemmed"),),
+        )
     return {row[0] for row in cur.fetchall()}
 
 
@@ -197,8 +216,10 @@ def main() -> int:
     for mode in modes:
         hits, relevant_count, retrieved = totals[mode]
         precision = hits / retrieved if retrieved else 0.0
-        print(f"{mode:8} recall {hits / relevant_count:6.1%} ({hits}/{relevant_count})   precision {precision:6.1%} "
-              f"({hits}/{retrieved} retrieved)")
+        print(
+            f"{mode:8} recall {hits / relevant_count:6.1%} ({hits}/{relevant_count})   precision {precision:6.1%} "
+            f"({hits}/{retrieved} retrieved)"
+        )
     return 0
 
 

@@ -91,9 +91,11 @@ def main() -> int:
     ordered = sorted(latencies)
     p99 = ordered[int(len(ordered) * 0.99)] if ordered else 0.0
     print(f"restart: {' '.join(command)} (exit {result.returncode}, {took:.1f} s)")
-    print(f"calls: {sum(outcomes.values())}, failed: {failed}{window} "
-          f"({', '.join(f'{k}: {v}' for k, v in sorted(outcomes.items()))}); latency median "
-          f"{statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+    print(
+        f"calls: {sum(outcomes.values())}, failed: {failed}{window} "
+        f"({', '.join(f'{k}: {v}' for k, v in sorted(outcomes.items()))}); latency median "
+        f"{statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+    )
     if result.returncode != 0:
         print(result.stdout + result.stderr, file=sys.stderr)
         return 1

@@ -160,13 +160,24 @@ def dbrun(database_url: str) -> DBRun:
 
 @pytest.fixture
 def cli(database_url: str, data_dir: Path) -> Callable[..., CliResult]:
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> CliResult:
-        full_env = {**os.environ, "DATABASE_URL": database_url, "SECONDLAYER_DATA_DIR": str(data_dir),
-                    "BCRYPT_ROUNDS": "4", "PUBLIC_URL": "http://127.0.0.1:8000"}
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> CliResult:
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECONDLAYER_DATA_DIR": str(data_dir),
+            "BCRYPT_ROUNDS": "4",
+            "PUBLIC_URL": "http://127.0.0.1:8000",
+        }
         full_env.update(env or {})
-        proc = subprocess.run([sys.executable, "-m", "app", *args], input=input, capture_output=True, text=True,
-                              env=full_env, timeout=timeout, cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, "-m", "app", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=ROOT,
+        )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return run
@@ -179,8 +190,12 @@ def cli(database_url: str, data_dir: Path) -> Callable[..., CliResult]:
 def make_user(database_url: str) -> Callable[..., dict[str, Any]]:
     from app.auth.users import create_user
 
-    def make(email: str | None = None, password: str | None = "correct horse battery", is_admin: bool = False,
-             disabled: bool = False) -> dict[str, Any]:
+    def make(
+        email: str | None = None,
+        password: str | None = "correct horse battery",
+        is_admin: bool = False,
+        disabled: bool = False,
+    ) -> dict[str, Any]:
         email = email or f"user-{secrets.token_hex(4)}@example.com"
 
         async def go(db: Database) -> dict[str, Any]:

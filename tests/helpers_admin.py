@@ -30,7 +30,7 @@ def field_block(page: str, name: str) -> str:
     """The HTML of one rendered form field (label, input, hint, errors), to check errors sit next to it."""
     start = page.index(f'data-field="{name}"')
     ends = [i for i in (page.find('data-field="', start + 1), page.find("</form>", start)) if i != -1]
-    return page[start:min(ends)]
+    return page[start : min(ends)]
 
 
 class Browser:
@@ -55,8 +55,9 @@ class Browser:
             self.token = xsrf_field(response.text)
         return response
 
-    def post(self, path: str, data: dict[str, Any] | None = None, *, form_page: str | None = None,
-             xsrf: bool = True) -> httpx2.Response:
+    def post(
+        self, path: str, data: dict[str, Any] | None = None, *, form_page: str | None = None, xsrf: bool = True
+    ) -> httpx2.Response:
         """POST like a browser submitting a form; `form_page` is fetched first when no token is held yet."""
         if xsrf and (form_page or not self.token):
             self.get(form_page or path)
@@ -91,19 +92,27 @@ def audit_rows(database_url: str, action: str, **where: Any) -> list[dict[str, A
     conditions = " ".join(f"AND {name} = %({name})s" for name in where)
 
     async def go(db: Database) -> list[dict[str, Any]]:
-        return await db.fetch_all(f"SELECT * FROM audit_log WHERE action = %(action)s {conditions} "
-                                  "ORDER BY id DESC", {"action": action, **where})
+        return await db.fetch_all(
+            f"SELECT * FROM audit_log WHERE action = %(action)s {conditions} ORDER BY id DESC",
+            {"action": action, **where},
+        )
 
     return run_db(database_url, go)
 
 
-def register_client(database_url: str, name: str = "ChatGPT", redirect_uri: str = "https://chatgpt.com/cb",
-                    public: bool = False) -> tuple[dict[str, Any], str | None]:
+def register_client(
+    database_url: str, name: str = "ChatGPT", redirect_uri: str = "https://chatgpt.com/cb", public: bool = False
+) -> tuple[dict[str, Any], str | None]:
     from app.auth.clients import register_client as register
 
     async def go(db: Database) -> tuple[dict[str, Any], str | None]:
-        return await register(db, name=name, redirect_uris=[redirect_uri], actor=Actor("test"),
-                              token_endpoint_auth_method="none" if public else "client_secret_basic")
+        return await register(
+            db,
+            name=name,
+            redirect_uris=[redirect_uri],
+            actor=Actor("test"),
+            token_endpoint_auth_method="none" if public else "client_secret_basic",
+        )
 
     return run_db(database_url, go)
 
@@ -116,19 +125,38 @@ def issue_grant(database_url: str, settings: Any, client: dict[str, Any], user: 
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
     async def go(db: Database) -> dict[str, Any]:
-        request = await oauth.validate_authorization_request(db, settings, {
-            "client_id": [client["client_id"]], "response_type": ["code"], "code_challenge": [challenge],
-            "code_challenge_method": ["S256"], "scope": ["mcp"], "redirect_uri": [client["redirect_uris"][0]]})
+        request = await oauth.validate_authorization_request(
+            db,
+            settings,
+            {
+                "client_id": [client["client_id"]],
+                "response_type": ["code"],
+                "code_challenge": [challenge],
+                "code_challenge_method": ["S256"],
+                "scope": ["mcp"],
+                "redirect_uri": [client["redirect_uris"][0]],
+            },
+        )
         code = await oauth.create_authorization_code(db, settings, request, user, ip="127.0.0.1")
-        return await oauth.issue_token(db, settings, client, {
-            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-            "redirect_uri": client["redirect_uris"][0]})
+        return await oauth.issue_token(
+            db,
+            settings,
+            client,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": client["redirect_uris"][0],
+            },
+        )
 
     tokens = run_db(database_url, go)
 
     async def grant(db: Database) -> dict[str, Any]:
-        row = await db.fetch_one("SELECT * FROM oauth_grants WHERE client_pk = %(c)s AND user_id = %(u)s "
-                                 "ORDER BY id DESC LIMIT 1", {"c": client["id"], "u": user["id"]})
+        row = await db.fetch_one(
+            "SELECT * FROM oauth_grants WHERE client_pk = %(c)s AND user_id = %(u)s ORDER BY id DESC LIMIT 1",
+            {"c": client["id"], "u": user["id"]},
+        )
         assert row is not None
         return row
 

@@ -42,8 +42,14 @@ class CheckedClient(httpx2.Client):
         kwargs.setdefault("timeout", 30)
         super().__init__(base_url=base_url, **kwargs)
 
-    def send(self, request: httpx2.Request, *, stream: bool = False, auth: Any = httpx2.USE_CLIENT_DEFAULT,
-             follow_redirects: Any = httpx2.USE_CLIENT_DEFAULT) -> httpx2.Response:
+    def send(
+        self,
+        request: httpx2.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx2.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx2.USE_CLIENT_DEFAULT,
+    ) -> httpx2.Response:
         response = super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
         try:
             _check_all(response, streamed=stream)
@@ -60,8 +66,14 @@ class CheckedAsyncClient(httpx2.AsyncClient):
         kwargs.setdefault("timeout", 30)
         super().__init__(base_url=base_url, **kwargs)
 
-    async def send(self, request: httpx2.Request, *, stream: bool = False, auth: Any = httpx2.USE_CLIENT_DEFAULT,
-                   follow_redirects: Any = httpx2.USE_CLIENT_DEFAULT) -> httpx2.Response:
+    async def send(
+        self,
+        request: httpx2.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx2.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx2.USE_CLIENT_DEFAULT,
+    ) -> httpx2.Response:
         response = await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
         try:
             _check_all(response, streamed=stream)
@@ -81,7 +93,7 @@ def trickle_is_cut_off(port: int, head: bytes, body: bytes, within: float = 8.0)
         try:
             for i in range(1, 2 * int(within) + 4):
                 time.sleep(0.5)
-                sock.sendall(body[i % len(body):i % len(body) + 1])
+                sock.sendall(body[i % len(body) : i % len(body) + 1])
         except OSError:
             return time.monotonic() - started < within
         sock.settimeout(1)

@@ -28,9 +28,12 @@ ACCEPT_BOTH = "application/json, text/event-stream"
 
 
 def initialize_body(version: str = "2025-06-18", request_id: int = 1) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize",
-            "params": {"protocolVersion": version, "capabilities": {},
-                       "clientInfo": {"name": "raw-test", "version": "1"}}}
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "initialize",
+        "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw-test", "version": "1"}},
+    }
 
 
 def request_body(method: str, params: dict[str, Any] | None = None, request_id: int | str = 2) -> dict[str, Any]:
@@ -61,17 +64,20 @@ def messages(text: str) -> list[dict[str, Any]]:
     return [json.loads(e["data"]) for e in sse_events(text) if e.get("data") and e.get("event", "message") == "message"]
 
 
-def open_session(http: httpx2.Client, headers: dict[str, str], *, version: str = "2025-06-18",
-                 path: str = "/mcp") -> str:
+def open_session(
+    http: httpx2.Client, headers: dict[str, str], *, version: str = "2025-06-18", path: str = "/mcp"
+) -> str:
     """initialize + notifications/initialized over raw HTTP; returns the Mcp-Session-Id."""
     r = http.post(path, json=initialize_body(version), headers={**headers, "Accept": ACCEPT_BOTH})
     assert r.status_code == 200, r.text
     session_id = r.headers["Mcp-Session-Id"]
     (reply,) = [m for m in messages(r.text) if m.get("id") == 1]
     assert reply["result"]["protocolVersion"] == version
-    r = http.post(path, json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-                  headers={**headers, "Accept": ACCEPT_BOTH, "Mcp-Session-Id": session_id,
-                           "MCP-Protocol-Version": version})
+    r = http.post(
+        path,
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={**headers, "Accept": ACCEPT_BOTH, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": version},
+    )
     assert r.status_code == 202, r.text
     return session_id
 
@@ -132,11 +138,11 @@ def endpoint_of(listener: SseListener) -> str:
     return first["data"]
 
 
-def checked_mcp_http_client(headers: dict[str, str] | None = None, timeout: httpx2.Timeout | None = None,
-                            auth: httpx2.Auth | None = None) -> httpx2.AsyncClient:
+def checked_mcp_http_client(
+    headers: dict[str, str] | None = None, timeout: httpx2.Timeout | None = None, auth: httpx2.Auth | None = None
+) -> httpx2.AsyncClient:
     """The SDK's `create_mcp_http_client` (same default timeouts: a long read for held-open streams), checked."""
-    return CheckedAsyncClient(headers=headers, auth=auth,
-                              timeout=timeout or httpx2.Timeout(30, read=300))
+    return CheckedAsyncClient(headers=headers, auth=auth, timeout=timeout or httpx2.Timeout(30, read=300))
 
 
 def text_of(result: CallToolResult) -> str:
@@ -158,8 +164,9 @@ async def sdk_client(url: str, token: str, mode: str = "legacy", **kwargs: Any) 
 @asynccontextmanager
 async def sdk_sse_client(url: str, token: str, **kwargs: Any) -> AsyncIterator[Client]:
     """The official SDK's HTTP+SSE client (2024-11-05 transport), handshake era."""
-    transport = sse_client(url, headers={"Authorization": f"Bearer {token}"},
-                           httpx_client_factory=checked_mcp_http_client)
+    transport = sse_client(
+        url, headers={"Authorization": f"Bearer {token}"}, httpx_client_factory=checked_mcp_http_client
+    )
     async with Client(transport, mode="legacy", **kwargs) as client:
         yield client
 
@@ -198,15 +205,29 @@ def extra_tools(probe: ToolProbe) -> list[Tool]:
     async def request_context(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         return {"request_id": request_id_var.get()}  # what our log lines written here would carry
 
-    object_schema = {"type": "object", "properties": {"steps": {"type": "integer", "minimum": 0},
-                                                      "delay": {"type": "number", "minimum": 0}},
-                     "additionalProperties": False}
+    object_schema = {
+        "type": "object",
+        "properties": {"steps": {"type": "integer", "minimum": 0}, "delay": {"type": "number", "minimum": 0}},
+        "additionalProperties": False,
+    }
     return [
-        Tool("slow", "Slow", "Counts slowly, reporting progress.", object_schema,
-             {"type": "object", "properties": {"steps": {"type": "integer"}}, "required": ["steps"]}, slow),
+        Tool(
+            "slow",
+            "Slow",
+            "Counts slowly, reporting progress.",
+            object_schema,
+            {"type": "object", "properties": {"steps": {"type": "integer"}}, "required": ["steps"]},
+            slow,
+        ),
         Tool("boom", "Boom", "Always fails.", {"type": "object", "properties": {}}, {"type": "object"}, boom),
-        Tool("request_context", "Request context", "The request id the call runs under.",
-             {"type": "object", "properties": {}}, {"type": "object"}, request_context),
+        Tool(
+            "request_context",
+            "Request context",
+            "The request id the call runs under.",
+            {"type": "object", "properties": {}},
+            {"type": "object"},
+            request_context,
+        ),
     ]
 
 

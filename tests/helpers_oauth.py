@@ -96,24 +96,39 @@ class Client:
         return params, headers
 
 
-def make_client(dbrun: DBRun, method: str = "client_secret_post", redirect_uri: str = CHATGPT,
-                grant_types: list[str] | None = None) -> Client:
-    row, secret = dbrun(lambda db: register_client(db, name="Test Connector", redirect_uris=[redirect_uri],
-                                                   token_endpoint_auth_method=method, grant_types=grant_types,
-                                                   actor=Actor("test")))
+def make_client(
+    dbrun: DBRun, method: str = "client_secret_post", redirect_uri: str = CHATGPT, grant_types: list[str] | None = None
+) -> Client:
+    row, secret = dbrun(
+        lambda db: register_client(
+            db,
+            name="Test Connector",
+            redirect_uris=[redirect_uri],
+            token_endpoint_auth_method=method,
+            grant_types=grant_types,
+            actor=Actor("test"),
+        )
+    )
     return Client(row["client_id"], secret, redirect_uri, method, row["id"])
 
 
 def authorize_params(client: Client, challenge: str, **extra: Any) -> dict[str, Any]:
-    params = {"response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
-              "state": "st-" + secrets.token_hex(4), "code_challenge": challenge, "code_challenge_method": "S256",
-              "scope": "mcp"}
+    params = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "state": "st-" + secrets.token_hex(4),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "scope": "mcp",
+    }
     params.update(extra)
     return {k: v for k, v in params.items() if v is not None}
 
 
-def browser_sign_in(http: httpx2.Client, params: dict[str, Any], email: str, password: str = PASSWORD,
-                    decision: str = "allow") -> httpx2.Response:
+def browser_sign_in(
+    http: httpx2.Client, params: dict[str, Any], email: str, password: str = PASSWORD, decision: str = "allow"
+) -> httpx2.Response:
     """GET the page, then POST its form with the _xsrf cookie and field, as a browser would."""
     page = http.get("/oauth/authorize", params=params)
     assert page.status_code == 200, page.text[:500]
@@ -135,8 +150,15 @@ def get_code(http: httpx2.Client, client: Client, email: str, **extra: Any) -> t
 
 
 def exchange(http: httpx2.Client, client: Client, code: str, verifier: str, **extra: Any) -> httpx2.Response:
-    body, headers = client.auth({"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                                 "redirect_uri": client.redirect_uri, **extra})
+    body, headers = client.auth(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": client.redirect_uri,
+            **extra,
+        }
+    )
     return http.post("/oauth/token", data={k: v for k, v in body.items() if v is not None}, headers=headers)
 
 
@@ -222,11 +244,19 @@ class ChatGPTLike:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "key-1"
         self.document = {
-            "client_id": self.client_id, "client_uri": "https://chatgpt.com/", "redirect_uris": [CHATGPT],
-            "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_methods_supported":
-                ["none", "private_key_jwt"], "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"], "client_name": "ChatGPT", "logo_uri": LOGO,
-            "token_endpoint_auth_signing_alg": "RS256", "jwks_uri": docs.url(self.jwks_path), **document}
+            "client_id": self.client_id,
+            "client_uri": "https://chatgpt.com/",
+            "redirect_uris": [CHATGPT],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "ChatGPT",
+            "logo_uri": LOGO,
+            "token_endpoint_auth_signing_alg": "RS256",
+            "jwks_uri": docs.url(self.jwks_path),
+            **document,
+        }
         docs.publish(f"{self.prefix}/oauth/client.json", self.document)
         self.publish_keys()
 
@@ -240,15 +270,32 @@ class ChatGPTLike:
 
     def claims(self, audience: str, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
-        claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience, "iat": now, "exp": now + 300,
-                  "jti": str(uuid.uuid4())}
+        claims = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": audience,
+            "iat": now,
+            "exp": now + 300,
+            "jti": str(uuid.uuid4()),
+        }
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
-    def assertion(self, audience: str, *, key: Any = None, alg: str = "RS256", headers: dict[str, Any] | None = None,
-                  **overrides: Any) -> str:
-        return jwt.encode(self.claims(audience, **overrides), key if key is not None else self.key, algorithm=alg,
-                          headers={"kid": self.kid, **(headers or {})})
+    def assertion(
+        self,
+        audience: str,
+        *,
+        key: Any = None,
+        alg: str = "RS256",
+        headers: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> str:
+        return jwt.encode(
+            self.claims(audience, **overrides),
+            key if key is not None else self.key,
+            algorithm=alg,
+            headers={"kid": self.kid, **(headers or {})},
+        )
 
     def auth(self, audience: str, **overrides: Any) -> dict[str, str]:
         return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": self.assertion(audience, **overrides)}

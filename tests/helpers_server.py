@@ -125,8 +125,9 @@ class ServerThread:
         self._thread.join(30)
 
 
-def wait_ready(url: str, proc: subprocess.Popen[str] | None = None, timeout: float = 30,
-               path: str = "/healthz") -> None:
+def wait_ready(
+    url: str, proc: subprocess.Popen[str] | None = None, timeout: float = 30, path: str = "/healthz"
+) -> None:
     """Wait until a server started as a process answers `path` with 200 (failing at once if `proc` exits)."""
     deadline = time.monotonic() + timeout
     with CheckedClient(url, timeout=1) as client:

@@ -29,8 +29,16 @@ def api_key(dbrun: DBRun, user: dict[str, Any], name: str = "tests") -> str:
     return key
 
 
-def access_token(dbrun: DBRun, user: dict[str, Any], *, audience: str | None, scope: str = "mcp",
-                 expires_in: int = 3600, revoked: bool = False, client_id: str | None = None) -> str:
+def access_token(
+    dbrun: DBRun,
+    user: dict[str, Any],
+    *,
+    audience: str | None,
+    scope: str = "mcp",
+    expires_in: int = 3600,
+    revoked: bool = False,
+    client_id: str | None = None,
+) -> str:
     """An access token row (with its client and grant) for `user`; returns the token in clear."""
     token = new_credential(ACCESS_TOKEN_PREFIX)
     client_id = client_id or "test-" + secrets.token_hex(6)
@@ -38,19 +46,39 @@ def access_token(dbrun: DBRun, user: dict[str, Any], *, audience: str | None, sc
     async def go(db: Database) -> None:
         async with db.transaction() as conn:
             client_pk = await conn.fetch_value(
-                sa.select(oauth_clients.c.id).where(oauth_clients.c.client_id == client_id))
+                sa.select(oauth_clients.c.id).where(oauth_clients.c.client_id == client_id)
+            )
             if client_pk is None:
-                client_pk = await conn.fetch_value(oauth_clients.insert().values(
-                    client_id=client_id, name="Test client", redirect_uris=["https://chatgpt.com/cb"],
-                    token_endpoint_auth_method="none", grant_types=["authorization_code", "refresh_token"],
-                    registration_source="operator").returning(oauth_clients.c.id))
-            grant_id = await conn.fetch_value(oauth_grants.insert().values(
-                user_id=user["id"], client_pk=client_pk, scope=scope, resource=audience).returning(oauth_grants.c.id))
-            await conn.execute(oauth_tokens.insert().values(
-                token_hash=hash_credential(token), kind="access", grant_id=grant_id, client_pk=client_pk,
-                user_id=user["id"], scope=scope, audience=audience,
-                expires_at=sa.func.now() + sa.text(f"interval '{int(expires_in)} seconds'"),
-                revoked_at=sa.func.now() if revoked else None))
+                client_pk = await conn.fetch_value(
+                    oauth_clients.insert()
+                    .values(
+                        client_id=client_id,
+                        name="Test client",
+                        redirect_uris=["https://chatgpt.com/cb"],
+                        token_endpoint_auth_method="none",
+                        grant_types=["authorization_code", "refresh_token"],
+                        registration_source="operator",
+                    )
+                    .returning(oauth_clients.c.id)
+                )
+            grant_id = await conn.fetch_value(
+                oauth_grants.insert()
+                .values(user_id=user["id"], client_pk=client_pk, scope=scope, resource=audience)
+                .returning(oauth_grants.c.id)
+            )
+            await conn.execute(
+                oauth_tokens.insert().values(
+                    token_hash=hash_credential(token),
+                    kind="access",
+                    grant_id=grant_id,
+                    client_pk=client_pk,
+                    user_id=user["id"],
+                    scope=scope,
+                    audience=audience,
+                    expires_at=sa.func.now() + sa.text(f"interval '{int(expires_in)} seconds'"),
+                    revoked_at=sa.func.now() if revoked else None,
+                )
+            )
 
     dbrun(go)
     return token

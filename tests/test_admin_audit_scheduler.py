@@ -14,11 +14,11 @@ from tests.helpers_admin import audit_rows, field_block
 
 def seed(dbrun, action: str, actor: str, target_type: str, target_id: str, at: str | None = None) -> None:
     async def go(db):
-        await audit.record(db, action, actor=audit.Actor(actor), target_type=target_type, target_id=target_id,
-                           details={"seeded": True})
+        await audit.record(
+            db, action, actor=audit.Actor(actor), target_type=target_type, target_id=target_id, details={"seeded": True}
+        )
         if at:
-            await db.execute("UPDATE audit_log SET at = %(at)s WHERE id = (SELECT max(id) FROM audit_log)",
-                             {"at": at})
+            await db.execute("UPDATE audit_log SET at = %(at)s WHERE id = (SELECT max(id) FROM audit_log)", {"at": at})
 
     dbrun(go)
 
@@ -83,8 +83,14 @@ def test_audit_log_is_paginated_newest_first(admin, dbrun):
     tag = secrets.token_hex(3)
     action = f"test.page_{tag}"
     for i in range(55):
-        seed(dbrun, action, "pager@example.com", "item", str(i),
-             (dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i)).isoformat())
+        seed(
+            dbrun,
+            action,
+            "pager@example.com",
+            "item",
+            str(i),
+            (dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i)).isoformat(),
+        )
     first = admin.get(f"/admin/audit?action={action}")
     assert len(rows_of(first.text)) == 50
     assert "item:54" in rows_of(first.text)[0]
@@ -116,9 +122,13 @@ def test_scheduler_shows_the_schedule_and_next_run(admin, settings):
 
 
 def test_run_now_runs_the_cleanup_and_records_it(admin, dbrun, database_url):
-    dbrun(lambda db: db.execute(
-        "INSERT INTO web_sessions (session_hash, user_id, expires_at) VALUES (%(h)s, %(u)s, now() - interval '1 hour')",
-        {"h": "expired-" + secrets.token_hex(8), "u": admin.user["id"]}))
+    dbrun(
+        lambda db: db.execute(
+            "INSERT INTO web_sessions (session_hash, user_id, expires_at) "
+            "VALUES (%(h)s, %(u)s, now() - interval '1 hour')",
+            {"h": "expired-" + secrets.token_hex(8), "u": admin.user["id"]},
+        )
+    )
     r = admin.post("/admin/scheduler/run", {}, form_page="/admin/scheduler")
     assert r.status_code == 303
     page = admin.follow(r)
@@ -149,18 +159,32 @@ def test_audit_details_read_as_words_not_json(admin, dbrun):
     action = f"test.details_{tag}"
 
     async def go(db):
-        await audit.record(db, action, actor=audit.Actor("someone@example.com"), target_type="client",
-                           target_id=f"slc_{tag}", details={
-                               "name": "ChatGPT", "source": "operator", "is_admin": False,
-                               "redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"],
-                               "old_secret_valid_until": "2026-03-01T10:00:00+00:00", "reason": "no_password"})
+        await audit.record(
+            db,
+            action,
+            actor=audit.Actor("someone@example.com"),
+            target_type="client",
+            target_id=f"slc_{tag}",
+            details={
+                "name": "ChatGPT",
+                "source": "operator",
+                "is_admin": False,
+                "redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"],
+                "old_secret_valid_until": "2026-03-01T10:00:00+00:00",
+                "reason": "no_password",
+            },
+        )
 
     dbrun(go)
     row = rows_of(admin.get(f"/admin/audit?action={action}").text)[0]
     assert "{" not in row
-    for label, value in [("Name", "ChatGPT"), ("Registered by", "an operator"), ("Operator", "no"),
-                         ("Previous secret works until", "2026-03-01 10:00 UTC"),
-                         ("Reason", "the account has no password")]:
+    for label, value in [
+        ("Name", "ChatGPT"),
+        ("Registered by", "an operator"),
+        ("Operator", "no"),
+        ("Previous secret works until", "2026-03-01 10:00 UTC"),
+        ("Reason", "the account has no password"),
+    ]:
         assert f"<dt>{label}</dt><dd><span>{value}</span></dd>" in row
     assert "<code>https://chatgpt.com/connector_platform_oauth_redirect</code>" in row
     # The target is a link that filters the log by it.

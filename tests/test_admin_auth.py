@@ -10,8 +10,15 @@ import pytest
 from tests.helpers_admin import Browser, audit_rows, field_block
 from tests.helpers_server import ServerThread, free_port, server_settings
 
-PAGES = ["/admin", "/admin/clients", "/admin/clients/new", "/admin/users", "/admin/users/new", "/admin/audit",
-         "/admin/scheduler"]
+PAGES = [
+    "/admin",
+    "/admin/clients",
+    "/admin/clients/new",
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/audit",
+    "/admin/scheduler",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -24,8 +31,11 @@ def test_signed_out_visitor_is_sent_to_sign_in(browser, path):
 
 
 def test_signed_out_post_is_sent_to_sign_in_and_changes_nothing(browser, dbrun):
-    r = browser.post("/admin/users/new", {"email": "nobody-made@example.com", "password": "long enough pw",
-                                          "confirm_password": "long enough pw"}, form_page="/admin/login")
+    r = browser.post(
+        "/admin/users/new",
+        {"email": "nobody-made@example.com", "password": "long enough pw", "confirm_password": "long enough pw"},
+        form_page="/admin/login",
+    )
     assert r.status_code == 303
     assert r.headers["Location"] == "/admin/login"
     assert dbrun(lambda db: db.fetch_one("SELECT id FROM users WHERE email = 'nobody-made@example.com'")) is None
@@ -58,12 +68,12 @@ def test_operator_signs_in_with_a_strict_session_cookie(browser, operator, datab
 
 def test_sign_in_goes_back_to_the_page_asked_for_but_never_off_site(browser, operator):
     browser.get("/admin/login?next=/admin/users")
-    r = browser.post("/admin/login", {"email": operator["email"], "password": operator["password"],
-                                      "next": "/admin/users"})
+    r = browser.post(
+        "/admin/login", {"email": operator["email"], "password": operator["password"], "next": "/admin/users"}
+    )
     assert r.headers["Location"] == "/admin/users"
     for evil in ("https://evil.example/admin", "//evil.example/admin", "/elsewhere"):
-        r = browser.post("/admin/login", {"email": operator["email"], "password": operator["password"],
-                                          "next": evil})
+        r = browser.post("/admin/login", {"email": operator["email"], "password": operator["password"], "next": evil})
         assert r.headers["Location"] == "/admin"
 
 
@@ -134,8 +144,11 @@ def test_missing_xsrf_token_is_refused(admin, database_url):
     r = admin.post("/admin/users/new", {"email": "xsrf-victim@example.com"}, xsrf=False)
     assert r.status_code == 403
     assert "_xsrf" in r.text or "XSRF" in r.text
-    assert not [row for row in audit_rows(database_url, "user.create")
-                if row["details"].get("email") == "xsrf-victim@example.com"]
+    assert not [
+        row
+        for row in audit_rows(database_url, "user.create")
+        if row["details"].get("email") == "xsrf-victim@example.com"
+    ]
 
 
 def test_wrong_xsrf_token_is_refused(admin):
@@ -157,9 +170,13 @@ def test_tampered_session_cookie_is_ignored(server):
 def test_expired_session_sends_back_to_sign_in(admin, dbrun):
     assert admin.get("/admin").status_code == 200
     email = admin.user["email"]
-    dbrun(lambda db: db.execute(
-        "UPDATE web_sessions SET expires_at = now() - interval '1 second' "
-        "WHERE user_id = (SELECT id FROM users WHERE email = %(e)s)", {"e": email}))
+    dbrun(
+        lambda db: db.execute(
+            "UPDATE web_sessions SET expires_at = now() - interval '1 second' "
+            "WHERE user_id = (SELECT id FROM users WHERE email = %(e)s)",
+            {"e": email},
+        )
+    )
     r = admin.get("/admin")
     assert r.status_code == 302
     assert r.headers["Location"].startswith("/admin/login")
@@ -216,14 +233,17 @@ def test_session_cookie_is_secure_behind_https(database_url, data_dir, make_user
     try:
         r = b.get("/admin/login")
         # The XSRF cookie is Secure as well; hand it back by hand since this test server speaks plain http.
-        xsrf_cookie = next(v for k, v in r.headers.multi_items() if k.lower() == "set-cookie"
-                           and v.startswith("_xsrf=")).split(";")[0].split("=", 1)[1]
+        xsrf_cookie = (
+            next(v for k, v in r.headers.multi_items() if k.lower() == "set-cookie" and v.startswith("_xsrf="))
+            .split(";")[0]
+            .split("=", 1)[1]
+        )
         b.client.cookies.set("_xsrf", xsrf_cookie)
-        r = b.client.post("/admin/login", data={"email": user["email"], "password": user["password"],
-                                                "_xsrf": b.token})
+        r = b.client.post("/admin/login", data={"email": user["email"], "password": user["password"], "_xsrf": b.token})
         assert r.status_code == 303
-        cookie = next(v for k, v in r.headers.multi_items() if k.lower() == "set-cookie"
-                      and v.startswith("sl_session="))
+        cookie = next(
+            v for k, v in r.headers.multi_items() if k.lower() == "set-cookie" and v.startswith("sl_session=")
+        )
         assert "secure" in cookie.lower()
         assert "httponly" in cookie.lower()
     finally:

@@ -94,8 +94,9 @@ def test_operator_console_end_to_end(chromium, server, make_user, database_url, 
     shot(page, "client-rotated")
 
     # A grant of the member to this client, made through the OAuth code exchange.
-    client = off_loop(dbrun, lambda db: db.fetch_one("SELECT * FROM oauth_clients WHERE client_id = %(c)s",
-                                                     {"c": client_id}))
+    client = off_loop(
+        dbrun, lambda db: db.fetch_one("SELECT * FROM oauth_clients WHERE client_id = %(c)s", {"c": client_id})
+    )
     grant = off_loop(issue_grant, database_url, server.settings, client, member)
 
     # Find the member, set their password.
@@ -108,8 +109,9 @@ def test_operator_console_end_to_end(chromium, server, make_user, database_url, 
     page.fill("#confirm_password", "a new long password")
     page.get_by_role("button", name="Set the password").click()
     assert f"Password of {member['email']} set" in flash(page)
-    stored = off_loop(dbrun, lambda db: db.fetch_value("SELECT password_hash FROM users WHERE id = %(u)s",
-                                             {"u": member["id"]}))
+    stored = off_loop(
+        dbrun, lambda db: db.fetch_value("SELECT password_hash FROM users WHERE id = %(u)s", {"u": member["id"]})
+    )
     assert off_loop(run_db, database_url, lambda db: verify_password("a new long password", stored))
 
     # Create an API key, copy it, then revoke it.
@@ -127,8 +129,13 @@ def test_operator_console_end_to_end(chromium, server, make_user, database_url, 
     shot(page, "confirm-revoke-key")
     page.get_by_role("button", name="Revoke the key").click()
     assert "revoked" in flash(page)
-    assert off_loop(dbrun, lambda db: db.fetch_value("SELECT revoked_at FROM api_keys WHERE user_id = %(u)s",
-                                           {"u": member["id"]})) is not None
+    assert (
+        off_loop(
+            dbrun,
+            lambda db: db.fetch_value("SELECT revoked_at FROM api_keys WHERE user_id = %(u)s", {"u": member["id"]}),
+        )
+        is not None
+    )
 
     # Revoke the grant from the user's page.
     grants = page.locator("#grants")
@@ -137,16 +144,26 @@ def test_operator_console_end_to_end(chromium, server, make_user, database_url, 
     page.get_by_role("button", name="Revoke the grant").click()
     assert "revoked" in flash(page)
     assert "No active grants." in page.locator("#grants").inner_text()
-    assert off_loop(dbrun, lambda db: db.fetch_value("SELECT revoked_at FROM oauth_grants WHERE id = %(g)s",
-                                           {"g": grant["id"]})) is not None
+    assert (
+        off_loop(
+            dbrun, lambda db: db.fetch_value("SELECT revoked_at FROM oauth_grants WHERE id = %(g)s", {"g": grant["id"]})
+        )
+        is not None
+    )
 
     # The audit log shows what was done; the scheduler runs the cleanup on demand.
     page.get_by_role("link", name="Audit log").click()
     page.fill("#actor", operator["email"])
     page.get_by_role("button", name="Filter").click()
     log = page.inner_text("table")
-    for action in ("client.register", "client.rotate_secret", "user.set_password", "api_key.create",
-                   "api_key.revoke", "grant.revoke"):
+    for action in (
+        "client.register",
+        "client.rotate_secret",
+        "user.set_password",
+        "api_key.create",
+        "api_key.revoke",
+        "grant.revoke",
+    ):
         assert action in log
     shot(page, "audit")
     page.get_by_role("link", name="Scheduler").click()
@@ -163,15 +180,21 @@ def test_operator_console_end_to_end(chromium, server, make_user, database_url, 
 def test_console_on_a_phone(chromium, server, make_user, database_url):
     operator = off_loop(make_user, is_admin=True)
     member = off_loop(make_user)
-    client, _ = off_loop(register_client, database_url, name="Claude (phone)",
-                                redirect_uri="https://claude.ai/api/mcp/auth_callback")
+    client, _ = off_loop(
+        register_client, database_url, name="Claude (phone)", redirect_uri="https://claude.ai/api/mcp/auth_callback"
+    )
     off_loop(issue_grant, database_url, server.settings, client, member)
     page = new_page(chromium, server, PHONE, is_mobile=True, has_touch=True)
     sign_in(page, operator["email"], operator["password"])
     shot(page, "phone-overview")
-    for name, path in (("clients", "/admin/clients"), ("users", f"/admin/users?q={member['email']}"),
-                       ("user", f"/admin/users/{member['id']}"), ("client", f"/admin/clients/{client['id']}"),
-                       ("audit", "/admin/audit"), ("scheduler", "/admin/scheduler")):
+    for name, path in (
+        ("clients", "/admin/clients"),
+        ("users", f"/admin/users?q={member['email']}"),
+        ("user", f"/admin/users/{member['id']}"),
+        ("client", f"/admin/clients/{client['id']}"),
+        ("audit", "/admin/audit"),
+        ("scheduler", "/admin/scheduler"),
+    ):
         page.goto(path)
         shot(page, f"phone-{name}")
         assert_no_sideways_scroll(page)
@@ -203,18 +226,29 @@ def test_every_action_works_without_javascript(chromium, server, make_user, dbru
     page.get_by_role("link", name="Disable").click()
     page.get_by_role("button", name="Disable the user").click()
     assert "disabled" in flash(page)
-    assert off_loop(dbrun, lambda db: db.fetch_value("SELECT disabled FROM users WHERE id = %(u)s",
-                                                     {"u": member["id"]}))
+    assert off_loop(
+        dbrun, lambda db: db.fetch_value("SELECT disabled FROM users WHERE id = %(u)s", {"u": member["id"]})
+    )
     page.context.close()
 
 
 # ---- every page in both languages, on a desktop and on a phone ------------------------------------------------
 
 TOUR_TEXT = {
-    "en": {"quote": "“{}”", "ms": " ms", "own": "This is your own account", "redirect_uris": "Redirect URIs",
-           "wrong": "Wrong email or password"},
-    "uk": {"quote": "«{}»", "ms": " мс", "own": "Це ваш власний обліковий запис",
-           "redirect_uris": "URI переспрямування", "wrong": "Неправильна електронна пошта або пароль"},
+    "en": {
+        "quote": "“{}”",
+        "ms": " ms",
+        "own": "This is your own account",
+        "redirect_uris": "Redirect URIs",
+        "wrong": "Wrong email or password",
+    },
+    "uk": {
+        "quote": "«{}»",
+        "ms": " мс",
+        "own": "Це ваш власний обліковий запис",
+        "redirect_uris": "URI переспрямування",
+        "wrong": "Неправильна електронна пошта або пароль",
+    },
 }
 # Each Copy button's right edge, and how far its top is from its value's top.
 COPY_BUTTONS = """
@@ -250,8 +284,15 @@ def test_console_pages_in_both_languages_on_desktop_and_phone(chromium, server, 
     member = off_loop(make_user)
     name = f"ChatGPT ({lang}, {width})"
     phone = width == "phone"
-    page = new_page(chromium, server, VIEWPORTS[width], LOCALES[lang], is_mobile=phone, has_touch=phone,
-                    extra_http_headers={"X-Forwarded-For": f"10.79.{len(lang)}.{VIEWPORTS[width]['width'] % 250}"})
+    page = new_page(
+        chromium,
+        server,
+        VIEWPORTS[width],
+        LOCALES[lang],
+        is_mobile=phone,
+        has_touch=phone,
+        extra_http_headers={"X-Forwarded-For": f"10.79.{len(lang)}.{VIEWPORTS[width]['width'] % 250}"},
+    )
 
     # Sign-in: after a wrong password the email stays and the cursor waits in the password field.
     page.goto("/admin/login")

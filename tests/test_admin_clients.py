@@ -33,8 +33,12 @@ def client_row(dbrun, client_id: str) -> dict[str, Any]:
 
 
 def register(admin, name: str | None = None, uris: str = CHATGPT_REDIRECT, **extra: str):
-    data = {"name": name or f"ChatGPT {secrets.token_hex(3)}", "redirect_uris": uris,
-            "auth_method": "client_secret_post", **extra}
+    data = {
+        "name": name or f"ChatGPT {secrets.token_hex(3)}",
+        "redirect_uris": uris,
+        "auth_method": "client_secret_post",
+        **extra,
+    }
     return admin.post("/admin/clients/new", data, form_page="/admin/clients/new")
 
 
@@ -57,8 +61,11 @@ def test_register_shows_the_secret_once_beside_the_values_to_paste(admin, dbrun,
     assert row["name"] == name and row["registration_source"] == "operator"
     assert row["redirect_uris"] == [CHATGPT_REDIRECT, "https://claude.ai/api/mcp/auth_callback"]
     assert dbrun(lambda db: verify_client_secret(db, row["id"], secret))
-    stored = dbrun(lambda db: db.fetch_all("SELECT secret_hash FROM oauth_client_secrets WHERE client_pk = %(p)s",
-                                           {"p": row["id"]}))
+    stored = dbrun(
+        lambda db: db.fetch_all(
+            "SELECT secret_hash FROM oauth_client_secrets WHERE client_pk = %(p)s", {"p": row["id"]}
+        )
+    )
     assert secret not in str(stored)
     entry = audit_rows(database_url, "client.register", target_id=client_id)[0]
     assert entry["actor"] == admin.user["email"] and entry["actor_user_id"] == admin.user["id"]
@@ -102,8 +109,13 @@ def test_register_a_private_key_jwt_client_with_a_key_set_url_or_the_keys(admin,
     page = admin.get(f"/admin/clients/{row['id']}")
     assert "https://keys.example.com/jwks.json" in page.text.replace("<wbr>", "") and "/rotate" not in page.text
 
-    key = {"kty": "EC", "crv": "P-256", "kid": "console-1", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+    key = {
+        "kty": "EC",
+        "crv": "P-256",
+        "kid": "console-1",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    }
     r = register(admin, auth_method="private_key_jwt", jwks=json.dumps({"keys": [key]}))
     assert r.status_code == 200, r.text
     row = client_row(dbrun, shown(r.text, "v-client-id"))
@@ -111,16 +123,26 @@ def test_register_a_private_key_jwt_client_with_a_key_set_url_or_the_keys(admin,
     assert "console-1" in admin.get(f"/admin/clients/{row['id']}").text
 
 
-@pytest.mark.parametrize("extra, field, message", [
-    ({"auth_method": "private_key_jwt"}, "jwks_uri", "private_key_jwt needs the client"),
-    ({"auth_method": "private_key_jwt", "jwks": "{not json"}, "jwks", "Not JSON"),
-    ({"auth_method": "private_key_jwt", "jwks": "[" * 10000 + "]" * 10000}, "jwks", "Not JSON"),
-    ({"auth_method": "private_key_jwt", "jwks_uri": "http://keys.example.com/j"}, "jwks_uri", "https"),
-    ({"auth_method": "private_key_jwt", "jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'}, "jwks", "oct"),
-    ({"auth_method": "private_key_jwt", "jwks": '{"keys": []}', "jwks_uri": "https://k.example/j"}, "jwks",
-     "not both"),
-    ({"auth_method": "client_secret_post", "jwks_uri": "https://k.example/j"}, "jwks_uri", "only with private_key_jwt"),
-])
+@pytest.mark.parametrize(
+    "extra, field, message",
+    [
+        ({"auth_method": "private_key_jwt"}, "jwks_uri", "private_key_jwt needs the client"),
+        ({"auth_method": "private_key_jwt", "jwks": "{not json"}, "jwks", "Not JSON"),
+        ({"auth_method": "private_key_jwt", "jwks": "[" * 10000 + "]" * 10000}, "jwks", "Not JSON"),
+        ({"auth_method": "private_key_jwt", "jwks_uri": "http://keys.example.com/j"}, "jwks_uri", "https"),
+        ({"auth_method": "private_key_jwt", "jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'}, "jwks", "oct"),
+        (
+            {"auth_method": "private_key_jwt", "jwks": '{"keys": []}', "jwks_uri": "https://k.example/j"},
+            "jwks",
+            "not both",
+        ),
+        (
+            {"auth_method": "client_secret_post", "jwks_uri": "https://k.example/j"},
+            "jwks_uri",
+            "only with private_key_jwt",
+        ),
+    ],
+)
 def test_register_key_errors_sit_next_to_their_field(admin, dbrun, extra, field, message):
     before = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients"))
     r = register(admin, **extra)
@@ -129,17 +151,23 @@ def test_register_key_errors_sit_next_to_their_field(admin, dbrun, extra, field,
     assert dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients")) == before
 
 
-@pytest.mark.parametrize("name, uris, field, message", [
-    ("", CHATGPT_REDIRECT, "name", "This field is required"),
-    ("X", "", "redirect_uris", "Give at least one redirect URI"),
-    ("X", "http://example.com/cb", "redirect_uris", "http redirect URIs are allowed only for loopback"),
-    ("X", "javascript:alert(1)", "redirect_uris", "javascript: redirect URIs are not allowed"),
-    ("X", "https://ok.example/cb\nhttps://bad.example/cb#frag", "redirect_uris", "must not contain a fragment"),
-])
+@pytest.mark.parametrize(
+    "name, uris, field, message",
+    [
+        ("", CHATGPT_REDIRECT, "name", "This field is required"),
+        ("X", "", "redirect_uris", "Give at least one redirect URI"),
+        ("X", "http://example.com/cb", "redirect_uris", "http redirect URIs are allowed only for loopback"),
+        ("X", "javascript:alert(1)", "redirect_uris", "javascript: redirect URIs are not allowed"),
+        ("X", "https://ok.example/cb\nhttps://bad.example/cb#frag", "redirect_uris", "must not contain a fragment"),
+    ],
+)
 def test_register_validation_errors_sit_next_to_their_field(admin, dbrun, name, uris, field, message):
     before = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients"))
-    r = admin.post("/admin/clients/new", {"name": name, "redirect_uris": uris, "auth_method": "client_secret_post"},
-                   form_page="/admin/clients/new")
+    r = admin.post(
+        "/admin/clients/new",
+        {"name": name, "redirect_uris": uris, "auth_method": "client_secret_post"},
+        form_page="/admin/clients/new",
+    )
     assert r.status_code == 400
     assert message in field_block(r.text, field)
     assert dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_clients")) == before
@@ -160,8 +188,9 @@ def test_clients_list_shows_how_each_was_registered(admin, database_url, make_us
 def test_edit_name_and_redirect_uris(admin, database_url, dbrun):
     client, _ = register_client(database_url, name="Before")
     path = f"/admin/clients/{client['id']}"
-    r = admin.post(f"{path}/edit", {"name": "After", "redirect_uris": "https://claude.ai/api/mcp/auth_callback"},
-                   form_page=path)
+    r = admin.post(
+        f"{path}/edit", {"name": "After", "redirect_uris": "https://claude.ai/api/mcp/auth_callback"}, form_page=path
+    )
     assert r.status_code == 303
     assert "Client saved" in admin.follow(r).text
     row = client_row(dbrun, client["client_id"])
@@ -193,8 +222,10 @@ def test_rotate_states_the_grace_period_and_shows_the_new_secret_once(admin, dat
     assert "The previous secret keeps working until" in r.text
     assert dbrun(lambda db: verify_client_secret(db, client["id"], new_secret))
     assert dbrun(lambda db: verify_client_secret(db, client["id"], old_secret))  # within the grace period
-    assert audit_rows(database_url, "client.rotate_secret", target_id=client["client_id"])[0]["actor"] == \
-        admin.user["email"]
+    assert (
+        audit_rows(database_url, "client.rotate_secret", target_id=client["client_id"])[0]["actor"]
+        == admin.user["email"]
+    )
     assert new_secret not in admin.get(f"/admin/clients/{client['id']}").text
 
 
@@ -203,8 +234,11 @@ def test_rotate_without_confirmation_changes_nothing(admin, database_url, dbrun)
     path = f"/admin/clients/{client['id']}/rotate"
     r = admin.post(path, {}, form_page=path)
     assert r.status_code == 400
-    count = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_client_secrets WHERE client_pk = %(p)s",
-                                            {"p": client["id"]}))
+    count = dbrun(
+        lambda db: db.fetch_value(
+            "SELECT count(*) FROM oauth_client_secrets WHERE client_pk = %(p)s", {"p": client["id"]}
+        )
+    )
     assert count == 1
 
 
@@ -215,11 +249,11 @@ def test_disable_revokes_grants_and_enable_restores_the_client(admin, database_u
     assert r.status_code == 303
     assert "Client “Switch” disabled" in admin.follow(r).text
     assert client_row(dbrun, client["client_id"])["disabled"]
-    revoked = dbrun(lambda db: db.fetch_value("SELECT revoked_at FROM oauth_grants WHERE id = %(g)s",
-                                              {"g": grant["id"]}))
+    revoked = dbrun(
+        lambda db: db.fetch_value("SELECT revoked_at FROM oauth_grants WHERE id = %(g)s", {"g": grant["id"]})
+    )
     assert revoked is not None
-    assert audit_rows(database_url, "client.disable", target_id=client["client_id"])[0]["actor"] == \
-        admin.user["email"]
+    assert audit_rows(database_url, "client.disable", target_id=client["client_id"])[0]["actor"] == admin.user["email"]
     path = f"/admin/clients/{client['id']}"
     r = admin.post(f"{path}/enable", {}, form_page=path)
     assert r.status_code == 303
@@ -242,8 +276,7 @@ def test_delete_revokes_tokens_and_removes_the_client(admin, database_url, dbrun
     with pytest.raises(BearerError):
         dbrun(lambda db: resolve_credential(db, grant["tokens"]["access_token"], settings.accepted_audiences))
     assert admin.get(f"/admin/clients/{client['id']}").status_code == 404
-    assert audit_rows(database_url, "client.delete", target_id=client["client_id"])[0]["actor"] == \
-        admin.user["email"]
+    assert audit_rows(database_url, "client.delete", target_id=client["client_id"])[0]["actor"] == admin.user["email"]
 
 
 def test_client_grants_are_listed_and_revoked(admin, database_url, dbrun, make_user, settings):
@@ -259,8 +292,11 @@ def test_client_grants_are_listed_and_revoked(admin, database_url, dbrun, make_u
     assert f"Grant of {alice['email']} to “Granted” revoked" in page.text
     r = confirm(admin, f"/admin/clients/{client['id']}/grants/revoke")
     assert "1 grants revoked" in admin.follow(r).text
-    live = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_grants WHERE client_pk = %(c)s "
-                                           "AND revoked_at IS NULL", {"c": client["id"]}))
+    live = dbrun(
+        lambda db: db.fetch_value(
+            "SELECT count(*) FROM oauth_grants WHERE client_pk = %(c)s AND revoked_at IS NULL", {"c": client["id"]}
+        )
+    )
     assert live == 0
     assert audit_rows(database_url, "grant.revoke_all", target_id=str(client["id"]))
 
@@ -281,14 +317,21 @@ def test_refreshing_a_secret_page_does_not_rotate_or_register_again(admin, datab
     again = admin.post(path, {"confirm": "yes", "once": once})
     assert again.status_code == 303 and again.headers["Location"] == f"/admin/clients/{client['id']}"
     assert "already submitted" in admin.follow(again).text
-    secrets_now = dbrun(lambda db: db.fetch_value(
-        "SELECT count(*) FROM oauth_client_secrets WHERE client_pk = %(p)s AND expires_at IS NULL",
-        {"p": client["id"]}))
+    secrets_now = dbrun(
+        lambda db: db.fetch_value(
+            "SELECT count(*) FROM oauth_client_secrets WHERE client_pk = %(p)s AND expires_at IS NULL",
+            {"p": client["id"]},
+        )
+    )
     assert secrets_now == 1 and dbrun(lambda db: verify_client_secret(db, client["id"], copied))
     assert len(audit_rows(database_url, "client.rotate_secret", target_id=client["client_id"])) == 1
 
-    form = {"name": "Registered once", "redirect_uris": "https://claude.ai/api/mcp/auth_callback",
-            "auth_method": "client_secret_post", "once": "register-once-" + "y" * 12}
+    form = {
+        "name": "Registered once",
+        "redirect_uris": "https://claude.ai/api/mcp/auth_callback",
+        "auth_method": "client_secret_post",
+        "once": "register-once-" + "y" * 12,
+    }
     assert admin.post("/admin/clients/new", form, form_page="/admin/clients/new").status_code == 200
     repeat = admin.post("/admin/clients/new", form)
     assert repeat.status_code == 303 and repeat.headers["Location"] == "/admin/clients"

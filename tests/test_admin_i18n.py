@@ -38,8 +38,16 @@ def template_strings() -> set[str]:
 
 def form_strings() -> set[str]:
     found: set[str] = set()
-    for form_class in (forms.LoginForm, forms.ConfirmForm, forms.ClientRegisterForm, forms.UserCreateForm,
-                       forms.PasswordForm, forms.ApiKeyForm, forms.UserSearchForm, forms.AuditFilterForm):
+    for form_class in (
+        forms.LoginForm,
+        forms.ConfirmForm,
+        forms.ClientRegisterForm,
+        forms.UserCreateForm,
+        forms.PasswordForm,
+        forms.ApiKeyForm,
+        forms.UserSearchForm,
+        forms.AuditFilterForm,
+    ):
         form = form_class()
         for field in form:
             found.add(field.label.text)
@@ -66,7 +74,14 @@ def _sentences(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                "done", "flash", "found", "Confirmation", "cautioned", "HTTPError", "ValidationError"):
+            "done",
+            "flash",
+            "found",
+            "Confirmation",
+            "cautioned",
+            "HTTPError",
+            "ValidationError",
+        ):
             for arg in node.args:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and " " in arg.value:
                     found.add(arg.value)
@@ -85,12 +100,10 @@ def page_strings() -> set[str]:
 
 def detail_strings() -> set[str]:
     """The words audit entries and cleanup runs are shown in: labels, codes said in words, triggers."""
-    return {*AUDIT_FIELDS.values(), *AUDIT_PHRASES.values(), *TRIGGERS.values(), *CLEANUP_TABLES.values(),
-            "yes", "no"}
+    return {*AUDIT_FIELDS.values(), *AUDIT_PHRASES.values(), *TRIGGERS.values(), *CLEANUP_TABLES.values(), "yes", "no"}
 
 
-@pytest.mark.parametrize("source", [template_strings, form_strings, handler_strings, page_strings,
-                                    detail_strings])
+@pytest.mark.parametrize("source", [template_strings, form_strings, handler_strings, page_strings, detail_strings])
 def test_every_console_sentence_is_translated(source):
     strings = source()
     assert strings, "nothing found to check"

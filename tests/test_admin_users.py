@@ -21,6 +21,7 @@ def user_row(dbrun, user_id: int) -> dict[str, Any]:
 
 # ---- list and search -------------------------------------------------------------------------------
 
+
 def test_users_are_listed_and_searched(admin, make_user):
     tag = secrets.token_hex(3)
     alice = make_user(email=f"alice-{tag}@example.com")
@@ -44,10 +45,13 @@ def test_search_treats_wildcards_literally(admin, make_user):
 
 # ---- create ----------------------------------------------------------------------------------------
 
+
 def test_operator_creates_a_user(admin, database_url, dbrun):
     email = f"new-{secrets.token_hex(4)}@example.com"
-    r = admin.post("/admin/users/new", {"email": email.upper(), "password": "a fine password",
-                                        "confirm_password": "a fine password"})
+    r = admin.post(
+        "/admin/users/new",
+        {"email": email.upper(), "password": "a fine password", "confirm_password": "a fine password"},
+    )
     assert r.status_code == 303
     page = admin.follow(r)
     assert f"User {email} created" in page.text
@@ -68,23 +72,39 @@ def test_create_operator_without_password(admin, dbrun):
     assert row["is_admin"] and row["password_hash"] is None
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"email": "not-an-email", "password": "", "confirm_password": ""}, "email", "not a valid email"),
-    ({"email": "", "password": "", "confirm_password": ""}, "email", "This field is required"),
-    ({"email": "short@example.com", "password": "short", "confirm_password": "short"}, "password",
-     "At least 8 characters"),
-    ({"email": "mismatch@example.com", "password": "long enough 1", "confirm_password": "long enough 2"},
-     "confirm_password", "The passwords do not match"),
-    ({"email": "long@example.com", "password": "ж" * 40, "confirm_password": "ж" * 40}, "password",
-     "at most 72 bytes"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"email": "not-an-email", "password": "", "confirm_password": ""}, "email", "not a valid email"),
+        ({"email": "", "password": "", "confirm_password": ""}, "email", "This field is required"),
+        (
+            {"email": "short@example.com", "password": "short", "confirm_password": "short"},
+            "password",
+            "At least 8 characters",
+        ),
+        (
+            {"email": "mismatch@example.com", "password": "long enough 1", "confirm_password": "long enough 2"},
+            "confirm_password",
+            "The passwords do not match",
+        ),
+        (
+            {"email": "long@example.com", "password": "ж" * 40, "confirm_password": "ж" * 40},
+            "password",
+            "at most 72 bytes",
+        ),
+    ],
+)
 def test_create_user_validation_errors_sit_next_to_their_field(admin, dbrun, data, field, message):
     r = admin.post("/admin/users/new", data)
     assert r.status_code == 400
     assert message.lower() in field_block(r.text, field).lower()
     if data["email"]:
-        assert dbrun(lambda db: db.fetch_one("SELECT 1 FROM users WHERE lower(email) = lower(%(e)s)",
-                                             {"e": data["email"]})) is None
+        assert (
+            dbrun(
+                lambda db: db.fetch_one("SELECT 1 FROM users WHERE lower(email) = lower(%(e)s)", {"e": data["email"]})
+            )
+            is None
+        )
 
 
 def test_duplicate_email_is_an_error_on_the_email_field(admin, make_user):
@@ -96,6 +116,7 @@ def test_duplicate_email_is_an_error_on_the_email_field(admin, make_user):
 
 # ---- passwords -------------------------------------------------------------------------------------
 
+
 def test_operator_sets_a_password(admin, make_user, dbrun, database_url, settings):
     from app.auth.signin import session_user, start_session
 
@@ -103,8 +124,9 @@ def test_operator_sets_a_password(admin, make_user, dbrun, database_url, setting
     session = dbrun(lambda db: start_session(db, settings, user["id"], ip=None, user_agent=None))
     page = admin.get(f"/admin/users/{user['id']}")
     assert "no password set" in page.text
-    r = admin.post(f"/admin/users/{user['id']}/password", {"password": "brand new secret",
-                                                           "confirm_password": "brand new secret"})
+    r = admin.post(
+        f"/admin/users/{user['id']}/password", {"password": "brand new secret", "confirm_password": "brand new secret"}
+    )
     assert r.status_code == 303
     assert f"Password of {user['email']} set" in admin.follow(r).text
     stored = user_row(dbrun, user["id"])["password_hash"]
@@ -134,6 +156,7 @@ def test_unknown_user_is_404(admin):
 
 
 # ---- disable and enable ----------------------------------------------------------------------------
+
 
 def test_disabling_asks_first_and_a_bare_post_does_nothing(admin, make_user, dbrun):
     user = make_user()
@@ -180,14 +203,14 @@ def test_disabling_a_user_revokes_everything_they_hold(admin, make_user, dbrun, 
 
 # ---- operator rights -------------------------------------------------------------------------------
 
+
 def test_granting_and_removing_operator_rights(admin, make_user, dbrun, database_url):
     user = make_user()
     r = admin.post(f"/admin/users/{user['id']}/operator/grant", {}, form_page=f"/admin/users/{user['id']}")
     assert r.status_code == 303
     assert "is now an operator" in admin.follow(r).text
     assert user_row(dbrun, user["id"])["is_admin"]
-    assert audit_rows(database_url, "user.grant_operator", target_id=str(user["id"]))[0]["actor"] == \
-        admin.user["email"]
+    assert audit_rows(database_url, "user.grant_operator", target_id=str(user["id"]))[0]["actor"] == admin.user["email"]
     r = confirm(admin, f"/admin/users/{user['id']}/operator/remove")
     assert r.status_code == 303
     assert not user_row(dbrun, user["id"])["is_admin"]
@@ -201,8 +224,12 @@ def lone(make_database, data_dir) -> Iterator[dict[str, Any]]:
 
     url = make_database("sl_lone")
     upgrade(url)
-    row = run_db(url, lambda db: create_user(db, "only-op@example.com", password="only operator pw", is_admin=True,
-                                             rounds=4, actor=Actor("test")))
+    row = run_db(
+        url,
+        lambda db: create_user(
+            db, "only-op@example.com", password="only operator pw", is_admin=True, rounds=4, actor=Actor("test")
+        ),
+    )
     thread = ServerThread(server_settings(url, data_dir, free_port()), url).start()
     b = Browser(thread.url)
     assert b.sign_in("only-op@example.com", "only operator pw").status_code == 303
@@ -214,8 +241,10 @@ def lone(make_database, data_dir) -> Iterator[dict[str, Any]]:
 def test_the_last_operator_cannot_be_disabled_or_demoted(lone):
     b, user = lone["browser"], lone["user"]
     # The confirmation page says so before anything is sent, and offers no button to try.
-    for action, warning in [("disable", "disabling them would leave no one who can use this console"),
-                            ("operator/remove", "without their rights no one could use this console")]:
+    for action, warning in [
+        ("disable", "disabling them would leave no one who can use this console"),
+        ("operator/remove", "without their rights no one could use this console"),
+    ]:
         page = b.get(f"/admin/users/{user['id']}/{action}")
         assert page.status_code == 200
         assert f"{user['email']} is the last operator: {warning}, so it is refused" in page.text
@@ -232,8 +261,11 @@ def test_the_last_operator_cannot_be_disabled_or_demoted(lone):
     row = run_db(lone["url"], lambda db: db.fetch_one("SELECT * FROM users WHERE id = %(id)s", {"id": user["id"]}))
     assert row is not None and row["is_admin"] and not row["disabled"]
     # With a second operator the first may step down.
-    r = b.post("/admin/users/new", {"email": "second-op@example.com", "password": "", "confirm_password": "",
-                                    "is_admin": "y"}, form_page="/admin/users/new")
+    r = b.post(
+        "/admin/users/new",
+        {"email": "second-op@example.com", "password": "", "confirm_password": "", "is_admin": "y"},
+        form_page="/admin/users/new",
+    )
     assert r.status_code == 303
     page = b.get(f"/admin/users/{user['id']}/operator/remove")
     assert "is the last operator" not in page.text and "These are your own rights" in page.text
@@ -243,12 +275,14 @@ def test_the_last_operator_cannot_be_disabled_or_demoted(lone):
 
 # ---- API keys --------------------------------------------------------------------------------------
 
+
 def test_api_key_is_shown_once_then_listed_by_prefix_and_revoked(admin, make_user, dbrun, database_url, settings):
     from app.auth.bearer import BearerError, resolve_credential
 
     user = make_user()
-    r = admin.post(f"/admin/users/{user['id']}/api-keys", {"name": "nightly import"},
-                   form_page=f"/admin/users/{user['id']}")
+    r = admin.post(
+        f"/admin/users/{user['id']}/api-keys", {"name": "nightly import"}, form_page=f"/admin/users/{user['id']}"
+    )
     assert r.status_code == 200
     assert r.headers["Cache-Control"] == "no-store"
     key = r.text.split('id="v-api-key" class="select-all">', 1)[1].split("</code>", 1)[0].replace("<wbr>", "")
@@ -282,6 +316,7 @@ def test_api_key_needs_a_name(admin, make_user):
 
 # ---- grants ----------------------------------------------------------------------------------------
 
+
 def test_user_grants_are_listed_and_revoked_one_or_all(admin, make_user, dbrun, database_url, settings):
     user = make_user()
     chatgpt, _ = register_client(database_url, name=f"ChatGPT {secrets.token_hex(2)}")
@@ -303,8 +338,11 @@ def test_user_grants_are_listed_and_revoked_one_or_all(admin, make_user, dbrun, 
 
     r = confirm(admin, f"/admin/users/{user['id']}/grants/revoke")
     assert "1 grants revoked" in admin.follow(r).text
-    live = dbrun(lambda db: db.fetch_value("SELECT count(*) FROM oauth_grants WHERE user_id = %(u)s "
-                                           "AND revoked_at IS NULL", {"u": user["id"]}))
+    live = dbrun(
+        lambda db: db.fetch_value(
+            "SELECT count(*) FROM oauth_grants WHERE user_id = %(u)s AND revoked_at IS NULL", {"u": user["id"]}
+        )
+    )
     assert live == 0
 
 

@@ -26,8 +26,9 @@ def test_lists_the_tools_with_their_schemas(server: Any, http: httpx2.Client, au
     assert list(tools) == [t.name for t in registry]
 
 
-def test_calls_a_tool_and_returns_its_structured_result(server: Any, http: httpx2.Client, auth: dict[str, str],
-                                                        user: dict[str, Any]) -> None:
+def test_calls_a_tool_and_returns_its_structured_result(
+    server: Any, http: httpx2.Client, auth: dict[str, str], user: dict[str, Any]
+) -> None:
     r = http.post("/api/tools/server_info", json={}, headers=auth)
     assert r.status_code == 200
     assert r.json()["name"] == "SecondLayer"
@@ -49,8 +50,11 @@ def test_unknown_tool_is_404(server: Any, http: httpx2.Client, auth: dict[str, s
 
 
 def test_non_json_body_is_415(server: Any, http: httpx2.Client, auth: dict[str, str]) -> None:
-    r = http.post("/api/tools/server_info", content=b"query=x",
-                  headers={**auth, "Content-Type": "application/x-www-form-urlencoded"})
+    r = http.post(
+        "/api/tools/server_info",
+        content=b"query=x",
+        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
 
 
@@ -72,16 +76,18 @@ def test_far_oversized_body_is_refused_at_once(server: Any, auth: dict[str, str]
     size = server.settings.max_body_bytes * 17
     with CheckedClient(server.url) as client:
         try:
-            r = client.post("/api/tools/server_info", content=b"x" * size,
-                            headers={**auth, "Content-Type": "application/json"})
+            r = client.post(
+                "/api/tools/server_info", content=b"x" * size, headers={**auth, "Content-Type": "application/json"}
+            )
         except httpx2.TransportError:
             return  # the server closed while we were still sending: also a refusal
         assert r.status_code == 413 and r.headers.get("Connection") == "close"
 
 
 @pytest.mark.parametrize(("arguments", "field"), [({"surprise": 1}, "surprise"), ([1, 2], "")])
-def test_invalid_arguments_are_422_naming_the_field(server: Any, http: httpx2.Client, auth: dict[str, str],
-                                                    arguments: Any, field: str) -> None:
+def test_invalid_arguments_are_422_naming_the_field(
+    server: Any, http: httpx2.Client, auth: dict[str, str], arguments: Any, field: str
+) -> None:
     r = http.post("/api/tools/server_info", json=arguments, headers=auth)
     assert r.status_code == 422
     error = r.json()["error"]
@@ -130,8 +136,9 @@ def test_the_readme_curl_examples_work(server: Any, dbrun: Any, user: dict[str, 
     assert len(commands) >= 4
     env = {"URL": server.url, "KEY": api_key(dbrun, user), "PATH": "/usr/bin:/bin"}
     for command in commands:
-        done = subprocess.run(["sh", "-c", command + " -w '\\n%{http_code}'"], env=env, capture_output=True,
-                              text=True, timeout=30)
+        done = subprocess.run(
+            ["sh", "-c", command + " -w '\\n%{http_code}'"], env=env, capture_output=True, text=True, timeout=30
+        )
         body, _, status = done.stdout.rpartition("\n")
         assert done.returncode == 0 and status == "200", (command, status, body[:300])
         assert "error" not in json.loads(body), command

@@ -75,8 +75,11 @@ def test_cache_serves_until_a_revocation_notice_arrives(http, dbrun, make_user, 
     token_hash = hash_credential(tokens["access_token"])
     _auth(server, authenticator, tokens["access_token"])
     # Revoked behind the cache's back (no NOTIFY): the cached principal is still served...
-    dbrun(lambda db: db.execute(oauth_tokens.update().where(oauth_tokens.c.token_hash == token_hash)
-                                .values(revoked_at=sa.func.now())))
+    dbrun(
+        lambda db: db.execute(
+            oauth_tokens.update().where(oauth_tokens.c.token_hash == token_hash).values(revoked_at=sa.func.now())
+        )
+    )
     assert _auth(server, authenticator, tokens["access_token"]).user_id == user["id"]
     # ...until the notice for that token reaches the listener.
     _notify(dbrun, lambda conn: revocations.notify_tokens(conn, [token_hash]))
@@ -158,9 +161,13 @@ def test_a_notice_not_understood_means_everything():
 
 def test_expired_token_refused(http, dbrun, make_user, server, authenticator):
     tokens = tokens_for(http, make_client(dbrun), make_user()["email"])
-    dbrun(lambda db: db.execute(oauth_tokens.update()
-                                .where(oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))
-                                .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))))
+    dbrun(
+        lambda db: db.execute(
+            oauth_tokens.update()
+            .where(oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))
+            .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))
+        )
+    )
     _notify(dbrun, revocations.notify_everything)
     _refused_within(server, authenticator, tokens["access_token"])
 
@@ -175,12 +182,16 @@ def test_last_use_recorded_in_batches(http, dbrun, make_user, server, authentica
         _auth(server, authenticator, tokens["access_token"])
         _auth(server, authenticator, key)
     server.call(authenticator.flush_usage())
-    token = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
-        oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))))
+    token = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_tokens).where(oauth_tokens.c.token_hash == hash_credential(tokens["access_token"]))
+        )
+    )
     grant = dbrun(lambda db: db.fetch_one(sa.select(oauth_grants).where(oauth_grants.c.id == token["grant_id"])))
     client_row = dbrun(lambda db: db.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.id == client.pk)))
-    key_used = dbrun(lambda db: db.fetch_value(sa.select(api_keys.c.last_used_at)
-                                               .where(api_keys.c.id == key_row["id"])))
+    key_used = dbrun(
+        lambda db: db.fetch_value(sa.select(api_keys.c.last_used_at).where(api_keys.c.id == key_row["id"]))
+    )
     assert token["last_used_at"] is not None and grant["last_used_at"] is not None
     assert client_row["last_used_at"] is not None and key_used is not None
 
@@ -233,9 +244,12 @@ def test_lost_revocation_feed_stops_caching_until_it_is_back(http, dbrun, make_u
     _auth(server, authenticator, tokens["access_token"])
     losses = authenticator.feed_losses
     # Kill the listener's connection the way a database restart or a network cut would.
-    killed = dbrun(lambda db: db.fetch_value(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE application_name = 'secondlayer-listen-secondlayer_revocations' AND datname = current_database()"))
+    killed = dbrun(
+        lambda db: db.fetch_value(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'secondlayer-listen-secondlayer_revocations' AND datname = current_database()"
+        )
+    )
     assert killed >= 1
     deadline = time.monotonic() + 10
     while authenticator.feed_losses == losses and time.monotonic() < deadline:
@@ -247,7 +261,10 @@ def test_lost_revocation_feed_stops_caching_until_it_is_back(http, dbrun, make_u
     assert authenticator.listening.is_set(), "the listener did not reconnect"
     # The cache was dropped on the loss: a revocation made without any notice is seen at once.
     token_hash = hash_credential(tokens["access_token"])
-    dbrun(lambda db: db.execute(oauth_tokens.update().where(oauth_tokens.c.token_hash == token_hash)
-                                .values(revoked_at=sa.func.now())))
+    dbrun(
+        lambda db: db.execute(
+            oauth_tokens.update().where(oauth_tokens.c.token_hash == token_hash).values(revoked_at=sa.func.now())
+        )
+    )
     with pytest.raises(BearerError):
         _auth(server, authenticator, tokens["access_token"])

@@ -26,36 +26,64 @@ def _seed(database_url, user_id):
     async def go():
         db = Database(database_url, maxsize=2)
         try:
-            client, _ = await register_client(db, name="cleanup", redirect_uris=["https://x.example/cb"],
-                                              actor=Actor("test"))
-            grant = await db.fetch_value(oauth_grants.insert().values(user_id=user_id, client_pk=client["id"],
-                                                                      scope="mcp").returning(oauth_grants.c.id))
+            client, _ = await register_client(
+                db, name="cleanup", redirect_uris=["https://x.example/cb"], actor=Actor("test")
+            )
+            grant = await db.fetch_value(
+                oauth_grants.insert()
+                .values(user_id=user_id, client_pk=client["id"], scope="mcp")
+                .returning(oauth_grants.c.id)
+            )
             codes = {
                 "code_expired_long_ago": {"expires_at": _ago("2 days")},
-                "code_used_long_ago": {"expires_at": sa.func.now() + sa.text("interval '1 minute'"),
-                                       "used_at": _ago("2 days")},
+                "code_used_long_ago": {
+                    "expires_at": sa.func.now() + sa.text("interval '1 minute'"),
+                    "used_at": _ago("2 days"),
+                },
                 "code_expired_recently": {"expires_at": _ago("1 minute")},
                 "code_fresh": {"expires_at": sa.func.now() + sa.text("interval '10 minutes'")},
             }
             tokens = {
                 "token_expired": {"expires_at": _ago("1 minute")},
-                "token_revoked_long_ago": {"expires_at": sa.func.now() + sa.text("interval '1 day'"),
-                                           "revoked_at": _ago("8 days")},
-                "token_revoked_recently": {"expires_at": sa.func.now() + sa.text("interval '1 day'"),
-                                           "revoked_at": _ago("1 hour")},
+                "token_revoked_long_ago": {
+                    "expires_at": sa.func.now() + sa.text("interval '1 day'"),
+                    "revoked_at": _ago("8 days"),
+                },
+                "token_revoked_recently": {
+                    "expires_at": sa.func.now() + sa.text("interval '1 day'"),
+                    "revoked_at": _ago("1 hour"),
+                },
                 "token_live": {"expires_at": sa.func.now() + sa.text("interval '1 day'")},
             }
             ids = {}
             for label, values in codes.items():
-                ids[label] = await db.fetch_value(oauth_authorization_codes.insert().values(
-                    code_hash=hash_credential(new_credential(AUTH_CODE_PREFIX)), client_pk=client["id"],
-                    user_id=user_id, redirect_uri="x",
-                    code_challenge="c" * 43, scope="mcp", **values).returning(oauth_authorization_codes.c.id))
+                ids[label] = await db.fetch_value(
+                    oauth_authorization_codes.insert()
+                    .values(
+                        code_hash=hash_credential(new_credential(AUTH_CODE_PREFIX)),
+                        client_pk=client["id"],
+                        user_id=user_id,
+                        redirect_uri="x",
+                        code_challenge="c" * 43,
+                        scope="mcp",
+                        **values,
+                    )
+                    .returning(oauth_authorization_codes.c.id)
+                )
             for label, values in tokens.items():
-                ids[label] = await db.fetch_value(oauth_tokens.insert().values(
-                    token_hash=hash_credential(new_credential(ACCESS_TOKEN_PREFIX)), kind="access", grant_id=grant,
-                    client_pk=client["id"],
-                    user_id=user_id, scope="mcp", **values).returning(oauth_tokens.c.id))
+                ids[label] = await db.fetch_value(
+                    oauth_tokens.insert()
+                    .values(
+                        token_hash=hash_credential(new_credential(ACCESS_TOKEN_PREFIX)),
+                        kind="access",
+                        grant_id=grant,
+                        client_pk=client["id"],
+                        user_id=user_id,
+                        scope="mcp",
+                        **values,
+                    )
+                    .returning(oauth_tokens.c.id)
+                )
             return ids
         finally:
             await db.close()
@@ -64,8 +92,9 @@ def _seed(database_url, user_id):
 
 
 def _exists(dbrun, table, row_id):
-    return dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(table)
-                                           .where(table.c.id == row_id))) == 1
+    return (
+        dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(table).where(table.c.id == row_id))) == 1
+    )
 
 
 def test_cleanup_deletes_expired_and_used_codes_and_dead_tokens(database_url, dbrun, make_user):
@@ -115,8 +144,13 @@ def test_cleanup_command(cli, database_url, make_user, dbrun):
 
 
 def _audit_entry(dbrun, days_ago):
-    return dbrun(lambda db: db.fetch_value(audit_log.insert().values(
-        action="test.retention", actor="test", at=_ago(f"{days_ago} days")).returning(audit_log.c.id)))
+    return dbrun(
+        lambda db: db.fetch_value(
+            audit_log.insert()
+            .values(action="test.retention", actor="test", at=_ago(f"{days_ago} days"))
+            .returning(audit_log.c.id)
+        )
+    )
 
 
 def test_audit_entries_are_kept_for_audit_retention_days(dbrun):

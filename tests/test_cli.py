@@ -89,8 +89,9 @@ def test_set_password_then_unknown_user(cli, dbrun):
     assert ok.returncode == 0 and json.loads(ok.stdout)["email"] == email
     row = dbrun(lambda db: db.fetch_one(sa.select(users).where(users.c.email == email)))
     assert row["password_hash"] is not None
-    actions = dbrun(lambda db: db.fetch_all(sa.select(audit_log.c.action).where(
-        audit_log.c.target_id == str(row["id"]))))
+    actions = dbrun(
+        lambda db: db.fetch_all(sa.select(audit_log.c.action).where(audit_log.c.target_id == str(row["id"])))
+    )
     assert {"user.create", "user.set_password"} <= {a["action"] for a in actions}
     missing = cli("set-password", "nobody@example.com", "--password-stdin", input="whatever123\n")
     assert missing.returncode == 1 and "no user with email nobody@example.com" in missing.stderr
@@ -182,8 +183,16 @@ def test_the_env_file_configures_every_command_like_the_server(cli, database_url
     env_file.write_text(f"# the server's settings\n\nDATABASE_URL={database_url}\nBCRYPT_ROUNDS=4\n")
     stray = {"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/elsewhere"}
     email = _email()
-    by_option = cli("create-user", email, "--env-file", str(env_file), "--password-stdin", "--json",
-                    env=stray, input="long enough pw\n")
+    by_option = cli(
+        "create-user",
+        email,
+        "--env-file",
+        str(env_file),
+        "--password-stdin",
+        "--json",
+        env=stray,
+        input="long enough pw\n",
+    )
     assert by_option.returncode == 0, by_option.stderr
     assert json.loads(by_option.stdout)["database"]["url"].endswith(database_url.split("@/", 1)[1])
     by_variable = cli("--json", "list-users", env={**stray, "SECONDLAYER_ENV_FILE": str(env_file)})
@@ -194,8 +203,10 @@ def test_the_env_file_configures_every_command_like_the_server(cli, database_url
 def test_a_bad_or_missing_env_file_is_one_line(cli, tmp_path):
     missing = cli("list-users", "--env-file", str(tmp_path / "nowhere.env"))
     assert missing.returncode == 1
-    assert missing.stderr.strip() == (f"secondlayer list-users: configuration error: cannot read the env file "
-                                      f"{tmp_path / 'nowhere.env'}: No such file or directory")
+    assert missing.stderr.strip() == (
+        f"secondlayer list-users: configuration error: cannot read the env file "
+        f"{tmp_path / 'nowhere.env'}: No such file or directory"
+    )
     bad = tmp_path / "bad.env"
     bad.write_text("PORT=8000\nexport PASSWORD=hunter2\n")
     result = cli("list-users", env={"SECONDLAYER_ENV_FILE": str(bad)})

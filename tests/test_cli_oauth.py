@@ -23,8 +23,18 @@ def _json(result):
 
 
 def test_register_confidential_client(cli, dbrun):
-    out = _json(cli("register-client", "--name", "ChatGPT (operator)", "--redirect-uri", CHATGPT,
-                    "--redirect-uri", "https://chatgpt.com/aip/callback", "--json"))
+    out = _json(
+        cli(
+            "register-client",
+            "--name",
+            "ChatGPT (operator)",
+            "--redirect-uri",
+            CHATGPT,
+            "--redirect-uri",
+            "https://chatgpt.com/aip/callback",
+            "--json",
+        )
+    )
     assert out["ok"] is True and out["client_id"].startswith("slc_")
     assert out["client_secret"].startswith("mcp_secret_")
     assert out["token_url"].endswith("/oauth/token") and out["authorization_url"].endswith("/oauth/authorize")
@@ -35,8 +45,9 @@ def test_register_confidential_client(cli, dbrun):
 
 
 def test_register_public_client_text_output(cli):
-    r = cli("register-client", "--name", "Claude", "--redirect-uri", "https://claude.ai/api/mcp/auth_callback",
-            "--public")
+    r = cli(
+        "register-client", "--name", "Claude", "--redirect-uri", "https://claude.ai/api/mcp/auth_callback", "--public"
+    )
     assert r.returncode == 0, r.stderr
     assert "client_id:" in r.stdout and "client_secret" not in r.stdout and "auth method:        none" in r.stdout
 
@@ -54,8 +65,11 @@ def test_rotate_secret_keeps_the_old_one_for_the_grace_period(cli, dbrun):
     created = _json(cli("register-client", "--name", "Rotating", "--redirect-uri", CHATGPT, "--json"))
     rotated = _json(cli("rotate-secret", created["client_id"], "--json"))
     assert rotated["client_secret"] != created["client_secret"] and rotated["old_secret_valid_until"]
-    pk = dbrun(lambda db: db.fetch_value(sa.select(oauth_clients.c.id)
-                                         .where(oauth_clients.c.client_id == created["client_id"])))
+    pk = dbrun(
+        lambda db: db.fetch_value(
+            sa.select(oauth_clients.c.id).where(oauth_clients.c.client_id == created["client_id"])
+        )
+    )
     assert dbrun(lambda db: verify_client_secret(db, pk, created["client_secret"]))
     assert dbrun(lambda db: verify_client_secret(db, pk, rotated["client_secret"]))
     # With SECRET_ROTATION_GRACE=0 the previous secrets stop at once.
@@ -114,16 +128,21 @@ def test_list_api_keys_shows_ids_prefixes_status_and_last_use(cli, make_user):
     _json(cli("create-api-key", "--user", other["email"], "--name", "someone else's", "--json"))
     cli("revoke-api-key", str(gone["id"]))
     listed = _json(cli("list-api-keys", "--user", user["email"], "--json"))["api_keys"]
-    assert [(k["id"], k["name"], k["status"]) for k in listed] == [(gone["id"], "gone", "revoked"),
-                                                                    (kept["id"], "kept", "active")]
+    assert [(k["id"], k["name"], k["status"]) for k in listed] == [
+        (gone["id"], "gone", "revoked"),
+        (kept["id"], "kept", "active"),
+    ]
     assert {k["prefix"] for k in listed} == {kept["prefix"], gone["prefix"]}
     assert all(k["user"] == user["email"] and ISO.match(k["created_at"]) for k in listed)
     assert listed[0]["last_used_at"] is None and ISO.match(listed[0]["revoked_at"])
     assert kept["key"] not in json.dumps(listed)  # only the prefix, never the key
     text = cli("list-api-keys", "--user", user["email"])
     assert text.returncode == 0
-    assert re.search(rf"^{kept['id']} +{re.escape(kept['prefix'])}\.\.\. +kept +{re.escape(user['email'])} +active",
-                     text.stdout, re.M)
+    assert re.search(
+        rf"^{kept['id']} +{re.escape(kept['prefix'])}\.\.\. +kept +{re.escape(user['email'])} +active",
+        text.stdout,
+        re.M,
+    )
     everyone = _json(cli("list-api-keys", "--json"))["api_keys"]
     assert {user["email"], other["email"]} <= {k["user"] for k in everyone}
     missing = cli("list-api-keys", "--user", "nobody@example.com")

@@ -33,7 +33,8 @@ def test_the_readme_settings_table_is_the_settings_table():
     table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
     assert table == settings_table_markdown(), (
         "README.md's settings table differs from app/config.py; paste the output of "
-        "python -c 'from app.config import settings_table_markdown as t; print(t())'")
+        "python -c 'from app.config import settings_table_markdown as t; print(t())'"
+    )
 
 
 def test_public_url_trailing_slash_is_dropped():

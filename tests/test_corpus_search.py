@@ -30,6 +30,7 @@ def cases(page: search.Page) -> list[str]:
 
 # ---- folding and query building ----------------------------------------------------------------
 
+
 def test_python_fold_equals_sql_fold(database_url: str) -> None:
     sample = FOLD_FROM + " Ґрунт ЇЖАК Єдність п'ять п’ять пʼять п`ять ЗАКО́Н Ёлка Hello 910/1234/23 «лапки»"
     in_sql = run_db(database_url, lambda db: db.fetch_value("SELECT secondlayer_fold(%(v)s)", {"v": sample}))
@@ -45,13 +46,15 @@ def test_stems_and_tsquery() -> None:
     assert build_tsquery("договір") == "( 'договір':* | 'договор':* | 'договер':* )"
     assert build_tsquery("позову") == "( 'позов':* | 'позів':* )"
     assert build_tsquery("ч. 1 ст. 130 КУпАП") == "'1' & '130' & 'купап':*"
-    assert build_tsquery('"договір підряду" -банкрутство') == \
-        "( ( 'договір':* | 'договор':* | 'договер':* ) <-> 'підряд':* ) & !'банкрутств':*"
+    assert (
+        build_tsquery('"договір підряду" -банкрутство')
+        == "( ( 'договір':* | 'договор':* | 'договер':* ) <-> 'підряд':* ) & !'банкрутств':*"
+    )
     assert build_tsquery("аліменти OR утримання") == "( 'алімент':* | 'алімінт':* ) | 'утрим':*"
     assert build_tsquery("O'Neil's") == "'oʼneilʼs':*"  # quotes can never break out of a lexeme
 
 
-@pytest.mark.parametrize("query", ["", "   ", "...", "«»", "-суд", "- -", "-\"два слова\""])
+@pytest.mark.parametrize("query", ["", "   ", "...", "«»", "-суд", "- -", '-"два слова"'])
 def test_a_query_with_nothing_to_search_is_refused(query: str) -> None:
     with pytest.raises(QueryError):
         build_tsquery(query)
@@ -63,19 +66,23 @@ def test_stop_words_alone_are_still_searched() -> None:
 
 # ---- searching the demo corpus ---------------------------------------------------------------------
 
+
 def test_inflected_forms_find_each_other(database_url: str) -> None:
     # The documents say "договором поставки", "договору поставки"; the user types the nominative.
     page = run(database_url, search.search_court_decisions, "договір поставки", limit=50)
     assert {"910/4312/23", "910/7781/23", "910/11065/22"} <= set(cases(page))
     # "позов" vs "позову"/"позовом", and "орендна плата" vs "орендної плати".
     assert run(database_url, search.search_court_decisions, "орендна плата", limit=50).results
-    assert {r["case_number"] for r in run(database_url, search.search_court_decisions, "орендна плата",
-                                          limit=50).results} == {"914/2210/23", "914/3587/23"}
+    assert {
+        r["case_number"] for r in run(database_url, search.search_court_decisions, "орендна плата", limit=50).results
+    } == {"914/2210/23", "914/3587/23"}
 
 
 def test_apostrophes_and_case_do_not_matter(database_url: str) -> None:
-    found = [set(cases(run(database_url, search.search_court_decisions, q, limit=50)))
-             for q in ("зобов'язання", "зобов’язання", "ЗОБОВʼЯЗАННЯ", "зобов`язання")]
+    found = [
+        set(cases(run(database_url, search.search_court_decisions, q, limit=50)))
+        for q in ("зобов'язання", "зобов’язання", "ЗОБОВʼЯЗАННЯ", "зобов`язання")
+    ]
     assert found[0] and all(f == found[0] for f in found)
     assert "910/4312/23" in found[0]
 
@@ -91,7 +98,8 @@ def test_results_are_ranked_with_highlighted_snippets(database_url: str) -> None
     assert ranks == sorted(ranks, reverse=True) and ranks[0] > 0
     assert {r["category"] for r in page.results} >= {
         "Цивільні справи; Справи позовного провадження; Спори, що виникають із трудових правовідносин; "
-        "про поновлення на роботі"}
+        "про поновлення на роботі"
+    }
     first = page.results[0]
     assert "**поновлення**" in first["snippet"].lower() and "**роботі**" in first["snippet"].lower()
     assert first["url"].startswith("https://demo.secondlayer.example/court/")
@@ -109,8 +117,14 @@ def test_filters_narrow_the_matches(database_url: str) -> None:
     assert len(commercial.results) < len(everything)
     appeal = run(database_url, search.search_court_decisions, "суд", court="апеляційний господарський", limit=50)
     assert appeal.results and all("апеляційний господарський" in r["court"] for r in appeal.results)
-    dated = run(database_url, search.search_court_decisions, "суд", date_from=dt.date(2023, 9, 1),
-                date_to=dt.date(2023, 9, 30), limit=50)
+    dated = run(
+        database_url,
+        search.search_court_decisions,
+        "суд",
+        date_from=dt.date(2023, 9, 1),
+        date_to=dt.date(2023, 9, 30),
+        limit=50,
+    )
     assert dated.results and all("2023-09-01" <= r["adjudication_date"] <= "2023-09-30" for r in dated.results)
     # LIKE wildcards in the court filter are literal characters.
     assert run(database_url, search.search_court_decisions, "суд", court="%").results == []
@@ -144,7 +158,9 @@ def test_cursors_are_opaque_and_bound_to_their_search() -> None:
 def test_legislation_search_finds_articles_and_acts(database_url: str) -> None:
     page = run(database_url, search.search_legislation, "позовної давності")
     assert {(r["type"], r["reg_number"], r.get("number")) for r in page.results[:2]} == {
-        ("article", "435-IV", "257"), ("article", "435-IV", "256")}
+        ("article", "435-IV", "257"),
+        ("article", "435-IV", "256"),
+    }
     acts = run(database_url, search.search_legislation, "кодекс", kind="кодекс", status="ЧИННИЙ", limit=50)
     assert acts.results and all(r["kind"] == "Кодекс" and r["status"] == "чинний" for r in acts.results)
     # The act's title is part of every article, so "кодекс ... неустойка" finds article 549.
@@ -171,6 +187,7 @@ def test_search_everything_covers_every_kind(database_url: str) -> None:
 
 
 # ---- the migration ---------------------------------------------------------------------------------
+
 
 def _objects(url: str) -> dict[str, Any]:
     conn = psycopg2.connect(url)

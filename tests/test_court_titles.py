@@ -74,12 +74,17 @@ def test_an_unknown_shape_is_not_declined(name: str) -> None:
 
 
 def test_titles_cite_the_court_in_the_genitive_or_name_it_in_brackets() -> None:
-    row = {"judgment_form": "Рішення", "court": "Господарський суд міста Києва", "case_number": "910/4312/23",
-           "adjudication_date": dt.date(2023, 3, 12)}
+    row = {
+        "judgment_form": "Рішення",
+        "court": "Господарський суд міста Києва",
+        "case_number": "910/4312/23",
+        "adjudication_date": dt.date(2023, 3, 12),
+    }
     assert court_title(row) == "Рішення Господарського суду міста Києва від 12.03.2023 у справі № 910/4312/23"
     assert court_title({**row, "adjudication_date": "2023-03-12"}) == court_title(row)  # as search rows carry it
     assert court_title({**row, "court": "Районний у місті Києві суд"}) == (
-        "Рішення від 12.03.2023 у справі № 910/4312/23 (Районний у місті Києві суд)")
+        "Рішення від 12.03.2023 у справі № 910/4312/23 (Районний у місті Києві суд)"
+    )
 
 
 @pytest.mark.usefixtures("demo_corpus")

@@ -24,16 +24,21 @@ def test_compile_handles_in_lists_and_json():
 def test_compiled_statements_are_what_sqlalchemy_itself_would_send(database_url):
     """compile_statement uses only SQLAlchemy's public API; this holds it to SQLAlchemy's own execution path,
     so a change in how SQLAlchemy expands or converts parameters fails here rather than in production."""
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://", 1),
-                              poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(
+        database_url.replace("postgresql://", "postgresql+psycopg2://", 1), poolclass=sa.pool.NullPool
+    )
     sent = []
-    sa.event.listen(engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, parameters, context, many: sent.append((statement, parameters)))
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, parameters, context, many: sent.append((statement, parameters)),
+    )
     statements: list[sa.Insert | sa.Update | sa.Select[Any] | sa.TextClause] = [
         audit_log.insert().values(actor="t", action="a", details={"k": "в", "n": [1, None]}).returning(audit_log.c.id),
         sa.select(users.c.id).where(users.c.id.in_([1, 2, 3]), users.c.email.like("a%")),
         sa.select(users.c.id).where(users.c.id.in_([])),
-        oauth_clients.update().where(oauth_clients.c.id == -1)
+        oauth_clients.update()
+        .where(oauth_clients.c.id == -1)
         .values(redirect_uris=["https://a.example/cb"], metadata={"x": None}),
         sa.select(audit_log.c.id).where(audit_log.c.details.contains({"k": "v"})),
         sa.text("SELECT CAST(:a AS int) + 1 AS x").bindparams(a=1),
@@ -62,10 +67,18 @@ def test_transaction_rolls_back_everything_on_error(dbrun):
                 await conn.execute(users.insert().values(email="rollback@example.com"))
                 await conn.execute(audit_log.insert().values(actor="t", action="test.rollback"))
                 raise RuntimeError("boom")
-        assert await db.fetch_value(sa.select(sa.func.count()).select_from(users)
-                                    .where(users.c.email == "rollback@example.com")) == 0
-        assert await db.fetch_value(sa.select(sa.func.count()).select_from(audit_log)
-                                    .where(audit_log.c.action == "test.rollback")) == 0
+        assert (
+            await db.fetch_value(
+                sa.select(sa.func.count()).select_from(users).where(users.c.email == "rollback@example.com")
+            )
+            == 0
+        )
+        assert (
+            await db.fetch_value(
+                sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.action == "test.rollback")
+            )
+            == 0
+        )
 
     dbrun(go)
 

@@ -10,15 +10,18 @@ import pytest
 from app.corpus.edrpou import EdrpouError, check_digit, is_valid_edrpou, validate_edrpou
 
 
-@pytest.mark.parametrize("code", [
-    "14360570",  # below 30000000: weights 1..7
-    "00032129",
-    "21560766",
-    "30991664",  # between 30000000 and 60000000: weights 7,1,2,3,4,5,6
-    "40075815",
-    "69319944",  # above 60000000, remainder 10 with the first weights: weights + 2
-    "59648953",  # between, remainder 10 with the first weights: weights + 2
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "14360570",  # below 30000000: weights 1..7
+        "00032129",
+        "21560766",
+        "30991664",  # between 30000000 and 60000000: weights 7,1,2,3,4,5,6
+        "40075815",
+        "69319944",  # above 60000000, remainder 10 with the first weights: weights + 2
+        "59648953",  # between, remainder 10 with the first weights: weights + 2
+    ],
+)
 def test_valid_codes_pass(code: str) -> None:
     assert validate_edrpou(code) == code
     assert is_valid_edrpou(code)
@@ -41,8 +44,9 @@ def test_wrong_check_digit_is_refused_and_names_the_right_one(code: str) -> None
     assert not is_valid_edrpou(code)
 
 
-@pytest.mark.parametrize("code", ["", "1436057", "143605700", "1436057O", " 14360570", "14 360570", "１４３６０５７０",
-                                  "14360570\n"])
+@pytest.mark.parametrize(
+    "code", ["", "1436057", "143605700", "1436057O", " 14360570", "14 360570", "１４３６０５７０", "14360570\n"]
+)
 def test_malformed_codes_are_refused(code: str) -> None:
     with pytest.raises(EdrpouError, match="8 digits"):
         validate_edrpou(code)

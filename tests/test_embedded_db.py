@@ -37,8 +37,15 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(data_dir: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], env=_env(data_dir), cwd=ROOT, input=input,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env=_env(data_dir),
+        cwd=ROOT,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_embedded_database_lifecycle(pg_tmp_dir):
@@ -63,9 +70,14 @@ def test_embedded_database_lifecycle(pg_tmp_dir):
     assert not _postmasters(pgdata), "a dead holder kept the server running"
 
     port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)],
-                             env=_env(data_dir, PUBLIC_URL=f"http://127.0.0.1:{port}"), cwd=ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        env=_env(data_dir, PUBLIC_URL=f"http://127.0.0.1:{port}"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}", serve)
         assert len(_postmasters(pgdata)) >= 1

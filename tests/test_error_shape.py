@@ -44,11 +44,18 @@ def test_product_errors_with_credentials(http, key):
     headers = bearer(key)
     cases = [
         (http.post("/api/tools/nope", json={}, headers=headers), 404, "unknown_tool"),
-        (http.post("/api/tools/server_info", content=b"{}", headers={**headers, "Content-Type": "text/plain"}),
-         415, "unsupported_media_type"),
-        (http.post("/api/tools/server_info", content=b"{not json", headers={**headers,
-                                                                            "Content-Type": "application/json"}),
-         400, "invalid_json"),
+        (
+            http.post("/api/tools/server_info", content=b"{}", headers={**headers, "Content-Type": "text/plain"}),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            http.post(
+                "/api/tools/server_info", content=b"{not json", headers={**headers, "Content-Type": "application/json"}
+            ),
+            400,
+            "invalid_json",
+        ),
         (http.post("/api/tools/server_info", json={"surprise": 1}, headers=headers), 422, "invalid_arguments"),
         (http.delete("/api/tools", headers=headers), 405, "method_not_allowed"),
     ]
@@ -69,4 +76,3 @@ def test_oauth_errors_use_rfc6749_shape(http):
         assert 400 <= response.status_code < 500, response.text
         _oauth_shape(response)
         assert response.headers.get("Cache-Control") == "no-store"
-

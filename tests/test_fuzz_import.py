@@ -28,8 +28,14 @@ from app.db.schema import upgrade
 from tests.helpers_server import run_db
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 KINDS = ["court_decisions", "legislation", "bills", "companies"]
 
 # Generated keys live apart from the demo corpus's, so each example can clear what the last one wrote.
@@ -46,21 +52,27 @@ CLEAR = {
 READ_BACK = {
     "court_decisions": f"SELECT doc_id AS key, full_text AS value FROM court_decisions WHERE doc_id >= {DOC_ID_BASE}",
     "legislation": f"SELECT reg_number AS key, title AS value FROM legislative_acts WHERE reg_number LIKE "
-                   f"'{KEY_PREFIX}%%'",
+    f"'{KEY_PREFIX}%%'",
     "bills": f"SELECT number AS key, title AS value FROM bills WHERE number LIKE '{KEY_PREFIX}%%'",
     "companies": f"SELECT edrpou AS key, name AS value FROM companies WHERE edrpou LIKE '{EDRPOU_FIRST}%%'",
 }
 KEY_FIELD = {"court_decisions": "doc_id", "legislation": "reg_number", "bills": "number", "companies": "edrpou"}
 VALUE_FIELD = {"court_decisions": "text", "legislation": "title", "bills": "title", "companies": "name"}
-TABLES = {"court_decisions": "doc_id", "legislative_acts": "reg_number",
-          "legislation_articles": "reg_number, number", "bills": "number", "companies": "edrpou"}
+TABLES = {
+    "court_decisions": "doc_id",
+    "legislative_acts": "reg_number",
+    "legislation_articles": "reg_number, number",
+    "bills": "number",
+    "companies": "edrpou",
+}
 
 
 # ---- valid records -------------------------------------------------------------------------------------------------
 
 # Text a record may hold: any Unicode but NUL and lone surrogates, non-blank once trimmed.
-_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=30) \
-    .filter(lambda s: bool(s.strip()))
+_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=30).filter(
+    lambda s: bool(s.strip())
+)
 _word = st.one_of(_text, st.sampled_from(["Рішення", "суд", "п'ять", "пʼять", "e\u0301", "\u200f", "  пробіли  "]))
 _date = st.dates().map(lambda d: d.isoformat())
 
@@ -73,28 +85,70 @@ def _edrpou(seven: int) -> str:
 def valid_record(kind: str, n: int) -> st.SearchStrategy[dict[str, Any]]:
     """A record of `kind` the importer must accept, with key number n; optional fields come and go."""
     if kind == "court_decisions":
-        required = {"doc_id": st.just(DOC_ID_BASE + n), "case_number": _word, "court": _word,
-                    "judgment_form": _word, "adjudication_date": _date, "text": _word,
-                    "proceeding_kind": st.sampled_from(["civil", "criminal", "commercial", "administrative",
-                                                        "administrative_offense", "Цивільне", "Господарське"])}
-        optional = {"judge": _word, "category": _word, "source_url": st.just(f"https://example.org/{n}"),
-                    "demo": st.just(False), "unknown_field": st.integers()}
+        required = {
+            "doc_id": st.just(DOC_ID_BASE + n),
+            "case_number": _word,
+            "court": _word,
+            "judgment_form": _word,
+            "adjudication_date": _date,
+            "text": _word,
+            "proceeding_kind": st.sampled_from(
+                [
+                    "civil",
+                    "criminal",
+                    "commercial",
+                    "administrative",
+                    "administrative_offense",
+                    "Цивільне",
+                    "Господарське",
+                ]
+            ),
+        }
+        optional = {
+            "judge": _word,
+            "category": _word,
+            "source_url": st.just(f"https://example.org/{n}"),
+            "demo": st.just(False),
+            "unknown_field": st.integers(),
+        }
     elif kind == "legislation":
-        articles = st.lists(st.fixed_dictionaries({"number": _word, "text": _word}, optional={"heading": _word}),
-                            max_size=3, unique_by=lambda a: a["number"].strip())
+        articles = st.lists(
+            st.fixed_dictionaries({"number": _word, "text": _word}, optional={"heading": _word}),
+            max_size=3,
+            unique_by=lambda a: a["number"].strip(),
+        )
         required = {"reg_number": st.just(f"{KEY_PREFIX}{n}"), "title": _word, "kind": _word, "status": _word}
-        optional = {"adopted_on": _date, "effective_on": _date, "text": _word, "articles": articles,
-                    "source_url": st.just(f"http://example.org/{n}")}
+        optional = {
+            "adopted_on": _date,
+            "effective_on": _date,
+            "text": _word,
+            "articles": articles,
+            "source_url": st.just(f"http://example.org/{n}"),
+        }
     elif kind == "bills":
-        required = {"number": st.just(f"{KEY_PREFIX}{n}"), "title": _word, "registered_on": _date, "status": _word,
-                    "url": st.just(f"https://example.org/bills/{n}")}
-        optional = {"initiators": st.lists(_word, max_size=3), "committee": _word, "summary": _word,
-                    "convocation": st.integers(1, 20)}
+        required = {
+            "number": st.just(f"{KEY_PREFIX}{n}"),
+            "title": _word,
+            "registered_on": _date,
+            "status": _word,
+            "url": st.just(f"https://example.org/bills/{n}"),
+        }
+        optional = {
+            "initiators": st.lists(_word, max_size=3),
+            "committee": _word,
+            "summary": _word,
+            "convocation": st.integers(1, 20),
+        }
     else:
         activity = st.fixed_dictionaries({"name": _word}, optional={"code": _word, "primary": st.booleans()})
         required = {"edrpou": st.just(_edrpou(n)), "name": _word, "status": _word}
-        optional = {"short_name": _word, "address": _word, "head": _word, "registered_on": _date,
-                    "activities": st.lists(activity, max_size=2)}
+        optional = {
+            "short_name": _word,
+            "address": _word,
+            "head": _word,
+            "registered_on": _date,
+            "activities": st.lists(activity, max_size=2),
+        }
     return st.fixed_dictionaries(required, optional=optional)
 
 
@@ -122,8 +176,14 @@ WRONG: dict[str, dict[str, list[Any]]] = {
         "text": [5, "\x00"],
         "source_url": ["nope"],
         "demo": ["true"],
-        "articles": ["x", [5], [{"number": "1"}], [{"number": "1", "text": "a"}, {"number": "1", "text": "b"}],
-                     [{"number": 1, "text": "a"}], [{"number": "1", "text": "a\x00"}]],
+        "articles": [
+            "x",
+            [5],
+            [{"number": "1"}],
+            [{"number": "1", "text": "a"}, {"number": "1", "text": "b"}],
+            [{"number": 1, "text": "a"}],
+            [{"number": "1", "text": "a\x00"}],
+        ],
     },
     "bills": {
         "number": [None, 5, "\x00"],
@@ -140,8 +200,14 @@ WRONG: dict[str, dict[str, list[Any]]] = {
         "edrpou": ["1436057", "14360571", "abc", None, True, 123.0, -1, 10**20],
         "name": [None, 5, "\x00"],
         "status": [None],
-        "activities": ["x", [5], [{"code": "1"}], [{"name": "x", "code": 5}], [{"name": "a\x00"}],
-                       [{"name": "\ud800"}]],
+        "activities": [
+            "x",
+            [5],
+            [{"code": "1"}],
+            [{"name": "x", "code": 5}],
+            [{"name": "a\x00"}],
+            [{"name": "\ud800"}],
+        ],
         "registered_on": ["2023-02-30"],
         "url": ["ftp://x"],
         "demo": [0],
@@ -192,7 +258,7 @@ def bad_line(kind: str, n: int) -> st.SearchStrategy[Line]:
 
     def invalid_utf8(r: dict[str, Any], at: int) -> Line:
         raw = _dumps(r).replace(b'"' + KEY_FIELD[kind].encode() + b'"', b'"\xff' + KEY_FIELD[kind].encode() + b'"')
-        return Line(raw[:at % len(raw)] + b"\xc3" + raw[at % len(raw):] if at % 2 else raw, False)
+        return Line(raw[: at % len(raw)] + b"\xc3" + raw[at % len(raw) :] if at % 2 else raw, False)
 
     def with_bom(r: dict[str, Any]) -> Line:
         return Line(b"\xef\xbb\xbf" + _dumps(r), None, r[KEY_FIELD[kind]], r[VALUE_FIELD[kind]])
@@ -204,9 +270,24 @@ def bad_line(kind: str, n: int) -> st.SearchStrategy[Line]:
         st.builds(invalid_utf8, record, st.integers(0, 10**6)),
         st.builds(with_bom, record),
         st.binary(min_size=1, max_size=40).map(lambda b: Line(b.replace(b"\n", b" "), False)),
-        st.sampled_from([b"[" * 100000, b'{"a":' * 50000, b"[]", b"null", b"42", b'"text"', b"{}", b"{",
-                         b'{"doc_id": 1' + b"0" * 5000 + b"}", b'{"edrpou": 1e999}', b"NaN", b"\x00",
-                         b"\xef\xbb\xbf", b"\xff\xfe{}"]).map(lambda b: Line(b, False)),
+        st.sampled_from(
+            [
+                b"[" * 100000,
+                b'{"a":' * 50000,
+                b"[]",
+                b"null",
+                b"42",
+                b'"text"',
+                b"{}",
+                b"{",
+                b'{"doc_id": 1' + b"0" * 5000 + b"}",
+                b'{"edrpou": 1e999}',
+                b"NaN",
+                b"\x00",
+                b"\xef\xbb\xbf",
+                b"\xff\xfe{}",
+            ]
+        ).map(lambda b: Line(b, False)),
     )
 
 
@@ -255,6 +336,7 @@ def expected(lines: list[Line | None]) -> tuple[list[int], dict[Any, str | None]
 
 # ---- the database: a corpus of its own, its checksum ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def corpus_url(make_database: Any) -> str:
     """A migrated database holding the demo corpus, for this module alone."""
@@ -268,8 +350,9 @@ async def snapshot(db: Database) -> dict[str, Any]:
     """Row count and an md5 over every row of every corpus table, in key order."""
     result = {}
     for table, key in TABLES.items():
-        row = await db.fetch_one(f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY {key}), '')) "
-                                 f"AS sum FROM {table} t")
+        row = await db.fetch_one(
+            f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY {key}), '')) AS sum FROM {table} t"
+        )
         assert row is not None
         result[table] = (row["n"], row["sum"])
     return result
@@ -283,6 +366,7 @@ def write(data: bytes) -> Path:
 
 
 # ---- the properties ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", KINDS)
 @FUZZ
@@ -331,9 +415,11 @@ def test_strict_leaves_the_corpus_exactly_as_it_was(corpus_url: str, kind: str, 
     assert aborted.line == bad[0] and aborted.summary.rolled_back and aborted.summary.imported == 0
 
 
-@settings(FUZZ, max_examples=max(EXAMPLES // 3, 4),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])  # `cli` only runs a command
+@settings(
+    FUZZ,
+    max_examples=max(EXAMPLES // 3, 4),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)  # `cli` only runs a command
 @given(data=st.data())
 def test_the_cli_reports_bad_lines_and_never_crashes(cli: Any, corpus_url: str, data: st.DataObject) -> None:
     kind = data.draw(st.sampled_from(KINDS), label="kind")
@@ -343,8 +429,15 @@ def test_the_cli_reports_bad_lines_and_never_crashes(cli: Any, corpus_url: str, 
     path = write(content)
     try:
         before = run_db(corpus_url, snapshot)
-        result = cli("import", kind, str(path), *(["--strict"] if strict else []), "--batch-size", "3",
-                     env={"DATABASE_URL": corpus_url})
+        result = cli(
+            "import",
+            kind,
+            str(path),
+            *(["--strict"] if strict else []),
+            "--batch-size",
+            "3",
+            env={"DATABASE_URL": corpus_url},
+        )
         after = run_db(corpus_url, snapshot)
     finally:
         path.unlink()

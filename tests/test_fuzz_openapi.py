@@ -18,9 +18,14 @@ from hypothesis import strategies as st
 from tests.helpers_tokens import api_key, bearer
 
 CASES = int(os.environ.get("FUZZ_EXAMPLES", "20"))  # per operation and kind; 13 tools x 2 kinds x 20 = 520 calls
-FUZZ = settings(max_examples=CASES, deadline=None, derandomize=True, database=None, print_blob=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=CASES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
 
 def _contract() -> dict[str, Any]:
@@ -35,17 +40,36 @@ def _contract() -> dict[str, Any]:
 CONTRACT = _contract()
 OPERATIONS = sorted(path for path, item in CONTRACT["paths"].items() if "post" in item)
 NOT_THE_SCHEMA = st.one_of(
-    st.dictionaries(st.text(max_size=12), st.one_of(st.none(), st.booleans(), st.integers(), st.floats(),
-                                                     st.text(max_size=40)), max_size=4),
-    st.lists(st.integers(), max_size=3), st.text(max_size=20), st.integers(), st.none(),
+    st.dictionaries(
+        st.text(max_size=12),
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=40)),
+        max_size=4,
+    ),
+    st.lists(st.integers(), max_size=3),
+    st.text(max_size=20),
+    st.integers(),
+    st.none(),
 )
 
 
 def instances(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values valid against `schema`, for the keywords the tools' input schemas use (a keyword this does not
     know fails the test, so the generator cannot silently drift from the contract)."""
-    known = {"type", "properties", "required", "additionalProperties", "description", "default", "enum",
-             "minLength", "maxLength", "pattern", "format", "minimum", "maximum"}
+    known = {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "description",
+        "default",
+        "enum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minimum",
+        "maximum",
+    }
     unknown = set(schema) - known
     assert not unknown, f"teach instances() the keywords {unknown}"
     if "enum" in schema:
@@ -56,7 +80,8 @@ def instances(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         required = set(schema.get("required", []))
         return st.fixed_dictionaries(
             {name: instances(sub) for name, sub in properties.items() if name in required},
-            optional={name: instances(sub) for name, sub in properties.items() if name not in required})
+            optional={name: instances(sub) for name, sub in properties.items() if name not in required},
+        )
     if kind == "integer":
         return st.integers(min_value=schema.get("minimum"), max_value=schema.get("maximum"))
     if kind == "string":

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.usefixtures("demo_corpus")
 
 def post(http: httpx2.Client, auth: dict[str, str], name: str, arguments: Any) -> httpx2.Response:
     # json.dumps escapes lone surrogates as \ud800, the way a client sends them.
-    return http.post(f"/api/tools/{name}", content=json.dumps(arguments),
-                     headers={**auth, "Content-Type": "application/json"})
+    return http.post(
+        f"/api/tools/{name}", content=json.dumps(arguments), headers={**auth, "Content-Type": "application/json"}
+    )
 
 
 def assert_error(r: httpx2.Response, status: int, code: str, field: str) -> None:
@@ -28,18 +29,22 @@ def assert_error(r: httpx2.Response, status: int, code: str, field: str) -> None
 
 
 # PostgreSQL text holds no NUL, and a lone surrogate is not UTF-8: both reached psycopg2 and gave a 500.
-@pytest.mark.parametrize(("name", "arguments", "field"), [
-    ("search_court_cases", {"query": "a\x00b"}, "query"),
-    ("search_court_cases", {"query": "суд", "court": "Верховний\x00"}, "court"),
-    ("get_case_decisions", {"case_number": "\x00"}, "case_number"),
-    ("get_legislation", {"reg_number": "435-IV\ud800"}, "reg_number"),
-    ("get_bill", {"number": "x\udfff"}, "number"),
-    ("search_bills", {"query": "\udc00\ud800"}, "query"),
-    ("search", {"query": "a\x00b"}, "query"),
-    ("fetch", {"id": "act:\x00"}, "id"),
-])
-def test_nul_and_lone_surrogates_are_422(http: httpx2.Client, auth: dict[str, str], name: str,
-                                         arguments: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "arguments", "field"),
+    [
+        ("search_court_cases", {"query": "a\x00b"}, "query"),
+        ("search_court_cases", {"query": "суд", "court": "Верховний\x00"}, "court"),
+        ("get_case_decisions", {"case_number": "\x00"}, "case_number"),
+        ("get_legislation", {"reg_number": "435-IV\ud800"}, "reg_number"),
+        ("get_bill", {"number": "x\udfff"}, "number"),
+        ("search_bills", {"query": "\udc00\ud800"}, "query"),
+        ("search", {"query": "a\x00b"}, "query"),
+        ("fetch", {"id": "act:\x00"}, "id"),
+    ],
+)
+def test_nul_and_lone_surrogates_are_422(
+    http: httpx2.Client, auth: dict[str, str], name: str, arguments: dict[str, Any], field: str
+) -> None:
     assert_error(post(http, auth, name, arguments), 422, "invalid_arguments", field)
 
 
@@ -55,8 +60,9 @@ def test_an_argument_named_by_a_lone_surrogate_is_a_422_naming_it(http: httpx2.C
 def test_integral_floats_work_as_integers(http: httpx2.Client, auth: dict[str, str]) -> None:
     page = post(http, auth, "search_court_cases", {"query": "договір", "limit": 1.0})
     assert page.status_code == 200 and len(page.json()["results"]) == 1, page.text
-    following = post(http, auth, "search_court_cases",
-                     {"query": "договір", "limit": 1.0, "cursor": page.json()["next_cursor"]})
+    following = post(
+        http, auth, "search_court_cases", {"query": "договір", "limit": 1.0, "cursor": page.json()["next_cursor"]}
+    )
     assert following.status_code == 200 and following.json()["results"], following.text
     doc_id = page.json()["results"][0]["doc_id"]
     window = post(http, auth, "get_court_decision", {"doc_id": float(doc_id), "offset": 3.0, "max_chars": 500.0})
@@ -72,8 +78,9 @@ def test_fetch_court_ids_are_ascii_digits(http: httpx2.Client, auth: dict[str, s
 
 
 # fetch answered 404 naming reg_number, article, number or edrpou: arguments of other tools, not of fetch.
-@pytest.mark.parametrize("document_id", ["article:435-IV:", "article::", "article:435-IV:99999", "act:nope",
-                                         "bill:nope", "company:00000000"])
+@pytest.mark.parametrize(
+    "document_id", ["article:435-IV:", "article::", "article:435-IV:99999", "act:nope", "bill:nope", "company:00000000"]
+)
 def test_fetch_not_found_names_its_own_argument(http: httpx2.Client, auth: dict[str, str], document_id: str) -> None:
     assert_error(post(http, auth, "fetch", {"id": document_id}), 404, "not_found", "id")
 
@@ -100,6 +107,7 @@ def test_a_lone_surrogate_does_not_end_an_mcp_session(http: httpx2.Client, auth:
 
 # ---- the importer ---------------------------------------------------------------------------------------------------
 
+
 def jsonl(tmp_path: Any, lines: list[bytes]) -> Any:
     path = tmp_path / "lines.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -110,22 +118,31 @@ def count(url: str, table: str) -> int:
     return run_db(url, lambda db: db.fetch_value(f"SELECT count(*) FROM {table}"))
 
 
-BILL = {"number": "1", "title": "Законопроєкт", "registered_on": "2023-01-02", "status": "Зареєстровано",
-        "url": "https://example.org/1"}
+BILL = {
+    "number": "1",
+    "title": "Законопроєкт",
+    "registered_on": "2023-01-02",
+    "status": "Зареєстровано",
+    "url": "https://example.org/1",
+}
 COMPANY = {"edrpou": "14360570", "name": "ТОВ «Перевірка»", "status": "зареєстровано"}
 SECOND_EDRPOU = "00000017"
 
 
 # A NUL or a lone surrogate (both legal as JSON escapes) in a text field got past the checks and made psycopg2
 # raise a ValueError mid-import: a traceback, with the batches before it already committed.
-@pytest.mark.parametrize(("kind", "record", "error"), [
-    ("bills", {**BILL, "title": "a\x00b"}, "title: contains a NUL character"),
-    ("bills", {**BILL, "initiators": ["\ud800"]}, "initiators[0]: contains an unpaired surrogate (\\ud800)"),
-    ("companies", {**COMPANY, "activities": [{"name": "x\x00"}]}, "activities[0].name: contains a NUL character"),
-    ("companies", {**COMPANY, "head": "\udfff"}, "head: contains an unpaired surrogate"),
-])
-def test_import_refuses_nul_and_lone_surrogates_by_line(cli: Any, empty_database: str, tmp_path: Any, kind: str,
-                                                          record: dict[str, Any], error: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "record", "error"),
+    [
+        ("bills", {**BILL, "title": "a\x00b"}, "title: contains a NUL character"),
+        ("bills", {**BILL, "initiators": ["\ud800"]}, "initiators[0]: contains an unpaired surrogate (\\ud800)"),
+        ("companies", {**COMPANY, "activities": [{"name": "x\x00"}]}, "activities[0].name: contains a NUL character"),
+        ("companies", {**COMPANY, "head": "\udfff"}, "head: contains an unpaired surrogate"),
+    ],
+)
+def test_import_refuses_nul_and_lone_surrogates_by_line(
+    cli: Any, empty_database: str, tmp_path: Any, kind: str, record: dict[str, Any], error: str
+) -> None:
     good = {**BILL, "number": "2"} if kind == "bills" else {**COMPANY, "edrpou": SECOND_EDRPOU}
     path = jsonl(tmp_path, [json.dumps(record).encode(), json.dumps(good).encode()])
     result = cli("import", kind, str(path), env={"DATABASE_URL": empty_database})
@@ -138,12 +155,16 @@ def test_import_refuses_nul_and_lone_surrogates_by_line(cli: Any, empty_database
 
 # json.loads raises RecursionError on a deeply nested line, and ValueError (not JSONDecodeError) on an integer
 # literal of more than 4300 digits: either escaped the line handling and ended the import with a traceback.
-@pytest.mark.parametrize(("line", "error"), [
-    (b"[" * 100000, "not valid JSON: nested too deeply"),
-    (b'{"number": 1' + b"0" * 5000 + b"}", "not valid JSON: Exceeds the limit (4300 digits)"),
-])
-def test_import_reports_json_the_parser_cannot_take(cli: Any, empty_database: str, tmp_path: Any, line: bytes,
-                                                    error: str) -> None:
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        (b"[" * 100000, "not valid JSON: nested too deeply"),
+        (b'{"number": 1' + b"0" * 5000 + b"}", "not valid JSON: Exceeds the limit (4300 digits)"),
+    ],
+)
+def test_import_reports_json_the_parser_cannot_take(
+    cli: Any, empty_database: str, tmp_path: Any, line: bytes, error: str
+) -> None:
     path = jsonl(tmp_path, [line, json.dumps(BILL).encode()])
     result = cli("import", "bills", str(path), env={"DATABASE_URL": empty_database})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
@@ -164,8 +185,15 @@ def test_strict_import_names_an_out_of_range_integer_first(cli: Any, empty_datab
 # ValueError and ended the import with a traceback.
 @pytest.mark.parametrize("doc_id", ["²", "①", " ³ "])
 def test_import_refuses_non_ascii_digit_strings(cli: Any, empty_database: str, tmp_path: Any, doc_id: str) -> None:
-    decision = {"doc_id": doc_id, "case_number": "1/1/23", "court": "Суд", "judgment_form": "Рішення",
-                "proceeding_kind": "civil", "adjudication_date": "2023-01-02", "text": "Текст."}
+    decision = {
+        "doc_id": doc_id,
+        "case_number": "1/1/23",
+        "court": "Суд",
+        "judgment_form": "Рішення",
+        "proceeding_kind": "civil",
+        "adjudication_date": "2023-01-02",
+        "text": "Текст.",
+    }
     path = jsonl(tmp_path, [json.dumps(decision).encode(), json.dumps({**decision, "doc_id": "12"}).encode()])
     result = cli("import", "court_decisions", str(path), env={"DATABASE_URL": empty_database})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr

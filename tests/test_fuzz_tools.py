@@ -31,9 +31,14 @@ pytestmark = pytest.mark.usefixtures("demo_corpus")
 TOOL_NAMES = [tool.name for tool in REGISTRY]
 DEMO = Path(__file__).resolve().parent.parent / "app" / "demo"
 # FUZZ_EXAMPLES=500 makes a deeper local hunt; the default keeps the module well under a minute on 2 cores.
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "30")), deadline=None, derandomize=True,
-                database=None, print_blob=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "30")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _demo(kind: str) -> list[dict[str, Any]]:
@@ -46,19 +51,120 @@ DECISIONS, ACTS, BILLS, COMPANIES = (_demo(k) for k in ("court_decisions", "legi
 # ---- the raw material: real keys of the demo corpus, and text that has broken parsers before ---------------------
 
 NASTY = [
-    "\x00", "a\x00b", "суд\x00", "\ud800", "x\udfff", "\udc00\ud800", "\u200f", "\u202eсуд", "\u200b", "\ufeff",
-    "\u00a0", "е\u0301", "a\u0308\u0308\u0308\u0308", "\u0301", "'", "\u2019", "\u02bc", "`", "пʼять", "п'ять",
-    "&|!():*<->", "a & b | !c", "(", ")", "!", ":*", "<->", "<2>", "''", "'''", "\\", "\\'", "a:b", "a:*",
-    "' OR 1=1 --", "'; DROP TABLE court_decisions; --", "%", "_", "%_\\", '"', '"unterminated', '""', '" "', "-",
-    "--", '-"x"', "-суд", "OR", "OR OR", "| |", "ст.", "і на", "1e309", "NaN", "null", "{}", "[]", "court:",
-    "act:", "article:", "article::", "bill:", "company:", "company:abc", "court:²", "court:١٢٣", "court:-1",
-    "court:0", "court:99999999999999999999999", "court: 1", "company:00000000", "article:435-IV:",
-    "2023-02-30", "0000-01-01", "9999-12-31", "2023-13-01", "２０２３-０１-０１", "2023-01-01\n", " ", "\t\n",
-    "\U0001f642" * 5, "𝔘𝔨𝔯", "I\u0307", "ǅ", "ß", "ﬃ", "²³", "٣", "\u3000", "\r\n", "ф" * 300, "x" * 499,
-    "aa " * 160, "договір" * 70,
+    "\x00",
+    "a\x00b",
+    "суд\x00",
+    "\ud800",
+    "x\udfff",
+    "\udc00\ud800",
+    "\u200f",
+    "\u202eсуд",
+    "\u200b",
+    "\ufeff",
+    "\u00a0",
+    "е\u0301",
+    "a\u0308\u0308\u0308\u0308",
+    "\u0301",
+    "'",
+    "\u2019",
+    "\u02bc",
+    "`",
+    "пʼять",
+    "п'ять",
+    "&|!():*<->",
+    "a & b | !c",
+    "(",
+    ")",
+    "!",
+    ":*",
+    "<->",
+    "<2>",
+    "''",
+    "'''",
+    "\\",
+    "\\'",
+    "a:b",
+    "a:*",
+    "' OR 1=1 --",
+    "'; DROP TABLE court_decisions; --",
+    "%",
+    "_",
+    "%_\\",
+    '"',
+    '"unterminated',
+    '""',
+    '" "',
+    "-",
+    "--",
+    '-"x"',
+    "-суд",
+    "OR",
+    "OR OR",
+    "| |",
+    "ст.",
+    "і на",
+    "1e309",
+    "NaN",
+    "null",
+    "{}",
+    "[]",
+    "court:",
+    "act:",
+    "article:",
+    "article::",
+    "bill:",
+    "company:",
+    "company:abc",
+    "court:²",
+    "court:١٢٣",
+    "court:-1",
+    "court:0",
+    "court:99999999999999999999999",
+    "court: 1",
+    "company:00000000",
+    "article:435-IV:",
+    "2023-02-30",
+    "0000-01-01",
+    "9999-12-31",
+    "2023-13-01",
+    "２０２３-０１-０１",
+    "2023-01-01\n",
+    " ",
+    "\t\n",
+    "\U0001f642" * 5,
+    "𝔘𝔨𝔯",
+    "I\u0307",
+    "ǅ",
+    "ß",
+    "ﬃ",
+    "²³",
+    "٣",
+    "\u3000",
+    "\r\n",
+    "ф" * 300,
+    "x" * 499,
+    "aa " * 160,
+    "договір" * 70,
 ]
-WORDS = ["договір", "поставки", "позов", "аліменти", "суд", "позовна давність", "персональних даних", "оренда",
-         "Львів", "Будкомплект", "ОСОБА_1", "стягнення", "\"договір поставки\"", "OR", "-позов", "ст. 625", "Кодекс"]
+WORDS = [
+    "договір",
+    "поставки",
+    "позов",
+    "аліменти",
+    "суд",
+    "позовна давність",
+    "персональних даних",
+    "оренда",
+    "Львів",
+    "Будкомплект",
+    "ОСОБА_1",
+    "стягнення",
+    '"договір поставки"',
+    "OR",
+    "-позов",
+    "ст. 625",
+    "Кодекс",
+]
 INTERESTING: dict[str, list[Any]] = {
     "court": [*sorted({d["court"] for d in DECISIONS}), "Верховний", "суд"],
     "case_number": [d["case_number"] for d in DECISIONS[:8]] + ["910/4312/23", " 757/31452/23-ц "],
@@ -69,9 +175,11 @@ INTERESTING: dict[str, list[Any]] = {
     "edrpou": [c["edrpou"] for c in COMPANIES[:8]] + ["14360570", "14360571", "00000000"],
     "status": ["чинний", "зареєстровано", "Прийнято", "припинено"],
     "kind": ["Кодекс", "Закон", "Конституція"],
-    "id": [f"court:{d['doc_id']}" for d in DECISIONS[:4]] + [f"act:{a['reg_number']}" for a in ACTS[:3]]
+    "id": [f"court:{d['doc_id']}" for d in DECISIONS[:4]]
+    + [f"act:{a['reg_number']}" for a in ACTS[:3]]
     + ["article:435-IV:625", "article:254к/96-ВР:55", "article:435-IV:99999", "act:nope"]
-    + [f"bill:{b['number']}" for b in BILLS[:3]] + [f"company:{c['edrpou']}" for c in COMPANIES[:3]],
+    + [f"bill:{b['number']}" for b in BILLS[:3]]
+    + [f"company:{c['edrpou']}" for c in COMPANIES[:3]],
 }
 
 
@@ -80,11 +188,27 @@ def _b64(raw: bytes) -> str:
 
 
 FORGED_CURSORS = [
-    encode_cursor("court", {"query": "суд"}, 10), encode_cursor("bills", {}, 10),
-    _b64(b'{"s":"0000000000000000","o":10}'), _b64(b'{"o":0}'), _b64(b'{"s":"x","o":-1}'),
-    _b64(b'{"s":"x","o":1000000000}'), _b64(b'{"s":"x","o":1.0}'), _b64(b'{"s":"x","o":true}'), _b64(b"[]"),
-    _b64(b'"x"'), _b64(b"null"), _b64(b"[" * 140), _b64(b"\xff\xfe"), _b64(b'{"s":null,"o":5}'), "!!!!", "====",
-    "é", "\x00", "a", "eyJzIjoi", encode_cursor("court", {"query": "суд"}, 10)[:-3],
+    encode_cursor("court", {"query": "суд"}, 10),
+    encode_cursor("bills", {}, 10),
+    _b64(b'{"s":"0000000000000000","o":10}'),
+    _b64(b'{"o":0}'),
+    _b64(b'{"s":"x","o":-1}'),
+    _b64(b'{"s":"x","o":1000000000}'),
+    _b64(b'{"s":"x","o":1.0}'),
+    _b64(b'{"s":"x","o":true}'),
+    _b64(b"[]"),
+    _b64(b'"x"'),
+    _b64(b"null"),
+    _b64(b"[" * 140),
+    _b64(b"\xff\xfe"),
+    _b64(b'{"s":null,"o":5}'),
+    "!!!!",
+    "====",
+    "é",
+    "\x00",
+    "a",
+    "eyJzIjoi",
+    encode_cursor("court", {"query": "суд"}, 10)[:-3],
 ]
 
 
@@ -92,21 +216,33 @@ def _strings() -> st.SearchStrategy[str]:
     """Any text at all: edge cases, corpus words, random unicode, and mixtures of them."""
     piece = st.one_of(st.sampled_from(NASTY), st.sampled_from(WORDS), st.text(max_size=30))
     return st.one_of(
-        st.sampled_from(NASTY), st.sampled_from(WORDS), st.text(max_size=60),
+        st.sampled_from(NASTY),
+        st.sampled_from(WORDS),
+        st.text(max_size=60),
         st.lists(piece, min_size=1, max_size=6).map(" ".join),
-        st.builds(lambda c, n: c * n, st.sampled_from(["x", "ф", "\U0001f642", " ", "'", "\\", "a "]),
-                  st.sampled_from([100, 501, 2048, 5000])),
+        st.builds(
+            lambda c, n: c * n,
+            st.sampled_from(["x", "ф", "\U0001f642", " ", "'", "\\", "a "]),
+            st.sampled_from([100, 501, 2048, 5000]),
+        ),
     )
 
 
 def _json_values() -> st.SearchStrategy[Any]:
     scalars = st.one_of(
-        st.none(), st.booleans(), st.integers(), st.sampled_from([-1, 0, 2**31, 2**63, 10**20, -(10**20)]),
-        st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1.0, 10.0, 1.5, 1e300, -0.0]), _strings(),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.sampled_from([-1, 0, 2**31, 2**63, 10**20, -(10**20)]),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([1.0, 10.0, 1.5, 1e300, -0.0]),
+        _strings(),
     )
-    return st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                         st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-                        max_leaves=6)
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+        max_leaves=6,
+    )
 
 
 def _valid_edrpou(seven: int) -> str:
@@ -131,8 +267,11 @@ def _string(name: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         edges = st.sampled_from(["0001-01-01", "9999-12-31", "2024-02-29", "2023-01-01", "2024-12-31"])
         return st.one_of(st.dates().map(lambda d: d.isoformat()), edges)
     if name == "edrpou":
-        return st.one_of(st.sampled_from(INTERESTING["edrpou"]), st.from_regex(r"[0-9]{8}", fullmatch=True),
-                         st.integers(0, 9999999).map(_valid_edrpou))
+        return st.one_of(
+            st.sampled_from(INTERESTING["edrpou"]),
+            st.from_regex(r"[0-9]{8}", fullmatch=True),
+            st.integers(0, 9999999).map(_valid_edrpou),
+        )
     low, high = schema.get("minLength", 0), schema.get("maxLength", 10**6)
     pool = [_strings()]
     if name in INTERESTING:
@@ -140,10 +279,19 @@ def _string(name: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         pool += [known, _mutated(known)]
     if name == "id":  # kind:key, with every kind and keys real, altered or nonsense
         kinds = st.sampled_from(["court", "act", "article", "bill", "company", "Court", "judgment", "", " court"])
-        keys = st.one_of(st.sampled_from([str(v) for k in ("doc_id", "reg_number", "number", "edrpou")
-                                          for v in INTERESTING[k]]), st.sampled_from(NASTY), st.text(max_size=12))
-        pool.append(st.builds(lambda k, v, w: f"{k}:{v}" + (f":{w}" if w is not None else ""), kinds, keys,
-                              st.one_of(st.none(), st.sampled_from(INTERESTING["article"] + NASTY[:20]))))
+        keys = st.one_of(
+            st.sampled_from([str(v) for k in ("doc_id", "reg_number", "number", "edrpou") for v in INTERESTING[k]]),
+            st.sampled_from(NASTY),
+            st.text(max_size=12),
+        )
+        pool.append(
+            st.builds(
+                lambda k, v, w: f"{k}:{v}" + (f":{w}" if w is not None else ""),
+                kinds,
+                keys,
+                st.one_of(st.none(), st.sampled_from(INTERESTING["article"] + NASTY[:20])),
+            )
+        )
     if name == "query":
         pool += [st.sampled_from(WORDS), _mutated(st.sampled_from(WORDS))]
     if name == "cursor":
@@ -155,11 +303,19 @@ def _mutated(known: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """A real value, altered: letter case, padding, a nasty piece inserted, cut short."""
     return st.builds(
         lambda value, how, piece, cut: {
-            "upper": value.upper(), "lower": value.lower(), "pad": f"  {value}\t", "append": value + piece,
-            "prepend": piece + value, "middle": value[:cut] + piece + value[cut:], "cut": value[:cut],
+            "upper": value.upper(),
+            "lower": value.lower(),
+            "pad": f"  {value}\t",
+            "append": value + piece,
+            "prepend": piece + value,
+            "middle": value[:cut] + piece + value[cut:],
+            "cut": value[:cut],
         }[how],
-        known, st.sampled_from(["upper", "lower", "pad", "append", "prepend", "middle", "cut"]),
-        st.sampled_from(NASTY), st.integers(0, 12))
+        known,
+        st.sampled_from(["upper", "lower", "pad", "append", "prepend", "middle", "cut"]),
+        st.sampled_from(NASTY),
+        st.integers(0, 12),
+    )
 
 
 def _value(name: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -187,12 +343,19 @@ def off_schema_arguments(name: str) -> st.SearchStrategy[Any]:
     """Bodies that break the schema: wrong types, unknown keys, out-of-range numbers, non-object bodies, and
     schema-shaped objects with one argument swapped for anything at all."""
     properties = list(REGISTRY.get(name).input_schema.get("properties", {}))
-    keys = st.one_of(st.sampled_from(properties), st.text(max_size=12), st.sampled_from(["", "\ud800", "\x00",
-                                                                                          "__proto__", "query "]))
-    anything = st.dictionaries(keys, _json_values(), max_size=5) if properties else \
-        st.dictionaries(st.text(max_size=8), _json_values(), max_size=3)
+    keys = st.one_of(
+        st.sampled_from(properties),
+        st.text(max_size=12),
+        st.sampled_from(["", "\ud800", "\x00", "__proto__", "query "]),
+    )
+    anything = (
+        st.dictionaries(keys, _json_values(), max_size=5)
+        if properties
+        else st.dictionaries(st.text(max_size=8), _json_values(), max_size=3)
+    )
     swapped = st.tuples(schema_arguments(name), st.sampled_from(properties or ["x"]), _json_values()).map(
-        lambda t: {**t[0], t[1]: t[2]})
+        lambda t: {**t[0], t[1]: t[2]}
+    )
     return st.one_of(anything, swapped, _json_values().filter(lambda v: not isinstance(v, dict)))
 
 
@@ -211,8 +374,7 @@ def _validator(name: str, which: str) -> Draft202012Validator:
 
 def post(api: httpx2.Client, name: str, arguments: Any) -> httpx2.Response:
     # json.dumps escapes everything outside ASCII, so lone surrogates travel as \ud800 escapes, as a client sends them.
-    return api.post(f"/api/tools/{name}", content=json.dumps(arguments),
-                    headers={"Content-Type": "application/json"})
+    return api.post(f"/api/tools/{name}", content=json.dumps(arguments), headers={"Content-Type": "application/json"})
 
 
 def check_call(api: httpx2.Client, name: str, arguments: Any, *, follow: bool = True) -> httpx2.Response:
@@ -280,8 +442,25 @@ BASE: dict[str, dict[str, Any]] = {
     "search": {"query": "аліменти"},
     "fetch": {"id": f"court:{DECISIONS[0]['doc_id']}", "max_chars": 500},
 }
-TYPE_EDGES: list[Any] = [None, True, 0, -1, 1.0, 2.5, 10**20, -(10**20), 2**63, "", "1", "10", [], ["суд"], {},
-                         {"query": "суд"}, "x" * 20000]
+TYPE_EDGES: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    1.0,
+    2.5,
+    10**20,
+    -(10**20),
+    2**63,
+    "",
+    "1",
+    "10",
+    [],
+    ["суд"],
+    {},
+    {"query": "суд"},
+    "x" * 20000,
+]
 
 
 @pytest.mark.parametrize("name", TOOL_NAMES)
@@ -290,8 +469,11 @@ def test_every_edge_value_in_every_argument(api: httpx2.Client, name: str) -> No
     assert post(api, name, base).status_code == 200, name
     failures = []
     for prop, schema in REGISTRY.get(name).input_schema.get("properties", {}).items():
-        values = TYPE_EDGES + (NASTY + FORGED_CURSORS if prop == "cursor" else NASTY) \
-            if schema.get("type") == "string" else TYPE_EDGES
+        values = (
+            TYPE_EDGES + (NASTY + FORGED_CURSORS if prop == "cursor" else NASTY)
+            if schema.get("type") == "string"
+            else TYPE_EDGES
+        )
         for value in values:
             arguments = {**base, prop: value}
             try:
@@ -347,8 +529,9 @@ def test_the_same_inputs_through_mcp_tools_call(api: httpx2.Client) -> None:
         else:
             assert _validator(name, "output").is_valid(result["structuredContent"]), result
     # The session survived all of it.
-    body = request_body("tools/call", {"name": "search_court_cases", "arguments": {"query": "договір поставки"}},
-                        request_id=99)
+    body = request_body(
+        "tools/call", {"name": "search_court_cases", "arguments": {"query": "договір поставки"}}, request_id=99
+    )
     r = api.post("/mcp", content=json.dumps(body), headers=headers)
     (reply,) = [m for m in messages(r.text) if m.get("id") == 99]
     assert reply["result"]["isError"] is False and reply["result"]["structuredContent"]["results"]

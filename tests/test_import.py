@@ -19,10 +19,18 @@ from tests.helpers_server import run_db
 
 
 def decision(doc_id: int, **overrides: Any) -> dict[str, Any]:
-    record = {"doc_id": doc_id, "case_number": f"910/{doc_id}/23", "court": "Господарський суд міста Києва",
-              "judge": "Тестова Т.Т.", "judgment_form": "Рішення", "proceeding_kind": "commercial",
-              "category": "поставки товарів", "adjudication_date": "2023-05-17",
-              "text": f"Рішення {doc_id}: стягнення заборгованості за договором поставки.", "demo": True}
+    record = {
+        "doc_id": doc_id,
+        "case_number": f"910/{doc_id}/23",
+        "court": "Господарський суд міста Києва",
+        "judge": "Тестова Т.Т.",
+        "judgment_form": "Рішення",
+        "proceeding_kind": "commercial",
+        "category": "поставки товарів",
+        "adjudication_date": "2023-05-17",
+        "text": f"Рішення {doc_id}: стягнення заборгованості за договором поставки.",
+        "demo": True,
+    }
     record.update(overrides)
     return record
 
@@ -42,43 +50,63 @@ def import_cli(cli: Any, url: str, *args: str) -> Any:
     return cli("import", *args, env={"DATABASE_URL": url})
 
 
-def test_good_file_imports_every_line_with_a_summary_and_progress(cli: Any, empty_database: str,
-                                                                 tmp_path: Path) -> None:
+def test_good_file_imports_every_line_with_a_summary_and_progress(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
     path = write_lines(tmp_path / "court.jsonl", [decision(n) for n in range(1, 8)])
     result = import_cli(cli, empty_database, "court_decisions", str(path), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["ok"] is True
-    assert (summary["lines"], summary["imported"], summary["inserted"], summary["updated"], summary["skipped"]) == \
-        (7, 7, 7, 0, 0)
+    assert (summary["lines"], summary["imported"], summary["inserted"], summary["updated"], summary["skipped"]) == (
+        7,
+        7,
+        7,
+        0,
+        0,
+    )
     assert summary["errors"] == [] and summary["rolled_back"] is False
     assert "100.0%" in result.stderr and "lines/s" in result.stderr and "done in" in result.stderr
-    stored = rows(empty_database, "SELECT doc_id, case_number, proceeding_kind, adjudication_date::text AS d, demo "
-                             "FROM court_decisions ORDER BY doc_id")
+    stored = rows(
+        empty_database,
+        "SELECT doc_id, case_number, proceeding_kind, adjudication_date::text AS d, demo "
+        "FROM court_decisions ORDER BY doc_id",
+    )
     assert [r["doc_id"] for r in stored] == list(range(1, 8))
-    assert stored[0] == {"doc_id": 1, "case_number": "910/1/23", "proceeding_kind": "commercial", "d": "2023-05-17",
-                         "demo": True}
+    assert stored[0] == {
+        "doc_id": 1,
+        "case_number": "910/1/23",
+        "proceeding_kind": "commercial",
+        "d": "2023-05-17",
+        "demo": True,
+    }
 
     text = import_cli(cli, empty_database, "court_decisions", str(path))
     assert text.returncode == 0
     summary_line, database_line = text.stdout.strip().splitlines()
-    assert re.fullmatch(rf"imported 7 court decisions from {re.escape(str(path))} in \d+\.\d s: 0 new, "
-                        r"7 updated, 0 bad lines skipped", summary_line)
+    assert re.fullmatch(
+        rf"imported 7 court decisions from {re.escape(str(path))} in \d+\.\d s: 0 new, "
+        r"7 updated, 0 bad lines skipped",
+        summary_line,
+    )
     assert database_line.startswith("database: postgresql://")
 
 
 def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, empty_database: str, tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "court.jsonl", [
-        decision(1),
-        "{not json",
-        "",  # blank lines are not records
-        decision(2, adjudication_date="2023-02-30"),
-        decision(3, proceeding_kind="family"),
-        json.dumps([1, 2]),
-        decision(4, text=None),
-        {**decision(5), "doc_id": "abc"},
-        decision(6, proceeding_kind="Кримінальне"),  # Ukrainian names are accepted
-    ])
+    path = write_lines(
+        tmp_path / "court.jsonl",
+        [
+            decision(1),
+            "{not json",
+            "",  # blank lines are not records
+            decision(2, adjudication_date="2023-02-30"),
+            decision(3, proceeding_kind="family"),
+            json.dumps([1, 2]),
+            decision(4, text=None),
+            {**decision(5), "doc_id": "abc"},
+            decision(6, proceeding_kind="Кримінальне"),  # Ukrainian names are accepted
+        ],
+    )
     result = import_cli(cli, empty_database, "court_decisions", str(path), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -98,25 +126,42 @@ def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, empty_database: 
 
 
 def test_companies_are_checked_for_the_edrpou_check_digit(cli: Any, empty_database: str, tmp_path: Path) -> None:
-    good = {"edrpou": "14360570", "name": "ТОВ «Перевірка»", "status": "зареєстровано",
-            "activities": [{"code": "62.01", "name": "Комп'ютерне програмування", "primary": True}]}
-    path = write_lines(tmp_path / "companies.jsonl",
-                       [good, {**good, "edrpou": "14360571"}, {**good, "edrpou": "1436057"}])
+    good = {
+        "edrpou": "14360570",
+        "name": "ТОВ «Перевірка»",
+        "status": "зареєстровано",
+        "activities": [{"code": "62.01", "name": "Комп'ютерне програмування", "primary": True}],
+    }
+    path = write_lines(
+        tmp_path / "companies.jsonl", [good, {**good, "edrpou": "14360571"}, {**good, "edrpou": "1436057"}]
+    )
     result = import_cli(cli, empty_database, "companies", str(path), "--json")
     assert result.returncode == 0, result.stderr
     errors = json.loads(result.stdout)["errors"]
-    assert errors == [{"line": 2, "error": "edrpou: the check digit of 14360571 should be 0"},
-                      {"line": 3, "error": "edrpou: an EDRPOU code is exactly 8 digits"}]
+    assert errors == [
+        {"line": 2, "error": "edrpou: the check digit of 14360571 should be 0"},
+        {"line": 3, "error": "edrpou: an EDRPOU code is exactly 8 digits"},
+    ]
     assert rows(empty_database, "SELECT edrpou FROM companies") == [{"edrpou": "14360570"}]
 
 
 def test_reimport_is_idempotent(cli: Any, empty_database: str, tmp_path: Path) -> None:
-    act = {"reg_number": "999-IX", "title": "Про перевірку імпорту", "kind": "Закон", "status": "чинний",
-           "adopted_on": "2023-01-10", "articles": [{"number": "1", "heading": "Мета", "text": "Перша стаття."},
-                                                    {"number": "2", "text": "Друга стаття."}]}
+    act = {
+        "reg_number": "999-IX",
+        "title": "Про перевірку імпорту",
+        "kind": "Закон",
+        "status": "чинний",
+        "adopted_on": "2023-01-10",
+        "articles": [
+            {"number": "1", "heading": "Мета", "text": "Перша стаття."},
+            {"number": "2", "text": "Друга стаття."},
+        ],
+    }
     path = write_lines(tmp_path / "acts.jsonl", [act, {**act, "reg_number": "1000-IX", "title": "Про друге"}])
-    snapshot = ("SELECT a.reg_number, a.title, a.search::text AS s, ar.number, ar.position, ar.text, ar.act_title "
-                "FROM legislative_acts a JOIN legislation_articles ar USING (reg_number) ORDER BY 1, 5")
+    snapshot = (
+        "SELECT a.reg_number, a.title, a.search::text AS s, ar.number, ar.position, ar.text, ar.act_title "
+        "FROM legislative_acts a JOIN legislation_articles ar USING (reg_number) ORDER BY 1, 5"
+    )
     first = json.loads(import_cli(cli, empty_database, "legislation", str(path), "--json").stdout)
     before = rows(empty_database, snapshot)
     second = json.loads(import_cli(cli, empty_database, "legislation", str(path), "--json").stdout)
@@ -128,12 +173,14 @@ def test_reimport_is_idempotent(cli: Any, empty_database: str, tmp_path: Path) -
     shorter = {**act, "title": "Про перевірку імпорту (нова редакція)", "articles": act["articles"][:1]}
     write_lines(path, [shorter])
     assert import_cli(cli, empty_database, "legislation", str(path)).returncode == 0
-    assert rows(empty_database, "SELECT number, act_title FROM legislation_articles WHERE reg_number = '999-IX'") == \
-        [{"number": "1", "act_title": "Про перевірку імпорту (нова редакція)"}]
+    assert rows(empty_database, "SELECT number, act_title FROM legislation_articles WHERE reg_number = '999-IX'") == [
+        {"number": "1", "act_title": "Про перевірку імпорту (нова редакція)"}
+    ]
 
 
-def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(cli: Any, empty_database: str,
-                                                                        tmp_path: Path) -> None:
+def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
     lines: list[Any] = [decision(n) for n in range(1, 40)] + [decision(40, adjudication_date="вчора")]
     lines += [decision(n) for n in range(41, 50)]
     path = write_lines(tmp_path / "court.jsonl", lines)
@@ -145,7 +192,7 @@ def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(cli: Any, 
     assert failure == {
         "ok": False,
         "error": f"{path}:40: adjudication_date: not a date in the form YYYY-MM-DD: 'вчора'; stopped (--strict) "
-                 "and rolled back, nothing was imported",
+        "and rolled back, nothing was imported",
     }
     assert result.stderr.strip().splitlines()[-1].startswith(f"secondlayer import: {path}:40: adjudication_date")
     assert rows(empty_database, "SELECT count(*) AS n FROM court_decisions") == [{"n": 0}]
@@ -156,11 +203,17 @@ def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(cli: Any, 
     assert rows(empty_database, "SELECT count(*) AS n FROM court_decisions") == [{"n": 48}]
 
 
-def test_a_line_the_database_rejects_is_reported_and_the_rest_kept(cli: Any, empty_database: str,
-                                                                   tmp_path: Path) -> None:
+def test_a_line_the_database_rejects_is_reported_and_the_rest_kept(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
     # Registration numbers are unique regardless of letter case; the checks cannot see the clash, the database can.
-    act = {"reg_number": "254к/96-ВР", "title": "Конституція", "kind": "Конституція", "status": "чинний",
-           "articles": [{"number": "1", "text": "Текст."}]}
+    act = {
+        "reg_number": "254к/96-ВР",
+        "title": "Конституція",
+        "kind": "Конституція",
+        "status": "чинний",
+        "articles": [{"number": "1", "text": "Текст."}],
+    }
     clash = {**act, "reg_number": "254К/96-вр", "articles": [{"number": "9", "text": "Інший."}]}
     other = {**act, "reg_number": "1-I", "title": "Інший акт"}
     path = write_lines(tmp_path / "acts.jsonl", [act, clash, other])
@@ -171,10 +224,17 @@ def test_a_line_the_database_rejects_is_reported_and_the_rest_kept(cli: Any, emp
     assert summary["errors"][0]["line"] == 2
     assert summary["errors"][0]["error"].startswith("rejected by the database: duplicate key value")
     assert rows(empty_database, "SELECT reg_number, number FROM legislation_articles ORDER BY 1") == [
-        {"reg_number": "1-I", "number": "1"}, {"reg_number": "254к/96-ВР", "number": "1"}]
+        {"reg_number": "1-I", "number": "1"},
+        {"reg_number": "254к/96-ВР", "number": "1"},
+    ]
 
-    strict = import_cli(cli, empty_database, "legislation", str(write_lines(tmp_path / "b.jsonl", [
-        {**other, "reg_number": "2-I"}, clash])), "--strict")
+    strict = import_cli(
+        cli,
+        empty_database,
+        "legislation",
+        str(write_lines(tmp_path / "b.jsonl", [{**other, "reg_number": "2-I"}, clash])),
+        "--strict",
+    )
     assert strict.returncode == 1 and ":2: rejected by the database" in strict.stderr
     assert rows(empty_database, "SELECT count(*) AS n FROM legislative_acts") == [{"n": 2}]
 

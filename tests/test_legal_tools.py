@@ -17,9 +17,20 @@ from tests.helpers_server import ROOT
 
 pytestmark = pytest.mark.usefixtures("demo_corpus")
 
-LEGAL_TOOLS = ["search_court_cases", "get_court_decision", "get_case_decisions", "search_legislation",
-               "get_legislation", "get_legislation_article", "search_bills", "get_bill", "search_companies",
-               "get_company", "search", "fetch"]
+LEGAL_TOOLS = [
+    "search_court_cases",
+    "get_court_decision",
+    "get_case_decisions",
+    "search_legislation",
+    "get_legislation",
+    "get_legislation_article",
+    "search_bills",
+    "get_bill",
+    "search_companies",
+    "get_company",
+    "search",
+    "fetch",
+]
 
 
 def checked(database_url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -49,23 +60,37 @@ def test_every_tool_is_registered_read_only_with_schemas() -> None:
 
 # ---- court decisions ------------------------------------------------------------------------------
 
+
 def test_search_court_cases(database_url: str) -> None:
     page = checked(database_url, "search_court_cases", {"query": "договір поставки", "limit": 2})
     assert len(page["results"]) == 2 and page["next_cursor"]
     top = page["results"][0]
     assert top["proceeding_kind"] == "commercial" and top["proceeding_kind_label"] == "Господарське"
     assert "**" in top["snippet"] and top["demo"] is True and top["url"]
-    following = checked(database_url, "search_court_cases",
-                        {"query": "договір поставки", "limit": 2, "cursor": page["next_cursor"]})
+    following = checked(
+        database_url, "search_court_cases", {"query": "договір поставки", "limit": 2, "cursor": page["next_cursor"]}
+    )
     assert {r["doc_id"] for r in following["results"]}.isdisjoint({r["doc_id"] for r in page["results"]})
 
-    filtered = checked(database_url, "search_court_cases", {
-        "query": "апеляційну скаргу", "court": "Київський апеляційний суд", "proceeding_kind": "civil",
-        "date_from": "2023-01-01", "date_to": "2024-12-31", "limit": 50})
-    assert filtered["results"] and all(r["court"] == "Київський апеляційний суд" and r["proceeding_kind"] == "civil"
-                                       for r in filtered["results"])
-    assert checked(database_url, "search_court_cases", {"query": "шлюб", "proceeding_kind": "criminal"}) == \
-        {"results": [], "next_cursor": None}
+    filtered = checked(
+        database_url,
+        "search_court_cases",
+        {
+            "query": "апеляційну скаргу",
+            "court": "Київський апеляційний суд",
+            "proceeding_kind": "civil",
+            "date_from": "2023-01-01",
+            "date_to": "2024-12-31",
+            "limit": 50,
+        },
+    )
+    assert filtered["results"] and all(
+        r["court"] == "Київський апеляційний суд" and r["proceeding_kind"] == "civil" for r in filtered["results"]
+    )
+    assert checked(database_url, "search_court_cases", {"query": "шлюб", "proceeding_kind": "criminal"}) == {
+        "results": [],
+        "next_cursor": None,
+    }
 
 
 def test_get_court_decision_reads_on_in_windows(database_url: str) -> None:
@@ -92,11 +117,15 @@ def test_get_case_decisions_lists_every_instance(database_url: str) -> None:
     assert [d["court"] for d in result["decisions"]][-1] == "Верховний Суд"
     dates = [d["adjudication_date"] for d in result["decisions"]]
     assert dates == sorted(dates)
-    assert checked(database_url, "get_case_decisions", {"case_number": "1/1/1"}) == \
-        {"case_number": "1/1/1", "count": 0, "decisions": []}
+    assert checked(database_url, "get_case_decisions", {"case_number": "1/1/1"}) == {
+        "case_number": "1/1/1",
+        "count": 0,
+        "decisions": [],
+    }
 
 
 # ---- legislation, bills, companies --------------------------------------------------------------------
+
 
 def test_search_and_get_legislation(database_url: str) -> None:
     page = checked(database_url, "search_legislation", {"query": "аліменти", "kind": "Кодекс"})
@@ -126,11 +155,13 @@ def test_search_and_get_companies(database_url: str) -> None:
     assert len(page["results"]) == 2
     company = checked(database_url, "get_company", {"edrpou": company_code(database_url)})
     assert company["short_name"] == "ТОВ «Будкомплект Плюс»"
-    assert company["activities"] == [{"code": "41.20", "name": "Будівництво житлових і нежитлових будівель",
-                                      "primary": True}]
+    assert company["activities"] == [
+        {"code": "41.20", "name": "Будівництво житлових і нежитлових будівель", "primary": True}
+    ]
 
 
 # ---- ChatGPT's search and fetch ------------------------------------------------------------------------
+
 
 def test_search_and_fetch_across_every_kind(database_url: str) -> None:
     results = checked(database_url, "search", {"query": "аліменти"})["results"]
@@ -192,8 +223,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "arguments", "field"), BAD_INPUTS,
-                         ids=[f"{n}-{f}-{i}" for i, (n, _, f) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    ("name", "arguments", "field"), BAD_INPUTS, ids=[f"{n}-{f}-{i}" for i, (n, _, f) in enumerate(BAD_INPUTS)]
+)
 def test_bad_input_names_the_field(database_url: str, name: str, arguments: dict[str, Any], field: str) -> None:
     with pytest.raises(ToolInputError) as caught:
         call(database_url, name, arguments)
@@ -208,6 +240,7 @@ def test_a_cursor_of_another_search_is_refused(database_url: str) -> None:
 
 
 # ---- through REST and MCP ------------------------------------------------------------------------------
+
 
 def example_calls(database_url: str) -> list[tuple[str, dict[str, Any]]]:
     doc_id = first_decision(database_url)["doc_id"]
@@ -270,8 +303,10 @@ def test_every_tool_through_the_mcp_sdk_client(server: Any, key: str, database_u
             missing = await client.call_tool("fetch", {"id": "court:999999999"})
             assert missing.is_error is True and missing.structured_content is not None
             assert missing.structured_content["error"] == {
-                "code": "invalid_arguments", "field": "id",
-                "message": "Invalid arguments: id: no court decision with id 999999999"}
+                "code": "invalid_arguments",
+                "field": "id",
+                "message": "Invalid arguments: id: no court decision with id 999999999",
+            }
 
     asyncio.run(go())
 

@@ -31,16 +31,20 @@ MALFORMED_IDS = [None, 1.5, True, {"n": 1}, [1]]
 
 
 @pytest.mark.parametrize("bad_id", MALFORMED_IDS, ids=repr)
-def test_a_request_with_a_malformed_id_is_an_invalid_request_not_a_202(server: Any, http: httpx2.Client, key: str,
-                                                                        bad_id: Any) -> None:
+def test_a_request_with_a_malformed_id_is_an_invalid_request_not_a_202(
+    server: Any, http: httpx2.Client, key: str, bad_id: Any
+) -> None:
     headers = bearer(key)
     sid = open_session(http, headers)
-    r = http.post("/mcp", json={"jsonrpc": "2.0", "id": bad_id, "method": "ping"},
-                  headers=session_headers(headers, sid))
+    r = http.post(
+        "/mcp", json={"jsonrpc": "2.0", "id": bad_id, "method": "ping"}, headers=session_headers(headers, sid)
+    )
     assert r.status_code == 400, r.text
-    assert r.json() == {"jsonrpc": "2.0", "id": None,
-                        "error": {"code": -32600,
-                                  "message": "The body must be one JSON-RPC request, notification or response"}}
+    assert r.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": "The body must be one JSON-RPC request, notification or response"},
+    }
     # The session is untouched and a well-formed request still gets its answer.
     r = http.post("/mcp", json=request_body("ping", request_id=3), headers=session_headers(headers, sid))
     assert messages(r.text) == [{"jsonrpc": "2.0", "id": 3, "result": {}}]
@@ -53,8 +57,7 @@ def test_initialize_with_a_null_id_opens_no_session(server: Any, http: httpx2.Cl
     assert "Mcp-Session-Id" not in r.headers
 
 
-def test_a_client_error_response_with_a_null_id_is_still_accepted(server: Any, http: httpx2.Client,
-                                                                    key: str) -> None:
+def test_a_client_error_response_with_a_null_id_is_still_accepted(server: Any, http: httpx2.Client, key: str) -> None:
     # JSON-RPC lets an error answer carry id null (the client could not read the id it answers).
     headers = bearer(key)
     sid = open_session(http, headers)
@@ -63,11 +66,15 @@ def test_a_client_error_response_with_a_null_id_is_still_accepted(server: Any, h
 
 
 @pytest.mark.parametrize("bad_id", [None, 1.5], ids=repr)
-def test_http_sse_messages_refuse_a_malformed_id(server: Any, http: httpx2.Client, listener: SseListener, key: str,
-                                                 bad_id: Any) -> None:
+def test_http_sse_messages_refuse_a_malformed_id(
+    server: Any, http: httpx2.Client, listener: SseListener, key: str, bad_id: Any
+) -> None:
     endpoint = endpoint_of(listener)
-    r = http.post(endpoint, content=json.dumps({"jsonrpc": "2.0", "id": bad_id, "method": "ping"}),
-                  headers={**bearer(key), "Content-Type": "application/json"})
+    r = http.post(
+        endpoint,
+        content=json.dumps({"jsonrpc": "2.0", "id": bad_id, "method": "ping"}),
+        headers={**bearer(key), "Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_message"
     deep = b"[" * 100_000 + b"]" * 100_000
     r = http.post(endpoint, content=deep, headers={**bearer(key), "Content-Type": "application/json"})
@@ -77,9 +84,9 @@ def test_http_sse_messages_refuse_a_malformed_id(server: Any, http: httpx2.Clien
 # --- one message, one stream -------------------------------------------------------------------------------
 
 
-def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(tool_server: Any, dbrun: Any,
-                                                                             make_user: Any,
-                                                                             probe: ToolProbe) -> None:
+def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(
+    tool_server: Any, dbrun: Any, make_user: Any, probe: ToolProbe
+) -> None:
     """The spec: the server MUST NOT broadcast one message across several streams. A client resuming a
     request's stream with GET + Last-Event-ID while its POST is still (half-)open gets each message once."""
     key = api_key(dbrun, make_user())
@@ -87,8 +94,11 @@ def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(to
     version = "2025-11-25"
     with CheckedClient(tool_server.url) as setup:
         headers = session_headers(bearer(key), open_session(setup, bearer(key), version=version), version)
-    call = request_body("tools/call", {"name": "slow", "arguments": {"steps": 6, "delay": 0.5},
-                                       "_meta": {"progressToken": "p"}}, request_id=11)
+    call = request_body(
+        "tools/call",
+        {"name": "slow", "arguments": {"steps": 6, "delay": 0.5}, "_meta": {"progressToken": "p"}},
+        request_id=11,
+    )
     post_events: list[dict[str, str]] = []
     first_progress = threading.Event()
 
@@ -126,19 +136,29 @@ def test_a_stream_taken_over_by_get_is_not_also_written_by_the_old_connection(to
 
 
 @pytest.mark.parametrize("path", ["/mcp", "/api/tools/server_info"])
-def test_a_body_that_trickles_in_too_slowly_loses_its_connection(server: Any, key: str, path: str,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_body_that_trickles_in_too_slowly_loses_its_connection(
+    server: Any, key: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(bodies, "BODY_TIMEOUT", 1.0)
     body = (json.dumps(initialize_body()) if path == "/mcp" else "{ }        ").encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-            "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     port = int(server.url.rsplit(":", 1)[1])
     assert trickle_is_cut_off(port, head, body), "the server kept waiting for the body"
     # A body sent at an ordinary pace is unaffected.
     with CheckedClient(server.url, timeout=10) as client:
-        r = client.post(path, content=body, headers={**bearer(key), "Content-Type": "application/json",
-                                                     "Accept": "application/json, text/event-stream"})
+        r = client.post(
+            path,
+            content=body,
+            headers={
+                **bearer(key),
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
         assert r.status_code == 200
         if path == "/mcp":
             client.delete("/mcp", headers={**bearer(key), "Mcp-Session-Id": r.headers["Mcp-Session-Id"]})

@@ -40,8 +40,9 @@ def test_sdk_sse_client_with_an_api_key(server: Any, key: str, user: dict[str, A
     asyncio.run(go())
 
 
-def test_sdk_sse_client_with_an_access_token_from_our_oauth_flow(server: Any, http: httpx2.Client, dbrun: Any,
-                                                                 user: dict[str, Any]) -> None:
+def test_sdk_sse_client_with_an_access_token_from_our_oauth_flow(
+    server: Any, http: httpx2.Client, dbrun: Any, user: dict[str, Any]
+) -> None:
     token = oauth_flow_token(http, dbrun, user, resource=server.url + "/sse")
 
     async def go() -> None:
@@ -52,8 +53,9 @@ def test_sdk_sse_client_with_an_access_token_from_our_oauth_flow(server: Any, ht
     asyncio.run(go())
 
 
-def test_endpoint_event_first_then_message_events(server: Any, http: httpx2.Client, listener: SseListener,
-                                                  key: str) -> None:
+def test_endpoint_event_first_then_message_events(
+    server: Any, http: httpx2.Client, listener: SseListener, key: str
+) -> None:
     assert listener.status == 200
     assert listener.headers["Content-Type"].startswith("text/event-stream")
     endpoint = endpoint_of(listener)
@@ -65,14 +67,14 @@ def test_endpoint_event_first_then_message_events(server: Any, http: httpx2.Clie
     reply = json.loads(event["data"])
     assert reply["id"] == 1 and reply["result"]["protocolVersion"] == "2024-11-05"
     http.post(endpoint, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=bearer(key))
-    http.post(endpoint, json=request_body("tools/call", {"name": "server_info", "arguments": {}}),
-              headers=bearer(key))
+    http.post(endpoint, json=request_body("tools/call", {"name": "server_info", "arguments": {}}), headers=bearer(key))
     reply = json.loads(listener.next_event()["data"])
     assert reply["id"] == 2 and reply["result"]["structuredContent"]["name"] == "SecondLayer"
 
 
-def test_sse_session_is_bound_to_its_principal(server: Any, http: httpx2.Client, listener: SseListener,
-                                               dbrun: Any, make_user: Any) -> None:
+def test_sse_session_is_bound_to_its_principal(
+    server: Any, http: httpx2.Client, listener: SseListener, dbrun: Any, make_user: Any
+) -> None:
     endpoint = endpoint_of(listener)
     other = api_key(dbrun, make_user())
     r = http.post(endpoint, json=initialize_body("2024-11-05"), headers=bearer(other))
@@ -81,8 +83,9 @@ def test_sse_session_is_bound_to_its_principal(server: Any, http: httpx2.Client,
         listener.next_event(timeout=0.5)
 
 
-def test_session_is_cleaned_up_when_the_stream_disconnects(server: Any, http: httpx2.Client,
-                                                           listener: SseListener, key: str) -> None:
+def test_session_is_cleaned_up_when_the_stream_disconnects(
+    server: Any, http: httpx2.Client, listener: SseListener, key: str
+) -> None:
     endpoint = endpoint_of(listener)
     listener.close()
     deadline = time.monotonic() + 10
@@ -126,8 +129,9 @@ def test_access_token_issued_for_mcp_works_on_sse(server: Any, dbrun: Any, user:
     asyncio.run(go())
 
 
-def test_sse_sessions_count_against_the_per_principal_cap(database_url: str, data_dir: Path, dbrun: Any,
-                                                          make_user: Any) -> None:
+def test_sse_sessions_count_against_the_per_principal_cap(
+    database_url: str, data_dir: Path, dbrun: Any, make_user: Any
+) -> None:
     thread = start_server_with_extra_tools(database_url, data_dir, ToolProbe(), MCP_MAX_SESSIONS="2")
     key = api_key(dbrun, make_user())
     streams = []
@@ -147,8 +151,9 @@ def test_sse_sessions_count_against_the_per_principal_cap(database_url: str, dat
         thread.stop()
 
 
-def test_a_client_that_never_reads_its_stream_loses_the_session(server: Any, http: httpx2.Client, key: str,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_client_that_never_reads_its_stream_loses_the_session(
+    server: Any, http: httpx2.Client, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Answers pile up on the server for a client that POSTs without reading GET /sse: past a bound the
     session ends (its /messages answer 404) instead of the server's memory growing without limit."""
     import socket
@@ -163,8 +168,10 @@ def test_a_client_that_never_reads_its_stream_loses_the_session(server: Any, htt
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     try:
-        sock.sendall(f"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-                     "Accept: text/event-stream\r\n\r\n".encode())
+        sock.sendall(
+            f"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+            "Accept: text/event-stream\r\n\r\n".encode()
+        )
         head = b""
         while b"session_id=" not in head or b"\n\n" not in head.split(b"session_id=", 1)[1]:
             head += sock.recv(1024)

@@ -36,8 +36,9 @@ from tests.helpers_tokens import access_token, api_key, bearer, oauth_flow_token
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 @pytest.mark.parametrize("path", ["/mcp", "/mcp/", "/sse"])
-def test_sdk_client_lists_and_calls_tools_with_an_api_key(server: Any, key: str, user: dict[str, Any],
-                                                          mode: str, path: str) -> None:
+def test_sdk_client_lists_and_calls_tools_with_an_api_key(
+    server: Any, key: str, user: dict[str, Any], mode: str, path: str
+) -> None:
     async def go() -> None:
         async with sdk_client(server.url + path, key, mode=mode) as client:
             assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
@@ -58,8 +59,9 @@ def test_sdk_client_lists_and_calls_tools_with_an_api_key(server: Any, key: str,
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-def test_sdk_client_with_an_access_token_from_our_oauth_flow(server: Any, http: httpx2.Client, dbrun: Any,
-                                                             user: dict[str, Any], mode: str) -> None:
+def test_sdk_client_with_an_access_token_from_our_oauth_flow(
+    server: Any, http: httpx2.Client, dbrun: Any, user: dict[str, Any], mode: str
+) -> None:
     token = oauth_flow_token(http, dbrun, user, resource=server.url + "/mcp")
 
     async def go() -> None:
@@ -86,8 +88,9 @@ def test_invalid_arguments_are_a_tool_error_naming_the_field_and_the_session_goe
             bad = await client.call_tool("server_info", {"surprise": 1})
             assert bad.is_error is True
             assert "surprise" in text_of(bad)
-            assert bad.structured_content == {"error": {"code": "invalid_arguments", "field": "surprise",
-                                                        "message": text_of(bad)}}
+            assert bad.structured_content == {
+                "error": {"code": "invalid_arguments", "field": "surprise", "message": text_of(bad)}
+            }
             assert (await client.call_tool("server_info", {})).is_error is False
 
     asyncio.run(go())
@@ -96,8 +99,11 @@ def test_invalid_arguments_are_a_tool_error_naming_the_field_and_the_session_goe
 def test_unknown_tool_is_a_protocol_error(server: Any, key: str, http: httpx2.Client) -> None:
     headers = bearer(key)
     sid = open_session(http, headers)
-    r = http.post("/mcp", json=request_body("tools/call", {"name": "nope", "arguments": {}}),
-                  headers=session_headers(headers, sid))
+    r = http.post(
+        "/mcp",
+        json=request_body("tools/call", {"name": "nope", "arguments": {}}),
+        headers=session_headers(headers, sid),
+    )
     (reply,) = messages(r.text)
     assert reply["error"]["code"] == -32602 and "nope" in reply["error"]["message"]
 
@@ -105,13 +111,18 @@ def test_unknown_tool_is_a_protocol_error(server: Any, key: str, http: httpx2.Cl
 # --- sessions --------------------------------------------------------------------------------------
 
 
-def test_session_is_bound_to_the_principal_that_opened_it(server: Any, http: httpx2.Client, dbrun: Any,
-                                                          make_user: Any, key: str) -> None:
+def test_session_is_bound_to_the_principal_that_opened_it(
+    server: Any, http: httpx2.Client, dbrun: Any, make_user: Any, key: str
+) -> None:
     sid = open_session(http, bearer(key))
     other_key = api_key(dbrun, make_user())
     for method in ("POST", "GET", "DELETE"):
-        r = http.request(method, "/mcp", json=request_body("tools/list") if method == "POST" else None,
-                         headers=session_headers(bearer(other_key), sid))
+        r = http.request(
+            method,
+            "/mcp",
+            json=request_body("tools/list") if method == "POST" else None,
+            headers=session_headers(bearer(other_key), sid),
+        )
         assert r.status_code == 404, (method, r.text)
         assert r.json()["error"]["code"] == "session_not_found"
     # Still alive for its owner.
@@ -119,9 +130,9 @@ def test_session_is_bound_to_the_principal_that_opened_it(server: Any, http: htt
     assert r.status_code == 200 and messages(r.text)[0]["result"]["tools"]
 
 
-def test_the_same_user_through_another_credential_is_another_principal(server: Any, http: httpx2.Client,
-                                                                        dbrun: Any, user: dict[str, Any],
-                                                                        key: str) -> None:
+def test_the_same_user_through_another_credential_is_another_principal(
+    server: Any, http: httpx2.Client, dbrun: Any, user: dict[str, Any], key: str
+) -> None:
     sid = open_session(http, bearer(key))
     second_key = api_key(dbrun, user, name="second")
     r = http.post("/mcp", json=request_body("tools/list"), headers=session_headers(bearer(second_key), sid))
@@ -134,8 +145,12 @@ def test_delete_ends_the_session_then_its_id_is_404(server: Any, http: httpx2.Cl
     r = http.delete("/mcp", headers=session_headers(headers, sid))
     assert r.status_code == 204
     for method in ("POST", "GET", "DELETE"):
-        r = http.request(method, "/mcp", json=request_body("ping") if method == "POST" else None,
-                         headers=session_headers(headers, sid))
+        r = http.request(
+            method,
+            "/mcp",
+            json=request_body("ping") if method == "POST" else None,
+            headers=session_headers(headers, sid),
+        )
         assert r.status_code == 404, method
 
 
@@ -143,13 +158,15 @@ def test_sdk_client_deletes_its_session_on_exit(server: Any, http: httpx2.Client
     seen: dict[str, str] = {}
 
     async def go() -> None:
-        async with CheckedAsyncClient(headers=bearer(key),
-                                      event_hooks={"response": [_remember_session(seen)]}) as http_client:
+        async with CheckedAsyncClient(
+            headers=bearer(key), event_hooks={"response": [_remember_session(seen)]}
+        ) as http_client:
             from mcp import Client
             from mcp.client.streamable_http import streamable_http_client
 
-            async with Client(streamable_http_client(server.url + "/mcp", http_client=http_client),
-                              mode="legacy") as client:
+            async with Client(
+                streamable_http_client(server.url + "/mcp", http_client=http_client), mode="legacy"
+            ) as client:
                 await client.list_tools()
 
     asyncio.run(go())
@@ -187,8 +204,9 @@ def test_requests_without_a_session_and_with_unknown_ones(server: Any, http: htt
     assert r.status_code == 404
 
 
-def test_at_the_cap_the_least_recently_used_idle_session_makes_room(tool_server: Any, tool_http: httpx2.Client,
-                                                                    dbrun: Any, make_user: Any) -> None:
+def test_at_the_cap_the_least_recently_used_idle_session_makes_room(
+    tool_server: Any, tool_http: httpx2.Client, dbrun: Any, make_user: Any
+) -> None:
     """Clients that leave without DELETE (the TypeScript SDK, MCP Inspector) once locked their key out with 429s."""
     key = api_key(dbrun, make_user())
     sids = [open_session(tool_http, bearer(key)) for _ in range(3)]
@@ -206,16 +224,20 @@ def test_at_the_cap_the_least_recently_used_idle_session_makes_room(tool_server:
     assert tool_http.post("/mcp", json=ping, headers=session_headers(bearer(other), theirs)).status_code == 200
 
 
-def test_when_every_session_is_busy_a_new_one_is_refused_with_retry_after(tool_server: Any, dbrun: Any,
-                                                                         make_user: Any) -> None:
+def test_when_every_session_is_busy_a_new_one_is_refused_with_retry_after(
+    tool_server: Any, dbrun: Any, make_user: Any
+) -> None:
     key = api_key(dbrun, make_user())
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(CheckedClient(tool_server.url))
         sids = [open_session(client, bearer(key)) for _ in range(3)]
         for sid in sids:  # a standalone GET stream keeps each session busy
             stream_client = stack.enter_context(CheckedClient(tool_server.url))
-            response = stack.enter_context(stream_client.stream(
-                "GET", "/mcp", headers={**session_headers(bearer(key), sid), "Accept": "text/event-stream"}))
+            response = stack.enter_context(
+                stream_client.stream(
+                    "GET", "/mcp", headers={**session_headers(bearer(key), sid), "Accept": "text/event-stream"}
+                )
+            )
             assert response.status_code == 200
         r = client.post("/mcp", json=initialize_body(request_id=7), headers={**bearer(key), "Accept": ACCEPT_BOTH})
         assert r.status_code == 429 and r.headers["Retry-After"] == "5"
@@ -226,8 +248,9 @@ def test_when_every_session_is_busy_a_new_one_is_refused_with_retry_after(tool_s
         open_session(client, bearer(key))
 
 
-def test_a_hundred_clients_that_leave_without_delete_all_connect(server: Any, http: httpx2.Client, dbrun: Any,
-                                                                 make_user: Any) -> None:
+def test_a_hundred_clients_that_leave_without_delete_all_connect(
+    server: Any, http: httpx2.Client, dbrun: Any, make_user: Any
+) -> None:
     from app.auth.api_keys import create_api_key
 
     email = make_user()["email"]
@@ -312,8 +335,9 @@ def test_bad_bodies(server: Any, http: httpx2.Client, key: str) -> None:
 
 def test_oversized_body_gets_413(server: Any, http: httpx2.Client, key: str) -> None:
     body = json.dumps({**initialize_body(), "padding": "x" * (server.settings.max_body_bytes + 10)})
-    r = http.post("/mcp", content=body, headers={**bearer(key), "Accept": ACCEPT_BOTH,
-                                                 "Content-Type": "application/json"})
+    r = http.post(
+        "/mcp", content=body, headers={**bearer(key), "Accept": ACCEPT_BOTH, "Content-Type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
 
 
@@ -359,8 +383,9 @@ def test_trailing_slash_is_the_same_endpoint(server: Any, http: httpx2.Client, k
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, dbrun: Any, make_user: Any,
-                                                              mode: str) -> None:
+def test_progress_and_log_notifications_reach_the_sdk_client(
+    tool_server: Any, dbrun: Any, make_user: Any, mode: str
+) -> None:
     # At 2026-07-28 they ride the call's own event stream (log delivery is the request's opt-in);
     # before, progress rides the call's stream and logs the session's GET stream.
     key = api_key(dbrun, make_user())
@@ -374,8 +399,9 @@ def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, d
         logs.append(params.data)
 
     async def go() -> None:
-        async with sdk_client(tool_server.url + "/mcp", key, mode=mode, logging_callback=on_log,
-                              log_level="info") as client:
+        async with sdk_client(
+            tool_server.url + "/mcp", key, mode=mode, logging_callback=on_log, log_level="info"
+        ) as client:
             result = await client.call_tool("slow", {"steps": 3, "delay": 0.05}, progress_callback=on_progress)
             assert result.structured_content == {"steps": 3}
 
@@ -384,8 +410,9 @@ def test_progress_and_log_notifications_reach_the_sdk_client(tool_server: Any, d
     assert logs == ["step 0", "step 1", "step 2"]
 
 
-def test_a_failing_tool_is_an_error_result_and_the_session_survives(tool_server: Any, dbrun: Any,
-                                                                     make_user: Any, caplog: Any) -> None:
+def test_a_failing_tool_is_an_error_result_and_the_session_survives(
+    tool_server: Any, dbrun: Any, make_user: Any, caplog: Any
+) -> None:
     key = api_key(dbrun, make_user())
 
     async def go() -> None:
@@ -402,20 +429,24 @@ def test_a_failing_tool_is_an_error_result_and_the_session_survives(tool_server:
     assert failures and failures[0].exc_info is not None
 
 
-def test_a_failing_tool_over_rest_is_a_500_quoting_the_request_id(tool_http: httpx2.Client, dbrun: Any,
-                                                                   make_user: Any, caplog: Any) -> None:
+def test_a_failing_tool_over_rest_is_a_500_quoting_the_request_id(
+    tool_http: httpx2.Client, dbrun: Any, make_user: Any, caplog: Any
+) -> None:
     # The same call path as MCP's: the traceback is logged once, the caller sees only the request id.
     caplog.set_level("ERROR", logger="secondlayer.tools")
     r = tool_http.post("/api/tools/boom", json={}, headers=bearer(api_key(dbrun, make_user())))
     assert r.status_code == 500 and "secret internal detail" not in r.text
-    assert r.json()["error"] == {"code": "internal_error", "message": "Internal error; quote request id "
-                                 f"{r.headers['X-Request-Id']} when reporting it"}
+    assert r.json()["error"] == {
+        "code": "internal_error",
+        "message": f"Internal error; quote request id {r.headers['X-Request-Id']} when reporting it",
+    }
     failures = [rec for rec in caplog.records if "tool boom failed" in rec.getMessage()]
     assert failures and failures[0].exc_info is not None
 
 
-def test_a_call_runs_in_the_context_of_the_request_that_sent_it(tool_server: Any, tool_http: httpx2.Client,
-                                                                 dbrun: Any, make_user: Any) -> None:
+def test_a_call_runs_in_the_context_of_the_request_that_sent_it(
+    tool_server: Any, tool_http: httpx2.Client, dbrun: Any, make_user: Any
+) -> None:
     """The request id our logs carry travels with each message into the session's kernel, whose task was started
     by initialize. It rides the SDK's context-carrying streams (a private SDK module, imported only in
     app/mcp/sessions.py): this fails if the SDK changes how they carry it."""
@@ -428,16 +459,24 @@ def test_a_call_runs_in_the_context_of_the_request_that_sent_it(tool_server: Any
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2026-07-28"])
-def test_client_disconnect_mid_call_cancels_the_call(tool_server: Any, tool_http: httpx2.Client, dbrun: Any,
-                                                     make_user: Any, probe: ToolProbe, version: str) -> None:
+def test_client_disconnect_mid_call_cancels_the_call(
+    tool_server: Any, tool_http: httpx2.Client, dbrun: Any, make_user: Any, probe: ToolProbe, version: str
+) -> None:
     key = api_key(dbrun, make_user())
     probe.reset()
     call = request_body("tools/call", {"name": "slow", "arguments": {"steps": 40, "delay": 0.25}})
     if version == "2026-07-28":
-        headers = {**bearer(key), "Accept": ACCEPT_BOTH, "MCP-Protocol-Version": version,
-                   "Mcp-Method": "tools/call", "Mcp-Name": "slow"}
-        call["params"]["_meta"] = {"io.modelcontextprotocol/protocolVersion": version,
-                                   "io.modelcontextprotocol/clientCapabilities": {}}
+        headers = {
+            **bearer(key),
+            "Accept": ACCEPT_BOTH,
+            "MCP-Protocol-Version": version,
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "slow",
+        }
+        call["params"]["_meta"] = {
+            "io.modelcontextprotocol/protocolVersion": version,
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }
     else:
         headers = session_headers(bearer(key), open_session(tool_http, bearer(key), version=version), version)
     # The client gives up after a second, before any byte of the answer (a 2026 call that sends no
@@ -450,8 +489,9 @@ def test_client_disconnect_mid_call_cancels_the_call(tool_server: Any, tool_http
     assert not probe.finished.is_set()
 
 
-def test_resumable_stream_replays_after_last_event_id(tool_server: Any, tool_http: httpx2.Client, dbrun: Any,
-                                                      make_user: Any, probe: ToolProbe) -> None:
+def test_resumable_stream_replays_after_last_event_id(
+    tool_server: Any, tool_http: httpx2.Client, dbrun: Any, make_user: Any, probe: ToolProbe
+) -> None:
     key = api_key(dbrun, make_user())
     probe.reset()
     version = "2025-11-25"
@@ -480,8 +520,9 @@ def test_shutdown_ends_open_streams(database_url: str, data_dir: Path, dbrun: An
             sid = open_session(client, bearer(key))
 
             def listen() -> None:
-                with client.stream("GET", "/mcp", headers={**session_headers(bearer(key), sid),
-                                                           "Accept": "text/event-stream"}) as r:
+                with client.stream(
+                    "GET", "/mcp", headers={**session_headers(bearer(key), sid), "Accept": "text/event-stream"}
+                ) as r:
                     for _ in r.iter_bytes():
                         pass
                 ended.set()

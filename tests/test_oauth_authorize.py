@@ -63,8 +63,11 @@ def test_successful_sign_in_redirects_with_code_state_and_iss(http, client, user
     assert query["code"].startswith("mcp_code_")
     assert r.headers["Cache-Control"] == "no-store"
     assert "https://chatgpt.com" in r.headers["Content-Security-Policy"]
-    row = dbrun(lambda db: db.fetch_one(sa.select(oauth_authorization_codes)
-                                        .order_by(oauth_authorization_codes.c.id.desc()).limit(1)))
+    row = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_authorization_codes).order_by(oauth_authorization_codes.c.id.desc()).limit(1)
+        )
+    )
     assert row["user_id"] == user["id"] and row["resource"] == f"{settings.public_url}/mcp"
     assert row["code_hash"] != query["code"] and query["code"] not in str(row)
 
@@ -88,13 +91,16 @@ def test_deny_returns_access_denied_with_iss(http, client, user, settings):
     assert query["iss"] == settings.issuer and "code" not in query
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"client_id": None}, "no client_id"),
-    ({"client_id": "slc_doesnotexist"}, "Unknown client"),
-    ({"redirect_uri": "https://evil.example.com/cb"}, "not registered"),
-    ({"redirect_uri": CHATGPT + "/"}, "not registered"),
-    ({"redirect_uri": "javascript:alert(1)"}, "not registered"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"client_id": None}, "no client_id"),
+        ({"client_id": "slc_doesnotexist"}, "Unknown client"),
+        ({"redirect_uri": "https://evil.example.com/cb"}, "not registered"),
+        ({"redirect_uri": CHATGPT + "/"}, "not registered"),
+        ({"redirect_uri": "javascript:alert(1)"}, "not registered"),
+    ],
+)
 def test_bad_client_or_redirect_is_an_error_page_never_a_redirect(http, client, change, message):
     _, challenge = pkce()
     params = {k: v for k, v in {**authorize_params(client, challenge), **change}.items() if v is not None}
@@ -111,15 +117,18 @@ def test_disabled_client_is_an_error_page(http, client, dbrun):
     assert r.status_code == 403 and "disabled" in r.text
 
 
-@pytest.mark.parametrize("change, error", [
-    ({"response_type": "token"}, "unsupported_response_type"),
-    ({"response_type": None}, "invalid_request"),
-    ({"code_challenge": None}, "invalid_request"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"code_challenge_method": None}, "invalid_request"),
-    ({"code_challenge": "short"}, "invalid_request"),
-    ({"resource": "https://other.example.com/mcp"}, "invalid_target"),
-])
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_type": None}, "invalid_request"),
+        ({"code_challenge": None}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge": "short"}, "invalid_request"),
+        ({"resource": "https://other.example.com/mcp"}, "invalid_target"),
+    ],
+)
 def test_errors_after_redirect_validation_go_back_with_iss(http, client, settings, change, error):
     _, challenge = pkce()
     params = {k: v for k, v in {**authorize_params(client, challenge), **change}.items() if v is not None}
@@ -141,19 +150,22 @@ def test_plain_pkce_refused(http, client, settings):
 def test_resource_compared_case_insensitively_on_scheme_and_host(http, client, user, settings):
     _, challenge = pkce()
     shouted = settings.public_url.replace("http://127.0.0.1", "HTTP://127.0.0.1") + "/mcp"
-    _, query = _location(browser_sign_in(http, authorize_params(client, challenge, resource=shouted),
-                                         user["email"]))
+    _, query = _location(browser_sign_in(http, authorize_params(client, challenge, resource=shouted), user["email"]))
     assert "code" in query
 
 
-@pytest.mark.parametrize("scope, granted", [(None, "mcp"), ("", "mcp"), ("mcp", "mcp"), ("mcp admin", "mcp"),
-                                            ("openid email", "mcp")])
+@pytest.mark.parametrize(
+    "scope, granted", [(None, "mcp"), ("", "mcp"), ("mcp", "mcp"), ("mcp admin", "mcp"), ("openid email", "mcp")]
+)
 def test_scope_defaults_to_mcp_and_unknown_scopes_are_not_granted(http, client, user, dbrun, scope, granted):
     _, challenge = pkce()
     params = authorize_params(client, challenge, scope=scope)  # None leaves scope out
     redirect_params(browser_sign_in(http, params, user["email"]))
-    row = dbrun(lambda db: db.fetch_one(sa.select(oauth_authorization_codes)
-                                        .where(oauth_authorization_codes.c.user_id == user["id"])))
+    row = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_authorization_codes).where(oauth_authorization_codes.c.user_id == user["id"])
+        )
+    )
     assert row["scope"] == granted
 
 
@@ -162,8 +174,11 @@ def test_redirect_uri_may_be_omitted_when_one_is_registered(http, client, user, 
     params = authorize_params(client, challenge, redirect_uri=None)
     target, query = _location(browser_sign_in(http, params, user["email"]))
     assert target == CHATGPT and "code" in query
-    row = dbrun(lambda db: db.fetch_one(sa.select(oauth_authorization_codes)
-                                        .where(oauth_authorization_codes.c.user_id == user["id"])))
+    row = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_authorization_codes).where(oauth_authorization_codes.c.user_id == user["id"])
+        )
+    )
     assert row["redirect_uri_given"] is False
 
 
@@ -190,8 +205,11 @@ def test_wrong_password_is_a_form_error(http, client, user, dbrun):
     assert r.status_code == 400  # a form shown again with its error: 401 would need a WWW-Authenticate scheme
     assert "Wrong email or password" in r.text
     assert user["email"] in r.text  # the email is kept in the form
-    entry = dbrun(lambda db: db.fetch_one(sa.select(audit_log).where(audit_log.c.action == "signin.failed",
-                                                                    audit_log.c.actor == user["email"])))
+    entry = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(audit_log).where(audit_log.c.action == "signin.failed", audit_log.c.actor == user["email"])
+        )
+    )
     assert entry["details"]["purpose"] == "oauth"
     assert "wrong password" not in str(entry)
 
@@ -199,14 +217,18 @@ def test_wrong_password_is_a_form_error(http, client, user, dbrun):
 def test_user_without_password_is_answered_like_an_unknown_email(http, client, make_user, dbrun):
     nopass = make_user(password=None)
     _, challenge = pkce()
-    unknown = browser_sign_in(http, authorize_params(client, challenge), "nobody-at-all@example.com",
-                              password="anything at all")
+    unknown = browser_sign_in(
+        http, authorize_params(client, challenge), "nobody-at-all@example.com", password="anything at all"
+    )
     r = browser_sign_in(http, authorize_params(client, challenge), nopass["email"], password="anything at all")
     assert r.status_code == unknown.status_code == 400
     assert "Wrong email or password" in r.text and "Password authentication" not in r.text
     # Operators still see why in the audit log.
-    entry = dbrun(lambda db: db.fetch_one(sa.select(audit_log).where(audit_log.c.action == "signin.failed",
-                                                                    audit_log.c.actor == nopass["email"])))
+    entry = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(audit_log).where(audit_log.c.action == "signin.failed", audit_log.c.actor == nopass["email"])
+        )
+    )
     assert entry["details"]["reason"] == "no_password"
 
 
@@ -243,8 +265,11 @@ def test_switch_account_ends_the_session(http, client, user, make_user, dbrun):
     fields["decision"] = "switch"
     r = http.post("/oauth/authorize", data=fields)
     assert r.status_code == 200 and "password" in form_fields(r.text)
-    signout = dbrun(lambda db: db.fetch_one(sa.select(audit_log).where(audit_log.c.action == "signout",
-                                                                       audit_log.c.actor_user_id == user["id"])))
+    signout = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(audit_log).where(audit_log.c.action == "signout", audit_log.c.actor_user_id == user["id"])
+        )
+    )
     assert signout is not None and signout["details"]["purpose"] == "oauth"
     other = make_user()
     answer = redirect_params(browser_sign_in(http, authorize_params(client, challenge), other["email"]))

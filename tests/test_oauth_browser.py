@@ -61,9 +61,16 @@ def _post_token(server_url: str, body: dict[str, str]) -> httpx2.Response:
 
 
 def _authorize_url(server: Any, client: Any, challenge: str, state: str) -> str:
-    query = {"response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
-             "state": state, "code_challenge": challenge, "code_challenge_method": "S256", "scope": "mcp",
-             "resource": f"{server.url}/mcp"}
+    query = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "scope": "mcp",
+        "resource": f"{server.url}/mcp",
+    }
     return f"{server.url}/oauth/authorize?{urlencode(query)}"
 
 
@@ -114,9 +121,12 @@ def test_deny_lands_on_the_callback_with_access_denied(chromium, server, make_us
     with page.expect_navigation(url=f"http://127.0.0.1:{callback_port}/cb?**"):
         page.click("button[value=deny]")
     params = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
-    assert params == {"error": "access_denied", "state": "deny-state", "iss": server.url,
-                      **({"error_description": params["error_description"]} if "error_description" in params
-                         else {})}
+    assert params == {
+        "error": "access_denied",
+        "state": "deny-state",
+        "iss": server.url,
+        **({"error_description": params["error_description"]} if "error_description" in params else {}),
+    }
     context.close()
 
 
@@ -139,8 +149,9 @@ def test_wrong_password_stays_on_the_page_with_the_error(chromium, server, make_
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 @pytest.mark.parametrize("locale, verified", [("uk-UA", "перевірений домен"), ("en-US", "verified domain")])
-def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, make_user, dbrun, docs,
-                                                            locale, verified, width):
+def test_chatgpt_metadata_document_client_in_a_real_browser(
+    chromium, server, make_user, dbrun, docs, locale, verified, width
+):
     """ChatGPT's shape end to end in Chromium: the consent page names the verified domain; Allow ends on
     https://chatgpt.com/connector_platform_oauth_redirect (answered by Playwright: nothing leaves the machine),
     which Chrome only follows if our CSP form-action allows it; the code is exchanged with a signed assertion."""
@@ -174,9 +185,17 @@ def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, ma
     assert params["state"] == f"chatgpt-{locale}" and params["iss"] == server.url
     context.close()
     token_url = f"{server.url}/oauth/token"
-    r = off_loop(_post_token, server.url, {
-        "grant_type": "authorization_code", "code": params["code"], "code_verifier": verifier,
-        "redirect_uri": CHATGPT, **chatgpt.auth(token_url)})
+    r = off_loop(
+        _post_token,
+        server.url,
+        {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "code_verifier": verifier,
+            "redirect_uri": CHATGPT,
+            **chatgpt.auth(token_url),
+        },
+    )
     assert r.status_code == 200 and r.json()["access_token"].startswith("mcp_token_"), r.text
 
 
@@ -184,8 +203,10 @@ def test_chatgpt_metadata_document_client_in_a_real_browser(chromium, server, ma
 
 CONSENT_TEXT = {
     "en": {"sent_to": "After you decide, you will be sent to", "wrong": "Wrong email or password"},
-    "uk": {"sent_to": "Після вашого рішення вас буде переспрямовано на",
-           "wrong": "Неправильна електронна пошта або пароль"},
+    "uk": {
+        "sent_to": "Після вашого рішення вас буде переспрямовано на",
+        "wrong": "Неправильна електронна пошта або пароль",
+    },
 }
 
 
@@ -204,8 +225,12 @@ def test_the_sign_in_page_reads_well(chromium, server, make_user, dbrun, callbac
     client = off_loop(make_client, dbrun, "none", f"http://127.0.0.1:{callback_port}/callback")
     _, challenge = pkce()
     # Its own address, so that the wrong passwords of the other runs never throttle this one.
-    page = _page(chromium, lang, width, extra_http_headers={
-        "X-Forwarded-For": f"10.78.{len(lang)}.{VIEWPORTS[width]['width'] % 250}"})
+    page = _page(
+        chromium,
+        lang,
+        width,
+        extra_http_headers={"X-Forwarded-For": f"10.78.{len(lang)}.{VIEWPORTS[width]['width'] % 250}"},
+    )
     page.goto(_authorize_url(server, client, challenge, "reads-well"))
     host = f"127.0.0.1:{callback_port}"
     sentence = page.locator("p", has=page.locator("code.redirect-host"))
@@ -231,19 +256,24 @@ ERROR_PAGES = {
     # case: (what the page's heading says, what it tells the person to do) in each language
     "unknown-client": {
         "en": ("This app is not registered here", "Ask your administrator to register this app"),
-        "uk": ("Цей застосунок тут не зареєстровано", "Попросіть адміністратора зареєструвати цей застосунок")},
+        "uk": ("Цей застосунок тут не зареєстровано", "Попросіть адміністратора зареєструвати цей застосунок"),
+    },
     "unregistered-redirect": {
         "en": ("This app's return address is not registered", "add the app's redirect URI to its registration"),
-        "uk": ("Адресу повернення цього застосунку не зареєстровано", "додати URI переспрямування застосунку")},
+        "uk": ("Адресу повернення цього застосунку не зареєстровано", "додати URI переспрямування застосунку"),
+    },
     "disabled-client": {
         "en": ("This app has been switched off", "Ask your administrator to enable it again"),
-        "uk": ("Цей застосунок вимкнено", "Попросіть адміністратора знову його ввімкнути")},
+        "uk": ("Цей застосунок вимкнено", "Попросіть адміністратора знову його ввімкнути"),
+    },
     "incomplete-request": {
         "en": ("This sign-in link is not complete", "Go back to the app and connect again."),
-        "uk": ("Посилання для входу неповне", "Поверніться до застосунку і підключіться знову.")},
+        "uk": ("Посилання для входу неповне", "Поверніться до застосунку і підключіться знову."),
+    },
     "not-found": {
         "en": ("Page not found", "Check the address, or start again from the home page."),
-        "uk": ("Сторінку не знайдено", "Перевірте адресу або почніть знову з головної сторінки.")},
+        "uk": ("Сторінку не знайдено", "Перевірте адресу або почніть знову з головної сторінки."),
+    },
 }
 
 

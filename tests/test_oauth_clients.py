@@ -27,16 +27,27 @@ def _seed_grant(dbrun, user_id, client_pk, *, expired=False):
 
     async def go(db):
         async with db.transaction() as conn:
-            grant_id = await conn.fetch_value(oauth_grants.insert().values(
-                user_id=user_id, client_pk=client_pk, scope="mcp").returning(oauth_grants.c.id))
+            grant_id = await conn.fetch_value(
+                oauth_grants.insert()
+                .values(user_id=user_id, client_pk=client_pk, scope="mcp")
+                .returning(oauth_grants.c.id)
+            )
             hashes = []
             for kind in ("access", "refresh"):
                 token = new_credential("mcp_token_" if kind == "access" else "mcp_refresh_")
                 hashes.append(hash_credential(token))
                 delta = sa.text("interval '-1 hour'") if expired else sa.text("interval '1 hour'")
-                await conn.execute(oauth_tokens.insert().values(
-                    token_hash=hashes[-1], kind=kind, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
-                    scope="mcp", expires_at=sa.func.now() + delta))
+                await conn.execute(
+                    oauth_tokens.insert().values(
+                        token_hash=hashes[-1],
+                        kind=kind,
+                        grant_id=grant_id,
+                        client_pk=client_pk,
+                        user_id=user_id,
+                        scope="mcp",
+                        expires_at=sa.func.now() + delta,
+                    )
+                )
         return grant_id
 
     return dbrun(go)
@@ -47,8 +58,9 @@ def test_register_confidential_client_stores_only_a_hash(dbrun):
     assert row["client_id"].startswith("slc_") and len(row["client_id"]) == 28
     assert secret and secret.startswith("mcp_secret_")
     assert row["grant_types"] == ["authorization_code", "refresh_token"]
-    stored = dbrun(lambda db: db.fetch_all(sa.select(oauth_client_secrets)
-                                           .where(oauth_client_secrets.c.client_pk == row["id"])))
+    stored = dbrun(
+        lambda db: db.fetch_all(sa.select(oauth_client_secrets).where(oauth_client_secrets.c.client_pk == row["id"]))
+    )
     assert [s["secret_hash"] for s in stored] == [hash_credential(secret)]
     assert dbrun(lambda db: clients.verify_client_secret(db, row["id"], secret))
     assert not dbrun(lambda db: clients.verify_client_secret(db, row["id"], secret + "x"))
@@ -62,17 +74,20 @@ def test_register_public_client_has_no_secret(dbrun):
     assert row["token_endpoint_auth_method"] == "none"
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"redirect_uris": []}, "at least one redirect URI"),
-    ({"redirect_uris": ["javascript:alert(1)"]}, "javascript"),
-    ({"redirect_uris": ["https://x.example/cb#f"]}, "fragment"),
-    ({"name": "  "}, "name"),
-    ({"token_endpoint_auth_method": "client_secret_jwt"}, "token_endpoint_auth_method"),
-    ({"token_endpoint_auth_method": "private_key_jwt"}, "needs the client's public keys"),
-    ({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, "oct"),
-    ({"grant_types": ["implicit"]}, "unsupported grant types"),
-    ({"grant_types": ["refresh_token"]}, "authorization_code"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"redirect_uris": []}, "at least one redirect URI"),
+        ({"redirect_uris": ["javascript:alert(1)"]}, "javascript"),
+        ({"redirect_uris": ["https://x.example/cb#f"]}, "fragment"),
+        ({"name": "  "}, "name"),
+        ({"token_endpoint_auth_method": "client_secret_jwt"}, "token_endpoint_auth_method"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "needs the client's public keys"),
+        ({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, "oct"),
+        ({"grant_types": ["implicit"]}, "unsupported grant types"),
+        ({"grant_types": ["refresh_token"]}, "authorization_code"),
+    ],
+)
 def test_register_refuses_bad_input_and_writes_nothing(dbrun, kw, message):
     before = dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(oauth_clients)))
     with pytest.raises(clients.ClientError, match=message):
@@ -88,12 +103,15 @@ def test_grant_types_subset_is_accepted_in_any_order(dbrun):
     assert row["grant_types"] == ["authorization_code"]
 
 
-@pytest.mark.parametrize("args, field", [
-    ({"name": " "}, "name"),
-    ({"redirect_uris": ["https://ok.example/cb#frag"]}, "redirect_uris"),
-    ({"redirect_uris": []}, "redirect_uris"),
-    ({"token_endpoint_auth_method": "telepathy"}, "token_endpoint_auth_method"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ({"name": " "}, "name"),
+        ({"redirect_uris": ["https://ok.example/cb#frag"]}, "redirect_uris"),
+        ({"redirect_uris": []}, "redirect_uris"),
+        ({"token_endpoint_auth_method": "telepathy"}, "token_endpoint_auth_method"),
+    ],
+)
 def test_a_refusal_names_the_argument_it_is_about(dbrun, args, field):
     """The console shows the message next to that field, without guessing from the text."""
     with pytest.raises(clients.ClientError) as refused:
@@ -103,22 +121,32 @@ def test_a_refusal_names_the_argument_it_is_about(dbrun, args, field):
 
 def test_update_client(dbrun):
     row, _ = _register(dbrun)
-    updated = dbrun(lambda db: clients.update_client(db, row["client_id"], name="Renamed",
-                                                     redirect_uris=[" https://claude.ai/api/mcp/auth_callback "],
-                                                     actor=Actor("test")))
+    updated = dbrun(
+        lambda db: clients.update_client(
+            db,
+            row["client_id"],
+            name="Renamed",
+            redirect_uris=[" https://claude.ai/api/mcp/auth_callback "],
+            actor=Actor("test"),
+        )
+    )
     assert updated["name"] == "Renamed"
     assert updated["redirect_uris"] == ["https://claude.ai/api/mcp/auth_callback"]
     with pytest.raises(clients.ClientError):
-        dbrun(lambda db: clients.update_client(db, row["client_id"], name="x", redirect_uris=["data:x"],
-                                               actor=Actor("test")))
+        dbrun(
+            lambda db: clients.update_client(
+                db, row["client_id"], name="x", redirect_uris=["data:x"], actor=Actor("test")
+            )
+        )
     with pytest.raises(clients.ClientError, match="no client"):
         dbrun(lambda db: clients.update_client(db, "slc_missing", name="x", redirect_uris=[CHATGPT], actor=Actor("t")))
 
 
 def test_rotate_secret_keeps_old_one_for_grace_period(dbrun):
     row, old = _register(dbrun)
-    _, new, valid_until = dbrun(lambda db: clients.rotate_secret(db, row["client_id"], grace_seconds=3600,
-                                                                 actor=Actor("test")))
+    _, new, valid_until = dbrun(
+        lambda db: clients.rotate_secret(db, row["client_id"], grace_seconds=3600, actor=Actor("test"))
+    )
     assert new != old and new.startswith("mcp_secret_")
     assert valid_until > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=59)
     assert dbrun(lambda db: clients.verify_client_secret(db, row["id"], old))
@@ -182,6 +210,12 @@ def test_disable_client_revokes_grants_and_delete_removes_it(dbrun, make_user):
     assert enabled["disabled"] is False
     dbrun(lambda db: clients.delete_client(db, row["client_id"], actor=Actor("test")))
     assert dbrun(lambda db: clients.get_client(db, row["client_id"])) is None
-    actions = [r["action"] for r in dbrun(lambda db: db.fetch_all(
-        sa.select(audit_log.c.action).where(audit_log.c.target_id == row["client_id"]).order_by(audit_log.c.id)))]
+    actions = [
+        r["action"]
+        for r in dbrun(
+            lambda db: db.fetch_all(
+                sa.select(audit_log.c.action).where(audit_log.c.target_id == row["client_id"]).order_by(audit_log.c.id)
+            )
+        )
+    ]
     assert actions == ["client.register", "client.disable", "client.enable", "client.delete"]

@@ -24,8 +24,12 @@ def test_metadata_lists_endpoints_and_capabilities(http, settings, path):
     assert meta["response_types_supported"] == ["code"]
     assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     assert meta["code_challenge_methods_supported"] == ["S256"]
-    assert set(meta["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post",
-                                                                     "private_key_jwt", "none"}
+    assert set(meta["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    }
     assert meta["scopes_supported"] == ["mcp"]
     assert meta["authorization_response_iss_parameter_supported"] is True
     assert meta["client_id_metadata_document_supported"] is True

@@ -28,18 +28,40 @@ def test_real_client_callbacks_are_accepted(uri):
 
 
 def test_surrounding_whitespace_is_stripped():
-    assert validate_redirect_uri("  https://claude.ai/api/mcp/auth_callback\n") == \
-        "https://claude.ai/api/mcp/auth_callback"
+    assert (
+        validate_redirect_uri("  https://claude.ai/api/mcp/auth_callback\n")
+        == "https://claude.ai/api/mcp/auth_callback"
+    )
 
 
-@pytest.mark.parametrize("uri", [
-    "javascript:alert(1)", "JavaScript:alert(1)", "  jAvAsCrIpT:alert(1)  ", "\tjavascript:alert(1)",
-    "data:text/html,<script>alert(1)</script>", "DATA:text/html,x", "vbscript:msgbox(1)", "VBScript:x",
-    "file:///etc/passwd", "FILE:///c:/x", " file:///etc/passwd ",
-    "https://chatgpt.com/aip/callback#frag", "https://chatgpt.com/aip/callback#", "cursor://x/cb#y",
-    "", "   ", "/relative/callback", "chatgpt.com/callback", "http://evil.example.com/cb",
-    "https://user:pw@chatgpt.com/cb", "https://chatgpt.com/a b", "java\nscript:alert(1)", "https:///nohost",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "  jAvAsCrIpT:alert(1)  ",
+        "\tjavascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "DATA:text/html,x",
+        "vbscript:msgbox(1)",
+        "VBScript:x",
+        "file:///etc/passwd",
+        "FILE:///c:/x",
+        " file:///etc/passwd ",
+        "https://chatgpt.com/aip/callback#frag",
+        "https://chatgpt.com/aip/callback#",
+        "cursor://x/cb#y",
+        "",
+        "   ",
+        "/relative/callback",
+        "chatgpt.com/callback",
+        "http://evil.example.com/cb",
+        "https://user:pw@chatgpt.com/cb",
+        "https://chatgpt.com/a b",
+        "java\nscript:alert(1)",
+        "https:///nohost",
+    ],
+)
 def test_dangerous_or_malformed_uris_are_refused(uri):
     with pytest.raises(ClientError):
         validate_redirect_uri(uri)
@@ -48,9 +70,14 @@ def test_dangerous_or_malformed_uris_are_refused(uri):
 def test_exact_match_required_for_https():
     registered = ["https://chatgpt.com/aip/callback"]
     assert redirect_uri_matches(registered, "https://chatgpt.com/aip/callback")
-    for other in ["https://chatgpt.com/aip/callback/", "https://CHATGPT.com/aip/callback",
-                  "https://chatgpt.com/aip/callback?x=1", "https://chatgpt.com:443/aip/callback",
-                  "https://chatgpt.com.evil.com/aip/callback", " https://chatgpt.com/aip/callback"]:
+    for other in [
+        "https://chatgpt.com/aip/callback/",
+        "https://CHATGPT.com/aip/callback",
+        "https://chatgpt.com/aip/callback?x=1",
+        "https://chatgpt.com:443/aip/callback",
+        "https://chatgpt.com.evil.com/aip/callback",
+        " https://chatgpt.com/aip/callback",
+    ]:
         assert not redirect_uri_matches(registered, other), other
 
 
@@ -84,21 +111,35 @@ def test_consent_page_host_shows_punycode_for_look_alikes():
     assert redirect_target("https://\u0430pple.com:8443/cb") == "\u0430pple.com:8443 (xn--pple-43d.com:8443)"
 
 
-@pytest.mark.parametrize("uri", ["https://a;b.example/cb", "https://a,b.example/cb", "https://a%62.example/cb",
-                                 "https://a..b.example/cb", "https://-a.example/cb", "https://a_b.example/cb",
-                                 "https://a'b.example/cb"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://a;b.example/cb",
+        "https://a,b.example/cb",
+        "https://a%62.example/cb",
+        "https://a..b.example/cb",
+        "https://-a.example/cb",
+        "https://a_b.example/cb",
+        "https://a'b.example/cb",
+    ],
+)
 def test_hosts_with_characters_no_host_name_has_are_refused(uri):
     with pytest.raises(ClientError, match="not a valid host name"):
         validate_redirect_uri(uri)
 
 
 def test_ordinary_and_international_hosts_are_accepted():
-    for uri in ("https://sub-domain.example.co.uk:8443/x?y=1", "https://\u0430pple.com/cb", "https://example.com./cb",
-                "http://[::1]:9000/cb"):
+    for uri in (
+        "https://sub-domain.example.co.uk:8443/x?y=1",
+        "https://\u0430pple.com/cb",
+        "https://example.com./cb",
+        "http://[::1]:9000/cb",
+    ):
         assert validate_redirect_uri(uri) == uri
 
 
 # ---- over HTTP: what once answered 500 -------------------------------------------------------------------------
+
 
 def test_an_idn_redirect_host_gets_the_consent_page_and_a_punycode_redirect(http, dbrun, make_user):
     """The raw Unicode host once went into the CSP header: a 500 for every such client."""
@@ -116,7 +157,8 @@ def test_an_idn_redirect_host_gets_the_consent_page_and_a_punycode_redirect(http
 
 @pytest.mark.parametrize("suffix", ["%0D", "%0A", "%09", "%00"])
 def test_a_control_character_in_the_presented_redirect_uri_is_refused_before_anything_is_written(
-        http, dbrun, make_user, suffix):
+    http, dbrun, make_user, suffix
+):
     """urlsplit drops tab/CR/LF, so "/lo\\rop" once matched a registered loopback "/loop" and failed later."""
     from urllib.parse import unquote
 
@@ -138,8 +180,17 @@ def test_a_control_character_in_the_presented_redirect_uri_is_refused_before_any
     assert dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(oauth_authorization_codes))) == before
 
 
-@pytest.mark.parametrize("uri", ["view-source:https://example.com/", "javascript+x:alert(1)", "JavaScript.x:1",
-                                 "chrome-extension://abc/cb", "wss://example.com/cb", "intent://cb"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "view-source:https://example.com/",
+        "javascript+x:alert(1)",
+        "JavaScript.x:1",
+        "chrome-extension://abc/cb",
+        "wss://example.com/cb",
+        "intent://cb",
+    ],
+)
 def test_browser_interpreted_schemes_are_refused(uri):
     with pytest.raises(ClientError):
         validate_redirect_uri(uri)
@@ -151,7 +202,9 @@ def test_registration_refuses_link_fields_that_are_not_web_urls(http, dbrun, fie
     from app.db.tables import rate_limits
 
     dbrun(lambda db: db.execute(rate_limits.delete().where(rate_limits.c.key.like("register:%"))))
-    r = http.post("/oauth/register", json={"redirect_uris": ["https://claude.ai/api/mcp/auth_callback"],
-                                           "client_name": "Links", field: value})
+    r = http.post(
+        "/oauth/register",
+        json={"redirect_uris": ["https://claude.ai/api/mcp/auth_callback"], "client_name": "Links", field: value},
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
     assert field in r.json()["error_description"]

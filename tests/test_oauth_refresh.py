@@ -21,14 +21,23 @@ def _error(r, error):
 
 
 def _grant_of(dbrun, token):
-    return dbrun(lambda db: db.fetch_one(
-        sa.select(oauth_grants).join(oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id)
-        .where(oauth_tokens.c.token_hash == hash_credential(token))))
+    return dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_grants)
+            .join(oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id)
+            .where(oauth_tokens.c.token_hash == hash_credential(token))
+        )
+    )
 
 
 def _age_rotation(dbrun, token, seconds):
-    dbrun(lambda db: db.execute(oauth_tokens.update().where(oauth_tokens.c.token_hash == hash_credential(token))
-                                .values(rotated_at=sa.func.now() - sa.text(f"interval '{seconds} seconds'"))))
+    dbrun(
+        lambda db: db.execute(
+            oauth_tokens.update()
+            .where(oauth_tokens.c.token_hash == hash_credential(token))
+            .values(rotated_at=sa.func.now() - sa.text(f"interval '{seconds} seconds'"))
+        )
+    )
 
 
 def test_refresh_rotates_the_refresh_token(http, client, user, server):
@@ -84,9 +93,13 @@ def test_revoked_grant_refuses_refresh(http, client, user, dbrun):
 
 def test_expired_refresh_token(http, client, user, dbrun):
     tokens = tokens_for(http, client, user["email"])
-    dbrun(lambda db: db.execute(oauth_tokens.update()
-                                .where(oauth_tokens.c.token_hash == hash_credential(tokens["refresh_token"]))
-                                .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))))
+    dbrun(
+        lambda db: db.execute(
+            oauth_tokens.update()
+            .where(oauth_tokens.c.token_hash == hash_credential(tokens["refresh_token"]))
+            .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))
+        )
+    )
     body = _error(refresh(http, client, tokens["refresh_token"]), "invalid_grant")
     assert "expired" in body["error_description"]
 
@@ -116,14 +129,21 @@ def test_wrong_resource_on_refresh_is_invalid_target(http, client, user, setting
     _error(refresh(http, client, tokens["refresh_token"], resource=f"{settings.public_url}/sse"), "invalid_target")
     r = refresh(http, client, tokens["refresh_token"], resource=f"{settings.public_url}/mcp")
     assert r.status_code == 200
-    stored = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
-        oauth_tokens.c.token_hash == hash_credential(r.json()["access_token"]))))
+    stored = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_tokens).where(oauth_tokens.c.token_hash == hash_credential(r.json()["access_token"]))
+        )
+    )
     assert stored["audience"] == f"{settings.public_url}/mcp"
 
 
 def test_client_without_refresh_grant_cannot_refresh(http, user, dbrun):
     client = make_client(dbrun)
     tokens = tokens_for(http, client, user["email"])
-    dbrun(lambda db: db.execute("UPDATE oauth_clients SET grant_types = ARRAY['authorization_code'] "
-                                "WHERE client_id = %(c)s", {"c": client.client_id}))
+    dbrun(
+        lambda db: db.execute(
+            "UPDATE oauth_clients SET grant_types = ARRAY['authorization_code'] WHERE client_id = %(c)s",
+            {"c": client.client_id},
+        )
+    )
     _error(refresh(http, client, tokens["refresh_token"]), "unauthorized_client")

@@ -45,9 +45,13 @@ def test_revoking_a_refresh_token_ends_the_grant(http, dbrun, user, server):
     tokens = tokens_for(http, client, user["email"])
     r = _post(http, client, "/oauth/revoke", token=tokens["refresh_token"])
     assert r.status_code == 200
-    grant = dbrun(lambda db: db.fetch_one(sa.select(oauth_grants).join(
-        oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id).where(
-        oauth_tokens.c.token_hash == hash_credential(tokens["refresh_token"]))))
+    grant = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_grants)
+            .join(oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id)
+            .where(oauth_tokens.c.token_hash == hash_credential(tokens["refresh_token"]))
+        )
+    )
     assert grant["revoked_at"] is not None
     time.sleep(0.3)
     with pytest.raises(BearerError):

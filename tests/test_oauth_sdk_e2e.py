@@ -85,8 +85,7 @@ class Browser:
             location = answer.headers["Location"]
             assert location.startswith(CALLBACK + "?")
             query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-            self.result = AuthorizationCodeResult(code=query["code"], state=query.get("state"),
-                                                  iss=query.get("iss"))
+            self.result = AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
 
     async def callback(self) -> AuthorizationCodeResult:
         assert self.result is not None
@@ -96,24 +95,41 @@ class Browser:
 async def _run(server_url: str, email: str, auth_method: str | None) -> dict[str, Any]:
     storage = MemoryStorage()
     browser = Browser(email)
-    metadata: dict[str, Any] = {"client_name": "SDK e2e", "redirect_uris": [CALLBACK],
-                                "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}
+    metadata: dict[str, Any] = {
+        "client_name": "SDK e2e",
+        "redirect_uris": [CALLBACK],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    }
     if auth_method:
         metadata["token_endpoint_auth_method"] = auth_method
-    provider = OAuthClientProvider(server_url=f"{server_url}/mcp", client_metadata=OAuthClientMetadata(**metadata),
-                                   storage=storage, redirect_handler=browser.open, callback_handler=browser.callback)
+    provider = OAuthClientProvider(
+        server_url=f"{server_url}/mcp",
+        client_metadata=OAuthClientMetadata(**metadata),
+        storage=storage,
+        redirect_handler=browser.open,
+        callback_handler=browser.callback,
+    )
     async with CheckedAsyncClient(auth=provider) as http_client:
-        async with Client(streamable_http_client(f"{server_url}/mcp", http_client=http_client),
-                          mode="legacy") as client:
+        async with Client(
+            streamable_http_client(f"{server_url}/mcp", http_client=http_client), mode="legacy"
+        ) as client:
             first = await client.list_tools()
         first_tokens = storage.tokens
         # Time passes: the access token is past its expiry, so the next request refreshes first.
         provider.context.token_expiry_time = time.time() - 10
-        async with Client(streamable_http_client(f"{server_url}/mcp", http_client=http_client),
-                          mode="legacy") as client:
+        async with Client(
+            streamable_http_client(f"{server_url}/mcp", http_client=http_client), mode="legacy"
+        ) as client:
             second = await client.list_tools()
-    return {"storage": storage, "browser": browser, "first": first, "second": second, "first_tokens": first_tokens,
-            "provider": provider}
+    return {
+        "storage": storage,
+        "browser": browser,
+        "first": first,
+        "second": second,
+        "first_tokens": first_tokens,
+        "provider": provider,
+    }
 
 
 @pytest.mark.parametrize("auth_method", [None, "none", "client_secret_post"])
@@ -143,9 +159,15 @@ def test_sdk_discovers_registers_signs_in_exchanges_and_refreshes(server, make_u
     first, latest = out["first_tokens"], storage.tokens
     assert len(storage.history) >= 2
     assert latest.access_token != first.access_token and latest.refresh_token != first.refresh_token
-    retired = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
-        oauth_tokens.c.token_hash == hash_credential(first.refresh_token))))
+    retired = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_tokens).where(oauth_tokens.c.token_hash == hash_credential(first.refresh_token))
+        )
+    )
     assert retired["rotated_at"] is not None and retired["revoked_at"] is None
-    issued = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
-        oauth_tokens.c.token_hash == hash_credential(latest.access_token))))
+    issued = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_tokens).where(oauth_tokens.c.token_hash == hash_credential(latest.access_token))
+        )
+    )
     assert issued["audience"] == f"{settings.public_url}/mcp" and issued["user_id"] == user["id"]

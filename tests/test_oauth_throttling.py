@@ -22,9 +22,13 @@ def _attempt(http, client, email, password, ip):
 
 
 def _audit(dbrun, action, actor):
-    return dbrun(lambda db: db.fetch_all(sa.select(audit_log).where(audit_log.c.action == action,
-                                                                   audit_log.c.actor == actor)
-                                         .order_by(audit_log.c.id)))
+    return dbrun(
+        lambda db: db.fetch_all(
+            sa.select(audit_log)
+            .where(audit_log.c.action == action, audit_log.c.actor == actor)
+            .order_by(audit_log.c.id)
+        )
+    )
 
 
 def test_a_guesser_locks_out_only_its_own_address(http, dbrun, make_user, settings):
@@ -50,8 +54,9 @@ def test_a_guesser_locks_out_only_its_own_address(http, dbrun, make_user, settin
 def test_an_address_guessing_many_accounts_is_locked_out(http, dbrun, make_user, settings):
     client = make_client(dbrun)
     for i in range(settings.login_max_failures_per_address):
-        assert _attempt(http, client, f"nobody-{i}@example.com", "whatever-password", "198.51.100.20"
-                        ).status_code == 400
+        assert (
+            _attempt(http, client, f"nobody-{i}@example.com", "whatever-password", "198.51.100.20").status_code == 400
+        )
     fresh = make_user()
     assert _attempt(http, client, fresh["email"], PASSWORD, "198.51.100.20").status_code == 429
     assert "code" in redirect_params(_attempt(http, client, fresh["email"], PASSWORD, "198.51.100.21"))

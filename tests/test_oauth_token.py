@@ -34,8 +34,11 @@ def test_code_exchange_issues_bearer_tokens(http, dbrun, user, server, settings,
     assert body["token_type"] == "Bearer" and body["scope"] == "mcp"
     assert body["access_token"].startswith("mcp_token_") and body["refresh_token"].startswith("mcp_refresh_")
     assert body["expires_in"] == settings.access_token_ttl
-    stored = dbrun(lambda db: db.fetch_one(sa.select(oauth_tokens).where(
-        oauth_tokens.c.token_hash == hash_credential(body["access_token"]))))
+    stored = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_tokens).where(oauth_tokens.c.token_hash == hash_credential(body["access_token"]))
+        )
+    )
     assert stored["audience"] == f"{settings.public_url}/mcp" and stored["user_id"] == user["id"]
     principal = authenticate(server, body["access_token"])
     assert principal.email == user["email"] and principal.client_id == client.client_id
@@ -45,9 +48,17 @@ def test_code_exchange_issues_bearer_tokens(http, dbrun, user, server, settings,
 def test_json_body_like_the_seed_guide_curl(http, dbrun, user):
     client = make_client(dbrun, method="client_secret_post", redirect_uri="https://chatgpt.com/aip/callback")
     code, verifier, _ = get_code(http, client, user["email"])
-    r = http.post("/oauth/token", json={"grant_type": "authorization_code", "code": code,
-                                        "redirect_uri": client.redirect_uri, "client_id": client.client_id,
-                                        "client_secret": client.secret, "code_verifier": verifier})
+    r = http.post(
+        "/oauth/token",
+        json={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": client.redirect_uri,
+            "client_id": client.client_id,
+            "client_secret": client.secret,
+            "code_verifier": verifier,
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["access_token"].startswith("mcp_token_")
 
@@ -63,8 +74,7 @@ def test_wrong_verifier(http, dbrun, user):
 def test_missing_verifier(http, dbrun, user):
     client = make_client(dbrun)
     code, _, _ = get_code(http, client, user["email"])
-    body, headers = client.auth({"grant_type": "authorization_code", "code": code,
-                                 "redirect_uri": client.redirect_uri})
+    body, headers = client.auth({"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri})
     _oauth_error(http.post("/oauth/token", data=body, headers=headers), 400, "invalid_request")
 
 
@@ -79,8 +89,14 @@ def test_plain_verifier_equal_to_challenge_fails(http, dbrun, user):
 def test_wrong_redirect_uri(http, dbrun, user):
     client = make_client(dbrun)
     code, verifier, _ = get_code(http, client, user["email"])
-    body, headers = client.auth({"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                                 "redirect_uri": "https://chatgpt.com/aip/callback"})
+    body, headers = client.auth(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": "https://chatgpt.com/aip/callback",
+        }
+    )
     _oauth_error(http.post("/oauth/token", data=body, headers=headers), 400, "invalid_grant")
 
 
@@ -104,9 +120,13 @@ def test_another_clients_code(http, dbrun, user):
 def test_expired_code(http, dbrun, user):
     client = make_client(dbrun)
     code, verifier, _ = get_code(http, client, user["email"])
-    dbrun(lambda db: db.execute(oauth_authorization_codes.update()
-                                .where(oauth_authorization_codes.c.code_hash == hash_credential(code))
-                                .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))))
+    dbrun(
+        lambda db: db.execute(
+            oauth_authorization_codes.update()
+            .where(oauth_authorization_codes.c.code_hash == hash_credential(code))
+            .values(expires_at=sa.func.now() - sa.text("interval '1 second'"))
+        )
+    )
     body = _oauth_error(exchange(http, client, code, verifier), 400, "invalid_grant")
     assert "expired" in body["error_description"]
 
@@ -131,25 +151,33 @@ def test_code_replay_after_window_revokes_what_it_issued(http, dbrun, user, serv
     client = make_client(dbrun)
     code, verifier, _ = get_code(http, client, user["email"])
     tokens = exchange(http, client, code, verifier).json()
-    dbrun(lambda db: db.execute(oauth_authorization_codes.update()
-                                .where(oauth_authorization_codes.c.code_hash == hash_credential(code))
-                                .values(used_at=sa.func.now() - sa.text("interval '60 seconds'"))))
+    dbrun(
+        lambda db: db.execute(
+            oauth_authorization_codes.update()
+            .where(oauth_authorization_codes.c.code_hash == hash_credential(code))
+            .values(used_at=sa.func.now() - sa.text("interval '60 seconds'"))
+        )
+    )
     _oauth_error(exchange(http, client, code, verifier), 400, "invalid_grant")
     with pytest.raises(BearerError):
         authenticate(server, tokens["access_token"])
-    grant = dbrun(lambda db: db.fetch_one(sa.select(oauth_grants).join(
-        oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id).where(
-        oauth_tokens.c.token_hash == hash_credential(tokens["refresh_token"]))))
+    grant = dbrun(
+        lambda db: db.fetch_one(
+            sa.select(oauth_grants)
+            .join(oauth_tokens, oauth_tokens.c.grant_id == oauth_grants.c.id)
+            .where(oauth_tokens.c.token_hash == hash_credential(tokens["refresh_token"]))
+        )
+    )
     assert grant["revoked_at"] is not None and grant["revoked_reason"] == "authorization code replayed"
 
 
 def test_resource_must_match_the_code(http, dbrun, user, settings):
     client = make_client(dbrun)
     code, verifier, _ = get_code(http, client, user["email"], resource=f"{settings.public_url}/mcp")
-    _oauth_error(exchange(http, client, code, verifier, resource=f"{settings.public_url}/sse"), 400,
-                 "invalid_target")
-    _oauth_error(exchange(http, client, code, verifier, resource="https://elsewhere.example/mcp"), 400,
-                 "invalid_target")
+    _oauth_error(exchange(http, client, code, verifier, resource=f"{settings.public_url}/sse"), 400, "invalid_target")
+    _oauth_error(
+        exchange(http, client, code, verifier, resource="https://elsewhere.example/mcp"), 400, "invalid_target"
+    )
     assert exchange(http, client, code, verifier, resource=f"{settings.public_url}/mcp").status_code == 200
 
 
@@ -183,9 +211,14 @@ def test_wrong_secret_is_401_with_challenge(http, dbrun, user):
     _challenge(r)
 
 
-@pytest.mark.parametrize("registered, used", [("client_secret_basic", "client_secret_post"),
-                                              ("client_secret_post", "client_secret_basic"),
-                                              ("client_secret_post", "none")])
+@pytest.mark.parametrize(
+    "registered, used",
+    [
+        ("client_secret_basic", "client_secret_post"),
+        ("client_secret_post", "client_secret_basic"),
+        ("client_secret_post", "none"),
+    ],
+)
 def test_client_must_use_its_registered_method(http, dbrun, user, registered, used):
     client = make_client(dbrun, method=registered)
     code, verifier, _ = get_code(http, client, user["email"])
@@ -199,18 +232,33 @@ def test_client_must_use_its_registered_method(http, dbrun, user, registered, us
 def test_public_client_sending_a_secret_is_refused(http, dbrun, user):
     client = make_client(dbrun, method="none", redirect_uri=CLAUDE)
     code, verifier, _ = get_code(http, client, user["email"])
-    r = http.post("/oauth/token", data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                                        "redirect_uri": CLAUDE, "client_id": client.client_id,
-                                        "client_secret": "mcp_secret_made_up"})
+    r = http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": CLAUDE,
+            "client_id": client.client_id,
+            "client_secret": "mcp_secret_made_up",
+        },
+    )
     _oauth_error(r, 401, "invalid_client")
 
 
 def test_basic_and_body_secret_together_is_invalid_request(http, dbrun):
     client = make_client(dbrun, method="client_secret_basic")
     basic = base64.b64encode(f"{client.client_id}:{client.secret}".encode()).decode()
-    r = http.post("/oauth/token", data={"grant_type": "authorization_code", "code": "x", "code_verifier": "y" * 43,
-                                        "client_secret": client.secret},
-                  headers={"Authorization": f"Basic {basic}"})
+    r = http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": "x",
+            "code_verifier": "y" * 43,
+            "client_secret": client.secret,
+        },
+        headers={"Authorization": f"Basic {basic}"},
+    )
     _oauth_error(r, 400, "invalid_request")
 
 
@@ -221,8 +269,9 @@ def test_no_client_authentication(http):
 
 
 def test_malformed_basic_header(http):
-    r = http.post("/oauth/token", data={"grant_type": "authorization_code"},
-                  headers={"Authorization": "Basic !!!notbase64"})
+    r = http.post(
+        "/oauth/token", data={"grant_type": "authorization_code"}, headers={"Authorization": "Basic !!!notbase64"}
+    )
     _oauth_error(r, 401, "invalid_client")
 
 
@@ -236,17 +285,26 @@ def test_unsupported_grant_type(http, dbrun):
 
 def test_repeated_parameter_is_invalid_request(http, dbrun):
     client = make_client(dbrun)
-    r = http.post("/oauth/token", content=f"grant_type=authorization_code&code=a&code=b&client_id={client.client_id}"
-                  f"&client_secret={client.secret}",
-                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = http.post(
+        "/oauth/token",
+        content=f"grant_type=authorization_code&code=a&code=b&client_id={client.client_id}"
+        f"&client_secret={client.secret}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     _oauth_error(r, 400, "invalid_request")
 
 
 def test_other_content_types_and_methods_get_oauth_errors(http):
-    _oauth_error(http.post("/oauth/token", content="grant_type=x", headers={"Content-Type": "text/plain"}), 400,
-                 "invalid_request")
-    _oauth_error(http.post("/oauth/token", content="{not json", headers={"Content-Type": "application/json"}),
-                 400, "invalid_request")
+    _oauth_error(
+        http.post("/oauth/token", content="grant_type=x", headers={"Content-Type": "text/plain"}),
+        400,
+        "invalid_request",
+    )
+    _oauth_error(
+        http.post("/oauth/token", content="{not json", headers={"Content-Type": "application/json"}),
+        400,
+        "invalid_request",
+    )
     _oauth_error(http.post("/oauth/token", json={"grant_type": ["a"]}), 400, "invalid_request")
     _oauth_error(http.get("/oauth/token"), 405, "invalid_request")
 
@@ -254,12 +312,18 @@ def test_other_content_types_and_methods_get_oauth_errors(http):
 def test_tokens_are_stored_only_as_hashes(http, dbrun, user):
     client = make_client(dbrun)
     tokens = tokens_for(http, client, user["email"])
-    clear = dbrun(lambda db: db.fetch_value(
-        "SELECT count(*) FROM oauth_tokens WHERE token_hash IN (%(t)s, %(r)s)",
-        {"t": tokens["access_token"], "r": tokens["refresh_token"]}))
-    hashed = dbrun(lambda db: db.fetch_value(
-        "SELECT count(*) FROM oauth_tokens WHERE token_hash IN (%(t)s, %(r)s)",
-        {"t": hash_credential(tokens["access_token"]), "r": hash_credential(tokens["refresh_token"])}))
+    clear = dbrun(
+        lambda db: db.fetch_value(
+            "SELECT count(*) FROM oauth_tokens WHERE token_hash IN (%(t)s, %(r)s)",
+            {"t": tokens["access_token"], "r": tokens["refresh_token"]},
+        )
+    )
+    hashed = dbrun(
+        lambda db: db.fetch_value(
+            "SELECT count(*) FROM oauth_tokens WHERE token_hash IN (%(t)s, %(r)s)",
+            {"t": hash_credential(tokens["access_token"]), "r": hash_credential(tokens["refresh_token"])},
+        )
+    )
     assert (clear, hashed) == (0, 2)
 
 

@@ -53,19 +53,24 @@ def test_unknown_page_for_a_browser_is_branded_html_404(http):
     assert "Не знайдено" in r.text and "SecondLayer" in r.text
 
 
-@pytest.mark.parametrize("value, shown", [
-    # A URL breaks after "//", before "/" and after "_", never inside its host and port.
-    ("http://127.0.0.1:8109/oauth/authorize", "http://<wbr>127.0.0.1:8109<wbr>/oauth<wbr>/authorize"),
-    ("https://chatgpt.com/connector_platform_oauth_redirect",
-     "https://<wbr>chatgpt.com<wbr>/connector_<wbr>platform_<wbr>oauth_<wbr>redirect"),
-    # An id or an audit target breaks after its "kind:" only: its random letters, "_" and "-" stay together.
-    ("client:slc_kOA7_FXbC-cNE6", "client:<wbr>slc_kOA7_FXbC-cNE6"),
-    ("mcp_secret_ab-cd_ef", "mcp_secret_ab-cd_ef"),
-    # A host breaks before a dot, a port never; an email before the "@".
-    ("persistent.oaistatic.com", "persistent<wbr>.oaistatic<wbr>.com"),
-    ("127.0.0.1:8109", "127<wbr>.0<wbr>.0<wbr>.1:8109"),
-    ("lawyer@example.com", "lawyer<wbr>@example<wbr>.com"),
-    ("<script>&", "&lt;script&gt;&amp;"),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        # A URL breaks after "//", before "/" and after "_", never inside its host and port.
+        ("http://127.0.0.1:8109/oauth/authorize", "http://<wbr>127.0.0.1:8109<wbr>/oauth<wbr>/authorize"),
+        (
+            "https://chatgpt.com/connector_platform_oauth_redirect",
+            "https://<wbr>chatgpt.com<wbr>/connector_<wbr>platform_<wbr>oauth_<wbr>redirect",
+        ),
+        # An id or an audit target breaks after its "kind:" only: its random letters, "_" and "-" stay together.
+        ("client:slc_kOA7_FXbC-cNE6", "client:<wbr>slc_kOA7_FXbC-cNE6"),
+        ("mcp_secret_ab-cd_ef", "mcp_secret_ab-cd_ef"),
+        # A host breaks before a dot, a port never; an email before the "@".
+        ("persistent.oaistatic.com", "persistent<wbr>.oaistatic<wbr>.com"),
+        ("127.0.0.1:8109", "127<wbr>.0<wbr>.0<wbr>.1:8109"),
+        ("lawyer@example.com", "lawyer<wbr>@example<wbr>.com"),
+        ("<script>&", "&lt;script&gt;&amp;"),
+    ],
+)
 def test_where_ids_and_urls_may_break(value, shown):
     assert breakable(value) == shown

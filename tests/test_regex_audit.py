@@ -19,8 +19,32 @@ import pytest
 import app
 
 BUDGET = 5.0  # seconds for all inputs of one pattern, in its own process; linear patterns take milliseconds
-ALPHABET = ["a", "Z", "я", "1", "²", "-", "_", ".", " ", "\t", ",", "=", "@", '"', "'", "/", ":", ";", "%", "+",
-            "~", "!", "\\", "\n"]
+ALPHABET = [
+    "a",
+    "Z",
+    "я",
+    "1",
+    "²",
+    "-",
+    "_",
+    ".",
+    " ",
+    "\t",
+    ",",
+    "=",
+    "@",
+    '"',
+    "'",
+    "/",
+    ":",
+    ";",
+    "%",
+    "+",
+    "~",
+    "!",
+    "\\",
+    "\n",
+]
 
 _CHILD = r"""
 import json, re, sys, time
@@ -86,11 +110,16 @@ def _all_patterns() -> dict[str, tuple[str, int]]:
 
 def run_under_budget(pattern: str, flags: int, budget: float = BUDGET) -> float | None:
     """Seconds the adversarial inputs took, or None when the pattern ran past the budget."""
-    spec = {"pattern": pattern, "flags": flags, "alphabet": ALPHABET,
-            "prefixes": ["Bearer ", "https://", "max-age=", "x@", "-\""]}
+    spec = {
+        "pattern": pattern,
+        "flags": flags,
+        "alphabet": ALPHABET,
+        "prefixes": ["Bearer ", "https://", "max-age=", "x@", '-"'],
+    }
     try:
-        done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(spec), capture_output=True, text=True,
-                              timeout=budget + 2)
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD], input=json.dumps(spec), capture_output=True, text=True, timeout=budget + 2
+        )
     except subprocess.TimeoutExpired:
         return None
     assert done.returncode == 0, done.stderr

@@ -31,8 +31,11 @@ def _registration_ip(base_url: str, dbrun, headers: dict[str, str]) -> str | Non
         r = client.post("/oauth/register", json=body, headers=headers)
     assert r.status_code == 201, r.text
     client_id = r.json()["client_id"]
-    return dbrun(lambda db: db.fetch_value(sa.select(audit_log.c.ip).where(
-        audit_log.c.action == "client.register", audit_log.c.target_id == client_id)))
+    return dbrun(
+        lambda db: db.fetch_value(
+            sa.select(audit_log.c.ip).where(audit_log.c.action == "client.register", audit_log.c.target_id == client_id)
+        )
+    )
 
 
 def test_x_real_ip_from_the_client_is_ignored(server, dbrun):
@@ -53,15 +56,17 @@ def test_forwarded_for_chain_uses_the_address_our_proxy_appended(server, dbrun):
 def untrusting_server(database_url, data_dir):
     """A server whose only trusted proxy is elsewhere: requests from 127.0.0.1 come straight from clients."""
     port = free_port()
-    thread = ServerThread(server_settings(database_url, data_dir, port, TRUSTED_PROXIES="10.99.0.1"),
-                          database_url).start()
+    thread = ServerThread(
+        server_settings(database_url, data_dir, port, TRUSTED_PROXIES="10.99.0.1"), database_url
+    ).start()
     yield thread
     thread.stop()
 
 
 def test_forwarded_headers_from_an_untrusted_peer_are_ignored(untrusting_server, dbrun):
-    ip = _registration_ip(untrusting_server.url, dbrun,
-                          {"X-Forwarded-For": "203.0.113.77", "X-Real-Ip": "203.0.113.78"})
+    ip = _registration_ip(
+        untrusting_server.url, dbrun, {"X-Forwarded-For": "203.0.113.77", "X-Real-Ip": "203.0.113.78"}
+    )
     assert ip == "127.0.0.1"
 
 
@@ -75,8 +80,14 @@ def test_client_address_rules():
 
 
 def test_sanitize_keeps_only_what_the_peer_may_say():
-    headers = HTTPHeaders({"X-Forwarded-For": "6.6.6.6, 1.2.3.4", "X-Real-Ip": "9.9.9.9", "X-Scheme": "https",
-                           "X-Forwarded-Proto": "https"})
+    headers = HTTPHeaders(
+        {
+            "X-Forwarded-For": "6.6.6.6, 1.2.3.4",
+            "X-Real-Ip": "9.9.9.9",
+            "X-Scheme": "https",
+            "X-Forwarded-Proto": "https",
+        }
+    )
     sanitize(headers, "127.0.0.1", LOOPBACK)
     assert headers.get("X-Forwarded-For") == "1.2.3.4" and headers.get("X-Forwarded-Proto") == "https"
     assert "X-Real-Ip" not in headers and "X-Scheme" not in headers

@@ -19,22 +19,47 @@ def test_registration_with_odd_response_types_is_a_400_not_a_crash(http, respons
 
 
 def test_registration_drops_oversized_contacts(http):
-    r = _register(http, {"redirect_uris": [CLAUDE], "token_endpoint_auth_method": "none",
-                         "contacts": ["ops@example.com", "x" * 100_000]}, "198.18.200.2")
+    r = _register(
+        http,
+        {
+            "redirect_uris": [CLAUDE],
+            "token_endpoint_auth_method": "none",
+            "contacts": ["ops@example.com", "x" * 100_000],
+        },
+        "198.18.200.2",
+    )
     assert r.status_code == 201 and "contacts" not in r.json()
-    r = _register(http, {"redirect_uris": [CLAUDE], "token_endpoint_auth_method": "none",
-                         "contacts": ["ops@example.com"]}, "198.18.200.2")
+    r = _register(
+        http,
+        {"redirect_uris": [CLAUDE], "token_endpoint_auth_method": "none", "contacts": ["ops@example.com"]},
+        "198.18.200.2",
+    )
     assert r.status_code == 201 and r.json()["contacts"] == ["ops@example.com"]
 
 
-@pytest.mark.parametrize("address", [
-    "::127.0.0.1",  # IPv4-compatible
-    "64:ff9b::10.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b::169.254.169.254",  # NAT64 to private IPv4
-    "64:ff9b:1::a00:1",  # local-use NAT64
-    "2002:7f00:1::1", "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1 and 169.254.169.254
-    "::ffff:127.0.0.1", "::ffff:10.1.2.3", "::1", "::", "fd00::1", "fe80::1%eth0",
-    "127.0.0.1", "10.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",  # noqa: S104 - an address to refuse
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::127.0.0.1",  # IPv4-compatible
+        "64:ff9b::10.0.0.1",
+        "64:ff9b::127.0.0.1",
+        "64:ff9b::169.254.169.254",  # NAT64 to private IPv4
+        "64:ff9b:1::a00:1",  # local-use NAT64
+        "2002:7f00:1::1",
+        "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1 and 169.254.169.254
+        "::ffff:127.0.0.1",
+        "::ffff:10.1.2.3",
+        "::1",
+        "::",
+        "fd00::1",
+        "fe80::1%eth0",
+        "127.0.0.1",
+        "10.0.0.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",  # noqa: S104 - an address to refuse
+    ],
+)
 def test_metadata_fetch_refuses_inward_addresses_in_every_form(address):
     from app.auth.public_fetch import address_allowed as _address_allowed
 
@@ -51,8 +76,7 @@ def test_metadata_fetch_allows_public_addresses(address):
 @pytest.mark.parametrize("path", ["/oauth/register", "/oauth/token", "/oauth/revoke", "/oauth/introspect"])
 def test_deeply_nested_json_is_a_400_not_a_crash(http, path):
     body = "[" * 50_000 + "]" * 50_000
-    r = http.post(path, content=body, headers={"Content-Type": "application/json",
-                                                "X-Forwarded-For": "198.18.200.3"})
+    r = http.post(path, content=body, headers={"Content-Type": "application/json", "X-Forwarded-For": "198.18.200.3"})
     assert r.status_code == 400, r.text
     assert r.json()["error"] in ("invalid_request", "invalid_client_metadata")
 
@@ -74,9 +98,13 @@ def test_new_metadata_document_clients_share_the_registration_rate_limit(http, d
         return http.get("/oauth/authorize", params=params, headers={"X-Forwarded-For": address, "Accept": "text/html"})
 
     assert authorize(known, ip).status_code == 200  # registered (and cached) before the budget runs out
-    dbrun(lambda db: db.execute(
-        sa.update(rate_limits).where(rate_limits.c.key == f"register:{ip}")
-        .values(hits=settings.registration_rate_limit, window_started_at=sa.func.now())))
+    dbrun(
+        lambda db: db.execute(
+            sa.update(rate_limits)
+            .where(rate_limits.c.key == f"register:{ip}")
+            .values(hits=settings.registration_rate_limit, window_started_at=sa.func.now())
+        )
+    )
     fresh = docs.url(f"fresh-{secrets.token_hex(4)}.json")
     path = fresh.rsplit("/", 1)[1]
     docs.publish(path, {"client_id": fresh, "client_name": "Fresh", "redirect_uris": [CLAUDE]})
@@ -101,8 +129,13 @@ def test_one_ipv6_slash_64_shares_one_registration_budget(http, dbrun, settings)
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("::ffff:192.0.2.7") == "192.0.2.7" and address_key("192.0.2.7") == "192.0.2.7"
     prefix = f"2001:db8:{secrets.randbelow(9000) + 1}:7"
-    dbrun(lambda db: db.execute(rate_limits.insert().values(
-        key=f"register:{prefix}::/64", hits=settings.registration_rate_limit, window_started_at=sa.func.now())))
+    dbrun(
+        lambda db: db.execute(
+            rate_limits.insert().values(
+                key=f"register:{prefix}::/64", hits=settings.registration_rate_limit, window_started_at=sa.func.now()
+            )
+        )
+    )
     body = {"redirect_uris": [CLAUDE], "client_name": "v6"}
     r = http.post("/oauth/register", json=body, headers={"X-Forwarded-For": f"{prefix}:{secrets.token_hex(2)}::5"})
     assert r.status_code == 429 and r.json()["error"] == "temporarily_unavailable"
@@ -127,7 +160,15 @@ def test_a_deeply_nested_metadata_document_is_an_error_page_not_a_500(http, docs
     path = f"nested-{secrets.token_hex(4)}.json"
     url = docs.publish(path, b'{"client_id": ' + b"[" * 7000 + b"]" * 7000 + b"}")
     _, challenge = pkce()
-    r = http.get("/oauth/authorize", params={"response_type": "code", "client_id": url, "redirect_uri": CLAUDE,
-                                             "code_challenge": challenge, "code_challenge_method": "S256"})
+    r = http.get(
+        "/oauth/authorize",
+        params={
+            "response_type": "code",
+            "client_id": url,
+            "redirect_uri": CLAUDE,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     assert r.status_code == 400 and "not valid JSON" in r.text
     assert http.get("/healthz").status_code == 200

@@ -44,8 +44,13 @@ def test_concurrent_guesses_cannot_outrun_the_lockout(server, make_user, setting
     checked = [s for s in statuses if s != 429]
     assert len(checked) <= settings.login_max_failures, statuses
     assert statuses.count(429) >= attempts - settings.login_max_failures
-    failed = dbrun(lambda db: db.fetch_value(sa.select(sa.func.count()).select_from(audit_log).where(
-        audit_log.c.action == "signin.failed", audit_log.c.actor == user["email"])))
+    failed = dbrun(
+        lambda db: db.fetch_value(
+            sa.select(sa.func.count())
+            .select_from(audit_log)
+            .where(audit_log.c.action == "signin.failed", audit_log.c.actor == user["email"])
+        )
+    )
     assert failed <= settings.login_max_failures
 
 
@@ -78,6 +83,7 @@ def test_unknown_email_costs_the_same_bcrypt_work_as_a_known_one(server, setting
 
     async def make(db):
         from app.db.tables import users
+
         await db.execute(users.insert().values(email=email, password_hash=await hash_password("a-long-password", 12)))
 
     run_db(server.database_url, make)
@@ -86,6 +92,7 @@ def test_unknown_email_costs_the_same_bcrypt_work_as_a_known_one(server, setting
         async def go(db):
             with pytest.raises(SignInError):
                 await sign_in(db, slow, address, "wrong-password-1", ip=None, purpose="oauth")
+
         asyncio.run(_with_db(server.database_url, go))
 
     known = _median_seconds(lambda: attempt(email))
@@ -151,8 +158,10 @@ def test_an_account_without_a_password_answers_and_locks_like_an_unknown_email(s
             responses = [b.sign_in(email, f"guess-{i}-password") for i in range(settings.login_max_failures + 1)]
         finally:
             b.close()
-        answers[email] = [(r.status_code, "Wrong email or password" in r.text, "Too many failed attempts" in r.text)
-                          for r in responses]
+        answers[email] = [
+            (r.status_code, "Wrong email or password" in r.text, "Too many failed attempts" in r.text)
+            for r in responses
+        ]
     assert len(set(map(tuple, answers.values()))) == 1, answers
     assert answers[nopass["email"]][0] == (400, True, False)
     assert answers[nopass["email"]][-1] == (429, False, True)
@@ -170,10 +179,20 @@ def test_each_lockout_has_its_own_audit_entry(make_user, settings, dbrun):
                 await sign_in(db, unslowed, user["email"], f"guess-{i}-password", ip=ip, purpose="admin")
 
     dbrun(lambda db: lock_and_retry(db, 3))
-    dbrun(lambda db: db.execute(auth_throttle.update().where(auth_throttle.c.key == pair)
-                                .values(locked_until=sa.func.now() - sa.text("interval '1 second'"))))
+    dbrun(
+        lambda db: db.execute(
+            auth_throttle.update()
+            .where(auth_throttle.c.key == pair)
+            .values(locked_until=sa.func.now() - sa.text("interval '1 second'"))
+        )
+    )
     dbrun(lambda db: lock_and_retry(db, 2))
-    entries = dbrun(lambda db: db.fetch_all(sa.select(audit_log).where(
-        audit_log.c.action == "signin.throttled", audit_log.c.actor == user["email"]).order_by(audit_log.c.id)))
+    entries = dbrun(
+        lambda db: db.fetch_all(
+            sa.select(audit_log)
+            .where(audit_log.c.action == "signin.throttled", audit_log.c.actor == user["email"])
+            .order_by(audit_log.c.id)
+        )
+    )
     assert [e["details"]["attempts"] for e in entries] == [3, 2]
     assert entries[0]["details"]["locked_until"] != entries[1]["details"]["locked_until"]

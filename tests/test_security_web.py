@@ -8,12 +8,15 @@ import pytest
 from tests.helpers_http import CheckedClient
 
 
-@pytest.mark.parametrize("target", [
-    "/\\evil.example/",  # browsers read "\" as "/": "//evil.example/", another host
-    "/\\/evil.example/",
-    "\\\\evil.example",
-    "/%09/evil.example",  # a tab becomes a space in Tornado's arguments; never a host
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\\evil.example/",  # browsers read "\" as "/": "//evil.example/", another host
+        "/\\/evil.example/",
+        "\\\\evil.example",
+        "/%09/evil.example",  # a tab becomes a space in Tornado's arguments; never a host
+    ],
+)
 def test_language_switch_refuses_backslash_tricks(http, target):
     r = http.get("/lang/en", params={"next": target})
     assert r.status_code == 302
@@ -50,23 +53,29 @@ def test_an_oversized_oauth_body_is_413_in_the_oauth_error_shape(http, settings,
 def test_a_far_oversized_oauth_body_is_refused_at_once(server, settings):
     with CheckedClient(server.url) as client:
         try:
-            r = client.post("/oauth/token", content=b"x" * settings.max_body_bytes * 17,
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+            r = client.post(
+                "/oauth/token",
+                content=b"x" * settings.max_body_bytes * 17,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
         except httpx2.TransportError:
             return  # closed while we were still sending: also a refusal
         assert r.status_code == 413 and r.headers.get("Connection") == "close"
         assert r.json()["error"] == "invalid_request"
 
 
-@pytest.mark.parametrize("method, path, allowed", [
-    ("TRACE", "/oauth/token", {"POST", "OPTIONS"}),
-    ("PUT", "/oauth/token", {"POST", "OPTIONS"}),
-    ("TRACE", "/healthz", {"GET"}),
-    ("DELETE", "/api/tools", {"GET"}),
-    ("PATCH", "/mcp", {"GET", "POST", "DELETE", "OPTIONS"}),
-    ("TRACE", "/oauth/authorize", {"GET", "POST"}),
-    ("BREW", "/healthz", {"GET"}),
-])
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("TRACE", "/oauth/token", {"POST", "OPTIONS"}),
+        ("PUT", "/oauth/token", {"POST", "OPTIONS"}),
+        ("TRACE", "/healthz", {"GET"}),
+        ("DELETE", "/api/tools", {"GET"}),
+        ("PATCH", "/mcp", {"GET", "POST", "DELETE", "OPTIONS"}),
+        ("TRACE", "/oauth/authorize", {"GET", "POST"}),
+        ("BREW", "/healthz", {"GET"}),
+    ],
+)
 def test_405_names_the_allowed_methods(http, method, path, allowed):
     r = http.request(method, path)
     assert r.status_code == 405, r.text

@@ -27,10 +27,22 @@ from tests.helpers_server import ROOT, ServerThread, free_port, server_settings,
 
 
 def _start_serve(database_url: str, data_dir: Path, port: int, public_url: str = "") -> subprocess.Popen[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "SECONDLAYER_DATA_DIR": str(data_dir),
-           "PUBLIC_URL": public_url or f"http://127.0.0.1:{port}", "COOKIE_SECRET": "s" * 40, "LOG_LEVEL": "info"}
-    return subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECONDLAYER_DATA_DIR": str(data_dir),
+        "PUBLIC_URL": public_url or f"http://127.0.0.1:{port}",
+        "COOKIE_SECRET": "s" * 40,
+        "LOG_LEVEL": "info",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_serve_refuses_an_old_schema_and_names_the_fix(make_database, tmp_path):
@@ -91,11 +103,23 @@ def test_public_url_follows_the_port_and_every_stdout_line_is_json(make_database
     upgrade(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": url, "SECONDLAYER_DATA_DIR": str(tmp_path), "PORT": str(port),
-           "COOKIE_SECRET": "s" * 40, "LOG_LEVEL": "info"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECONDLAYER_DATA_DIR": str(tmp_path),
+        "PORT": str(port),
+        "COOKIE_SECRET": "s" * 40,
+        "LOG_LEVEL": "info",
+    }
     env.pop("PUBLIC_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_ready(base, proc)
         with CheckedClient(base) as client:
@@ -128,7 +152,8 @@ def test_a_loopback_public_url_on_another_port_is_named_at_start(make_database, 
     warnings = [e for e in map(json.loads, out.splitlines()) if e["level"] == "warning"]
     assert [e["msg"] for e in warnings] == [
         f"PUBLIC_URL http://127.0.0.1:8000 names port 8000 but the server listens on port {port}: clients given "
-        "PUBLIC_URL will not reach it unless a proxy forwards that port here"]
+        "PUBLIC_URL will not reach it unless a proxy forwards that port here"
+    ]
 
 
 def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path):
@@ -141,12 +166,19 @@ def test_logs_carry_request_ids_and_never_query_strings(make_database, tmp_path)
         wait_ready(base, proc)
         secret = "mcp_token_" + "A" * 43
         with CheckedClient(base) as client:
-            client.get(f"/healthz?access_token={secret}",
-                       headers={"X-Request-Id": "trace-12345678", "X-Forwarded-For": "203.0.113.9"})
+            client.get(
+                f"/healthz?access_token={secret}",
+                headers={"X-Request-Id": "trace-12345678", "X-Forwarded-For": "203.0.113.9"},
+            )
             client.get("/api/tools", headers={"Authorization": f"Bearer {secret}"})
             marker = "querymarker7f3a"
-            for path in (f"/messages?session_id={marker}", f"/oauth/authorize?client_id={marker}&state={marker}",
-                         f"/mcp?x={marker}", f"/admin/users?q={marker}", f"/nowhere?{marker}"):
+            for path in (
+                f"/messages?session_id={marker}",
+                f"/oauth/authorize?client_id={marker}&state={marker}",
+                f"/mcp?x={marker}",
+                f"/admin/users?q={marker}",
+                f"/nowhere?{marker}",
+            ):
                 client.get(path, headers={"Authorization": f"Bearer {secret}", "Accept": "text/html"})
                 client.post(path, content=b"{", headers={"Content-Type": "application/json"})
     finally:
@@ -189,8 +221,11 @@ def test_readyz_follows_the_database_down_and_back(pg_server_url, pg_tmp_dir, tm
         assert down.json()["status"] == "unavailable"
         assert "database unreachable" in down.json()["reason"]
         assert client.get("/healthz").status_code == 200  # still serving
-        pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(pgdata / "log"), "start"],
-               pgdata=pgdata, user=pg.system_user)
+        pg_ctl(
+            ["-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(pgdata / "log"), "start"],
+            pgdata=pgdata,
+            user=pg.system_user,
+        )
         deadline = time.monotonic() + 15
         status = 0
         while time.monotonic() < deadline:
@@ -213,12 +248,15 @@ def test_slow_bodies_are_cut_off_on_every_endpoint(database_url, tmp_path, monke
     thread = ServerThread(server_settings(database_url, tmp_path, free_port()), database_url).start()
     try:
         body = b"grant_type=authorization_code&code=x&code_verifier=y"
-        head = (f"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
-                f"\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
+            f"\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
         assert trickle_is_cut_off(thread.runtime.port, head, body), "the server kept waiting for the body"
         with CheckedClient(thread.url) as client:
-            ok = client.post("/oauth/token", content=body,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+            ok = client.post(
+                "/oauth/token", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+            )
         assert ok.status_code in (400, 401)  # an ordinary pace gets its (OAuth) answer
     finally:
         thread.stop()

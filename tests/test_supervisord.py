@@ -20,9 +20,13 @@ BIN = Path(sys.executable).parent
 
 def _installed(conf: str, root: Path, port: int, standby_port: int) -> str:
     """supervisord.conf with the README's paths under `root`, this venv's `secondlayer` and free ports."""
-    text = (conf.replace("/opt/secondlayer/venv/bin/secondlayer", str(BIN / "secondlayer"))
-            .replace("/etc/secondlayer", str(root / "etc")).replace("/var/lib/secondlayer", str(root / "data"))
-            .replace("/var/log/secondlayer", str(root / "log")).replace("--port 8001", f"--port {standby_port}"))
+    text = (
+        conf.replace("/opt/secondlayer/venv/bin/secondlayer", str(BIN / "secondlayer"))
+        .replace("/etc/secondlayer", str(root / "etc"))
+        .replace("/var/lib/secondlayer", str(root / "data"))
+        .replace("/var/log/secondlayer", str(root / "log"))
+        .replace("--port 8001", f"--port {standby_port}")
+    )
     return "\n".join(line for line in text.splitlines() if not line.startswith("user ="))
 
 
@@ -34,7 +38,8 @@ def test_supervisord_runs_the_server_from_the_env_file(database_url, tmp_path):
     port, standby_port = free_port(), free_port()
     (tmp_path / "etc" / "secondlayer.env").write_text(
         f"DATABASE_URL={database_url}\nPORT={port}\nPUBLIC_URL=http://127.0.0.1:{port}\n"
-        f"SECONDLAYER_DATA_DIR={tmp_path / 'data'}\n# a comment\nLOG_LEVEL=info\n")
+        f"SECONDLAYER_DATA_DIR={tmp_path / 'data'}\n# a comment\nLOG_LEVEL=info\n"
+    )
     (tmp_path / "conf.d" / "secondlayer.conf").write_text(_installed(conf, tmp_path, port, standby_port))
     main = tmp_path / "supervisord.conf"  # the shape of Debian's /etc/supervisor/supervisord.conf
     main.write_text(
@@ -43,11 +48,13 @@ def test_supervisord_runs_the_server_from_the_env_file(database_url, tmp_path):
         f"childlogdir={tmp_path / 'log'}\n[rpcinterface:supervisor]\n"
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
         f"[supervisorctl]\nserverurl=unix://{tmp_path / 'supervisor.sock'}\n"
-        f"[include]\nfiles = {tmp_path / 'conf.d'}/*.conf\n")
+        f"[include]\nfiles = {tmp_path / 'conf.d'}/*.conf\n"
+    )
     ctl = [str(BIN / "supervisorctl"), "-c", str(main)]
     # As at boot: nothing from the test's environment reaches the server, only the env file does.
-    subprocess.run([str(BIN / "supervisord"), "-c", str(main)], env={"PATH": os.environ["PATH"]}, check=True,
-                   timeout=30)
+    subprocess.run(
+        [str(BIN / "supervisord"), "-c", str(main)], env={"PATH": os.environ["PATH"]}, check=True, timeout=30
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}", timeout=40)
         with CheckedClient(f"http://127.0.0.1:{port}") as client:

@@ -65,10 +65,17 @@ def redirect_uri_lines(text: str | None) -> list[str]:
 
 
 class LoginForm(Form):
-    email = EmailField("Email", [DataRequired(REQUIRED), Length(max=254, message="At most 254 characters")],
-                       filters=[_strip], render_kw={"autocomplete": "username", "autofocus": True})
-    password = PasswordField("Password", [InputRequired(REQUIRED), Length(max=1024, message="Too long")],
-                             render_kw={"autocomplete": "current-password"})
+    email = EmailField(
+        "Email",
+        [DataRequired(REQUIRED), Length(max=254, message="At most 254 characters")],
+        filters=[_strip],
+        render_kw={"autocomplete": "username", "autofocus": True},
+    )
+    password = PasswordField(
+        "Password",
+        [InputRequired(REQUIRED), Length(max=1024, message="Too long")],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class ConfirmForm(Form):
@@ -82,12 +89,17 @@ class ConfirmForm(Form):
 
 
 class ClientForm(Form):
-    name = StringField("Name", [DataRequired(REQUIRED), Length(max=200, message="At most 200 characters")],
-                       filters=[_strip], description="Shown on the consent page, e.g. ChatGPT or Claude")
+    name = StringField(
+        "Name",
+        [DataRequired(REQUIRED), Length(max=200, message="At most 200 characters")],
+        filters=[_strip],
+        description="Shown on the consent page, e.g. ChatGPT or Claude",
+    )
     redirect_uris = TextAreaField(
-        "Redirect URIs", [DataRequired("Give at least one redirect URI")],
+        "Redirect URIs",
+        [DataRequired("Give at least one redirect URI")],
         description="One per line. ChatGPT: https://chatgpt.com/connector_platform_oauth_redirect · "
-                    "Claude: https://claude.ai/api/mcp/auth_callback",
+        "Claude: https://claude.ai/api/mcp/auth_callback",
         render_kw={"rows": 3, "spellcheck": "false", "autocapitalize": "off"},
     )
 
@@ -103,32 +115,46 @@ AUTH_METHOD_CHOICES = (
 
 class ClientRegisterForm(ClientForm):
     auth_method = SelectField(
-        "Client authentication", [InputRequired(REQUIRED)], default="client_secret_post",
+        "Client authentication",
+        [InputRequired(REQUIRED)],
+        default="client_secret_post",
         choices=[SelectChoice(value, label) for value, label in AUTH_METHOD_CHOICES],
         description="Must match what the app sends; ChatGPT asks for it as the token endpoint auth method",
     )
     jwks_uri = StringField(
-        "Key set URL (jwks_uri)", [Optional(), Length(max=2000, message="At most 2000 characters")],
-        filters=[_strip], description="private_key_jwt only: the https URL where the app publishes its public keys",
+        "Key set URL (jwks_uri)",
+        [Optional(), Length(max=2000, message="At most 2000 characters")],
+        filters=[_strip],
+        description="private_key_jwt only: the https URL where the app publishes its public keys",
         render_kw={"spellcheck": "false", "autocapitalize": "off", "placeholder": "https://"},
     )
     jwks = TextAreaField(
-        "Key set (jwks)", [Optional(), Length(max=32768, message="At most 32 KiB")], filters=[_strip],
+        "Key set (jwks)",
+        [Optional(), Length(max=32768, message="At most 32 KiB")],
+        filters=[_strip],
         description='private_key_jwt only, instead of a URL: the public JWK set, {"keys": [...]}',
         render_kw={"rows": 4, "spellcheck": "false", "autocapitalize": "off"},
     )
 
 
 class UserCreateForm(Form):
-    email = EmailField("Email", [DataRequired(REQUIRED), Length(max=254, message="At most 254 characters")],
-                       filters=[_strip], render_kw={"autocomplete": "off"})
+    email = EmailField(
+        "Email",
+        [DataRequired(REQUIRED), Length(max=254, message="At most 254 characters")],
+        filters=[_strip],
+        render_kw={"autocomplete": "off"},
+    )
     password = PasswordField(
-        "Password", [Optional(), Length(min=PASSWORD_MIN, message="At least 8 characters"), _password_bytes],
+        "Password",
+        [Optional(), Length(min=PASSWORD_MIN, message="At least 8 characters"), _password_bytes],
         description="Leave empty to create the account without password sign-in",
         render_kw={"autocomplete": "new-password"},
     )
-    confirm_password = PasswordField("Repeat the password", [EqualTo("password", "The passwords do not match")],
-                                     render_kw={"autocomplete": "new-password"})
+    confirm_password = PasswordField(
+        "Repeat the password",
+        [EqualTo("password", "The passwords do not match")],
+        render_kw={"autocomplete": "new-password"},
+    )
     is_admin = BooleanField("Operator (may use this console)")
 
 
@@ -139,28 +165,36 @@ class PasswordForm(Form):
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(
-        "Repeat the password", [InputRequired(REQUIRED), EqualTo("password", "The passwords do not match")],
+        "Repeat the password",
+        [InputRequired(REQUIRED), EqualTo("password", "The passwords do not match")],
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class ApiKeyForm(Form):
-    name = StringField("Key name", [DataRequired(REQUIRED), Length(max=100, message="At most 100 characters")],
-                       filters=[_strip], description="What the key is for, e.g. the script or service using it")
+    name = StringField(
+        "Key name",
+        [DataRequired(REQUIRED), Length(max=100, message="At most 100 characters")],
+        filters=[_strip],
+        description="What the key is for, e.g. the script or service using it",
+    )
 
 
 class UserSearchForm(Form):
-    q = StringField("Search by email", [Optional(), Length(max=254, message="At most 254 characters")],
-                    filters=[_strip])
+    q = StringField(
+        "Search by email", [Optional(), Length(max=254, message="At most 254 characters")], filters=[_strip]
+    )
 
 
 class AuditFilterForm(Form):
     action = SelectField("Action", [Optional()], choices=[SelectChoice("", "any")], validate_choice=False)
     actor = StringField("Actor", [Optional(), Length(max=254, message="At most 254 characters")], filters=[_strip])
-    target = StringField("Target", [Optional(), Length(max=300, message="At most 300 characters")],
-                         filters=[_strip],
-                         description="e.g. user:12, client:slc_… (its client ID), api_key:7 or grant:31; or click a "
-                                     "target in the list")
+    target = StringField(
+        "Target",
+        [Optional(), Length(max=300, message="At most 300 characters")],
+        filters=[_strip],
+        description="e.g. user:12, client:slc_… (its client ID), api_key:7 or grant:31; or click a target in the list",
+    )
     since = DateField("From", [Optional()], invalid_value_message="Enter a date as YYYY-MM-DD")
     until = DateField("To", [Optional()], invalid_value_message="Enter a date as YYYY-MM-DD")
 

@@ -55,8 +55,11 @@ async def audit_entries(db: Database, f: AuditFilter, *, limit: int, offset: int
     """One page of audit entries matching the filter, newest first, and how many match in all."""
     conditions = _audit_conditions(f)
     rows = await db.fetch_all(
-        sa.select(audit_log).where(*conditions).order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
-        .limit(limit).offset(offset)
+        sa.select(audit_log)
+        .where(*conditions)
+        .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     total = await db.fetch_value(sa.select(sa.func.count()).select_from(audit_log).where(*conditions))
     return rows, int(total)
@@ -96,16 +99,25 @@ async def overview(db: Database) -> dict[str, Any]:
     def count(table: sa.Table, *where: Any) -> Any:
         return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
 
-    row = await db.fetch_one(sa.select(
-        count(oauth_clients, oauth_clients.c.disabled.is_(False)).label("clients"),
-        count(users, users.c.disabled.is_(False)).label("users"),
-        count(users, users.c.is_admin, users.c.disabled.is_(False)).label("operators"),
-        count(oauth_grants, oauth_grants.c.revoked_at.is_(None)).label("grants"),
-        count(oauth_tokens, oauth_tokens.c.kind == "access", oauth_tokens.c.revoked_at.is_(None),
-              oauth_tokens.c.expires_at > now).label("access_tokens"),
-        count(api_keys, api_keys.c.revoked_at.is_(None),
-              sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now)).label("api_keys"),
-    ))
+    row = await db.fetch_one(
+        sa.select(
+            count(oauth_clients, oauth_clients.c.disabled.is_(False)).label("clients"),
+            count(users, users.c.disabled.is_(False)).label("users"),
+            count(users, users.c.is_admin, users.c.disabled.is_(False)).label("operators"),
+            count(oauth_grants, oauth_grants.c.revoked_at.is_(None)).label("grants"),
+            count(
+                oauth_tokens,
+                oauth_tokens.c.kind == "access",
+                oauth_tokens.c.revoked_at.is_(None),
+                oauth_tokens.c.expires_at > now,
+            ).label("access_tokens"),
+            count(
+                api_keys,
+                api_keys.c.revoked_at.is_(None),
+                sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now),
+            ).label("api_keys"),
+        )
+    )
     assert row is not None
     last_run = await db.fetch_one(
         sa.select(job_runs).where(job_runs.c.job == "cleanup").order_by(job_runs.c.started_at.desc()).limit(1)

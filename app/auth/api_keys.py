@@ -20,7 +20,11 @@ class ApiKeyError(ValueError):
 
 
 async def create_api_key(
-    db: Database, email: str, name: str, *, actor: Actor = CLI,
+    db: Database,
+    email: str,
+    name: str,
+    *,
+    actor: Actor = CLI,
 ) -> tuple[Row, str]:
     """Create a key for the user; returns (row, the key in clear) - the only time the clear key exists."""
     name = name.strip()
@@ -37,13 +41,22 @@ async def create_api_key(
             .returning(api_keys)
         )
         assert row is not None
-        await audit.record(conn, "api_key.create", actor=actor, target_type="api_key", target_id=row["id"],
-                           details={"user": user["email"], "name": name, "prefix": row["prefix"]})
+        await audit.record(
+            conn,
+            "api_key.create",
+            actor=actor,
+            target_type="api_key",
+            target_id=row["id"],
+            details={"user": user["email"], "name": name, "prefix": row["prefix"]},
+        )
     return row, key
 
 
 async def revoke_api_key(
-    db: Database, key_id: int, *, actor: Actor = CLI,
+    db: Database,
+    key_id: int,
+    *,
+    actor: Actor = CLI,
 ) -> Row:
     async with db.transaction() as conn:
         row = await conn.fetch_one(sa.select(api_keys).where(api_keys.c.id == key_id).with_for_update())
@@ -54,8 +67,14 @@ async def revoke_api_key(
                 api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=sa.func.now()).returning(api_keys)
             )
             assert row is not None
-            await audit.record(conn, "api_key.revoke", actor=actor, target_type="api_key", target_id=key_id,
-                               details={"prefix": row["prefix"]})
+            await audit.record(
+                conn,
+                "api_key.revoke",
+                actor=actor,
+                target_type="api_key",
+                target_id=key_id,
+                details={"prefix": row["prefix"]},
+            )
             await revocations.notify_api_keys(conn, [row["key_hash"]])
     return row
 

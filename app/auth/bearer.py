@@ -90,9 +90,15 @@ async def lookup_credential(db: Database, token: str, audiences: tuple[str, ...]
 async def _resolve_api_key(db: Database, key: str) -> Resolution:
     key_hash = hash_credential(key)
     row = await db.fetch_one(
-        sa.select(api_keys.c.id, api_keys.c.user_id, api_keys.c.expires_at, api_keys.c.revoked_at,
-                  users.c.email, users.c.disabled,
-                  (api_keys.c.expires_at < sa.func.now()).label("expired"))
+        sa.select(
+            api_keys.c.id,
+            api_keys.c.user_id,
+            api_keys.c.expires_at,
+            api_keys.c.revoked_at,
+            users.c.email,
+            users.c.disabled,
+            (api_keys.c.expires_at < sa.func.now()).label("expired"),
+        )
         .join(users, users.c.id == api_keys.c.user_id)
         .where(api_keys.c.key_hash == key_hash)
     )
@@ -105,25 +111,49 @@ async def _resolve_api_key(db: Database, key: str) -> Resolution:
 async def _resolve_access_token(db: Database, token: str, audiences: tuple[str, ...]) -> Resolution:
     token_hash = hash_credential(token)
     row = await db.fetch_one(
-        sa.select(oauth_tokens.c.id, oauth_tokens.c.user_id, oauth_tokens.c.scope, oauth_tokens.c.audience,
-                  oauth_tokens.c.revoked_at, oauth_tokens.c.expires_at, oauth_tokens.c.grant_id,
-                  oauth_tokens.c.client_pk, (oauth_tokens.c.expires_at <= sa.func.now()).label("expired"),
-                  oauth_grants.c.revoked_at.label("grant_revoked_at"), users.c.email, users.c.disabled,
-                  oauth_clients.c.client_id, oauth_clients.c.disabled.label("client_disabled"))
+        sa.select(
+            oauth_tokens.c.id,
+            oauth_tokens.c.user_id,
+            oauth_tokens.c.scope,
+            oauth_tokens.c.audience,
+            oauth_tokens.c.revoked_at,
+            oauth_tokens.c.expires_at,
+            oauth_tokens.c.grant_id,
+            oauth_tokens.c.client_pk,
+            (oauth_tokens.c.expires_at <= sa.func.now()).label("expired"),
+            oauth_grants.c.revoked_at.label("grant_revoked_at"),
+            users.c.email,
+            users.c.disabled,
+            oauth_clients.c.client_id,
+            oauth_clients.c.disabled.label("client_disabled"),
+        )
         .join(oauth_grants, oauth_grants.c.id == oauth_tokens.c.grant_id)
         .join(users, users.c.id == oauth_tokens.c.user_id)
         .join(oauth_clients, oauth_clients.c.id == oauth_tokens.c.client_pk)
         .where(oauth_tokens.c.token_hash == token_hash, oauth_tokens.c.kind == "access")
     )
-    if (row is None or row["revoked_at"] is not None or row["grant_revoked_at"] is not None or row["expired"]
-            or row["disabled"] or row["client_disabled"]):
+    if (
+        row is None
+        or row["revoked_at"] is not None
+        or row["grant_revoked_at"] is not None
+        or row["expired"]
+        or row["disabled"]
+        or row["client_disabled"]
+    ):
         raise BearerError(401, "invalid_token", "The access token is unknown, expired or revoked")
     # A token bound to no resource would be good on every server sharing this database (another PUBLIC_URL):
     # every token is issued for one of ours, and older unbound ones are refused (the client refreshes).
     if row["audience"] is None or not audience_matches(row["audience"], audiences):
         raise BearerError(401, "invalid_token", "The access token was issued for another resource")
-    principal = Principal("oauth", row["user_id"], row["email"], frozenset(row["scope"].split()), row["client_id"],
-                          row["audience"], row["id"])
+    principal = Principal(
+        "oauth",
+        row["user_id"],
+        row["email"],
+        frozenset(row["scope"].split()),
+        row["client_id"],
+        row["audience"],
+        row["id"],
+    )
     return Resolution(principal, row["expires_at"], row["grant_id"], row["client_pk"])
 
 
@@ -220,13 +250,18 @@ class BearerAuthenticator:
 
     async def flush_usage(self) -> None:
         """Write last_used_at for every credential used since the last flush, one statement per table."""
-        batches = [(oauth_tokens, self._used_tokens), (api_keys, self._used_keys), (oauth_grants, self._used_grants),
-                   (oauth_clients, self._used_clients)]
+        batches = [
+            (oauth_tokens, self._used_tokens),
+            (api_keys, self._used_keys),
+            (oauth_grants, self._used_grants),
+            (oauth_clients, self._used_clients),
+        ]
         self._used_tokens, self._used_keys, self._used_grants, self._used_clients = set(), set(), set(), set()
         for table, ids in batches:
             if ids:
-                await self.db.execute(table.update().where(table.c.id.in_(sorted(ids)))
-                                      .values(last_used_at=sa.func.now()))
+                await self.db.execute(
+                    table.update().where(table.c.id.in_(sorted(ids))).values(last_used_at=sa.func.now())
+                )
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -243,8 +278,11 @@ class BearerAuthenticator:
         """Listen for revocations and start the periodic usage flush."""
         self._stop = asyncio.Event()
         self._tasks = [
-            asyncio.ensure_future(self.db.listen(revocations.CHANNEL, self.forget, self._stop,
-                                                 on_listening=self._on_listening, on_lost=self._on_lost)),
+            asyncio.ensure_future(
+                self.db.listen(
+                    revocations.CHANNEL, self.forget, self._stop, on_listening=self._on_listening, on_lost=self._on_lost
+                )
+            ),
             asyncio.ensure_future(self._flush_loop(self._stop)),
         ]
 

@@ -75,8 +75,15 @@ async def _client_keys(client: Row, settings: Settings, cache: JwksCache, *, ref
 
 def _decode(assertion: str, key: jwt.PyJWK, alg: str, client_id: str, audiences: list[str]) -> dict[str, Any]:
     try:
-        return jwt.decode(assertion, key=key, algorithms=[alg], audience=audiences, issuer=client_id,
-                          leeway=CLOCK_SKEW, options={"require": ["iss", "sub", "aud", "exp", "jti"]})
+        return jwt.decode(
+            assertion,
+            key=key,
+            algorithms=[alg],
+            audience=audiences,
+            issuer=client_id,
+            leeway=CLOCK_SKEW,
+            options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+        )
     except jwt.MissingRequiredClaimError as exc:
         raise ClientAssertionError(f"client_assertion lacks the {exc.claim} claim") from None
     except jwt.ExpiredSignatureError:
@@ -85,20 +92,23 @@ def _decode(assertion: str, key: jwt.PyJWK, alg: str, client_id: str, audiences:
         which = "iat" if "iat" in str(exc) else "nbf"
         raise ClientAssertionError(f"client_assertion is not valid yet ({which} is in the future)") from None
     except jwt.InvalidAudienceError:
-        raise ClientAssertionError(f"client_assertion's aud must be this server: {audiences[0]} or "
-                                   f"{audiences[1]}") from None
+        raise ClientAssertionError(
+            f"client_assertion's aud must be this server: {audiences[0]} or {audiences[1]}"
+        ) from None
     except jwt.InvalidIssuerError:
         raise ClientAssertionError("client_assertion's iss must be the client_id") from None
 
 
-async def verify_client_assertion(db: Database, settings: Settings, client: Row, assertion: str, *,
-                                  audiences: list[str], cache: JwksCache) -> None:
+async def verify_client_assertion(
+    db: Database, settings: Settings, client: Row, assertion: str, *, audiences: list[str], cache: JwksCache
+) -> None:
     """Check the assertion against the client's keys and the RFC 7523 claims, then spend its jti."""
     header = _header(assertion)
     alg = header.get("alg")
     if alg not in ALLOWED_ALGORITHMS:
-        raise ClientAssertionError(f"client_assertion's alg {alg!r} is not accepted; use one of "
-                                   f"{', '.join(ALLOWED_ALGORITHMS)}")
+        raise ClientAssertionError(
+            f"client_assertion's alg {alg!r} is not accepted; use one of {', '.join(ALLOWED_ALGORITHMS)}"
+        )
     if "crit" in header:
         raise ClientAssertionError("client_assertion must not carry critical header extensions (crit)")
     kid = header.get("kid")

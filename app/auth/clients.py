@@ -87,8 +87,9 @@ def validate_grant_types(grant_types: list[str] | None) -> list[str]:
     return [g for g in GRANT_TYPES if g in grant_types]
 
 
-def validate_client_keys(method: str, jwks_uri: Any, jwks: Any, *,
-                         allow_loopback: bool = False) -> tuple[str | None, dict[str, Any] | None]:
+def validate_client_keys(
+    method: str, jwks_uri: Any, jwks: Any, *, allow_loopback: bool = False
+) -> tuple[str | None, dict[str, Any] | None]:
     """The (jwks_uri, jwks) a client registers: exactly one for private_key_jwt (RFC 7591 2: never both);
     none for other methods, which authenticate without keys."""
     if method != KEY_METHOD:
@@ -114,9 +115,17 @@ def new_client_id() -> str:
 
 
 async def register_client(
-    db: Database, *, name: str, redirect_uris: list[str], token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107
-    grant_types: list[str] | None = None, source: str = "operator", metadata: dict[str, Any] | None = None,
-    jwks_uri: str | None = None, jwks: dict[str, Any] | None = None, allow_loopback_jwks_uri: bool = False,
+    db: Database,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107
+    grant_types: list[str] | None = None,
+    source: str = "operator",
+    metadata: dict[str, Any] | None = None,
+    jwks_uri: str | None = None,
+    jwks: dict[str, Any] | None = None,
+    allow_loopback_jwks_uri: bool = False,
     actor: Actor,
 ) -> tuple[Row, str | None]:
     """Register a client; returns (row, secret in clear, or None for public and private_key_jwt clients).
@@ -124,30 +133,52 @@ async def register_client(
     name = validate_name(name)
     uris = validate_redirect_uris(redirect_uris)
     if token_endpoint_auth_method not in AUTH_METHODS:
-        raise ClientError(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
-                          "token_endpoint_auth_method")
-    jwks_uri, jwks = validate_client_keys(token_endpoint_auth_method, jwks_uri, jwks,
-                                          allow_loopback=allow_loopback_jwks_uri)
+        raise ClientError(
+            f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}", "token_endpoint_auth_method"
+        )
+    jwks_uri, jwks = validate_client_keys(
+        token_endpoint_auth_method, jwks_uri, jwks, allow_loopback=allow_loopback_jwks_uri
+    )
     grants = validate_grant_types(grant_types)
     if source not in ("operator", "dynamic"):
         raise ClientError("clients are registered by an operator or dynamically")
     secret = new_credential(CLIENT_SECRET_PREFIX) if token_endpoint_auth_method in SECRET_METHODS else None
     async with db.transaction() as conn:
         row = await conn.fetch_one(
-            oauth_clients.insert().values(
-                client_id=new_client_id(), name=name, redirect_uris=uris,
-                token_endpoint_auth_method=token_endpoint_auth_method, grant_types=grants, scope="mcp",
-                registration_source=source, metadata=metadata or {}, registered_ip=actor.ip, jwks_uri=jwks_uri,
+            oauth_clients.insert()
+            .values(
+                client_id=new_client_id(),
+                name=name,
+                redirect_uris=uris,
+                token_endpoint_auth_method=token_endpoint_auth_method,
+                grant_types=grants,
+                scope="mcp",
+                registration_source=source,
+                metadata=metadata or {},
+                registered_ip=actor.ip,
+                jwks_uri=jwks_uri,
                 jwks=jwks,
-            ).returning(oauth_clients)
+            )
+            .returning(oauth_clients)
         )
         assert row is not None
         if secret is not None:
-            await conn.execute(oauth_client_secrets.insert().values(client_pk=row["id"],
-                                                                    secret_hash=hash_credential(secret)))
-        await audit.record(conn, "client.register", actor=actor, target_type="client", target_id=row["client_id"],
-                           details={"name": name, "source": source, "redirect_uris": uris,
-                                    "token_endpoint_auth_method": token_endpoint_auth_method})
+            await conn.execute(
+                oauth_client_secrets.insert().values(client_pk=row["id"], secret_hash=hash_credential(secret))
+            )
+        await audit.record(
+            conn,
+            "client.register",
+            actor=actor,
+            target_type="client",
+            target_id=row["client_id"],
+            details={
+                "name": name,
+                "source": source,
+                "redirect_uris": uris,
+                "token_endpoint_auth_method": token_endpoint_auth_method,
+            },
+        )
     return row, secret
 
 
@@ -157,31 +188,40 @@ async def get_client(db: Database | Connection, client_id: str) -> Row | None:
 
 async def list_clients(db: Database) -> list[Row]:
     """Every client with its count of active grants; newest first."""
-    live = sa.and_(oauth_tokens.c.grant_id == oauth_grants.c.id, oauth_tokens.c.revoked_at.is_(None),
-                   oauth_tokens.c.expires_at > sa.func.now())
+    live = sa.and_(
+        oauth_tokens.c.grant_id == oauth_grants.c.id,
+        oauth_tokens.c.revoked_at.is_(None),
+        oauth_tokens.c.expires_at > sa.func.now(),
+    )
     active = (
         sa.select(sa.func.count())
         .select_from(oauth_grants)
-        .where(oauth_grants.c.client_pk == oauth_clients.c.id, oauth_grants.c.revoked_at.is_(None),
-               sa.exists().where(live))
+        .where(
+            oauth_grants.c.client_pk == oauth_clients.c.id, oauth_grants.c.revoked_at.is_(None), sa.exists().where(live)
+        )
         .scalar_subquery()
     )
     return await db.fetch_all(
-        sa.select(oauth_clients, active.label("active_grants")).order_by(oauth_clients.c.created_at.desc(),
-                                                                          oauth_clients.c.id.desc())
+        sa.select(oauth_clients, active.label("active_grants")).order_by(
+            oauth_clients.c.created_at.desc(), oauth_clients.c.id.desc()
+        )
     )
 
 
 async def _locked(conn: Connection, client_id: str) -> Row:
-    row = await conn.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.client_id == client_id)
-                               .with_for_update())
+    row = await conn.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.client_id == client_id).with_for_update())
     if row is None:
         raise ClientError(f"no client with id {client_id}")
     return row
 
 
 async def update_client(
-    db: Database, client_id: str, *, name: str, redirect_uris: list[str], actor: Actor,
+    db: Database,
+    client_id: str,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    actor: Actor,
 ) -> Row:
     """Change a client's name and redirect URIs (not for metadata-document clients, whose document rules)."""
     name = validate_name(name)
@@ -191,18 +231,34 @@ async def update_client(
         if row["registration_source"] == "metadata_document":
             raise ClientError("this client is described by its metadata document; change the document instead")
         updated = await conn.fetch_one(
-            oauth_clients.update().where(oauth_clients.c.id == row["id"])
-            .values(name=name, redirect_uris=uris, updated_at=sa.func.now()).returning(oauth_clients)
+            oauth_clients.update()
+            .where(oauth_clients.c.id == row["id"])
+            .values(name=name, redirect_uris=uris, updated_at=sa.func.now())
+            .returning(oauth_clients)
         )
         assert updated is not None
-        await audit.record(conn, "client.update", actor=actor, target_type="client", target_id=client_id,
-                           details={"name": name, "redirect_uris": uris, "previous_name": row["name"],
-                                    "previous_redirect_uris": row["redirect_uris"]})
+        await audit.record(
+            conn,
+            "client.update",
+            actor=actor,
+            target_type="client",
+            target_id=client_id,
+            details={
+                "name": name,
+                "redirect_uris": uris,
+                "previous_name": row["name"],
+                "previous_redirect_uris": row["redirect_uris"],
+            },
+        )
     return updated
 
 
 async def rotate_secret(
-    db: Database, client_id: str, *, grace_seconds: int, actor: Actor,
+    db: Database,
+    client_id: str,
+    *,
+    grace_seconds: int,
+    actor: Actor,
 ) -> tuple[Row, str, datetime]:
     """A new secret for a confidential client; current secrets keep working for `grace_seconds` more."""
     if grace_seconds < 0:
@@ -213,34 +269,42 @@ async def rotate_secret(
         if row["token_endpoint_auth_method"] == PUBLIC_METHOD:
             raise ClientError("this is a public client (token_endpoint_auth_method none); it has no secret")
         if row["token_endpoint_auth_method"] not in SECRET_METHODS:
-            raise ClientError(f"this client authenticates with {row['token_endpoint_auth_method']} (its own keys); "
-                              "it has no secret")
-        valid_until = await conn.fetch_value(
-            sa.select(sa.func.now() + interval(grace_seconds))
-        )
+            raise ClientError(
+                f"this client authenticates with {row['token_endpoint_auth_method']} (its own keys); it has no secret"
+            )
+        valid_until = await conn.fetch_value(sa.select(sa.func.now() + interval(grace_seconds)))
         await conn.execute(
             oauth_client_secrets.update()
-            .where(oauth_client_secrets.c.client_pk == row["id"],
-                   sa.or_(oauth_client_secrets.c.expires_at.is_(None),
-                          oauth_client_secrets.c.expires_at > valid_until))
+            .where(
+                oauth_client_secrets.c.client_pk == row["id"],
+                sa.or_(oauth_client_secrets.c.expires_at.is_(None), oauth_client_secrets.c.expires_at > valid_until),
+            )
             .values(expires_at=valid_until)
         )
-        await conn.execute(oauth_client_secrets.insert().values(client_pk=row["id"],
-                                                                secret_hash=hash_credential(secret)))
-        await conn.execute(oauth_clients.update().where(oauth_clients.c.id == row["id"])
-                           .values(updated_at=sa.func.now()))
-        await audit.record(conn, "client.rotate_secret", actor=actor, target_type="client", target_id=client_id,
-                           details={"old_secret_valid_until": valid_until.isoformat()})
+        await conn.execute(
+            oauth_client_secrets.insert().values(client_pk=row["id"], secret_hash=hash_credential(secret))
+        )
+        await conn.execute(
+            oauth_clients.update().where(oauth_clients.c.id == row["id"]).values(updated_at=sa.func.now())
+        )
+        await audit.record(
+            conn,
+            "client.rotate_secret",
+            actor=actor,
+            target_type="client",
+            target_id=client_id,
+            details={"old_secret_valid_until": valid_until.isoformat()},
+        )
     return row, secret, valid_until
 
 
 async def verify_client_secret(db: Database, client_pk: int, secret: str) -> bool:
     """True when `secret` is the client's current secret or one still inside its rotation grace period."""
     hashes = await db.fetch_all(
-        sa.select(oauth_client_secrets.c.secret_hash)
-        .where(oauth_client_secrets.c.client_pk == client_pk,
-               sa.or_(oauth_client_secrets.c.expires_at.is_(None),
-                      oauth_client_secrets.c.expires_at > sa.func.now()))
+        sa.select(oauth_client_secrets.c.secret_hash).where(
+            oauth_client_secrets.c.client_pk == client_pk,
+            sa.or_(oauth_client_secrets.c.expires_at.is_(None), oauth_client_secrets.c.expires_at > sa.func.now()),
+        )
     )
     # Compare against every candidate so the time taken does not depend on which one matched.
     results = [credential_matches(secret, row["secret_hash"]) for row in hashes]
@@ -248,7 +312,11 @@ async def verify_client_secret(db: Database, client_pk: int, secret: str) -> boo
 
 
 async def set_client_disabled(
-    db: Database, client_id: str, disabled: bool, *, actor: Actor,
+    db: Database,
+    client_id: str,
+    disabled: bool,
+    *,
+    actor: Actor,
 ) -> Row:
     """Disable or re-enable a client; disabling revokes all its grants and their tokens."""
     from app.auth.grants import revoke_grants_where
@@ -256,22 +324,32 @@ async def set_client_disabled(
     async with db.transaction() as conn:
         row = await _locked(conn, client_id)
         updated = await conn.fetch_one(
-            oauth_clients.update().where(oauth_clients.c.id == row["id"])
-            .values(disabled=disabled, updated_at=sa.func.now()).returning(oauth_clients)
+            oauth_clients.update()
+            .where(oauth_clients.c.id == row["id"])
+            .values(disabled=disabled, updated_at=sa.func.now())
+            .returning(oauth_clients)
         )
         assert updated is not None
         revoked = 0
         if disabled:
             revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client disabled")
             await revocations.notify_everything(conn)
-        await audit.record(conn, "client.disable" if disabled else "client.enable", actor=actor,
-                           target_type="client", target_id=client_id,
-                           details={"grants_revoked": revoked})
+        await audit.record(
+            conn,
+            "client.disable" if disabled else "client.enable",
+            actor=actor,
+            target_type="client",
+            target_id=client_id,
+            details={"grants_revoked": revoked},
+        )
     return updated
 
 
 async def delete_client(
-    db: Database, client_id: str, *, actor: Actor,
+    db: Database,
+    client_id: str,
+    *,
+    actor: Actor,
 ) -> None:
     """Revoke the client's tokens (so caches drop them), then delete it with its codes, grants and secrets."""
     from app.auth.grants import revoke_grants_where
@@ -281,6 +359,11 @@ async def delete_client(
         revoked = await revoke_grants_where(conn, oauth_grants.c.client_pk == row["id"], "client deleted")
         await revocations.notify_everything(conn)
         await conn.execute(oauth_clients.delete().where(oauth_clients.c.id == row["id"]))
-        await audit.record(conn, "client.delete", actor=actor, target_type="client", target_id=client_id,
-                           details={"name": row["name"], "grants_revoked": revoked})
-
+        await audit.record(
+            conn,
+            "client.delete",
+            actor=actor,
+            target_type="client",
+            target_id=client_id,
+            details={"name": row["name"], "grants_revoked": revoked},
+        )

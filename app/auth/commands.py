@@ -16,17 +16,30 @@ from app.cli import Command, CommandError, Context, Result, no_options
 
 def _register_client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True, help="shown to users on the consent page")
-    p.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris", metavar="URI",
-                   help="a callback URL, e.g. https://chatgpt.com/connector_platform_oauth_redirect (repeatable)")
-    p.add_argument("--public", action="store_true",
-                   help="a public client (no secret, token_endpoint_auth_method none; PKCE still required)")
-    p.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic", "private_key_jwt"],
-                   default="client_secret_post",
-                   help="how a confidential client authenticates (default client_secret_post; private_key_jwt signs "
-                        "a JWT with its own key and needs --jwks-uri or --jwks-file)")
+    p.add_argument(
+        "--redirect-uri",
+        action="append",
+        required=True,
+        dest="redirect_uris",
+        metavar="URI",
+        help="a callback URL, e.g. https://chatgpt.com/connector_platform_oauth_redirect (repeatable)",
+    )
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="a public client (no secret, token_endpoint_auth_method none; PKCE still required)",
+    )
+    p.add_argument(
+        "--auth-method",
+        choices=["client_secret_post", "client_secret_basic", "private_key_jwt"],
+        default="client_secret_post",
+        help="how a confidential client authenticates (default client_secret_post; private_key_jwt signs "
+        "a JWT with its own key and needs --jwks-uri or --jwks-file)",
+    )
     p.add_argument("--jwks-uri", metavar="URL", help="private_key_jwt: https URL where the client publishes its keys")
-    p.add_argument("--jwks-file", metavar="PATH",
-                   help="private_key_jwt: a file with the client's public JWK set, or - for stdin")
+    p.add_argument(
+        "--jwks-file", metavar="PATH", help="private_key_jwt: a file with the client's public JWK set, or - for stdin"
+    )
 
 
 async def _register_client(ctx: Context) -> Result:
@@ -38,23 +51,41 @@ async def _register_client(ctx: Context) -> Result:
     jwks = _read_jwks(ctx.args.jwks_file) if ctx.args.jwks_file else None
     db = await ctx.db()
     try:
-        row, secret = await register_client(db, name=ctx.args.name, redirect_uris=ctx.args.redirect_uris,
-                                            token_endpoint_auth_method=method, jwks_uri=ctx.args.jwks_uri,
-                                            jwks=jwks, actor=CLI,
-                                            allow_loopback_jwks_uri=ctx.settings.client_metadata_allow_loopback)
+        row, secret = await register_client(
+            db,
+            name=ctx.args.name,
+            redirect_uris=ctx.args.redirect_uris,
+            token_endpoint_auth_method=method,
+            jwks_uri=ctx.args.jwks_uri,
+            jwks=jwks,
+            actor=CLI,
+            allow_loopback_jwks_uri=ctx.settings.client_metadata_allow_loopback,
+        )
     except ClientError as exc:
         raise CommandError(str(exc)) from None
     base = ctx.settings.public_url
-    payload = {"client_id": row["client_id"], "client_secret": secret, "name": row["name"],
-               "redirect_uris": row["redirect_uris"], "token_endpoint_auth_method": method,
-               "jwks_uri": row["jwks_uri"], "jwks_keys": len(row["jwks"]["keys"]) if row["jwks"] else None,
-               "authorization_url": f"{base}/oauth/authorize", "token_url": f"{base}/oauth/token", "scope": "mcp"}
+    payload = {
+        "client_id": row["client_id"],
+        "client_secret": secret,
+        "name": row["name"],
+        "redirect_uris": row["redirect_uris"],
+        "token_endpoint_auth_method": method,
+        "jwks_uri": row["jwks_uri"],
+        "jwks_keys": len(row["jwks"]["keys"]) if row["jwks"] else None,
+        "authorization_url": f"{base}/oauth/authorize",
+        "token_url": f"{base}/oauth/token",
+        "scope": "mcp",
+    }
     lines = [f"client_id:          {row['client_id']}"]
     if secret:
         lines.append(f"client_secret:      {secret}")
         lines.append("(the secret is shown once; it is stored only as a hash)")
-    lines += [f"authorization URL:  {payload['authorization_url']}", f"token URL:          {payload['token_url']}",
-              "scope:              mcp", f"auth method:        {method}"]
+    lines += [
+        f"authorization URL:  {payload['authorization_url']}",
+        f"token URL:          {payload['token_url']}",
+        "scope:              mcp",
+        f"auth method:        {method}",
+    ]
     if row["jwks_uri"]:
         lines.append(f"keys published at:  {row['jwks_uri']}")
     elif row["jwks"]:
@@ -71,7 +102,7 @@ def _read_jwks(path: str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise CommandError(f"{path} is not JSON; it must hold a JWK set like {{\"keys\": [...]}}") from None
+        raise CommandError(f'{path} is not JSON; it must hold a JWK set like {{"keys": [...]}}') from None
 
 
 def _rotate_args(p: argparse.ArgumentParser) -> None:
@@ -83,13 +114,16 @@ async def _rotate_secret(ctx: Context) -> Result:
 
     db = await ctx.db()
     try:
-        _row, secret, valid_until = await rotate_secret(db, ctx.args.client_id,
-                                                        grace_seconds=ctx.settings.secret_rotation_grace, actor=CLI)
+        _row, secret, valid_until = await rotate_secret(
+            db, ctx.args.client_id, grace_seconds=ctx.settings.secret_rotation_grace, actor=CLI
+        )
     except ClientError as exc:
         raise CommandError(str(exc)) from None
     until = valid_until.isoformat(timespec="seconds")
-    return ({"client_id": ctx.args.client_id, "client_secret": secret, "old_secret_valid_until": until},
-            f"client_secret: {secret}\n(shown once; the previous secret works until {until})")
+    return (
+        {"client_id": ctx.args.client_id, "client_secret": secret, "old_secret_valid_until": until},
+        f"client_secret: {secret}\n(shown once; the previous secret works until {until})",
+    )
 
 
 def _create_key_args(p: argparse.ArgumentParser) -> None:
@@ -106,8 +140,10 @@ async def _create_api_key(ctx: Context) -> Result:
         row, key = await create_api_key(db, ctx.args.user, ctx.args.name, actor=CLI)
     except (ApiKeyError, UserError) as exc:
         raise CommandError(str(exc)) from None
-    return ({"id": row["id"], "key": key, "name": row["name"], "prefix": row["prefix"], "user": ctx.args.user},
-            f"key: {key}\nid:  {row['id']}\n(the key is shown once; it is stored only as a hash)")
+    return (
+        {"id": row["id"], "key": key, "name": row["name"], "prefix": row["prefix"], "user": ctx.args.user},
+        f"key: {key}\nid:  {row['id']}\n(the key is shown once; it is stored only as a hash)",
+    )
 
 
 def _revoke_key_args(p: argparse.ArgumentParser) -> None:
@@ -132,6 +168,7 @@ async def _revoke_api_key(ctx: Context) -> Result:
 
 # ---- listings ----------------------------------------------------------------------------------
 
+
 def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
@@ -150,14 +187,37 @@ async def _list_clients(ctx: Context) -> Result:
     from app.auth.clients import list_clients
 
     rows = await list_clients(await ctx.db())
-    items = [{"id": r["id"], "client_id": r["client_id"], "name": r["name"],
-              "status": "disabled" if r["disabled"] else "enabled",
-              "registration": r["registration_source"], "auth_method": r["token_endpoint_auth_method"],
-              "redirect_uris": r["redirect_uris"], "active_grants": r["active_grants"],
-              "created_at": r["created_at"], "last_used_at": r["last_used_at"]} for r in rows]
-    text = _table(["CLIENT ID", "NAME", "STATUS", "REGISTERED BY", "AUTH", "GRANTS", "CREATED", "LAST USED"],
-                  [[i["client_id"], i["name"], i["status"], i["registration"], i["auth_method"],
-                    str(i["active_grants"]), _when(i["created_at"]), _when(i["last_used_at"])] for i in items])
+    items = [
+        {
+            "id": r["id"],
+            "client_id": r["client_id"],
+            "name": r["name"],
+            "status": "disabled" if r["disabled"] else "enabled",
+            "registration": r["registration_source"],
+            "auth_method": r["token_endpoint_auth_method"],
+            "redirect_uris": r["redirect_uris"],
+            "active_grants": r["active_grants"],
+            "created_at": r["created_at"],
+            "last_used_at": r["last_used_at"],
+        }
+        for r in rows
+    ]
+    text = _table(
+        ["CLIENT ID", "NAME", "STATUS", "REGISTERED BY", "AUTH", "GRANTS", "CREATED", "LAST USED"],
+        [
+            [
+                i["client_id"],
+                i["name"],
+                i["status"],
+                i["registration"],
+                i["auth_method"],
+                str(i["active_grants"]),
+                _when(i["created_at"]),
+                _when(i["last_used_at"]),
+            ]
+            for i in items
+        ],
+    )
     return {"clients": items}, text
 
 
@@ -168,14 +228,37 @@ async def _list_users(ctx: Context) -> Result:
     rows: list[dict[str, Any]] = []
     while page := await list_users(db, limit=500, offset=len(rows)):
         rows += page
-    items = [{"id": r["id"], "email": r["email"], "role": "operator" if r["is_admin"] else "user",
-              "status": "disabled" if r["disabled"] else "enabled", "has_password": r["has_password"],
-              "api_keys": r["api_keys"], "active_grants": r["active_grants"],
-              "created_at": r["created_at"], "last_login_at": r["last_login_at"]} for r in rows]
-    text = _table(["ID", "EMAIL", "ROLE", "STATUS", "PASSWORD", "KEYS", "GRANTS", "CREATED", "LAST SIGN-IN"],
-                  [[str(i["id"]), i["email"], i["role"], i["status"], "yes" if i["has_password"] else "no",
-                    str(i["api_keys"]), str(i["active_grants"]), _when(i["created_at"]), _when(i["last_login_at"])]
-                   for i in items])
+    items = [
+        {
+            "id": r["id"],
+            "email": r["email"],
+            "role": "operator" if r["is_admin"] else "user",
+            "status": "disabled" if r["disabled"] else "enabled",
+            "has_password": r["has_password"],
+            "api_keys": r["api_keys"],
+            "active_grants": r["active_grants"],
+            "created_at": r["created_at"],
+            "last_login_at": r["last_login_at"],
+        }
+        for r in rows
+    ]
+    text = _table(
+        ["ID", "EMAIL", "ROLE", "STATUS", "PASSWORD", "KEYS", "GRANTS", "CREATED", "LAST SIGN-IN"],
+        [
+            [
+                str(i["id"]),
+                i["email"],
+                i["role"],
+                i["status"],
+                "yes" if i["has_password"] else "no",
+                str(i["api_keys"]),
+                str(i["active_grants"]),
+                _when(i["created_at"]),
+                _when(i["last_login_at"]),
+            ]
+            for i in items
+        ],
+    )
     return {"users": items}, text
 
 
@@ -203,28 +286,69 @@ async def _list_api_keys(ctx: Context) -> Result:
             raise CommandError(f"no user with email {ctx.args.user.strip()}")
         user_id = user["id"]
     now = datetime.now(UTC)
-    items = [{"id": r["id"], "name": r["name"], "prefix": r["prefix"], "user": r["email"],
-              "status": _key_status(r, now), "created_at": r["created_at"], "last_used_at": r["last_used_at"],
-              "expires_at": r["expires_at"], "revoked_at": r["revoked_at"]}
-             for r in await list_api_keys(db, user_id)]
-    text = _table(["ID", "PREFIX", "NAME", "USER", "STATUS", "CREATED", "LAST USED"],
-                  [[str(i["id"]), i["prefix"] + "...", i["name"], i["user"], i["status"], _when(i["created_at"]),
-                    _when(i["last_used_at"])] for i in items])
+    items = [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "prefix": r["prefix"],
+            "user": r["email"],
+            "status": _key_status(r, now),
+            "created_at": r["created_at"],
+            "last_used_at": r["last_used_at"],
+            "expires_at": r["expires_at"],
+            "revoked_at": r["revoked_at"],
+        }
+        for r in await list_api_keys(db, user_id)
+    ]
+    text = _table(
+        ["ID", "PREFIX", "NAME", "USER", "STATUS", "CREATED", "LAST USED"],
+        [
+            [
+                str(i["id"]),
+                i["prefix"] + "...",
+                i["name"],
+                i["user"],
+                i["status"],
+                _when(i["created_at"]),
+                _when(i["last_used_at"]),
+            ]
+            for i in items
+        ],
+    )
     return {"api_keys": items}, text
 
 
 COMMANDS = [
-    Command("register-client", "register an OAuth client; prints client_id and (confidential clients) client_secret",
-            _register_client, _register_client_args),
-    Command("rotate-secret", "issue a new client secret; the old one keeps working for SECRET_ROTATION_GRACE seconds",
-            _rotate_secret, _rotate_args),
+    Command(
+        "register-client",
+        "register an OAuth client; prints client_id and (confidential clients) client_secret",
+        _register_client,
+        _register_client_args,
+    ),
+    Command(
+        "rotate-secret",
+        "issue a new client secret; the old one keeps working for SECRET_ROTATION_GRACE seconds",
+        _rotate_secret,
+        _rotate_args,
+    ),
     Command("create-api-key", "create an API key (sl_...) for a user; printed once", _create_api_key, _create_key_args),
-    Command("revoke-api-key", "revoke an API key by its id (an already revoked key is reported, exit 0)",
-            _revoke_api_key, _revoke_key_args),
-    Command("list-clients", "list the OAuth clients: client_id, name, status, how registered, last used",
-            _list_clients, no_options),
-    Command("list-users", "list the users: id, email, role, status, API keys, last sign-in", _list_users,
-            no_options),
-    Command("list-api-keys", "list API keys (all, or one user's): id, prefix, name, status, last used",
-            _list_api_keys, _list_keys_args),
+    Command(
+        "revoke-api-key",
+        "revoke an API key by its id (an already revoked key is reported, exit 0)",
+        _revoke_api_key,
+        _revoke_key_args,
+    ),
+    Command(
+        "list-clients",
+        "list the OAuth clients: client_id, name, status, how registered, last used",
+        _list_clients,
+        no_options,
+    ),
+    Command("list-users", "list the users: id, email, role, status, API keys, last sign-in", _list_users, no_options),
+    Command(
+        "list-api-keys",
+        "list API keys (all, or one user's): id, prefix, name, status, last used",
+        _list_api_keys,
+        _list_keys_args,
+    ),
 ]

@@ -133,8 +133,9 @@ class JwksCache:
         if entry is not None and ((entry.expires > now and not refresh) or now - entry.fetched < REFRESH_INTERVAL):
             return entry.keys
         try:
-            document, seconds = await fetch_public_json(uri, settings, what="client's JWK set (jwks_uri)",
-                                                        max_bytes=MAX_JWKS_BYTES)
+            document, seconds = await fetch_public_json(
+                uri, settings, what="client's JWK set (jwks_uri)", max_bytes=MAX_JWKS_BYTES
+            )
             keys = signing_keys(document, strict=False)
         except (PublicFetchError, JwksError) as exc:
             raise JwksError(str(exc)) from None

@@ -55,8 +55,7 @@ BASIC_CHALLENGE = 'Basic realm="secondlayer", charset="UTF-8"'
 class OAuthError(Exception):
     """An RFC 6749 error: `error` code, a description a developer can act on, and the HTTP status."""
 
-    def __init__(self, error: str, description: str, status: int = 400,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
@@ -108,8 +107,13 @@ class AuthorizationRequest:
 
     def form_fields(self) -> dict[str, str]:
         """The parameters the consent form carries back on POST (re-validated there)."""
-        fields = {"response_type": "code", "client_id": self.client["client_id"], "scope": self.scope,
-                  "code_challenge": self.code_challenge, "code_challenge_method": "S256"}
+        fields = {
+            "response_type": "code",
+            "client_id": self.client["client_id"],
+            "scope": self.scope,
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": "S256",
+        }
         if self.redirect_uri_given:
             fields["redirect_uri"] = self.redirect_uri
         if self.state is not None:
@@ -134,16 +138,18 @@ def granted_scope(requested: str | None) -> str:
     return " ".join(known) if known else SCOPE_MCP
 
 
-async def lookup_client(db: Database, settings: Settings, client_id: str, *, fresh: bool,
-                        ip: str | None = None) -> Row | None:
+async def lookup_client(
+    db: Database, settings: Settings, client_id: str, *, fresh: bool, ip: str | None = None
+) -> Row | None:
     """An enabled-or-not client by id; a URL client_id is resolved through its metadata document."""
     if is_metadata_client_id(client_id):
         return await resolve_metadata_client(db, settings, client_id, fresh=fresh, ip=ip)
     return await get_client(db, client_id)
 
 
-async def validate_authorization_request(db: Database, settings: Settings, params: Mapping[str, list[str]],
-                                         ip: str | None = None) -> AuthorizationRequest:
+async def validate_authorization_request(
+    db: Database, settings: Settings, params: Mapping[str, list[str]], ip: str | None = None
+) -> AuthorizationRequest:
     """Check client and redirect URI first (page errors), then everything else (redirect errors)."""
     try:
         client_id = _single(params, "client_id")
@@ -155,16 +161,18 @@ async def validate_authorization_request(db: Database, settings: Settings, param
     try:
         client = await lookup_client(db, settings, client_id, fresh=True, ip=ip)
     except ClientMetadataError as exc:
-        raise AuthorizePageError(f"The client's metadata document cannot be used: {exc}",
-                                 reason="client_metadata") from None
+        raise AuthorizePageError(
+            f"The client's metadata document cannot be used: {exc}", reason="client_metadata"
+        ) from None
     if client is None:
         raise AuthorizePageError("Unknown client: no client is registered with this client_id", reason="unknown_client")
     if client["disabled"]:
         raise AuthorizePageError("This client has been disabled by an operator", 403, "client_disabled")
     if given_redirect is not None:
         if not redirect_uri_matches(client["redirect_uris"], given_redirect):
-            raise AuthorizePageError("The redirect_uri is not registered for this client",
-                                     reason="unregistered_redirect_uri")
+            raise AuthorizePageError(
+                "The redirect_uri is not registered for this client", reason="unregistered_redirect_uri"
+            )
         redirect_uri = given_redirect
     elif len(client["redirect_uris"]) == 1:
         redirect_uri = client["redirect_uris"][0]
@@ -208,8 +216,9 @@ async def validate_authorization_request(db: Database, settings: Settings, param
         if not is_our_resource(resources[0], settings.public_url):
             raise fail("invalid_target", f"The resource must be this server's MCP URL, {settings.public_url}/mcp")
         resource = canonical_resource(resources[0])
-    return AuthorizationRequest(client, redirect_uri, given_redirect is not None, state, challenge,
-                                granted_scope(scope), resource)
+    return AuthorizationRequest(
+        client, redirect_uri, given_redirect is not None, state, challenge, granted_scope(scope), resource
+    )
 
 
 def authorization_response_url(redirect_uri: str, params: Mapping[str, str | None]) -> str:
@@ -220,26 +229,39 @@ def authorization_response_url(redirect_uri: str, params: Mapping[str, str | Non
     return f"{target}{'&' if '?' in target else '?'}{query}"
 
 
-async def create_authorization_code(db: Database, settings: Settings, request: AuthorizationRequest, user: Row,
-                                    *, ip: str | None) -> str:
+async def create_authorization_code(
+    db: Database, settings: Settings, request: AuthorizationRequest, user: Row, *, ip: str | None
+) -> str:
     """Record the user's consent as a single-use code; returns the code (stored only as a hash)."""
     code = new_credential(AUTH_CODE_PREFIX)
     async with db.transaction() as conn:
-        await conn.execute(oauth_authorization_codes.insert().values(
-            code_hash=hash_credential(code), client_pk=request.client["id"], user_id=user["id"],
-            redirect_uri=request.redirect_uri, redirect_uri_given=request.redirect_uri_given,
-            code_challenge=request.code_challenge, code_challenge_method="S256", scope=request.scope,
-            resource=request.resource,
-            expires_at=sa.func.now() + interval(settings.auth_code_ttl),
-        ))
-        await audit.record(conn, "oauth.consent", actor=Actor(user["email"], user["id"], ip),
-                           target_type="client", target_id=request.client["client_id"],
-                           details={"scope": request.scope, "resource": request.resource,
-                                    "redirect_uri": request.redirect_uri})
+        await conn.execute(
+            oauth_authorization_codes.insert().values(
+                code_hash=hash_credential(code),
+                client_pk=request.client["id"],
+                user_id=user["id"],
+                redirect_uri=request.redirect_uri,
+                redirect_uri_given=request.redirect_uri_given,
+                code_challenge=request.code_challenge,
+                code_challenge_method="S256",
+                scope=request.scope,
+                resource=request.resource,
+                expires_at=sa.func.now() + interval(settings.auth_code_ttl),
+            )
+        )
+        await audit.record(
+            conn,
+            "oauth.consent",
+            actor=Actor(user["email"], user["id"], ip),
+            target_type="client",
+            target_id=request.client["client_id"],
+            details={"scope": request.scope, "resource": request.resource, "redirect_uri": request.redirect_uri},
+        )
     return code
 
 
 # ---- client authentication at the token, revocation and introspection endpoints ---------------------------
+
 
 @dataclass(frozen=True)
 class ClientCredentials:
@@ -302,13 +324,18 @@ def client_credentials(authorization: str | None, params: Mapping[str, str]) -> 
 
 def assertion_audiences(settings: Settings, endpoint_path: str) -> list[str]:
     """What a client assertion's aud may name: our token endpoint, our issuer, or the endpoint it is sent to."""
-    return list(dict.fromkeys([f"{settings.issuer}/oauth/token", settings.issuer,
-                               f"{settings.issuer}{endpoint_path}"]))
+    return list(dict.fromkeys([f"{settings.issuer}/oauth/token", settings.issuer, f"{settings.issuer}{endpoint_path}"]))
 
 
-async def authenticate_client(db: Database, settings: Settings, credentials: ClientCredentials | None,
-                              ip: str | None = None, *, endpoint_path: str = "/oauth/token",
-                              jwks_cache: JwksCache = JWKS_CACHE) -> Row:
+async def authenticate_client(
+    db: Database,
+    settings: Settings,
+    credentials: ClientCredentials | None,
+    ip: str | None = None,
+    *,
+    endpoint_path: str = "/oauth/token",
+    jwks_cache: JwksCache = JWKS_CACHE,
+) -> Row:
     """The client, authenticated with the method it registered, or with a stronger one: a client that has
     published keys may always sign an assertion; one registered for keys can never fall back to less.
     invalid_client (401) otherwise."""
@@ -325,8 +352,14 @@ async def authenticate_client(db: Database, settings: Settings, credentials: Cli
         if client["jwks_uri"] is None and client["jwks"] is None:
             raise invalid_client(f"This client has no registered keys; it must authenticate with {registered}")
         try:
-            await verify_client_assertion(db, settings, client, credentials.assertion,
-                                          audiences=assertion_audiences(settings, endpoint_path), cache=jwks_cache)
+            await verify_client_assertion(
+                db,
+                settings,
+                client,
+                credentials.assertion,
+                audiences=assertion_audiences(settings, endpoint_path),
+                cache=jwks_cache,
+            )
         except ClientAssertionError as exc:
             raise invalid_client(f"The client assertion is not accepted: {exc}") from None
         return client
@@ -338,6 +371,7 @@ async def authenticate_client(db: Database, settings: Settings, credentials: Cli
 
 
 # ---- tokens ----------------------------------------------------------------------------------------------
+
 
 def _verifier_matches(verifier: str, challenge: str) -> bool:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
@@ -359,31 +393,52 @@ def _audience(params: Mapping[str, str], bound: str | None, settings: Settings) 
     return canonical
 
 
-async def _issue_tokens(conn: Connection, settings: Settings, client: Row, grant: Row, scope: str,
-                        audience: str) -> dict[str, Any]:
+async def _issue_tokens(
+    conn: Connection, settings: Settings, client: Row, grant: Row, scope: str, audience: str
+) -> dict[str, Any]:
     access = new_credential(ACCESS_TOKEN_PREFIX)
-    common = {"grant_id": grant["id"], "client_pk": client["id"], "user_id": grant["user_id"], "scope": scope,
-              "audience": audience}
-    await conn.execute(oauth_tokens.insert().values(
-        token_hash=hash_credential(access), kind="access", **common,
-        expires_at=sa.func.now() + interval(settings.access_token_ttl)))
-    response: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
-                                "expires_in": settings.access_token_ttl, "scope": scope}
+    common = {
+        "grant_id": grant["id"],
+        "client_pk": client["id"],
+        "user_id": grant["user_id"],
+        "scope": scope,
+        "audience": audience,
+    }
+    await conn.execute(
+        oauth_tokens.insert().values(
+            token_hash=hash_credential(access),
+            kind="access",
+            **common,
+            expires_at=sa.func.now() + interval(settings.access_token_ttl),
+        )
+    )
+    response: dict[str, Any] = {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": settings.access_token_ttl,
+        "scope": scope,
+    }
     if "refresh_token" in client["grant_types"]:
         refresh = new_credential(REFRESH_TOKEN_PREFIX)
-        await conn.execute(oauth_tokens.insert().values(
-            token_hash=hash_credential(refresh), kind="refresh", **common,
-            expires_at=sa.func.now() + interval(settings.refresh_token_ttl)))
+        await conn.execute(
+            oauth_tokens.insert().values(
+                token_hash=hash_credential(refresh),
+                kind="refresh",
+                **common,
+                expires_at=sa.func.now() + interval(settings.refresh_token_ttl),
+            )
+        )
         response["refresh_token"] = refresh
-    await conn.execute(oauth_grants.update().where(oauth_grants.c.id == grant["id"])
-                       .values(last_used_at=sa.func.now()))
-    await conn.execute(oauth_clients.update().where(oauth_clients.c.id == client["id"])
-                       .values(last_used_at=sa.func.now()))
+    await conn.execute(oauth_grants.update().where(oauth_grants.c.id == grant["id"]).values(last_used_at=sa.func.now()))
+    await conn.execute(
+        oauth_clients.update().where(oauth_clients.c.id == client["id"]).values(last_used_at=sa.func.now())
+    )
     return response
 
 
-async def exchange_code(db: Database, settings: Settings, client: Row, params: Mapping[str, str],
-                        ip: str | None = None) -> dict[str, Any]:
+async def exchange_code(
+    db: Database, settings: Settings, client: Row, params: Mapping[str, str], ip: str | None = None
+) -> dict[str, Any]:
     """authorization_code grant: a single-use code bound to client, redirect URI, PKCE verifier and resource."""
     code = params.get("code")
     if not code:
@@ -394,10 +449,13 @@ async def exchange_code(db: Database, settings: Settings, client: Row, params: M
     replay_error: OAuthError | None = None
     async with db.transaction() as conn:
         row = await conn.fetch_one(
-            sa.select(oauth_authorization_codes,
-                      sa.func.extract("epoch", sa.func.now() - oauth_authorization_codes.c.used_at).label("used_ago"),
-                      (oauth_authorization_codes.c.expires_at <= sa.func.now()).label("expired"),
-                      users.c.email, users.c.disabled.label("user_disabled"))
+            sa.select(
+                oauth_authorization_codes,
+                sa.func.extract("epoch", sa.func.now() - oauth_authorization_codes.c.used_at).label("used_ago"),
+                (oauth_authorization_codes.c.expires_at <= sa.func.now()).label("expired"),
+                users.c.email,
+                users.c.disabled.label("user_disabled"),
+            )
             .join(users, users.c.id == oauth_authorization_codes.c.user_id)
             .where(oauth_authorization_codes.c.code_hash == hash_credential(code))
             .with_for_update(of=oauth_authorization_codes)
@@ -410,18 +468,26 @@ async def exchange_code(db: Database, settings: Settings, client: Row, params: M
             if row["grant_id"] is not None and float(row["used_ago"]) > settings.code_reuse_grace:
                 # RFC 6749 4.1.2: a code used twice may have been stolen; revoke what it issued. A repeat within
                 # the grace window is a client retrying (ChatGPT has sent the same code twice in a second).
-                revoked = await revoke_grants_where(conn, oauth_grants.c.id == row["grant_id"],
-                                                    "authorization code replayed")
-            await audit.record(conn, "oauth.code_replay", actor=Actor(client["client_id"], ip=ip), target_type="grant",
-                               target_id=row["grant_id"], details={"grant_revoked": bool(revoked)})
+                revoked = await revoke_grants_where(
+                    conn, oauth_grants.c.id == row["grant_id"], "authorization code replayed"
+                )
+            await audit.record(
+                conn,
+                "oauth.code_replay",
+                actor=Actor(client["client_id"], ip=ip),
+                target_type="grant",
+                target_id=row["grant_id"],
+                details={"grant_revoked": bool(revoked)},
+            )
             replay_error = OAuthError("invalid_grant", "The authorization code has already been used")
         else:
             if row["expired"]:
                 raise OAuthError("invalid_grant", "The authorization code has expired; start the sign-in again")
             given_redirect = params.get("redirect_uri")
             if row["redirect_uri_given"] and not given_redirect:
-                raise OAuthError("invalid_request", "redirect_uri is required: it was sent in the authorization "
-                                                    "request")
+                raise OAuthError(
+                    "invalid_request", "redirect_uri is required: it was sent in the authorization request"
+                )
             if given_redirect is not None and given_redirect != row["redirect_uri"]:
                 raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
             if not _PKCE.match(verifier) or not _verifier_matches(verifier, row["code_challenge"]):
@@ -429,23 +495,39 @@ async def exchange_code(db: Database, settings: Settings, client: Row, params: M
             audience = _audience(params, row["resource"], settings)
             if row["user_disabled"]:
                 raise OAuthError("invalid_grant", "The user's account is disabled")
-            grant = await conn.fetch_one(oauth_grants.insert().values(
-                user_id=row["user_id"], client_pk=client["id"], scope=row["scope"], resource=row["resource"],
-            ).returning(oauth_grants))
+            grant = await conn.fetch_one(
+                oauth_grants.insert()
+                .values(
+                    user_id=row["user_id"],
+                    client_pk=client["id"],
+                    scope=row["scope"],
+                    resource=row["resource"],
+                )
+                .returning(oauth_grants)
+            )
             assert grant is not None
-            await conn.execute(oauth_authorization_codes.update().where(oauth_authorization_codes.c.id == row["id"])
-                               .values(used_at=sa.func.now(), grant_id=grant["id"]))
+            await conn.execute(
+                oauth_authorization_codes.update()
+                .where(oauth_authorization_codes.c.id == row["id"])
+                .values(used_at=sa.func.now(), grant_id=grant["id"])
+            )
             response = await _issue_tokens(conn, settings, client, grant, row["scope"], audience)
-            await audit.record(conn, "oauth.token", actor=Actor(row["email"], row["user_id"], ip),
-                               target_type="grant", target_id=grant["id"],
-                               details={"client_id": client["client_id"], "grant_type": "authorization_code"})
+            await audit.record(
+                conn,
+                "oauth.token",
+                actor=Actor(row["email"], row["user_id"], ip),
+                target_type="grant",
+                target_id=grant["id"],
+                details={"client_id": client["client_id"], "grant_type": "authorization_code"},
+            )
     if replay_error is not None:
         raise replay_error
     return response
 
 
-async def refresh_tokens(db: Database, settings: Settings, client: Row, params: Mapping[str, str],
-                         ip: str | None = None) -> dict[str, Any]:
+async def refresh_tokens(
+    db: Database, settings: Settings, client: Row, params: Mapping[str, str], ip: str | None = None
+) -> dict[str, Any]:
     """refresh_token grant with rotation: a retired token kills the grant, unless within the reuse grace window."""
     presented = params.get("refresh_token")
     if not presented:
@@ -455,12 +537,16 @@ async def refresh_tokens(db: Database, settings: Settings, client: Row, params: 
     reuse_error: OAuthError | None = None
     async with db.transaction() as conn:
         row = await conn.fetch_one(
-            sa.select(oauth_tokens,
-                      sa.func.extract("epoch", sa.func.now() - oauth_tokens.c.rotated_at).label("rotated_ago"),
-                      (oauth_tokens.c.expires_at <= sa.func.now()).label("expired"),
-                      oauth_grants.c.revoked_at.label("grant_revoked_at"), oauth_grants.c.scope.label("grant_scope"),
-                      oauth_grants.c.resource.label("grant_resource"), users.c.email,
-                      users.c.disabled.label("user_disabled"))
+            sa.select(
+                oauth_tokens,
+                sa.func.extract("epoch", sa.func.now() - oauth_tokens.c.rotated_at).label("rotated_ago"),
+                (oauth_tokens.c.expires_at <= sa.func.now()).label("expired"),
+                oauth_grants.c.revoked_at.label("grant_revoked_at"),
+                oauth_grants.c.scope.label("grant_scope"),
+                oauth_grants.c.resource.label("grant_resource"),
+                users.c.email,
+                users.c.disabled.label("user_disabled"),
+            )
             .join(oauth_grants, oauth_grants.c.id == oauth_tokens.c.grant_id)
             .join(users, users.c.id == oauth_tokens.c.user_id)
             .where(oauth_tokens.c.token_hash == hash_credential(presented), oauth_tokens.c.kind == "refresh")
@@ -477,10 +563,16 @@ async def refresh_tokens(db: Database, settings: Settings, client: Row, params: 
         if row["rotated_at"] is not None and float(row["rotated_ago"]) > settings.refresh_reuse_grace:
             # RFC 9700 4.14.2: a retired refresh token coming back means two parties hold it; end the grant.
             await revoke_grants_where(conn, oauth_grants.c.id == row["grant_id"], "refresh token reused")
-            await audit.record(conn, "oauth.refresh_reuse", actor=Actor(client["client_id"], row["user_id"], ip),
-                               target_type="grant", target_id=row["grant_id"])
-            reuse_error = OAuthError("invalid_grant", "The refresh token was already used; the grant is revoked, "
-                                                      "sign in again")
+            await audit.record(
+                conn,
+                "oauth.refresh_reuse",
+                actor=Actor(client["client_id"], row["user_id"], ip),
+                target_type="grant",
+                target_id=row["grant_id"],
+            )
+            reuse_error = OAuthError(
+                "invalid_grant", "The refresh token was already used; the grant is revoked, sign in again"
+            )
         else:
             scope = row["scope"]
             if params.get("scope"):
@@ -490,22 +582,34 @@ async def refresh_tokens(db: Database, settings: Settings, client: Row, params: 
                 scope = " ".join(s for s in row["grant_scope"].split() if s in asked)
             audience = _audience(params, row["grant_resource"], settings)
             if row["rotated_at"] is None:
-                await conn.execute(oauth_tokens.update().where(oauth_tokens.c.id == row["id"])
-                                   .values(rotated_at=sa.func.now(), last_used_at=sa.func.now()))
+                await conn.execute(
+                    oauth_tokens.update()
+                    .where(oauth_tokens.c.id == row["id"])
+                    .values(rotated_at=sa.func.now(), last_used_at=sa.func.now())
+                )
             # Within the grace window a duplicate concurrent refresh gets its own fresh pair on the same grant.
             grant = {"id": row["grant_id"], "user_id": row["user_id"]}
             response = await _issue_tokens(conn, settings, client, grant, scope, audience)
-            await audit.record(conn, "oauth.token", actor=Actor(row["email"], row["user_id"], ip),
-                               target_type="grant", target_id=row["grant_id"],
-                               details={"client_id": client["client_id"], "grant_type": "refresh_token",
-                                        "within_reuse_grace": row["rotated_at"] is not None})
+            await audit.record(
+                conn,
+                "oauth.token",
+                actor=Actor(row["email"], row["user_id"], ip),
+                target_type="grant",
+                target_id=row["grant_id"],
+                details={
+                    "client_id": client["client_id"],
+                    "grant_type": "refresh_token",
+                    "within_reuse_grace": row["rotated_at"] is not None,
+                },
+            )
     if reuse_error is not None:
         raise reuse_error
     return response
 
 
-async def issue_token(db: Database, settings: Settings, client: Row, params: Mapping[str, str],
-                      ip: str | None = None) -> dict[str, Any]:
+async def issue_token(
+    db: Database, settings: Settings, client: Row, params: Mapping[str, str], ip: str | None = None
+) -> dict[str, Any]:
     """The token endpoint's dispatch on grant_type."""
     grant_type = params.get("grant_type")
     if not grant_type:
@@ -519,11 +623,13 @@ async def issue_token(db: Database, settings: Settings, client: Row, params: Map
 
 # ---- revocation and introspection ------------------------------------------------------------------------
 
+
 async def revoke_token(db: Database, client: Row, token: str, *, ip: str | None = None) -> None:
     """RFC 7009: revoke the client's own token (a refresh token takes its whole grant). Unknown tokens: no-op."""
     async with db.transaction() as conn:
-        row = await conn.fetch_one(sa.select(oauth_tokens)
-                                   .where(oauth_tokens.c.token_hash == hash_credential(token)).with_for_update())
+        row = await conn.fetch_one(
+            sa.select(oauth_tokens).where(oauth_tokens.c.token_hash == hash_credential(token)).with_for_update()
+        )
         if row is None:
             return
         if row["client_pk"] != client["id"]:
@@ -532,37 +638,62 @@ async def revoke_token(db: Database, client: Row, token: str, *, ip: str | None 
         if row["kind"] == "refresh":
             await revoke_grants_where(conn, oauth_grants.c.id == row["grant_id"], "revoked by client")
         elif row["revoked_at"] is None:
-            await conn.execute(oauth_tokens.update().where(oauth_tokens.c.id == row["id"])
-                               .values(revoked_at=sa.func.now()))
+            await conn.execute(
+                oauth_tokens.update().where(oauth_tokens.c.id == row["id"]).values(revoked_at=sa.func.now())
+            )
             await revocations.notify_tokens(conn, [row["token_hash"]])
-        await audit.record(conn, "token.revoke", actor=Actor(client["client_id"], row["user_id"], ip),
-                           target_type="grant", target_id=row["grant_id"], details={"kind": row["kind"]})
+        await audit.record(
+            conn,
+            "token.revoke",
+            actor=Actor(client["client_id"], row["user_id"], ip),
+            target_type="grant",
+            target_id=row["grant_id"],
+            details={"kind": row["kind"]},
+        )
 
 
-async def introspect_token(db: Database, settings: Settings, client: Row, token: str, *,
-                           authenticated_with: str) -> dict[str, Any]:
+async def introspect_token(
+    db: Database, settings: Settings, client: Row, token: str, *, authenticated_with: str
+) -> dict[str, Any]:
     """RFC 7662 for a confidential client: details of its own active tokens, {"active": false} for anything else.
     `authenticated_with` is how the client proved itself on this request: a public client (none) may not ask."""
     if authenticated_with == PUBLIC_METHOD:
         raise invalid_client("Introspection is for confidential clients (a secret or a signed client assertion)")
     row = await db.fetch_one(
-        sa.select(oauth_tokens, users.c.email, users.c.disabled.label("user_disabled"),
-                  oauth_grants.c.revoked_at.label("grant_revoked_at"),
-                  (oauth_tokens.c.expires_at > sa.func.now()).label("live"),
-                  sa.func.extract("epoch", oauth_tokens.c.expires_at).label("exp"),
-                  sa.func.extract("epoch", oauth_tokens.c.created_at).label("iat"))
+        sa.select(
+            oauth_tokens,
+            users.c.email,
+            users.c.disabled.label("user_disabled"),
+            oauth_grants.c.revoked_at.label("grant_revoked_at"),
+            (oauth_tokens.c.expires_at > sa.func.now()).label("live"),
+            sa.func.extract("epoch", oauth_tokens.c.expires_at).label("exp"),
+            sa.func.extract("epoch", oauth_tokens.c.created_at).label("iat"),
+        )
         .join(users, users.c.id == oauth_tokens.c.user_id)
         .join(oauth_grants, oauth_grants.c.id == oauth_tokens.c.grant_id)
         .where(oauth_tokens.c.token_hash == hash_credential(token))
     )
-    if (row is None or row["client_pk"] != client["id"] or not row["live"] or row["revoked_at"] is not None
-            or row["grant_revoked_at"] is not None or row["user_disabled"] or client["disabled"]
-            or (row["kind"] == "refresh" and row["rotated_at"] is not None)):
+    if (
+        row is None
+        or row["client_pk"] != client["id"]
+        or not row["live"]
+        or row["revoked_at"] is not None
+        or row["grant_revoked_at"] is not None
+        or row["user_disabled"]
+        or client["disabled"]
+        or (row["kind"] == "refresh" and row["rotated_at"] is not None)
+    ):
         return {"active": False}
     answer: dict[str, Any] = {
-        "active": True, "scope": row["scope"], "client_id": client["client_id"], "username": row["email"],
-        "sub": str(row["user_id"]), "token_type": "Bearer" if row["kind"] == "access" else "refresh_token",
-        "exp": int(row["exp"]), "iat": int(row["iat"]), "iss": settings.issuer,
+        "active": True,
+        "scope": row["scope"],
+        "client_id": client["client_id"],
+        "username": row["email"],
+        "sub": str(row["user_id"]),
+        "token_type": "Bearer" if row["kind"] == "access" else "refresh_token",
+        "exp": int(row["exp"]),
+        "iat": int(row["iat"]),
+        "iss": settings.issuer,
     }
     if row["audience"]:
         answer["aud"] = row["audience"]

@@ -42,7 +42,8 @@ async def _dummy_hash(rounds: int) -> bytes:
     if rounds not in _DUMMY_HASHES:
         loop = asyncio.get_running_loop()
         _DUMMY_HASHES[rounds] = await loop.run_in_executor(
-            _executor, lambda: bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=rounds)))
+            _executor, lambda: bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=rounds))
+        )
     return _DUMMY_HASHES[rounds]
 
 

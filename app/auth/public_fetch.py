@@ -35,8 +35,11 @@ class PublicFetchError(Exception):
 # IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it through a translator or tunnel
 # (IPv4-compatible, IPv4-translated (RFC 2765 SIIT), NAT64 well-known prefix): 64:ff9b::10.0.0.1 is 10.0.0.1
 # on a NAT64 network, ::ffff:0:10.0.0.1 on a SIIT one.
-_EMBEDDING_V4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"),
-                 ipaddress.ip_network("64:ff9b::/96"))
+_EMBEDDING_V4 = (
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+    ipaddress.ip_network("64:ff9b::/96"),
+)
 # Local-use NAT64 (RFC 8215) translates into the operator's own networks: never public.
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
@@ -64,8 +67,9 @@ class PublicAddressResolver(Resolver):
         self.allow_private = allow_private
         self.inner = DefaultLoopResolver()
 
-    async def resolve(self, host: str, port: int,
-                      family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
+    async def resolve(
+        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
         addresses = await self.inner.resolve(host, port, family)
         allowed = [(fam, addr) for fam, addr in addresses if address_allowed(addr[0], self.allow_private)]
         if not allowed:
@@ -109,18 +113,30 @@ def check_public_url(url: Any, what: str, *, allow_loopback: bool, need_path: bo
 
 async def fetch_public_json(url: str, settings: Settings, *, what: str, max_bytes: int) -> tuple[dict[str, Any], int]:
     """The JSON object at `url` and how many seconds to cache it; PublicFetchError on any failure."""
-    http = SimpleAsyncHTTPClient(force_instance=True, max_body_size=max_bytes,
-                                 resolver=PublicAddressResolver(allow_private=settings.client_metadata_allow_loopback))
+    http = SimpleAsyncHTTPClient(
+        force_instance=True,
+        max_body_size=max_bytes,
+        resolver=PublicAddressResolver(allow_private=settings.client_metadata_allow_loopback),
+    )
     try:
-        response = await http.fetch(HTTPRequest(
-            url, method="GET", headers={"Accept": "application/json"}, follow_redirects=False,
-            connect_timeout=FETCH_TIMEOUT, request_timeout=FETCH_TIMEOUT, decompress_response=False,
-        ), raise_error=False)
+        response = await http.fetch(
+            HTTPRequest(
+                url,
+                method="GET",
+                headers={"Accept": "application/json"},
+                follow_redirects=False,
+                connect_timeout=FETCH_TIMEOUT,
+                request_timeout=FETCH_TIMEOUT,
+                decompress_response=False,
+            ),
+            raise_error=False,
+        )
     except PublicFetchError:
         raise
     except HTTPClientError as exc:  # 599: timed out, too large, or the connection failed
-        raise PublicFetchError(f"the {what} could not be fetched ({exc}; limits: {FETCH_TIMEOUT:g} s, "
-                               f"{max_bytes} bytes)") from None
+        raise PublicFetchError(
+            f"the {what} could not be fetched ({exc}; limits: {FETCH_TIMEOUT:g} s, {max_bytes} bytes)"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any transport failure is the same answer: could not fetch
         raise PublicFetchError(f"the {what} could not be fetched ({type(exc).__name__})") from None
     finally:

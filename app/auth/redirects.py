@@ -19,11 +19,34 @@ LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
 # Schemes a browser interprets itself (running code, reading local files, showing source, reaching its own
 # internals or extensions): never a place to send a code. A scheme built on one of them ("javascript+x",
 # "view-source.x") is refused too: no legitimate app names itself that way.
-FORBIDDEN_SCHEMES = frozenset({
-    "javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "view-source", "ws", "wss",
-    "chrome", "chrome-extension", "chrome-untrusted", "devtools", "edge", "brave", "opera", "vivaldi",
-    "moz-extension", "resource", "jar", "safari-extension", "ms-browser-extension", "intent",
-})
+FORBIDDEN_SCHEMES = frozenset(
+    {
+        "javascript",
+        "data",
+        "vbscript",
+        "file",
+        "about",
+        "blob",
+        "filesystem",
+        "view-source",
+        "ws",
+        "wss",
+        "chrome",
+        "chrome-extension",
+        "chrome-untrusted",
+        "devtools",
+        "edge",
+        "brave",
+        "opera",
+        "vivaldi",
+        "moz-extension",
+        "resource",
+        "jar",
+        "safari-extension",
+        "ms-browser-extension",
+        "intent",
+    }
+)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _IP_LITERAL = re.compile(r"\[[0-9A-Fa-f:.]+\]")
@@ -192,8 +215,15 @@ def ascii_url(uri: str) -> str:
             ascii_host = quote(parts.hostname, safe="")
         netloc = ascii_host + (f":{parts.port}" if parts.port else "")
     safe = "/:@!$&'()*+,;=%?~-._"
-    return urlunsplit((parts.scheme, quote(netloc, safe=safe + "[]"), quote(parts.path, safe=safe),
-                       quote(parts.query, safe=safe), quote(parts.fragment, safe=safe)))
+    return urlunsplit(
+        (
+            parts.scheme,
+            quote(netloc, safe=safe + "[]"),
+            quote(parts.path, safe=safe),
+            quote(parts.query, safe=safe),
+            quote(parts.fragment, safe=safe),
+        )
+    )
 
 
 def form_action_source(uri: str) -> str:

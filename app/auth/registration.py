@@ -24,8 +24,15 @@ from app.db import Database, Row
 DEFAULT_NAME = "Unnamed client"
 MAX_FIELD_LENGTH = 2000  # longer descriptive values are dropped, not stored and echoed
 # Optional descriptive fields kept and echoed back (RFC 7591 2); strings only.
-DESCRIPTIVE_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id", "software_version",
-                      "application_type")
+DESCRIPTIVE_FIELDS = (
+    "client_uri",
+    "logo_uri",
+    "tos_uri",
+    "policy_uri",
+    "software_id",
+    "software_version",
+    "application_type",
+)
 
 
 URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
@@ -48,16 +55,20 @@ def parse_registration(body: Any, *, allow_loopback_jwks_uri: bool = False) -> d
     if method not in AUTH_METHODS:
         raise _metadata_error(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
     try:
-        jwks_uri, jwks = validate_client_keys(method, body.get("jwks_uri"), body.get("jwks"),
-                                              allow_loopback=allow_loopback_jwks_uri)
+        jwks_uri, jwks = validate_client_keys(
+            method, body.get("jwks_uri"), body.get("jwks"), allow_loopback=allow_loopback_jwks_uri
+        )
     except ClientError as exc:
         raise _metadata_error(str(exc)) from None
     alg = body.get("token_endpoint_auth_signing_alg")
     if method == KEY_METHOD and alg is not None and alg not in ALLOWED_ALGORITHMS:
         raise _metadata_error(f"token_endpoint_auth_signing_alg must be one of {', '.join(ALLOWED_ALGORITHMS)}")
     response_types = body.get("response_types", ["code"])
-    if (not isinstance(response_types, list) or not response_types
-            or not all(isinstance(t, str) and t == "code" for t in response_types)):
+    if (
+        not isinstance(response_types, list)
+        or not response_types
+        or not all(isinstance(t, str) and t == "code" for t in response_types)
+    ):
         raise _metadata_error("response_types may only contain code")
     name = body.get("client_name")
     try:
@@ -71,13 +82,22 @@ def parse_registration(body: Any, *, allow_loopback_jwks_uri: bool = False) -> d
     for field in URL_FIELDS:
         if body.get(field) is not None and not is_web_url(body[field]):
             raise _metadata_error(f"{field} must be an http or https URL")
-    extra = {k: body[k] for k in DESCRIPTIVE_FIELDS
-             if isinstance(body.get(k), str) and len(body[k]) <= MAX_FIELD_LENGTH}
+    extra = {
+        k: body[k] for k in DESCRIPTIVE_FIELDS if isinstance(body.get(k), str) and len(body[k]) <= MAX_FIELD_LENGTH
+    }
     contacts = body.get("contacts")
     if isinstance(contacts, list) and all(isinstance(c, str) and len(c) <= MAX_FIELD_LENGTH for c in contacts):
         extra["contacts"] = contacts[:10]
-    return {"name": name, "redirect_uris": uris, "token_endpoint_auth_method": method, "grant_types": grant_types,
-            "metadata": extra, "scope": granted_scope(scope), "jwks_uri": jwks_uri, "jwks": jwks}
+    return {
+        "name": name,
+        "redirect_uris": uris,
+        "token_endpoint_auth_method": method,
+        "grant_types": grant_types,
+        "metadata": extra,
+        "scope": granted_scope(scope),
+        "jwks_uri": jwks_uri,
+        "jwks": jwks,
+    }
 
 
 def registration_response(row: Row, secret: str | None) -> dict[str, Any]:
@@ -106,6 +126,11 @@ async def register_dynamic_client(db: Database, settings: Settings, body: Any, *
     """Register a client from an RFC 7591 request; returns the client information response."""
     args = parse_registration(body, allow_loopback_jwks_uri=settings.client_metadata_allow_loopback)
     args.pop("scope")
-    row, secret = await register_client(db, **args, source="dynamic", actor=Actor("anonymous", ip=ip),
-                                        allow_loopback_jwks_uri=settings.client_metadata_allow_loopback)
+    row, secret = await register_client(
+        db,
+        **args,
+        source="dynamic",
+        actor=Actor("anonymous", ip=ip),
+        allow_loopback_jwks_uri=settings.client_metadata_allow_loopback,
+    )
     return registration_response(row, secret)

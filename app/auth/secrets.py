@@ -13,8 +13,14 @@ CLIENT_SECRET_PREFIX = "mcp_secret_"  # noqa: S105
 API_KEY_PREFIX = "sl_"
 SESSION_PREFIX = "sls_"
 # Every kind of credential we issue: the log redactor masks anything that starts with one of these.
-CREDENTIAL_PREFIXES = (ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, AUTH_CODE_PREFIX, CLIENT_SECRET_PREFIX,
-                       API_KEY_PREFIX, SESSION_PREFIX)
+CREDENTIAL_PREFIXES = (
+    ACCESS_TOKEN_PREFIX,
+    REFRESH_TOKEN_PREFIX,
+    AUTH_CODE_PREFIX,
+    CLIENT_SECRET_PREFIX,
+    API_KEY_PREFIX,
+    SESSION_PREFIX,
+)
 
 # 32 random bytes: 256 bits, as the contract requires of every credential.
 _ENTROPY_BYTES = 32

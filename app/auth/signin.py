@@ -95,18 +95,27 @@ def slowdown_seconds(failures: int, settings: Settings) -> float:
 
 async def _lock_rows(conn: Connection, keys: ThrottleKeys) -> None:
     """Lock the keys' rows in key order before changing any of them (one UPDATE may take them in any order)."""
-    await conn.fetch_all(sa.select(auth_throttle.c.key).where(auth_throttle.c.key.in_(keys.all()))
-                         .order_by(auth_throttle.c.key).with_for_update())
+    await conn.fetch_all(
+        sa.select(auth_throttle.c.key)
+        .where(auth_throttle.c.key.in_(keys.all()))
+        .order_by(auth_throttle.c.key)
+        .with_for_update()
+    )
 
 
 async def _current_lock(db: Database | Connection, keys: ThrottleKeys, settings: Settings) -> Row | None:
     """The lock that ends last among the keys that lock (its key, seconds left, audit entry), or None."""
     table = auth_throttle
     return await db.fetch_one(
-        sa.select(table.c.key, table.c.audit_id, table.c.locked_until,
-                  sa.func.extract("epoch", table.c.locked_until - sa.func.now()).label("seconds"))
+        sa.select(
+            table.c.key,
+            table.c.audit_id,
+            table.c.locked_until,
+            sa.func.extract("epoch", table.c.locked_until - sa.func.now()).label("seconds"),
+        )
         .where(table.c.key.in_(list(keys.limits(settings))), table.c.locked_until > sa.func.now())
-        .order_by(table.c.locked_until.desc(), table.c.key).limit(1)
+        .order_by(table.c.locked_until.desc(), table.c.key)
+        .limit(1)
     )
 
 
@@ -115,11 +124,21 @@ async def _lock_exhausted(conn: Connection, keys: ThrottleKeys, settings: Settin
     table = auth_throttle
     limits = keys.limits(settings)
     seconds = sa.func.least(settings.login_lockout * sa.func.power(2, table.c.lockouts), MAX_LOCKOUT_SECONDS)
-    await conn.execute(table.update().where(
-        table.c.key.in_(list(limits)), table.c.failures >= sa.case(limits, value=table.c.key),
-        sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= sa.func.now()),
-    ).values(failures=0, lockouts=table.c.lockouts + 1, window_started_at=sa.func.now(),
-             locked_until=sa.func.now() + interval(seconds), audit_id=None))
+    await conn.execute(
+        table.update()
+        .where(
+            table.c.key.in_(list(limits)),
+            table.c.failures >= sa.case(limits, value=table.c.key),
+            sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= sa.func.now()),
+        )
+        .values(
+            failures=0,
+            lockouts=table.c.lockouts + 1,
+            window_started_at=sa.func.now(),
+            locked_until=sa.func.now() + interval(seconds),
+            audit_id=None,
+        )
+    )
 
 
 async def _count_refusal(conn: Connection, lock: Row, keys: ThrottleKeys, claimed: Actor, purpose: str) -> None:
@@ -129,21 +148,37 @@ async def _count_refusal(conn: Connection, lock: Row, keys: ThrottleKeys, claime
     """
     if lock["audit_id"] is not None:
         attempts = sa.cast(audit_log.c.details["attempts"].astext, sa.Integer) + 1
-        counted = await conn.fetch_value(audit_log.update().where(audit_log.c.id == lock["audit_id"]).values(
-            details=audit_log.c.details.op("||", return_type=JSONB)(
-                sa.func.jsonb_build_object("attempts", attempts, "last_at", sa.func.now()))
-        ).returning(audit_log.c.id))
+        counted = await conn.fetch_value(
+            audit_log.update()
+            .where(audit_log.c.id == lock["audit_id"])
+            .values(
+                details=audit_log.c.details.op("||", return_type=JSONB)(
+                    sa.func.jsonb_build_object("attempts", attempts, "last_at", sa.func.now())
+                )
+            )
+            .returning(audit_log.c.id)
+        )
         if counted is not None:
             return
     # A locked address refuses whichever email is tried: its entry names no account.
     actor = claimed if lock["key"] == keys.pair else Actor("anonymous", ip=claimed.ip)
-    entry = await audit.record(conn, "signin.throttled", actor=actor, details={
-        "purpose": purpose, "key": lock["key"], "attempts": 1, "locked_until": lock["locked_until"].isoformat()})
+    entry = await audit.record(
+        conn,
+        "signin.throttled",
+        actor=actor,
+        details={
+            "purpose": purpose,
+            "key": lock["key"],
+            "attempts": 1,
+            "locked_until": lock["locked_until"].isoformat(),
+        },
+    )
     await conn.execute(auth_throttle.update().where(auth_throttle.c.key == lock["key"]).values(audit_id=entry))
 
 
-async def _begin_attempt(db: Database, keys: ThrottleKeys, settings: Settings, claimed: Actor,
-                         purpose: str) -> tuple[int, float]:
+async def _begin_attempt(
+    db: Database, keys: ThrottleKeys, settings: Settings, claimed: Actor, purpose: str
+) -> tuple[int, float]:
     """Count this attempt against every key before the password is checked.
 
     Returns (seconds to wait when refused, else 0; seconds to slow down by before checking). Counting first is
@@ -159,11 +194,17 @@ async def _begin_attempt(db: Database, keys: ThrottleKeys, settings: Settings, c
             counts = {}
             for key in keys.all():
                 counts[key] = await conn.fetch_value(
-                    pg_insert(table).values(key=key, failures=1, lockouts=0).on_conflict_do_update(
+                    pg_insert(table)
+                    .values(key=key, failures=1, lockouts=0)
+                    .on_conflict_do_update(
                         index_elements=[table.c.key],
-                        set_={"failures": sa.case((fresh, 1), else_=table.c.failures + 1),
-                              "window_started_at": sa.case((fresh, sa.func.now()), else_=table.c.window_started_at)},
-                    ).returning(table.c.failures))
+                        set_={
+                            "failures": sa.case((fresh, 1), else_=table.c.failures + 1),
+                            "window_started_at": sa.case((fresh, sa.func.now()), else_=table.c.window_started_at),
+                        },
+                    )
+                    .returning(table.c.failures)
+                )
             if all(counts[key] <= limit for key, limit in keys.limits(settings).items()):
                 return 0, slowdown_seconds(counts[keys.account] - 1, settings)
             # Over a limit (attempts still in flight used it up): refuse without checking, and lock now.
@@ -178,8 +219,9 @@ async def _begin_attempt(db: Database, keys: ThrottleKeys, settings: Settings, c
 async def _take_back(conn: Connection, keys: ThrottleKeys) -> None:
     """Uncount an attempt that was not a wrong password (the caller holds the rows' locks)."""
     table = auth_throttle
-    await conn.execute(table.update().where(table.c.key.in_(keys.all()))
-                       .values(failures=sa.func.greatest(table.c.failures - 1, 0)))
+    await conn.execute(
+        table.update().where(table.c.key.in_(keys.all())).values(failures=sa.func.greatest(table.c.failures - 1, 0))
+    )
 
 
 async def _record_failure(db: Database, keys: ThrottleKeys, settings: Settings) -> None:
@@ -200,7 +242,13 @@ async def _record_right_password(db: Database, keys: ThrottleKeys, *, signed_in:
 
 
 async def sign_in(
-    db: Database, settings: Settings, email: str, password: str, *, ip: str | None, purpose: str,
+    db: Database,
+    settings: Settings,
+    email: str,
+    password: str,
+    *,
+    ip: str | None,
+    purpose: str,
     require_admin: bool = False,
 ) -> Row:
     """The user for these credentials, or SignInError. Every outcome is written to the audit log."""
@@ -221,8 +269,12 @@ async def sign_in(
         # audit log tells them apart.
         reason = "no_password" if user is not None and user["password_hash"] is None else "invalid_credentials"
         await _record_failure(db, keys, settings)
-        await audit.record(db, "signin.failed", actor=replace(claimed, user_id=known.user_id),
-                           details={"purpose": purpose, "reason": reason})
+        await audit.record(
+            db,
+            "signin.failed",
+            actor=replace(claimed, user_id=known.user_id),
+            details={"purpose": purpose, "reason": reason},
+        )
         raise SignInError("invalid_credentials", MESSAGES["invalid_credentials"])
     may_enter = not user["disabled"] and (user["is_admin"] or not require_admin)
     # The right password was no guess, even if the account may not sign in.
@@ -238,14 +290,20 @@ async def sign_in(
     return user
 
 
-async def start_session(db: Database, settings: Settings, user_id: int, *, ip: str | None,
-                        user_agent: str | None) -> str:
+async def start_session(
+    db: Database, settings: Settings, user_id: int, *, ip: str | None, user_agent: str | None
+) -> str:
     """A new browser session; returns the cookie value (stored only as a hash)."""
     token = new_credential(SESSION_PREFIX)
-    await db.execute(web_sessions.insert().values(
-        session_hash=hash_credential(token), user_id=user_id, ip=ip, user_agent=(user_agent or "")[:300],
-        expires_at=sa.func.now() + interval(settings.session_ttl),
-    ))
+    await db.execute(
+        web_sessions.insert().values(
+            session_hash=hash_credential(token),
+            user_id=user_id,
+            ip=ip,
+            user_agent=(user_agent or "")[:300],
+            expires_at=sa.func.now() + interval(settings.session_ttl),
+        )
+    )
     return token
 
 
@@ -256,8 +314,11 @@ async def session_user(db: Database, token: str | None) -> Row | None:
     row = await db.fetch_one(
         sa.select(users, web_sessions.c.id.label("session_id"))
         .join(web_sessions, web_sessions.c.user_id == users.c.id)
-        .where(web_sessions.c.session_hash == hash_credential(token), web_sessions.c.expires_at > sa.func.now(),
-               users.c.disabled.is_(False))
+        .where(
+            web_sessions.c.session_hash == hash_credential(token),
+            web_sessions.c.expires_at > sa.func.now(),
+            users.c.disabled.is_(False),
+        )
     )
     return row
 
@@ -273,13 +334,15 @@ async def sign_out(db: Database, token: str | None, *, ip: str | None, purpose: 
         return
     async with db.transaction() as conn:
         ended = await conn.fetch_one(
-            web_sessions.delete().where(web_sessions.c.session_hash == hash_credential(token))
+            web_sessions.delete()
+            .where(web_sessions.c.session_hash == hash_credential(token))
             .returning(web_sessions.c.user_id)
         )
         if ended is not None:
             email = await conn.fetch_value(sa.select(users.c.email).where(users.c.id == ended["user_id"]))
-            await audit.record(conn, "signout", actor=Actor(email or "anonymous", ended["user_id"], ip),
-                               details={"purpose": purpose})
+            await audit.record(
+                conn, "signout", actor=Actor(email or "anonymous", ended["user_id"], ip), details={"purpose": purpose}
+            )
 
 
 class CookieOptions(TypedDict):
@@ -298,8 +361,12 @@ class SessionCookie:
     name: str = "sl_session"
 
     def kwargs(self, settings: Settings) -> CookieOptions:
-        return {"httponly": True, "samesite": "Lax", "secure": settings.secure_cookies,
-                "expires_days": settings.session_ttl / 86400}
+        return {
+            "httponly": True,
+            "samesite": "Lax",
+            "secure": settings.secure_cookies,
+            "expires_days": settings.session_ttl / 86400,
+        }
 
 
 SESSION_COOKIE = SessionCookie()

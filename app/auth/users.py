@@ -69,13 +69,24 @@ async def create_user(
         )
         if row is None:
             raise UserError(f"a user with email {email} already exists")
-        await audit.record(conn, "user.create", actor=actor, target_type="user", target_id=row["id"],
-                           details={"email": email, "is_admin": is_admin})
+        await audit.record(
+            conn,
+            "user.create",
+            actor=actor,
+            target_type="user",
+            target_id=row["id"],
+            details={"email": email, "is_admin": is_admin},
+        )
     return row
 
 
 async def set_password(
-    db: Database, email: str, password: str, *, rounds: int = 10, actor: Actor = CLI,
+    db: Database,
+    email: str,
+    password: str,
+    *,
+    rounds: int = 10,
+    actor: Actor = CLI,
 ) -> Row:
     """Set or reset a user's password and end their browser sessions; UserError when there is no such user."""
     password_hash = await hash_password(password, rounds)
@@ -90,8 +101,14 @@ async def set_password(
             raise UserError(f"no user with email {email.strip()}")
         # Whoever signed in with the old password must sign in again.
         await conn.execute(web_sessions.delete().where(web_sessions.c.user_id == row["id"]))
-        await audit.record(conn, "user.set_password", actor=actor, target_type="user", target_id=row["id"],
-                           details={"email": row["email"]})
+        await audit.record(
+            conn,
+            "user.set_password",
+            actor=actor,
+            target_type="user",
+            target_id=row["id"],
+            details={"email": row["email"]},
+        )
     return row
 
 
@@ -100,6 +117,7 @@ async def count_admins(db: Database) -> int:
 
 
 # ---- listing, disabling and operator rights (operator console) -----------------------------------
+
 
 def _search_filter(search: str | None) -> sa.ColumnElement[bool]:
     if not search:
@@ -113,23 +131,37 @@ async def list_users(db: Database, *, search: str | None = None, limit: int = 50
     from app.db.tables import api_keys, oauth_grants
 
     live_keys = (
-        sa.select(sa.func.count()).select_from(api_keys)
-        .where(api_keys.c.user_id == users.c.id, api_keys.c.revoked_at.is_(None),
-               sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > sa.func.now()))
+        sa.select(sa.func.count())
+        .select_from(api_keys)
+        .where(
+            api_keys.c.user_id == users.c.id,
+            api_keys.c.revoked_at.is_(None),
+            sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > sa.func.now()),
+        )
         .scalar_subquery()
     )
     live_grants = (
-        sa.select(sa.func.count()).select_from(oauth_grants)
+        sa.select(sa.func.count())
+        .select_from(oauth_grants)
         .where(oauth_grants.c.user_id == users.c.id, oauth_grants.c.revoked_at.is_(None))
         .scalar_subquery()
     )
     return await db.fetch_all(
-        sa.select(users.c.id, users.c.email, users.c.is_admin, users.c.disabled, users.c.created_at,
-                  users.c.last_login_at, users.c.password_hash.isnot(None).label("has_password"),
-                  live_keys.label("api_keys"), live_grants.label("active_grants"))
+        sa.select(
+            users.c.id,
+            users.c.email,
+            users.c.is_admin,
+            users.c.disabled,
+            users.c.created_at,
+            users.c.last_login_at,
+            users.c.password_hash.isnot(None).label("has_password"),
+            live_keys.label("api_keys"),
+            live_grants.label("active_grants"),
+        )
         .where(_search_filter(search))
         .order_by(sa.func.lower(users.c.email))
-        .limit(limit).offset(offset)
+        .limit(limit)
+        .offset(offset)
     )
 
 
@@ -140,7 +172,9 @@ async def count_users(db: Database, *, search: str | None = None) -> int:
 async def _lock_for_change(conn: Connection, user_id: int) -> tuple[Row, list[int]]:
     """Lock the enabled operators (in id order, so concurrent changes cannot deadlock), then the user."""
     operators = await conn.fetch_all(
-        sa.select(users.c.id).where(users.c.is_admin, users.c.disabled.is_(False)).order_by(users.c.id)
+        sa.select(users.c.id)
+        .where(users.c.is_admin, users.c.disabled.is_(False))
+        .order_by(users.c.id)
         .with_for_update()
     )
     row = await conn.fetch_one(sa.select(users).where(users.c.id == user_id).with_for_update())
@@ -166,7 +200,11 @@ def _refuse_last_operator(row: Row, operators: list[int], message: str) -> None:
 
 
 async def set_user_disabled(
-    db: Database, user_id: int, disabled: bool, *, actor: Actor,
+    db: Database,
+    user_id: int,
+    disabled: bool,
+    *,
+    actor: Actor,
 ) -> Row:
     """Disable or enable a user. Disabling ends their browser sessions, drops their API keys from every bearer
     cache and revokes their OAuth grants; the last enabled operator cannot be disabled."""
@@ -180,29 +218,47 @@ async def set_user_disabled(
         if disabled:
             _refuse_last_operator(row, operators, LAST_OPERATOR_DISABLE)
         updated = await conn.fetch_one(
-            users.update().where(users.c.id == user_id).values(disabled=disabled, updated_at=sa.func.now())
+            users.update()
+            .where(users.c.id == user_id)
+            .values(disabled=disabled, updated_at=sa.func.now())
             .returning(users)
         )
         assert updated is not None
-        await audit.record(conn, "user.disable" if disabled else "user.enable", actor=actor,
-                           target_type="user", target_id=user_id,
-                           details={"email": row["email"]})
+        await audit.record(
+            conn,
+            "user.disable" if disabled else "user.enable",
+            actor=actor,
+            target_type="user",
+            target_id=user_id,
+            details={"email": row["email"]},
+        )
         if disabled:
             await conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
             # The keys stay valid rows (enabling the user again restores them) but no cache may keep serving them.
-            keys = await conn.fetch_all(sa.select(api_keys.c.key_hash)
-                                        .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None)))
+            keys = await conn.fetch_all(
+                sa.select(api_keys.c.key_hash).where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
+            )
             await revocations.notify_api_keys(conn, [k["key_hash"] for k in keys])
             # In the same transaction: a user is never left disabled with their grants still standing.
             revoked = await revoke_grants_where(conn, oauth_grants.c.user_id == user_id, "user_disabled")
             if revoked:
-                await audit.record(conn, "grant.revoke_all", actor=actor, target_type="user", target_id=user_id,
-                                   details={"reason": "user_disabled", "grants_revoked": revoked})
+                await audit.record(
+                    conn,
+                    "grant.revoke_all",
+                    actor=actor,
+                    target_type="user",
+                    target_id=user_id,
+                    details={"reason": "user_disabled", "grants_revoked": revoked},
+                )
     return updated
 
 
 async def set_admin(
-    db: Database, user_id: int, is_admin: bool, *, actor: Actor,
+    db: Database,
+    user_id: int,
+    is_admin: bool,
+    *,
+    actor: Actor,
 ) -> Row:
     """Grant or remove operator rights; the last enabled operator keeps theirs."""
     async with db.transaction() as conn:
@@ -212,11 +268,18 @@ async def set_admin(
         if not is_admin:
             _refuse_last_operator(row, operators, LAST_OPERATOR_DEMOTE)
         updated = await conn.fetch_one(
-            users.update().where(users.c.id == user_id).values(is_admin=is_admin, updated_at=sa.func.now())
+            users.update()
+            .where(users.c.id == user_id)
+            .values(is_admin=is_admin, updated_at=sa.func.now())
             .returning(users)
         )
         assert updated is not None
-        await audit.record(conn, "user.grant_operator" if is_admin else "user.remove_operator", actor=actor,
-                           target_type="user", target_id=user_id,
-                           details={"email": row["email"]})
+        await audit.record(
+            conn,
+            "user.grant_operator" if is_admin else "user.remove_operator",
+            actor=actor,
+            target_type="user",
+            target_id=user_id,
+            details={"email": row["email"]},
+        )
     return updated

@@ -18,8 +18,7 @@ MAX_ERRORS_SHOWN = 50
 def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=list(KINDS), metavar="KIND", help="one of: " + ", ".join(KINDS))
     p.add_argument("file", type=Path, metavar="FILE", help="JSON Lines file, one record per line")
-    p.add_argument("--strict", action="store_true",
-                   help="stop at the first bad line and roll back everything imported")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad line and roll back everything imported")
     p.add_argument("--batch-size", type=int, default=500, help="rows per upsert (default 500)")
 
 
@@ -46,19 +45,29 @@ async def _import(ctx: Context) -> Result:
 
     progress = Progress(kind.name, size, sys.stderr)
     try:
-        summary = await import_file(db, kind.name, path, strict=ctx.args.strict, batch_size=ctx.args.batch_size,
-                                    progress=progress, on_error=report)
+        summary = await import_file(
+            db,
+            kind.name,
+            path,
+            strict=ctx.args.strict,
+            batch_size=ctx.args.batch_size,
+            progress=progress,
+            on_error=report,
+        )
     except ImportAborted as exc:
-        raise CommandError(f"{path}:{exc.line}: {exc.message}; stopped (--strict) and rolled back, "
-                           "nothing was imported") from None
+        raise CommandError(
+            f"{path}:{exc.line}: {exc.message}; stopped (--strict) and rolled back, nothing was imported"
+        ) from None
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
     if shown > MAX_ERRORS_SHOWN:
         print(f"... and {shown - MAX_ERRORS_SHOWN} more bad lines", file=sys.stderr)
     if summary.lines and not summary.imported:
         raise CommandError(f"no line of {path} could be imported ({summary.skipped} bad lines)")
-    text = (f"imported {summary.imported} {kind.label} from {path} in {summary.seconds:.1f} s: "
-            f"{summary.inserted} new, {summary.updated} updated, {summary.skipped} bad lines skipped")
+    text = (
+        f"imported {summary.imported} {kind.label} from {path} in {summary.seconds:.1f} s: "
+        f"{summary.inserted} new, {summary.updated} updated, {summary.skipped} bad lines skipped"
+    )
     if kind.name == "legislation":
         text += f"; {summary.articles} articles"
     return summary.as_dict(), text
@@ -72,7 +81,6 @@ async def demo_corpus_step(db: Database) -> tuple[dict[str, Any], str]:
     loaded = await load_demo_corpus(db)
     parts = ", ".join(f"{n} {KINDS[k].label}" for k, n in loaded.items())
     return {"demo_corpus_loaded": True, "demo_corpus": loaded}, f"loaded the demo corpus (invented data): {parts}"
-
 
 
 COMMANDS = [

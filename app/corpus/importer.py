@@ -64,16 +64,26 @@ class ImportSummary:
         return self.inserted + self.updated
 
     def as_dict(self) -> dict[str, Any]:
-        result = {"kind": self.kind, "file": self.path, "strict": self.strict, "lines": self.lines,
-                  "imported": self.imported, "inserted": self.inserted, "updated": self.updated,
-                  "skipped": self.skipped, "errors": self.errors, "seconds": round(self.seconds, 3),
-                  "rolled_back": self.rolled_back}
+        result = {
+            "kind": self.kind,
+            "file": self.path,
+            "strict": self.strict,
+            "lines": self.lines,
+            "imported": self.imported,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "rolled_back": self.rolled_back,
+        }
         if self.kind == "legislation":
             result["articles"] = self.articles
         return result
 
 
 # ---- field checks ---------------------------------------------------------------------------------
+
 
 def _storable(value: str, name: str) -> str:
     """`value`, or LineError when PostgreSQL cannot store it: text holds no NUL character, and a lone surrogate
@@ -133,8 +143,9 @@ def _bool(record: dict[str, Any], name: str) -> bool:
     return value
 
 
-def _int(record: dict[str, Any], name: str, *, required: bool = True, minimum: int = 1,
-         maximum: int = 2**62) -> int | None:
+def _int(
+    record: dict[str, Any], name: str, *, required: bool = True, minimum: int = 1, maximum: int = 2**62
+) -> int | None:
     value = record.get(name)
     if value is None:
         if required:
@@ -151,11 +162,16 @@ def _int(record: dict[str, Any], name: str, *, required: bool = True, minimum: i
 # ---- kinds ------------------------------------------------------------------------------------------
 
 _PROCEEDING_KINDS = {
-    "civil": "civil", "цивільне": "civil",
-    "criminal": "criminal", "кримінальне": "criminal",
-    "commercial": "commercial", "господарське": "commercial",
-    "administrative": "administrative", "адміністративне": "administrative",
-    "administrative_offense": "administrative_offense", "адмінправопорушення": "administrative_offense",
+    "civil": "civil",
+    "цивільне": "civil",
+    "criminal": "criminal",
+    "кримінальне": "criminal",
+    "commercial": "commercial",
+    "господарське": "commercial",
+    "administrative": "administrative",
+    "адміністративне": "administrative",
+    "administrative_offense": "administrative_offense",
+    "адмінправопорушення": "administrative_offense",
     "справи про адміністративні правопорушення": "administrative_offense",
 }
 
@@ -163,8 +179,10 @@ _PROCEEDING_KINDS = {
 def parse_court_decision(record: dict[str, Any]) -> dict[str, Any]:
     kind = _text(record, "proceeding_kind") or ""
     if kind.lower() not in _PROCEEDING_KINDS:
-        raise LineError("proceeding_kind: one of civil, criminal, commercial, administrative, "
-                        f"administrative_offense (or the Ukrainian name), not {kind!r}")
+        raise LineError(
+            "proceeding_kind: one of civil, criminal, commercial, administrative, "
+            f"administrative_offense (or the Ukrainian name), not {kind!r}"
+        )
     return {
         "doc_id": _int(record, "doc_id"),
         "case_number": " ".join((_text(record, "case_number", max_length=100) or "").split()),
@@ -191,9 +209,12 @@ def parse_act(record: dict[str, Any]) -> dict[str, Any]:
             raise LineError(f"articles[{index}]: must be an object")
         try:
             number = _text(item, "number", max_length=50) or ""
-            article = {"number": number, "position": index + 1,
-                       "heading": _text(item, "heading", required=False, max_length=2000),
-                       "text": _long_text(item, "text")}
+            article = {
+                "number": number,
+                "position": index + 1,
+                "heading": _text(item, "heading", required=False, max_length=2000),
+                "text": _long_text(item, "text"),
+            }
         except LineError as exc:
             raise LineError(f"articles[{index}].{exc}") from None
         if number in seen:
@@ -282,8 +303,14 @@ class Kind:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("court_decisions", "court decisions", court_decisions, "doc_id", parse_court_decision,
-             "court_decisions.jsonl"),
+        Kind(
+            "court_decisions",
+            "court decisions",
+            court_decisions,
+            "doc_id",
+            parse_court_decision,
+            "court_decisions.jsonl",
+        ),
         Kind("legislation", "legislative acts", legislative_acts, "reg_number", parse_act, "legislation.jsonl"),
         Kind("bills", "bills", bills, "number", parse_bill, "bills.jsonl"),
         Kind("companies", "companies", companies, "edrpou", parse_company, "companies.jsonl"),
@@ -292,6 +319,7 @@ KINDS: dict[str, Kind] = {
 
 
 # ---- writing ----------------------------------------------------------------------------------------
+
 
 async def _upsert(conn: Connection, kind: Kind, rows: list[dict[str, Any]]) -> tuple[int, int, int]:
     """Write rows (and an act's articles); (inserted, updated, articles)."""
@@ -302,17 +330,19 @@ async def _upsert(conn: Connection, kind: Kind, rows: list[dict[str, Any]]) -> t
     update["updated_at"] = sa.func.now()
     # xmax is 0 on a freshly inserted row version: it tells inserts from updates.
     upsert: Any = stmt.on_conflict_do_update(index_elements=[kind.key], set_=update).returning(
-        sa.literal_column("(xmax = 0)").label("inserted"))
+        sa.literal_column("(xmax = 0)").label("inserted")
+    )
     result = await conn.fetch_all(upsert)
     inserted = sum(1 for r in result if r["inserted"])
     articles = 0
     if kind.name == "legislation":
         keys = [row["reg_number"] for row in rows]
         await conn.execute(sa.delete(legislation_articles).where(legislation_articles.c.reg_number.in_(keys)))
-        pending = [{**a, "reg_number": row["reg_number"], "act_title": row["title"]}
-                   for row in rows for a in row["articles"]]
+        pending = [
+            {**a, "reg_number": row["reg_number"], "act_title": row["title"]} for row in rows for a in row["articles"]
+        ]
         for start in range(0, len(pending), 500):
-            await conn.execute(insert(legislation_articles).values(pending[start:start + 500]))
+            await conn.execute(insert(legislation_articles).values(pending[start : start + 500]))
         articles = len(pending)
     return inserted, len(result) - inserted, articles
 
@@ -325,8 +355,9 @@ def _db_message(exc: psycopg2.Error) -> str:
 class _Writer:
     """Buffers parsed rows and writes them in batches, each in a transaction (strict: one for everything)."""
 
-    def __init__(self, db: Database, kind: Kind, summary: ImportSummary, batch_size: int,
-                 report: Callable[[int, str], None]) -> None:
+    def __init__(
+        self, db: Database, kind: Kind, summary: ImportSummary, batch_size: int, report: Callable[[int, str], None]
+    ) -> None:
         self.db, self.kind, self.summary, self.batch_size, self.report = db, kind, summary, batch_size, report
         self.batch: list[tuple[int, dict[str, Any]]] = []
         self.keys: set[Any] = set()
@@ -409,8 +440,14 @@ def _records(stream: IO[bytes]) -> Iterator[tuple[int, int, Any]]:
 
 
 async def import_file(
-    db: Database, kind_name: str, path: Path | str, *, strict: bool = False, batch_size: int = 500,
-    progress: Progress | None = None, on_error: Callable[[int, str], None] | None = None,
+    db: Database,
+    kind_name: str,
+    path: Path | str,
+    *,
+    strict: bool = False,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+    on_error: Callable[[int, str], None] | None = None,
 ) -> ImportSummary:
     """Import a JSON Lines file of one kind; raises ImportAborted (nothing written) in strict mode on a bad line."""
     kind = KINDS[kind_name]
@@ -486,6 +523,7 @@ class _StrictStop(Exception):
 
 # ---- progress -------------------------------------------------------------------------------------
 
+
 class Progress:
     """A progress bar with rate and ETA on a stream (stderr): redrawn in place on a terminal, else a line
     every few seconds, so logs of a long import show it moving."""
@@ -523,8 +561,10 @@ class Progress:
             tail = f"ETA {_clock(elapsed * (1 - fraction) / fraction)}"
         else:
             tail = "ETA --:--"
-        text = (f"{self.label} [{'#' * filled}{'-' * (self.width - filled)}] {fraction * 100:5.1f}%  "
-                f"{lines:,} lines  {rate:,.0f} lines/s  {tail}")
+        text = (
+            f"{self.label} [{'#' * filled}{'-' * (self.width - filled)}] {fraction * 100:5.1f}%  "
+            f"{lines:,} lines  {rate:,.0f} lines/s  {tail}"
+        )
         if self.tty:
             self.stream.write("\r" + text + ("\n" if final else ""))
         else:
@@ -538,6 +578,7 @@ def _clock(seconds: float) -> str:
 
 
 # ---- the demo corpus --------------------------------------------------------------------------------
+
 
 async def corpus_counts(db: Database) -> dict[str, int]:
     row = await db.fetch_one(

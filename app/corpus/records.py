@@ -31,6 +31,7 @@ class RecordNotFound(LookupError):
 
 # ---- urls and titles: `url` is never empty, since ChatGPT cites by it ----------------------------
 
+
 def court_url(row: dict[str, Any]) -> str:
     return row.get("source_url") or f"https://reyestr.court.gov.ua/Review/{row['doc_id']}"
 
@@ -61,8 +62,12 @@ def court_title(row: dict[str, Any]) -> str:
 # The nouns a court's name is built around, with their genitive ending and gender; the words before the noun
 # are adjectives agreeing with it ("Восьмий апеляційний адміністративний суд", "Велика Палата"), the words after
 # it already in the genitive ("міста Києва", "Київської області", "у складі Верховного Суду").
-_COURT_NOUNS = {"суд": ("суду", "m"), "трибунал": ("трибуналу", "m"), "палата": ("палати", "f"),
-                "колегія": ("колегії", "f")}
+_COURT_NOUNS = {
+    "суд": ("суду", "m"),
+    "трибунал": ("трибуналу", "m"),
+    "палата": ("палати", "f"),
+    "колегія": ("колегії", "f"),
+}
 # Adjective endings, nominative to genitive, by gender: hard and soft stems ("Другий", "Третій"; "Велика", "Третя").
 _ADJECTIVE_ENDINGS = {"m": (("ий", "ого"), ("ій", "ього")), "f": (("а", "ої"), ("я", "ьої"))}
 
@@ -83,7 +88,7 @@ def court_genitive(name: str) -> str | None:
             return None
         declined.append(stem + hyphen + last[: -len(ending[0])] + ending[1])
     noun = genitive[0].upper() + genitive[1:] if words[head][0].isupper() else genitive
-    return " ".join([*declined, noun, *words[head + 1:]])
+    return " ".join([*declined, noun, *words[head + 1 :]])
 
 
 def _court_date(value: Any) -> str:
@@ -126,23 +131,31 @@ def text_window(text: str, offset: int, max_chars: int) -> dict[str, Any]:
         cut = text.rfind(" ", offset + max_chars // 2, end)
         if cut > offset:
             end = cut + 1
-    return {"text": text[offset:end], "text_offset": offset, "text_length": length,
-            "truncated": end < length or offset > 0, "next_offset": end if end < length else None}
+    return {
+        "text": text[offset:end],
+        "text_offset": offset,
+        "text_length": length,
+        "truncated": end < length or offset > 0,
+        "next_offset": end if end < length else None,
+    }
 
 
 # ---- court decisions ----------------------------------------------------------------------------
 
-_DECISION_COLUMNS = ("doc_id, case_number, court, judge, judgment_form, proceeding_kind, category, adjudication_date, "
-                     "source_url, demo")
+_DECISION_COLUMNS = (
+    "doc_id, case_number, court, judge, judgment_form, proceeding_kind, category, adjudication_date, source_url, demo"
+)
 
 
 async def _decision_row(db: Database, doc_id: int) -> dict[str, Any] | None:
-    return await db.fetch_one(f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s",
-                              {"id": doc_id})
+    return await db.fetch_one(
+        f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s", {"id": doc_id}
+    )
 
 
-async def get_court_decision(db: Database, doc_id: int, *, offset: int = 0,
-                             max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+async def get_court_decision(
+    db: Database, doc_id: int, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
+) -> dict[str, Any]:
     row = await _decision_row(db, doc_id)
     if row is None:
         raise RecordNotFound("doc_id", f"no court decision with id {doc_id}")
@@ -180,8 +193,9 @@ async def _act_row(db: Database, reg_number: str, columns: str = _ACT_COLUMNS) -
     return row
 
 
-async def get_legislation(db: Database, reg_number: str, *, offset: int = 0,
-                          max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+async def get_legislation(
+    db: Database, reg_number: str, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
+) -> dict[str, Any]:
     """An act, its text (preamble or summary) and its table of articles."""
     row = await _act_row(db, reg_number, _ACT_COLUMNS + ", text")
     text = row.pop("text")
@@ -194,8 +208,9 @@ async def get_legislation(db: Database, reg_number: str, *, offset: int = 0,
     return {**_dates(row), **text_window(text, offset, max_chars), "articles": articles}
 
 
-async def get_legislation_article(db: Database, reg_number: str, number: str, *, offset: int = 0,
-                                  max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+async def get_legislation_article(
+    db: Database, reg_number: str, number: str, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
+) -> dict[str, Any]:
     """One article of an act, with the numbers of the articles before and after it."""
     act = await _act_row(db, reg_number)
     wanted = number.strip().removeprefix("ст.").removeprefix("Стаття").strip()
@@ -214,12 +229,18 @@ async def get_legislation_article(db: Database, reg_number: str, number: str, *,
         raise RecordNotFound("article", f"{act['reg_number']} has no article {number}")
     text = article.pop("text")
     return {
-        "reg_number": act["reg_number"], "act_title": act["title"], "act_status": act["status"],
-        **article, "url": act_url(act), "demo": act["demo"], **text_window(text, offset, max_chars),
+        "reg_number": act["reg_number"],
+        "act_title": act["title"],
+        "act_status": act["status"],
+        **article,
+        "url": act_url(act),
+        "demo": act["demo"],
+        **text_window(text, offset, max_chars),
     }
 
 
 # ---- bills and companies --------------------------------------------------------------------------
+
 
 async def get_bill(db: Database, number: str) -> dict[str, Any]:
     row = await db.fetch_one(
@@ -270,9 +291,14 @@ async def _court_document(db: Database, key: str) -> Document:
     row = await _decision_row(db, int(key))
     if row is None:
         raise RecordNotFound("id", f"no court decision with id {key}")
-    header = _lines(("Справа", row["case_number"]), ("Суд", row["court"]), ("Суддя", row["judge"]),
-                    ("Форма рішення", row["judgment_form"]), ("Дата", _iso(row["adjudication_date"])),
-                    ("Категорія", row["category"]))
+    header = _lines(
+        ("Справа", row["case_number"]),
+        ("Суд", row["court"]),
+        ("Суддя", row["judge"]),
+        ("Форма рішення", row["judgment_form"]),
+        ("Дата", _iso(row["adjudication_date"])),
+        ("Категорія", row["category"]),
+    )
     body, url = row.pop("full_text"), court_url(row)
     del row["source_url"]
     return Document(court_title(row), url, header, body, _dates(row))
@@ -281,10 +307,15 @@ async def _court_document(db: Database, key: str) -> Document:
 async def _act_document(db: Database, key: str) -> Document:
     act = await _act_row(db, key, _ACT_COLUMNS + ", text")
     articles = await db.fetch_all(
-        "SELECT number, heading, text FROM legislation_articles WHERE reg_number = %(reg)s "
-        "ORDER BY position, number", {"reg": act["reg_number"]})
-    header = _lines(("Вид", act["kind"]), ("Статус", act["status"]), ("Прийнято", _iso(act["adopted_on"])),
-                    ("Набрання чинності", _iso(act["effective_on"])))
+        "SELECT number, heading, text FROM legislation_articles WHERE reg_number = %(reg)s ORDER BY position, number",
+        {"reg": act["reg_number"]},
+    )
+    header = _lines(
+        ("Вид", act["kind"]),
+        ("Статус", act["status"]),
+        ("Прийнято", _iso(act["adopted_on"])),
+        ("Набрання чинності", _iso(act["effective_on"])),
+    )
     parts = [act.pop("text")] + [
         f"Стаття {a['number']}." + (f" {a['heading']}" if a["heading"] else "") + f"\n{a['text']}" for a in articles
     ]
@@ -297,17 +328,34 @@ async def _article_document(db: Database, key: str) -> Document:
     reg, _, number = key.rpartition(":") if ":" in key else (key, "", "")
     article = await get_legislation_article(db, reg, number, max_chars=_WHOLE)
     title = f"{article['act_title']}, стаття {article['number']}" + (
-        f". {article['heading']}" if article["heading"] else "")
-    metadata = {k: article[k] for k in ("reg_number", "act_title", "act_status", "number", "heading",
-                                        "previous_number", "next_number", "demo")}
+        f". {article['heading']}" if article["heading"] else ""
+    )
+    metadata = {
+        k: article[k]
+        for k in (
+            "reg_number",
+            "act_title",
+            "act_status",
+            "number",
+            "heading",
+            "previous_number",
+            "next_number",
+            "demo",
+        )
+    }
     return Document(title, article["url"], "", article["text"], metadata)
 
 
 async def _bill_document(db: Database, key: str) -> Document:
     bill = await get_bill(db, key)
-    header = _lines(("Номер", bill["number"]), ("Дата реєстрації", bill["registered_on"]),
-                    ("Статус", bill["status"]), ("Ініціатори", ", ".join(bill["initiators"])),
-                    ("Головний комітет", bill["committee"]), ("Скликання", bill["convocation"]))
+    header = _lines(
+        ("Номер", bill["number"]),
+        ("Дата реєстрації", bill["registered_on"]),
+        ("Статус", bill["status"]),
+        ("Ініціатори", ", ".join(bill["initiators"])),
+        ("Головний комітет", bill["committee"]),
+        ("Скликання", bill["convocation"]),
+    )
     body = bill.pop("summary")
     return Document(bill_title(bill), bill["url"], header, body, {k: v for k, v in bill.items() if k != "url"})
 
@@ -315,11 +363,18 @@ async def _bill_document(db: Database, key: str) -> Document:
 async def _company_document(db: Database, key: str) -> Document:
     company = await get_company(db, key)
     activities = "; ".join(f"{a.get('code', '')} {a.get('name', '')}".strip() for a in company["activities"])
-    header = _lines(("ЄДРПОУ", company["edrpou"]), ("Скорочена назва", company["short_name"]),
-                    ("Стан", company["status"]), ("Адреса", company["address"]), ("Керівник", company["head"]),
-                    ("Дата реєстрації", company["registered_on"]), ("Види діяльності", activities))
-    return Document(company_title(company), company["url"], header, "",
-                    {k: v for k, v in company.items() if k != "url"})
+    header = _lines(
+        ("ЄДРПОУ", company["edrpou"]),
+        ("Скорочена назва", company["short_name"]),
+        ("Стан", company["status"]),
+        ("Адреса", company["address"]),
+        ("Керівник", company["head"]),
+        ("Дата реєстрації", company["registered_on"]),
+        ("Види діяльності", activities),
+    )
+    return Document(
+        company_title(company), company["url"], header, "", {k: v for k, v in company.items() if k != "url"}
+    )
 
 
 # The kinds of id that search_everything returns ("court:123", "act:435-IV", ...), each with its reader.
@@ -333,15 +388,17 @@ _DOCUMENTS: dict[str, Callable[[Database, str], Awaitable[Document]]] = {
 FETCH_KINDS = tuple(_DOCUMENTS)
 
 
-async def fetch_document(db: Database, document_id: str, *, offset: int = 0,
-                         max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+async def fetch_document(
+    db: Database, document_id: str, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
+) -> dict[str, Any]:
     """{id, title, text, url, metadata} for an id returned by search_everything ("court:123", "act:435-IV", ...)."""
     kind, _, key = document_id.partition(":")
     key = key.strip()
     read = _DOCUMENTS.get(kind)
     if read is None or not key:
-        raise RecordNotFound("id", f"unknown id {document_id!r}: expected one of "
-                                   + ", ".join(f"{k}:<key>" for k in FETCH_KINDS))
+        raise RecordNotFound(
+            "id", f"unknown id {document_id!r}: expected one of " + ", ".join(f"{k}:<key>" for k in FETCH_KINDS)
+        )
     try:
         doc = await read(db, key)
     except RecordNotFound as exc:
@@ -350,6 +407,9 @@ async def fetch_document(db: Database, document_id: str, *, offset: int = 0,
         raise RecordNotFound("id", exc.message) from None
     full = "\n\n".join(p for p in (DEMO_NOTE if doc.metadata.get("demo") else "", doc.header, doc.body) if p)
     window = text_window(full, offset, max_chars)
-    metadata = {**doc.metadata, **{k: window[k] for k in ("text_offset", "text_length", "truncated", "next_offset")},
-                "kind": kind}
+    metadata = {
+        **doc.metadata,
+        **{k: window[k] for k in ("text_offset", "text_length", "truncated", "next_offset")},
+        "kind": kind,
+    }
     return {"id": f"{kind}:{key}", "title": doc.title, "text": window["text"], "url": doc.url, "metadata": metadata}

@@ -24,8 +24,7 @@ PROCEEDING_KINDS = {
     "administrative": "Адміністративне",
     "administrative_offense": "Справи про адміністративні правопорушення",
 }
-HEADLINE = ("StartSel=**, StopSel=**, MaxWords=35, MinWords=15, ShortWord=2, MaxFragments=2, "
-            "FragmentDelimiter=\" … \"")
+HEADLINE = 'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "'
 # Only the first characters of a very long document are scanned for the snippet.
 HEADLINE_CHARS = 60000
 # Ranking reads each match's whole tsvector, which costs tens of microseconds a row; so the matches ranked are
@@ -52,8 +51,9 @@ class Page:
 
 
 def _scope(kind: str, params: Mapping[str, Any]) -> str:
-    canonical = json.dumps([kind, {k: v for k, v in sorted(params.items()) if v is not None}], default=str,
-                           ensure_ascii=False)
+    canonical = json.dumps(
+        [kind, {k: v for k, v in sorted(params.items()) if v is not None}], default=str, ensure_ascii=False
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -87,8 +87,10 @@ def _like(value: str) -> str:
 
 def _headline(expr: str) -> str:
     # Apostrophes are unified as in the index, so that words like пʼять highlight; case stays as written.
-    return (f"ts_headline('{CONFIG}', translate(left({expr}, {HEADLINE_CHARS}), %(apostrophes)s, %(apostrophe)s), "
-            f"q.query, %(headline)s)")
+    return (
+        f"ts_headline('{CONFIG}', translate(left({expr}, {HEADLINE_CHARS}), %(apostrophes)s, %(apostrophe)s), "
+        f"q.query, %(headline)s)"
+    )
 
 
 def _pool(table: str, alias: str, key: str, recency: str, filters: list[str], pool_order: str = "") -> str:
@@ -97,7 +99,7 @@ def _pool(table: str, alias: str, key: str, recency: str, filters: list[str], po
         q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
         pool AS MATERIALIZED (
             SELECT {alias}.{key} FROM {table} {alias}
-            WHERE {alias}.search @@ to_tsquery('{CONFIG}', %(tsq)s) {' '.join(filters)}
+            WHERE {alias}.search @@ to_tsquery('{CONFIG}', %(tsq)s) {" ".join(filters)}
             ORDER BY {pool_order or recency}
             LIMIT {RANKED_POOL}
         ),
@@ -120,8 +122,14 @@ async def _is_broad(db: Database, table: str, where: str, params: dict[str, Any]
 
 
 def _base_params(query: str, limit: int, offset: int) -> dict[str, Any]:
-    return {"tsq": build_tsquery(query), "limit": limit + 1, "offset": offset, "headline": HEADLINE,
-            "apostrophes": APOSTROPHES, "apostrophe": APOSTROPHE * len(APOSTROPHES)}
+    return {
+        "tsq": build_tsquery(query),
+        "limit": limit + 1,
+        "offset": offset,
+        "headline": HEADLINE,
+        "apostrophes": APOSTROPHES,
+        "apostrophe": APOSTROPHE * len(APOSTROPHES),
+    }
 
 
 def _page(rows: list[dict[str, Any]], kind: str, params: Mapping[str, Any], offset: int, limit: int) -> Page:
@@ -138,12 +146,24 @@ def _page(rows: list[dict[str, Any]], kind: str, params: Mapping[str, Any], offs
 
 
 async def search_court_decisions(
-    db: Database, query: str, *, court: str | None = None, date_from: dt.date | None = None,
-    date_to: dt.date | None = None, proceeding_kind: str | None = None, limit: int = 10, cursor: str | None = None,
+    db: Database,
+    query: str,
+    *,
+    court: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    proceeding_kind: str | None = None,
+    limit: int = 10,
+    cursor: str | None = None,
 ) -> Page:
     """Court decisions matching the query, best first; filters narrow the matches."""
-    scope = {"query": query, "court": court, "date_from": date_from, "date_to": date_to,
-             "proceeding_kind": proceeding_kind}
+    scope = {
+        "query": query,
+        "court": court,
+        "date_from": date_from,
+        "date_to": date_to,
+        "proceeding_kind": proceeding_kind,
+    }
     offset = decode_cursor(cursor, "court", scope)
     params = _base_params(query, limit, offset)
     filters = []
@@ -162,12 +182,15 @@ async def search_court_decisions(
     recency = "d.adjudication_date DESC, d.doc_id DESC"
     where = f"court_decisions d WHERE d.search @@ to_tsquery('{CONFIG}', %(tsq)s) {' '.join(filters)}"
     # `- 0` hides the date order from the b-tree, leaving the planner the GIN bitmap for narrower queries.
-    pool_order = recency if await _is_broad(db, "court_decisions", where, params) else \
-        "d.adjudication_date - 0 DESC, d.doc_id DESC"
+    pool_order = (
+        recency
+        if await _is_broad(db, "court_decisions", where, params)
+        else "d.adjudication_date - 0 DESC, d.doc_id DESC"
+    )
     sql = f"""
-        WITH {_pool('court_decisions', 'd', 'doc_id', recency, filters, pool_order)}
+        WITH {_pool("court_decisions", "d", "doc_id", recency, filters, pool_order)}
         SELECT d.doc_id, d.case_number, d.court, d.judge, d.judgment_form, d.proceeding_kind, d.category,
-               d.adjudication_date, d.source_url, d.demo, hits.rank, {_headline('d.full_text')} AS snippet
+               d.adjudication_date, d.source_url, d.demo, hits.rank, {_headline("d.full_text")} AS snippet
         FROM hits JOIN court_decisions d USING (doc_id), q
         ORDER BY hits.rank DESC, {recency}
     """
@@ -180,7 +203,12 @@ async def search_court_decisions(
 
 
 async def search_legislation(
-    db: Database, query: str, *, kind: str | None = None, status: str | None = None, limit: int = 10,
+    db: Database,
+    query: str,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int = 10,
     cursor: str | None = None,
 ) -> Page:
     """Acts (by title and text) and their articles matching the query, best first."""
@@ -220,7 +248,7 @@ async def search_legislation(
             LIMIT %(limit)s OFFSET %(offset)s
         )
         SELECT hits.type, a.reg_number, a.title, a.kind, a.status, a.source_url, a.demo, hits.number,
-               ar.heading, hits.rank, {_headline('coalesce(ar.text, a.text)')} AS snippet
+               ar.heading, hits.rank, {_headline("coalesce(ar.text, a.text)")} AS snippet
         FROM hits JOIN legislative_acts a USING (reg_number)
              LEFT JOIN legislation_articles ar ON ar.reg_number = hits.reg_number AND ar.number = hits.number,
              q
@@ -236,8 +264,14 @@ async def search_legislation(
 
 
 async def search_bills(
-    db: Database, query: str, *, status: str | None = None, date_from: dt.date | None = None,
-    date_to: dt.date | None = None, limit: int = 10, cursor: str | None = None,
+    db: Database,
+    query: str,
+    *,
+    status: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    limit: int = 10,
+    cursor: str | None = None,
 ) -> Page:
     """Parliament bills matching the query (number, title, committee, summary), best first."""
     scope = {"query": query, "status": status, "date_from": date_from, "date_to": date_to}
@@ -255,7 +289,7 @@ async def search_bills(
         params["date_to"] = date_to
     recency = "b.registered_on DESC, b.number"
     sql = f"""
-        WITH {_pool('bills', 'b', 'number', recency, filters)}
+        WITH {_pool("bills", "b", "number", recency, filters)}
         SELECT b.number, b.title, b.registered_on, b.status, b.initiators, b.committee, b.convocation, b.url,
                b.demo, hits.rank, {_headline("b.title || '. ' || b.summary")} AS snippet
         FROM hits JOIN bills b USING (number), q
@@ -268,7 +302,12 @@ async def search_bills(
 
 
 async def search_companies(
-    db: Database, query: str, *, status: str | None = None, limit: int = 10, cursor: str | None = None,
+    db: Database,
+    query: str,
+    *,
+    status: str | None = None,
+    limit: int = 10,
+    cursor: str | None = None,
 ) -> Page:
     """Companies matching the query (EDRPOU, name, head, address, activities), best first."""
     scope = {"query": query, "status": status}
@@ -280,7 +319,7 @@ async def search_companies(
         params["status"] = _like(status.strip())
     recency = "c.registered_on DESC NULLS LAST, c.edrpou"
     sql = f"""
-        WITH {_pool('companies', 'c', 'edrpou', recency, filters)}
+        WITH {_pool("companies", "c", "edrpou", recency, filters)}
         SELECT c.edrpou, c.name, c.short_name, c.status, c.address, c.head, c.registered_on, c.url, c.demo,
                hits.rank,
                {_headline("c.name || '. ' || coalesce(c.head, '') || '. ' || coalesce(c.address, '')")} AS snippet
@@ -307,15 +346,16 @@ async def search_everything(db: Database, query: str, *, limit: int = 20) -> lis
         if row["type"] == "act":
             item = {"id": f"act:{row['reg_number']}", "title": act_title(row), "url": row["url"]}
         else:
-            item = {"id": f"article:{row['reg_number']}:{row['number']}",
-                    "title": f"{row['title']}, стаття {row['number']}"
-                             + (f". {row['heading']}" if row.get("heading") else ""),
-                    "url": row["url"]}
+            item = {
+                "id": f"article:{row['reg_number']}:{row['number']}",
+                "title": f"{row['title']}, стаття {row['number']}"
+                + (f". {row['heading']}" if row.get("heading") else ""),
+                "url": row["url"],
+            }
         found.append((row["rank"], item))
     for row in (await search_bills(db, query, limit=share)).results:
         found.append((row["rank"], {"id": f"bill:{row['number']}", "title": bill_title(row), "url": row["url"]}))
     for row in (await search_companies(db, query, limit=share)).results:
-        found.append((row["rank"], {"id": f"company:{row['edrpou']}", "title": company_title(row),
-                                    "url": row["url"]}))
+        found.append((row["rank"], {"id": f"company:{row['edrpou']}", "title": company_title(row), "url": row["url"]}))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [item for _, item in found[:limit]]

@@ -21,7 +21,7 @@ APOSTROPHES = "'`\u2019\u2018\u02b9\u2032\u02bc"
 APOSTROPHE = "\u02bc"
 FOLD_FROM = _UPPER + "ґё" + APOSTROPHES + "\u0301"
 FOLD_TO = _LOWER + "ге" + APOSTROPHE * len(APOSTROPHES)
-_FOLD = str.maketrans(FOLD_FROM[: len(FOLD_TO)], FOLD_TO, FOLD_FROM[len(FOLD_TO):])
+_FOLD = str.maketrans(FOLD_FROM[: len(FOLD_TO)], FOLD_TO, FOLD_FROM[len(FOLD_TO) :])
 
 MAX_TERMS = 16
 
@@ -72,7 +72,7 @@ def _alternation(word: str, base: str) -> list[str]:
     index = max(base.rfind(v) for v in "аеєиіїоуюя")
     if index <= 0 or index == len(base) - 1:
         return []
-    tail = base[index + 1:]
+    tail = base[index + 1 :]
     if any(ch in _VOWELS for ch in tail):
         return []
     vowel = base[index]
@@ -97,7 +97,7 @@ class QueryError(ValueError):
 
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
-_EDGE_PUNCT = "«»\"“”„.,;:!?()[]{}<>*&|!\\"
+_EDGE_PUNCT = '«»"“”„.,;:!?()[]{}<>*&|!\\'
 
 
 def parse_query(query: str) -> list[tuple[str, Term]]:
@@ -141,8 +141,11 @@ def term_tsquery(term: Term, *, stemming: bool = True) -> str:
     if term.phrase:
         # Words stay in order and adjacent, each in any inflection: "договір підряду" finds договором підряду.
         words = [w.strip(_EDGE_PUNCT + APOSTROPHE) for w in term.text.split()]
-        parts = [_quote(w) if w in STOP_WORDS else term_tsquery(Term(w), stemming=stemming)
-                 for w in words if any(ch.isalnum() for ch in w)]
+        parts = [
+            _quote(w) if w in STOP_WORDS else term_tsquery(Term(w), stemming=stemming)
+            for w in words
+            if any(ch.isalnum() for ch in w)
+        ]
         return "( " + " <-> ".join(parts) + " )" if parts else _quote(term.text)
     word = term.text
     if not stemming or not _LETTERS.match(word):

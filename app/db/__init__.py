@@ -170,9 +170,15 @@ class Database:
         async with self.connection() as conn:
             return await conn.fetch_value(stmt, params)
 
-    async def listen(self, channel: str, callback: Callable[[str], Awaitable[None] | None],
-                     stop: asyncio.Event, *, on_listening: Callable[[], None] | None = None,
-                     on_lost: Callable[[], None] | None = None) -> None:
+    async def listen(
+        self,
+        channel: str,
+        callback: Callable[[str], Awaitable[None] | None],
+        stop: asyncio.Event,
+        *,
+        on_listening: Callable[[], None] | None = None,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
         """Deliver NOTIFY payloads on `channel` to `callback` until `stop` is set, reconnecting on loss.
 
         `on_listening` is called on every (re)connection once LISTEN is in place (what was sent before is lost);
@@ -182,8 +188,9 @@ class Database:
         delay = 0.5
         while not stop.is_set():
             try:
-                async with aiopg.connect(self.url, timeout=self.timeout,
-                                         application_name=f"secondlayer-listen-{channel}"[:63]) as conn:
+                async with aiopg.connect(
+                    self.url, timeout=self.timeout, application_name=f"secondlayer-listen-{channel}"[:63]
+                ) as conn:
                     async with conn.cursor() as cur:
                         await cur.execute(f'LISTEN "{channel}"')
                     delay = 0.5
@@ -192,8 +199,9 @@ class Database:
                     while not stop.is_set():
                         get = asyncio.ensure_future(conn.notifies.get())
                         stopper = asyncio.ensure_future(stop.wait())
-                        done, pending = await asyncio.wait({get, stopper}, timeout=LISTEN_PROBE,
-                                                           return_when=asyncio.FIRST_COMPLETED)
+                        done, pending = await asyncio.wait(
+                            {get, stopper}, timeout=LISTEN_PROBE, return_when=asyncio.FIRST_COMPLETED
+                        )
                         for task in pending:
                             task.cancel()
                         if get in done:

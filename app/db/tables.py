@@ -86,8 +86,9 @@ oauth_client_secrets = sa.Table(
     "oauth_client_secrets",
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False,
-              index=True),
+    sa.Column(
+        "client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("secret_hash", sa.Text, nullable=False),
     _created(),
     # NULL while current; set to the end of the grace period when rotated out.
@@ -99,8 +100,9 @@ oauth_grants = sa.Table(
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
-    sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False,
-              index=True),
+    sa.Column(
+        "client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("scope", sa.Text, nullable=False),
     sa.Column("resource", sa.Text, nullable=True),
     _created(),
@@ -136,8 +138,9 @@ oauth_tokens = sa.Table(
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("token_hash", sa.Text, nullable=False, unique=True),
     sa.Column("kind", sa.Text, nullable=False),  # access | refresh
-    sa.Column("grant_id", sa.BigInteger, sa.ForeignKey("oauth_grants.id", ondelete="CASCADE"), nullable=False,
-              index=True),
+    sa.Column(
+        "grant_id", sa.BigInteger, sa.ForeignKey("oauth_grants.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("client_pk", sa.BigInteger, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False),
     sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("scope", sa.Text, nullable=False),
@@ -271,10 +274,15 @@ court_decisions = sa.Table(
     sa.Column("source_url", sa.Text, nullable=True),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("search", TSVECTOR, _fts(
-        ("coalesce(case_number, '') || ' ' || coalesce(category, '') || ' ' || coalesce(court, '')", "A"),
-        (f"left(full_text, {INDEXED_CHARS})", "D"),
-    ), nullable=True),
+    sa.Column(
+        "search",
+        TSVECTOR,
+        _fts(
+            ("coalesce(case_number, '') || ' ' || coalesce(category, '') || ' ' || coalesce(court, '')", "A"),
+            (f"left(full_text, {INDEXED_CHARS})", "D"),
+        ),
+        nullable=True,
+    ),
     sa.CheckConstraint(
         "proceeding_kind IN ('civil', 'criminal', 'commercial', 'administrative', 'administrative_offense')",
         name="proceeding_kind",
@@ -300,10 +308,15 @@ legislative_acts = sa.Table(
     sa.Column("source_url", sa.Text, nullable=True),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("search", TSVECTOR, _fts(
-        ("reg_number || ' ' || title", "A"),
-        (f"left(text, {INDEXED_CHARS})", "C"),
-    ), nullable=True),
+    sa.Column(
+        "search",
+        TSVECTOR,
+        _fts(
+            ("reg_number || ' ' || title", "A"),
+            (f"left(text, {INDEXED_CHARS})", "C"),
+        ),
+        nullable=True,
+    ),
     sa.Index("ix_legislative_acts_search", "search", postgresql_using="gin"),
     sa.Index("ix_legislative_acts_kind", "kind"),
     # Lookups by registration number ignore case and apostrophe style (254К/96-ВР finds 254к/96-ВР).
@@ -313,19 +326,28 @@ legislative_acts = sa.Table(
 legislation_articles = sa.Table(
     "legislation_articles",
     metadata,
-    sa.Column("reg_number", sa.Text, sa.ForeignKey("legislative_acts.reg_number", ondelete="CASCADE",
-                                                   onupdate="CASCADE"), primary_key=True),
+    sa.Column(
+        "reg_number",
+        sa.Text,
+        sa.ForeignKey("legislative_acts.reg_number", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("number", sa.Text, primary_key=True),  # "55", "16-1"
     sa.Column("position", sa.Integer, nullable=False),  # order within the act
     sa.Column("heading", sa.Text, nullable=True),
     sa.Column("text", sa.Text, nullable=False),
     # The act's title, copied so that "кодекс ... позовна давність" finds the article (weight C).
     sa.Column("act_title", sa.Text, nullable=False, server_default=""),
-    sa.Column("search", TSVECTOR, _fts(
-        ("coalesce(heading, '')", "B"),
-        ("act_title", "C"),
-        (f"left(text, {INDEXED_CHARS})", "D"),
-    ), nullable=True),
+    sa.Column(
+        "search",
+        TSVECTOR,
+        _fts(
+            ("coalesce(heading, '')", "B"),
+            ("act_title", "C"),
+            (f"left(text, {INDEXED_CHARS})", "D"),
+        ),
+        nullable=True,
+    ),
     sa.Index("ix_legislation_articles_search", "search", postgresql_using="gin"),
     sa.Index("ix_legislation_articles_position", "reg_number", "position"),
     postgresql_with={"toast_tuple_target": 256},
@@ -345,10 +367,15 @@ bills = sa.Table(
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("search", TSVECTOR, _fts(
-        ("number || ' ' || title", "A"),
-        (f"coalesce(committee, '') || ' ' || left(summary, {INDEXED_CHARS})", "C"),
-    ), nullable=True),
+    sa.Column(
+        "search",
+        TSVECTOR,
+        _fts(
+            ("number || ' ' || title", "A"),
+            (f"coalesce(committee, '') || ' ' || left(summary, {INDEXED_CHARS})", "C"),
+        ),
+        nullable=True,
+    ),
     sa.Index("ix_bills_search", "search", postgresql_using="gin"),
     sa.Index("ix_bills_registered_on", "registered_on"),
     sa.Index("uq_bills_number_key", sa.text("secondlayer_fold(number)"), unique=True),
@@ -369,11 +396,19 @@ companies = sa.Table(
     sa.Column("url", sa.Text, nullable=True),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("search", TSVECTOR, _fts(
-        ("edrpou || ' ' || name || ' ' || coalesce(short_name, '')", "A"),
-        ("coalesce(head, '') || ' ' || coalesce(address, '') || ' ' || jsonb_path_query_array(activities, "
-         "'$[*].name')::text", "C"),
-    ), nullable=True),
+    sa.Column(
+        "search",
+        TSVECTOR,
+        _fts(
+            ("edrpou || ' ' || name || ' ' || coalesce(short_name, '')", "A"),
+            (
+                "coalesce(head, '') || ' ' || coalesce(address, '') || ' ' || jsonb_path_query_array(activities, "
+                "'$[*].name')::text",
+                "C",
+            ),
+        ),
+        nullable=True,
+    ),
     sa.CheckConstraint("edrpou ~ '^[0-9]{8}$'", name="edrpou_digits"),
     sa.Index("ix_companies_search", "search", postgresql_using="gin"),
     sa.Index("ix_companies_status", "status"),

@@ -58,8 +58,9 @@ class ToolCallHandler(ToolsAPIHandler):
         body = self.body()
         ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/json" and not ctype.endswith("+json"):
-            raise ApiError(415, "unsupported_media_type", "Send the arguments as a JSON object with "
-                                                          "Content-Type: application/json")
+            raise ApiError(
+                415, "unsupported_media_type", "Send the arguments as a JSON object with Content-Type: application/json"
+            )
         try:
             arguments = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:

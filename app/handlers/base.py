@@ -53,7 +53,7 @@ def breakable(text: str) -> str:
     host = range(host_start, len(text) if host_end == -1 else host_end)
     out: list[str] = []
     for i, ch in enumerate(text):
-        previous, following = text[i - 1] if i else "", text[i + 1:i + 2]
+        previous, following = text[i - 1] if i else "", text[i + 1 : i + 2]
         if url and i in host:
             out.append(tornado.escape.xhtml_escape(ch))
             continue
@@ -79,30 +79,44 @@ class ErrorText:
 # By status; any other 4xx reads as 400, any other 5xx as 500. The status, the technical message and the
 # request id follow below these sentences on the page.
 ERROR_TEXTS = {
-    400: ErrorText("This request could not be used",
-                   "Something in the address or in the form was missing or not valid.",
-                   "Go back, check what you entered and try again."),
-    403: ErrorText("You cannot open this page",
-                   "This page is not open to you, or the form you sent has expired.",
-                   "Go back, reload the page and try again. If you need access, ask your administrator."),
-    404: ErrorText("Page not found",
-                   "There is nothing at this address: it may be mistyped, or what it showed no longer exists.",
-                   "Check the address, or start again from the home page."),
-    405: ErrorText("This address does not accept that request",
-                   "The page was asked to do something it does not do.",
-                   "Go back and use the page's own buttons and links."),
-    413: ErrorText("What you sent is too large",
-                   "The server refused the request because its body was too large.",
-                   "Send less at once and try again."),
-    429: ErrorText("Too many requests",
-                   "Too many requests came from your address in a short time.",
-                   "Wait a minute and try again."),
-    500: ErrorText("Something went wrong on our side",
-                   "The server could not finish your request. Nothing you did caused this.",
-                   "Try again in a moment. If it keeps happening, give your administrator the request id below."),
-    503: ErrorText("SecondLayer is temporarily unavailable",
-                   "The server cannot reach its database right now.",
-                   "Try again in a few minutes. If it keeps happening, tell your administrator."),
+    400: ErrorText(
+        "This request could not be used",
+        "Something in the address or in the form was missing or not valid.",
+        "Go back, check what you entered and try again.",
+    ),
+    403: ErrorText(
+        "You cannot open this page",
+        "This page is not open to you, or the form you sent has expired.",
+        "Go back, reload the page and try again. If you need access, ask your administrator.",
+    ),
+    404: ErrorText(
+        "Page not found",
+        "There is nothing at this address: it may be mistyped, or what it showed no longer exists.",
+        "Check the address, or start again from the home page.",
+    ),
+    405: ErrorText(
+        "This address does not accept that request",
+        "The page was asked to do something it does not do.",
+        "Go back and use the page's own buttons and links.",
+    ),
+    413: ErrorText(
+        "What you sent is too large",
+        "The server refused the request because its body was too large.",
+        "Send less at once and try again.",
+    ),
+    429: ErrorText(
+        "Too many requests", "Too many requests came from your address in a short time.", "Wait a minute and try again."
+    ),
+    500: ErrorText(
+        "Something went wrong on our side",
+        "The server could not finish your request. Nothing you did caused this.",
+        "Try again in a moment. If it keeps happening, give your administrator the request id below.",
+    ),
+    503: ErrorText(
+        "SecondLayer is temporarily unavailable",
+        "The server cannot reach its database right now.",
+        "Try again in a few minutes. If it keeps happening, tell your administrator.",
+    ),
 }
 
 
@@ -122,8 +136,9 @@ class ApiError(tornado.web.HTTPError):
     """An error an API client should see: status, a machine code and a message a person can act on, and
     `field` when one argument is at fault."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None, *,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, *, field: str | None = None
+    ) -> None:
         super().__init__(status, reason=_phrase(status))
         self.code = code
         self.message = message
@@ -182,8 +197,11 @@ class BaseHandler(tornado.web.RequestHandler):
     def allowed_methods(self) -> list[str]:
         """The methods this handler answers (RFC 9110 15.5.6: a 405 must list them in Allow)."""
         unimplemented = tornado.web.RequestHandler.get  # every verb a handler does not define is this one
-        return [m for m in self.SUPPORTED_METHODS
-                if getattr(type(self), m.lower(), unimplemented).__qualname__ != unimplemented.__qualname__]
+        return [
+            m
+            for m in self.SUPPORTED_METHODS
+            if getattr(type(self), m.lower(), unimplemented).__qualname__ != unimplemented.__qualname__
+        ]
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
         if self.get_status() == 405:
@@ -256,8 +274,15 @@ class BaseHandler(tornado.web.RequestHandler):
         """The error page: `text` in plain words, then the status, the technical `message` and the request id."""
         if self.get_status() != status:
             self.set_status(status)
-        self.render("error.html", status_code=status, reason=_phrase(status), text=text, message=message,
-                    request_id=self._request_id, home_link=home_link)
+        self.render(
+            "error.html",
+            status_code=status,
+            reason=_phrase(status),
+            text=text,
+            message=message,
+            request_id=self._request_id,
+            home_link=home_link,
+        )
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
@@ -336,8 +361,9 @@ class GzipExceptEventStreams(tornado.web.OutputTransform):
         self._gzip = tornado.web.GZipContentEncoding(request)
         self._streaming = False
 
-    def transform_first_chunk(self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes,
-                              finishing: bool) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+    def transform_first_chunk(
+        self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes, finishing: bool
+    ) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
         if headers.get("Content-Type", "").startswith("text/event-stream"):
             self._streaming = True
             return status_code, headers, chunk

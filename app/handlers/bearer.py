@@ -37,16 +37,20 @@ class BearerAPIHandler(BoundedBodyHandler):
         try:
             if not header and "access_token" in self.request.query_arguments:
                 # OAuth 2.1 forbids tokens in URLs: they end up in logs and browser history.
-                raise BearerError(401, "invalid_request",
-                                  "Send the token in the Authorization header, not in the URL")
+                raise BearerError(401, "invalid_request", "Send the token in the Authorization header, not in the URL")
             token = parse_authorization(header)
             principal = await self.services.authenticator.authenticate(token)
         except BearerError as exc:
             challenge = self._challenge(exc.error, exc.description if exc.error else None)
-            raise ApiError(exc.status, exc.error or "unauthorized", exc.description,
-                           {"WWW-Authenticate": challenge}) from None
+            raise ApiError(
+                exc.status, exc.error or "unauthorized", exc.description, {"WWW-Authenticate": challenge}
+            ) from None
         if self.required_scope not in principal.scopes:
-            raise ApiError(403, "insufficient_scope", f"This needs the '{self.required_scope}' scope",
-                           {"WWW-Authenticate": self._challenge("insufficient_scope")})
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"This needs the '{self.required_scope}' scope",
+                {"WWW-Authenticate": self._challenge("insufficient_scope")},
+            )
         self.principal = principal
         return principal

@@ -28,8 +28,13 @@ def local_path(target: str | None, default: str = "/", *, within: str = "/") -> 
     Browsers read a backslash as a slash, so "/\\evil.example" means "//evil.example", another host, and they
     drop tabs and newlines from URLs, so "/\\t/evil.example" becomes "//evil.example" as well.
     """
-    if (not target or not target.startswith(within) or target.startswith("//") or "\\" in target
-            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)):
+    if (
+        not target
+        or not target.startswith(within)
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+    ):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -50,12 +55,24 @@ class SessionHandler(BaseHandler):
 
     async def sign_in(self, email: str, password: str, *, purpose: str, require_admin: bool = False) -> Row:
         """Check the password and start a fresh session for the user; SignInError when refused."""
-        user = await signin.sign_in(self.db, self.config, email, password, ip=self.request.remote_ip,
-                                    purpose=purpose, require_admin=require_admin)
+        user = await signin.sign_in(
+            self.db,
+            self.config,
+            email,
+            password,
+            ip=self.request.remote_ip,
+            purpose=purpose,
+            require_admin=require_admin,
+        )
         # A fresh session id at every sign-in, and the old one ended: no session fixation.
         await signin.end_session(self.db, self.session_token())
-        token = await signin.start_session(self.db, self.config, user["id"], ip=self.request.remote_ip,
-                                           user_agent=self.request.headers.get("User-Agent"))
+        token = await signin.start_session(
+            self.db,
+            self.config,
+            user["id"],
+            ip=self.request.remote_ip,
+            user_agent=self.request.headers.get("User-Agent"),
+        )
         self.set_signed_cookie(SESSION_COOKIE.name, token, **SESSION_COOKIE.kwargs(self.config))
         return user
 

@@ -51,8 +51,9 @@ from app.mcp.wire import (
 
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
-CORS_ALLOW_HEADERS = ("Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, "
-                      "Mcp-Method, Mcp-Name")
+CORS_ALLOW_HEADERS = (
+    "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name"
+)
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate, X-Request-Id"
 
 
@@ -69,8 +70,11 @@ class McpHandler(BearerAPIHandler):
     async def admit(self) -> None:
         if not host_allowed(self.request.headers.get("Host"), self.config):
             # The SDK's transport security answers the same way: 421 Misdirected Request.
-            raise ApiError(421, "misdirected_request", f"This server does not answer for the host "
-                                                       f"{self.request.headers.get('Host', '')!r}")
+            raise ApiError(
+                421,
+                "misdirected_request",
+                f"This server does not answer for the host {self.request.headers.get('Host', '')!r}",
+            )
         origin = self.request.headers.get("Origin")
         if not origin_allowed(origin, self.config):
             raise ApiError(403, "forbidden_origin", f"Requests from origin {origin} are not allowed here")
@@ -92,8 +96,7 @@ class McpHandler(BearerAPIHandler):
     @property
     def caller(self) -> McpCaller:
         assert self.principal is not None
-        return McpCaller(self.principal, self.request_id,
-                         {"user-agent": self.request.headers.get("User-Agent", "")})
+        return McpCaller(self.principal, self.request_id, {"user-agent": self.request.headers.get("User-Agent", "")})
 
     @property
     def identity(self) -> str:
@@ -138,8 +141,9 @@ class McpHandler(BearerAPIHandler):
             if not self._ended:
                 self.finish()
 
-    async def pump(self, stream: OutboundStream, position: int, *, with_ids: bool, until_complete: bool,
-                   keep_history: bool = True) -> tuple[int, bool]:
+    async def pump(
+        self, stream: OutboundStream, position: int, *, with_ids: bool, until_complete: bool, keep_history: bool = True
+    ) -> tuple[int, bool]:
         """Copy `stream` to the client from `position` with keepalives.
 
         Ends when the response is written (`until_complete`), the session ends, the server shuts down,
@@ -157,8 +161,9 @@ class McpHandler(BearerAPIHandler):
                     # no message goes out on two streams.
                     return position, not self._gone.is_set()
                 events = stream.after(position)
-                frames = [sse_event(payload, event_id=stream.event_id(seq) if with_ids else None)
-                          for seq, payload in events]
+                frames = [
+                    sse_event(payload, event_id=stream.event_id(seq) if with_ids else None) for seq, payload in events
+                ]
                 if frames:
                     position = events[-1][0]
                     if not await self.send_sse(*frames):
@@ -216,8 +221,12 @@ class StreamableHTTPHandler(McpHandler):
         if version in MODERN_VERSIONS or not self.request.headers.get(SESSION_HEADER):
             # No stream to offer without a session; the spec's answer for that is 405, never 400.
             allow = "POST" if version in MODERN_VERSIONS else "GET, POST, DELETE"
-            raise ApiError(405, "method_not_allowed", "Open the server-to-client stream with the Mcp-Session-Id "
-                                                      "returned by initialize", {"Allow": allow})
+            raise ApiError(
+                405,
+                "method_not_allowed",
+                "Open the server-to-client stream with the Mcp-Session-Id returned by initialize",
+                {"Allow": allow},
+            )
         if not accepts(self.request.headers.get("Accept"))[1]:
             raise ApiError(406, "not_acceptable", "GET opens an event stream: send Accept: text/event-stream")
         session = self._known_session()
@@ -240,8 +249,9 @@ class StreamableHTTPHandler(McpHandler):
     def _parse_message(self, body: bytes) -> types.JSONRPCMessage:
         ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
-            raise ApiError(415, "unsupported_media_type", "POST the JSON-RPC message with "
-                                                          "Content-Type: application/json")
+            raise ApiError(
+                415, "unsupported_media_type", "POST the JSON-RPC message with Content-Type: application/json"
+            )
         json_ok, sse_ok = accepts(self.request.headers.get("Accept"))
         if not (json_ok or sse_ok):
             raise ApiError(406, "not_acceptable", "Accept application/json and text/event-stream")
@@ -252,8 +262,12 @@ class StreamableHTTPHandler(McpHandler):
         try:
             return client_message(decoded)
         except ValueError:  # pydantic's ValidationError included
-            self._protocol_error(400, jsonrpc_error(None, types.INVALID_REQUEST,
-                                                    "The body must be one JSON-RPC request, notification or response"))
+            self._protocol_error(
+                400,
+                jsonrpc_error(
+                    None, types.INVALID_REQUEST, "The body must be one JSON-RPC request, notification or response"
+                ),
+            )
 
     def _protocol_error(self, status: int, body: dict[str, Any]) -> NoReturn:
         """Stop the request with a JSON-RPC error body (what MCP clients parse) at an HTTP status."""
@@ -293,8 +307,11 @@ class StreamableHTTPHandler(McpHandler):
         if stream is None:
             raise ApiError(409, "duplicate_request_id", f"Request id {request.id} is already in flight")
         streaming = accepts(self.request.headers.get("Accept"))[1]
-        version = (request.params or {}).get("protocolVersion") if is_initialize else \
-            self.request.headers.get(VERSION_HEADER, DEFAULT_VERSION)
+        version = (
+            (request.params or {}).get("protocolVersion")
+            if is_initialize
+            else self.request.headers.get(VERSION_HEADER, DEFAULT_VERSION)
+        )
         resumable = streaming and is_version_at_least(str(version), RESUMABLE_FROM)
         with session.in_use():
             await self._deliver(session, request, session.metadata(self.caller, request.id, streaming=streaming))
@@ -311,8 +328,9 @@ class StreamableHTTPHandler(McpHandler):
 
     async def _stream_response(self, session: StreamableSession, stream: OutboundStream, resumable: bool) -> bool:
         await self.start_sse(session.id)
-        if resumable and not await self.send_sse(sse_event("", event=None, event_id=stream.event_id(0),
-                                                           retry_ms=RETRY_MS)):
+        if resumable and not await self.send_sse(
+            sse_event("", event=None, event_id=stream.event_id(0), retry_ms=RETRY_MS)
+        ):
             return False
         position, present = await self.pump(stream, 0, with_ids=resumable, until_complete=True)
         self.end_stream()
@@ -345,8 +363,9 @@ class StreamableHTTPHandler(McpHandler):
         stream = session.standalone
         position = found[1] if found is not None else stream.last_seq
         if is_version_at_least(session.protocol_version, RESUMABLE_FROM):
-            if not await self.send_sse(sse_event("", event=None, event_id=stream.event_id(position),
-                                                 retry_ms=RETRY_MS)):
+            if not await self.send_sse(
+                sse_event("", event=None, event_id=stream.event_id(position), retry_ms=RETRY_MS)
+            ):
                 return
         await self.pump(stream, position, with_ids=True, until_complete=False)
         self.end_stream()
@@ -358,9 +377,14 @@ class StreamableHTTPHandler(McpHandler):
         if not json_ok:
             raise ApiError(406, "not_acceptable", "Accept application/json (and text/event-stream for streaming)")
         sessions = self.services.mcp_sessions
-        exchange = open_exchange(sessions.server, sessions.lifespan_state, body=body,
-                                 header_lines=list(self.request.headers.get_all()), caller=self.caller,
-                                 streaming=sse_ok)
+        exchange = open_exchange(
+            sessions.server,
+            sessions.lifespan_state,
+            body=body,
+            header_lines=list(self.request.headers.get_all()),
+            caller=self.caller,
+            streaming=sse_ok,
+        )
         if isinstance(exchange, Answer):
             if exchange.body is None:
                 self.set_status(exchange.status)

@@ -109,8 +109,9 @@ class OAuthAPIHandler(BoundedBodyHandler):
     async def authenticated_client(self, params: dict[str, str]) -> tuple[Row, str]:
         """The client and the method it proved itself with on this request."""
         creds = client_credentials(self.request.headers.get("Authorization"), params)
-        client = await authenticate_client(self.db, self.config, creds, ip=self.request.remote_ip,
-                                           endpoint_path=self.request.path)
+        client = await authenticate_client(
+            self.db, self.config, creds, ip=self.request.remote_ip, endpoint_path=self.request.path
+        )
         assert creds is not None  # authenticate_client refuses None
         return client, creds.method
 
@@ -155,9 +156,12 @@ class RegistrationHandler(OAuthAPIHandler):
     async def post(self) -> None:
         wait = await registration_allowed(self.db, self.request.remote_ip, self.config.registration_rate_limit)
         if wait:
-            raise OAuthError("temporarily_unavailable",
-                             f"Too many client registrations from this address; retry in {wait} seconds",
-                             429, {"Retry-After": str(wait)})
+            raise OAuthError(
+                "temporarily_unavailable",
+                f"Too many client registrations from this address; retry in {wait} seconds",
+                429,
+                {"Retry-After": str(wait)},
+            )
         try:
             body = self.json_body()
         except ApiError as exc:
@@ -174,39 +178,46 @@ CONSENT_ERRORS = {
     "invalid_request": ErrorText(
         "This sign-in link is not complete",
         "The app sent you here with a sign-in request that is missing something or is not valid.",
-        "Go back to the app and connect again. If it keeps happening, tell your administrator."),
+        "Go back to the app and connect again. If it keeps happening, tell your administrator.",
+    ),
     "client_metadata": ErrorText(
         "The app's description could not be read",
         "SecondLayer could not use the description the app publishes about itself, so it cannot tell you who is "
         "asking for access.",
-        "Go back to the app and connect again in a few minutes. If it keeps happening, tell your administrator."),
+        "Go back to the app and connect again in a few minutes. If it keeps happening, tell your administrator.",
+    ),
     "unknown_client": ErrorText(
         "This app is not registered here",
         "The app that sent you here is not registered with this SecondLayer server, so it cannot connect to it.",
-        "Ask your administrator to register this app, then go back to the app and connect again."),
+        "Ask your administrator to register this app, then go back to the app and connect again.",
+    ),
     "client_disabled": ErrorText(
         "This app has been switched off",
         "An administrator has disabled this app on this SecondLayer server.",
-        "Ask your administrator to enable it again, then go back to the app and connect again."),
+        "Ask your administrator to enable it again, then go back to the app and connect again.",
+    ),
     "unregistered_redirect_uri": ErrorText(
         "This app's return address is not registered",
         "The app asked SecondLayer to send you back to an address that is not registered for it, so SecondLayer "
         "stopped here to keep your account safe.",
         "Ask your administrator to add the app's redirect URI to its registration, then go back to the app and "
-        "connect again."),
+        "connect again.",
+    ),
     "expired_form": ErrorText(
         "This sign-in page has expired",
         "The page was open for too long, or your browser did not send back the cookie the page needs.",
-        "Go back to the app and connect again."),
+        "Go back to the app and connect again.",
+    ),
     "server_error": ErrorText(
         "Something went wrong on our side",
         "SecondLayer could not finish signing you in. Nothing you did caused this.",
-        "Go back to the app and connect again. If it keeps happening, give your administrator the request id "
-        "below."),
+        "Go back to the app and connect again. If it keeps happening, give your administrator the request id below.",
+    ),
     "unavailable": ErrorText(
         "SecondLayer is temporarily unavailable",
         "The server cannot reach its database right now.",
-        "Go back to the app and connect again in a few minutes."),
+        "Go back to the app and connect again in a few minutes.",
+    ),
 }
 
 
@@ -230,8 +241,9 @@ class AuthorizeHandler(SessionHandler):
             return None
         except AuthorizeRedirectError as exc:
             self.allow_form_redirect_to(exc.redirect_uri)
-            self.back_to_client(exc.redirect_uri, {"error": exc.error, "error_description": exc.description,
-                                                   "state": exc.state})
+            self.back_to_client(
+                exc.redirect_uri, {"error": exc.error, "error_description": exc.description, "state": exc.state}
+            )
             return None
         self.allow_form_redirect_to(request.redirect_uri)
         return request
@@ -260,12 +272,25 @@ class AuthorizeHandler(SessionHandler):
         # RFC 9207: every authorization response names the issuer, success or error.
         self.redirect(authorization_response_url(redirect_uri, {**params, "iss": self.config.issuer}))
 
-    def show(self, request: AuthorizationRequest, user: Row | None, error: str | None = None,
-             email: str = "", status: int = 200) -> None:
+    def show(
+        self,
+        request: AuthorizationRequest,
+        user: Row | None,
+        error: str | None = None,
+        email: str = "",
+        status: int = 200,
+    ) -> None:
         self.set_status(status)
-        self.render("authorize.html", client=request.client, fields=request.form_fields(), user=user,
-                    target=redirect_target(request.redirect_uri), error=error, email=email,
-                    **client_hosts(request.client))
+        self.render(
+            "authorize.html",
+            client=request.client,
+            fields=request.form_fields(),
+            user=user,
+            target=redirect_target(request.redirect_uri),
+            error=error,
+            email=email,
+            **client_hosts(request.client),
+        )
 
     async def get(self) -> None:
         request = await self.validated(self.request_params(self.request.query_arguments))
@@ -279,9 +304,10 @@ class AuthorizeHandler(SessionHandler):
             return
         decision = self.get_body_argument("decision", "")
         if decision == "deny":
-            self.back_to_client(request.redirect_uri, {"error": "access_denied",
-                                                       "error_description": "The user denied access",
-                                                       "state": request.state})
+            self.back_to_client(
+                request.redirect_uri,
+                {"error": "access_denied", "error_description": "The user denied access", "state": request.state},
+            )
             return
         if decision == "switch":
             await self.sign_out(purpose="oauth")

@@ -18,8 +18,9 @@ class LanguageHandler(BaseHandler):
         if code not in LANGUAGES:
             self.send_error(404)
             return
-        self.set_cookie("lang", code, expires_days=365, httponly=True, samesite="Lax",
-                        secure=self.config.secure_cookies)
+        self.set_cookie(
+            "lang", code, expires_days=365, httponly=True, samesite="Lax", secure=self.config.secure_cookies
+        )
         self.redirect(local_path(self.get_argument("next", "/")))
 
 

@@ -53,8 +53,12 @@ def tool_definition(tool: Tool) -> types.Tool:
 
 
 def _annotation_fields(annotations: dict[str, Any]) -> dict[str, Any]:
-    wire_to_field = {"readOnlyHint": "read_only_hint", "destructiveHint": "destructive_hint",
-                     "idempotentHint": "idempotent_hint", "openWorldHint": "open_world_hint"}
+    wire_to_field = {
+        "readOnlyHint": "read_only_hint",
+        "destructiveHint": "destructive_hint",
+        "idempotentHint": "idempotent_hint",
+        "openWorldHint": "open_world_hint",
+    }
     return {wire_to_field[k]: v for k, v in annotations.items() if k in wire_to_field}
 
 
@@ -89,16 +93,23 @@ def success_result(result: dict[str, Any]) -> types.CallToolResult:
 def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Server[Any]:
     """The SDK server whose tools/list and tools/call come from `registry`."""
 
-    async def list_tools(ctx: ServerRequestContext[Any, Any],
-                         params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[tool_definition(tool) for tool in registry])
 
-    async def call_tool(ctx: ServerRequestContext[Any, Any],
-                        params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         caller = ctx.request if isinstance(ctx.request, McpCaller) else None
-        tool_ctx = ToolContext(db=db, settings=settings, principal=caller.principal if caller else None,
-                               request_id=caller.request_id if caller else "-",
-                               progress=ctx.session.report_progress, log=_log_sender(ctx, params.name))
+        tool_ctx = ToolContext(
+            db=db,
+            settings=settings,
+            principal=caller.principal if caller else None,
+            request_id=caller.request_id if caller else "-",
+            progress=ctx.session.report_progress,
+            log=_log_sender(ctx, params.name),
+        )
         try:
             result = await registry.call(params.name, params.arguments, tool_ctx)
         except UnknownTool as exc:

@@ -74,8 +74,9 @@ class _ExchangeContext:
     cancel_requested: anyio.Event = field(default_factory=anyio.Event)
     can_send_request: bool = field(default=False, init=False)
 
-    async def send_raw_request(self, method: str, params: Mapping[str, Any] | None,
-                               opts: CallOptions | None = None) -> dict[str, Any]:
+    async def send_raw_request(
+        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
+    ) -> dict[str, Any]:
         raise NoBackChannelError(method)  # the 2026 protocol forbids server-initiated requests
 
     async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
@@ -99,8 +100,16 @@ class _ExchangeContext:
 class ModernExchange:
     """One 2026-07-28 request being served; notifications stream out while it runs."""
 
-    def __init__(self, server: Server[Any], lifespan_state: Any, request: types.JSONRPCRequest,
-                 route: Any, caller: McpCaller, headers: Mapping[str, str], streaming: bool) -> None:
+    def __init__(
+        self,
+        server: Server[Any],
+        lifespan_state: Any,
+        request: types.JSONRPCRequest,
+        route: Any,
+        caller: McpCaller,
+        headers: Mapping[str, str],
+        streaming: bool,
+    ) -> None:
         self._server = server
         self._lifespan_state = lifespan_state
         self.request = request
@@ -120,16 +129,26 @@ class ModernExchange:
         self._task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
-        connection = Connection.from_envelope(self._route.protocol_version, self._route.client_info,
-                                              self._route.client_capabilities)
+        connection = Connection.from_envelope(
+            self._route.protocol_version, self._route.client_info, self._route.client_capabilities
+        )
         try:
-            result = await serve_one(self._server, self._context, self.request.method, self.request.params,
-                                     connection=connection, lifespan_state=self._lifespan_state)
+            result = await serve_one(
+                self._server,
+                self._context,
+                self.request.method,
+                self.request.params,
+                connection=connection,
+                lifespan_state=self._lifespan_state,
+            )
             self.reply = {"jsonrpc": "2.0", "id": self.request.id, "result": result}
         except Exception as exc:  # noqa: BLE001 - every failure of the call is the JSON-RPC error the client gets
             error = modern_error_data(exc)
-            self.reply = {"jsonrpc": "2.0", "id": self.request.id,
-                          "error": error.model_dump(mode="json", by_alias=True, exclude_none=True)}
+            self.reply = {
+                "jsonrpc": "2.0",
+                "id": self.request.id,
+                "error": error.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
         finally:
             # Never full here: the web layer drains the queue while the call runs.
             with contextlib.suppress(asyncio.QueueFull):
@@ -153,8 +172,15 @@ class ModernExchange:
             self._task.cancel()
 
 
-def open_exchange(server: Server[Any], lifespan_state: Any, *, body: bytes, header_lines: list[tuple[str, str]],
-                  caller: McpCaller, streaming: bool) -> Answer | ModernExchange:
+def open_exchange(
+    server: Server[Any],
+    lifespan_state: Any,
+    *,
+    body: bytes,
+    header_lines: list[tuple[str, str]],
+    caller: McpCaller,
+    streaming: bool,
+) -> Answer | ModernExchange:
     """Validate one 2026-07-28 POST the way the SDK's HTTP entry does; an Answer when it ends here."""
     try:
         decoded = json.loads(body)
@@ -175,8 +201,9 @@ def open_exchange(server: Server[Any], lifespan_state: Any, *, body: bytes, head
         return Answer(400, jsonrpc_error(None, types.INVALID_REQUEST, _INVALID_BODY))
     duplicated = find_duplicated_routing_header(header_lines)
     if duplicated is not None:
-        return _rejection(InboundLadderRejection(types.HEADER_MISMATCH, f"{duplicated} header appears more than once"),
-                          request.id)
+        return _rejection(
+            InboundLadderRejection(types.HEADER_MISMATCH, f"{duplicated} header appears more than once"), request.id
+        )
     route = classify_inbound_request(decoded, headers=headers)
     if isinstance(route, InboundLadderRejection):
         return _rejection(route, request.id)
@@ -186,8 +213,9 @@ def open_exchange(server: Server[Any], lifespan_state: Any, *, body: bytes, head
     return ModernExchange(server, lifespan_state, request, route, caller, headers, streaming)
 
 
-def _param_header_rejection(server: Server[Any], request: types.JSONRPCRequest,
-                            headers: Mapping[str, str]) -> InboundLadderRejection | None:
+def _param_header_rejection(
+    server: Server[Any], request: types.JSONRPCRequest, headers: Mapping[str, str]
+) -> InboundLadderRejection | None:
     """Mcp-Param-* headers must agree with the body's arguments (the SDK's check, with our schema lookup)."""
     params = request.params or {}
     name, arguments = params.get("name"), params.get("arguments") or {}

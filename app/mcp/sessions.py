@@ -184,8 +184,9 @@ class KernelSession:
 
     async def cancel_request(self, request_id: types.RequestId, reason: str) -> None:
         """Cancel an in-flight call through the kernel's own notifications/cancelled path."""
-        notice = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/cancelled",
-                                           params={"requestId": request_id, "reason": reason})
+        notice = types.JSONRPCNotification(
+            jsonrpc="2.0", method="notifications/cancelled", params={"requestId": request_id, "reason": reason}
+        )
         with contextlib.suppress(SessionClosed):
             await self.deliver(notice, None)
 
@@ -236,8 +237,9 @@ class StreamableSession(KernelSession):
         self.standalone = self._new_stream(GET_STREAM, keep=STANDALONE_KEEP)
 
     async def _serve(self, reader: Any, writer: ContextSendStream[SessionMessage]) -> None:
-        await serve_loop(self.store.server, reader, writer, lifespan_state=self.store.lifespan_state,
-                         session_id=self.id)
+        await serve_loop(
+            self.store.server, reader, writer, lifespan_state=self.store.lifespan_state, session_id=self.id
+        )
 
     def _new_stream(self, key: str, keep: int | None = None) -> OutboundStream:
         stream = OutboundStream(self._next_number, key, keep)
@@ -275,17 +277,20 @@ class StreamableSession(KernelSession):
         self._ids.pop(stream.key, None)
         stream.close()
 
-    def metadata(self, caller: McpCaller, request_id: types.RequestId | None, *, streaming: bool
-                 ) -> ServerMessageMetadata:
+    def metadata(
+        self, caller: McpCaller, request_id: types.RequestId | None, *, streaming: bool
+    ) -> ServerMessageMetadata:
         on_unanswered = partial(self._answer_cancelled, request_id) if request_id is not None else None
-        return ServerMessageMetadata(request_context=caller, on_request_unanswered=on_unanswered,
-                                     can_send_request=streaming)
+        return ServerMessageMetadata(
+            request_context=caller, on_request_unanswered=on_unanswered, can_send_request=streaming
+        )
 
     async def _answer_cancelled(self, request_id: types.RequestId) -> None:
         # The 2025 wire ends a request's stream only with a response, so a cancelled call gets one,
         # written through the kernel's own channel so it cannot overtake anything queued before it.
-        error = types.JSONRPCError(jsonrpc="2.0", id=request_id,
-                                   error=types.ErrorData(code=REQUEST_CANCELLED, message="Request cancelled"))
+        error = types.JSONRPCError(
+            jsonrpc="2.0", id=request_id, error=types.ErrorData(code=REQUEST_CANCELLED, message="Request cancelled")
+        )
         with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
             await self._outbound.send(SessionMessage(error))
 
@@ -340,14 +345,16 @@ class SseSession(KernelSession):
         super().__init__(store, identity)
 
     async def _serve(self, reader: Any, writer: ContextSendStream[SessionMessage]) -> None:
-        await serve_dual_era_loop(self.store.server, reader, writer, lifespan_state=self.store.lifespan_state,
-                                  session_id=self.id)
+        await serve_dual_era_loop(
+            self.store.server, reader, writer, lifespan_state=self.store.lifespan_state, session_id=self.id
+        )
 
     async def _route(self, message: SessionMessage) -> None:
         self.stream.append(message.message.model_dump_json(by_alias=True, exclude_unset=True), False)
         if self.stream.held_bytes > MAX_HELD_BYTES:
-            log.warning("HTTP+SSE session %s ended: its client left %d bytes unread", self.id[:8],
-                        self.stream.held_bytes)
+            log.warning(
+                "HTTP+SSE session %s ended: its client left %d bytes unread", self.id[:8], self.stream.held_bytes
+            )
             self.store.spawn(self.close())
 
     def _on_end(self) -> None:
@@ -379,8 +386,7 @@ class SessionStore:
     async def stop(self) -> None:
         if self._reaper is not None:
             self._reaper.cancel()
-        await asyncio.gather(*(session.close() for session in list(self._sessions.values())),
-                             return_exceptions=True)
+        await asyncio.gather(*(session.close() for session in list(self._sessions.values())), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await self._stack.aclose()
@@ -403,8 +409,10 @@ class SessionStore:
             return
         idle = [s for s in mine if s.active_requests == 0]
         if not idle:
-            raise SessionLimitReached(f"all {self.max_per_principal} MCP sessions of this credential are busy; "
-                                      f"retry in {BUSY_RETRY_AFTER} seconds or end one (DELETE)")
+            raise SessionLimitReached(
+                f"all {self.max_per_principal} MCP sessions of this credential are busy; "
+                f"retry in {BUSY_RETRY_AFTER} seconds or end one (DELETE)"
+            )
         oldest = min(idle, key=lambda session: session.last_active)
         log.info("MCP session %s ended to make room (least recently used of %d)", oldest.id[:8], len(mine))
         await oldest.close()
@@ -454,8 +462,9 @@ class SessionStore:
     async def expire_idle(self) -> int:
         """Close sessions with nothing in flight for longer than the idle timeout; returns how many."""
         now = time.monotonic()
-        idle = [s for s in self._sessions.values()
-                if s.active_requests == 0 and now - s.last_active > self.idle_timeout]
+        idle = [
+            s for s in self._sessions.values() if s.active_requests == 0 and now - s.last_active > self.idle_timeout
+        ]
         for session in idle:
             log.info("MCP session %s expired after %.0fs idle", session.id[:8], now - session.last_active)
             await session.close()
@@ -469,4 +478,3 @@ class SessionStore:
                 await self.expire_idle()
             except Exception:
                 log.exception("MCP session expiry failed")
-

@@ -13,8 +13,9 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIO
 from app.config import Settings
 
 # Every revision the installed SDK speaks: the handshake ones through initialize, the modern ones per request.
-SUPPORTED_VERSIONS: tuple[str, ...] = tuple(v for v in KNOWN_PROTOCOL_VERSIONS
-                                            if v in HANDSHAKE_PROTOCOL_VERSIONS or v in MODERN_PROTOCOL_VERSIONS)
+SUPPORTED_VERSIONS: tuple[str, ...] = tuple(
+    v for v in KNOWN_PROTOCOL_VERSIONS if v in HANDSHAKE_PROTOCOL_VERSIONS or v in MODERN_PROTOCOL_VERSIONS
+)
 MODERN_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
 # The spec: a request without MCP-Protocol-Version is taken as 2025-03-26.
 DEFAULT_VERSION = "2025-03-26"
@@ -68,8 +69,10 @@ def accepts(accept_header: str | None) -> tuple[bool, bool]:
     """(JSON acceptable, SSE acceptable) from an Accept header, with the RFC 9110 wildcards."""
     types = {part.split(";")[0].strip().lower() for part in (accept_header or "").split(",")}
     anything = "*/*" in types
-    return (anything or "application/json" in types or "application/*" in types,
-            anything or "text/event-stream" in types or "text/*" in types)
+    return (
+        anything or "application/json" in types or "application/*" in types,
+        anything or "text/event-stream" in types or "text/*" in types,
+    )
 
 
 def is_version_at_least(version: str | None, minimum: str) -> bool:
@@ -80,9 +83,12 @@ def is_version_at_least(version: str | None, minimum: str) -> bool:
 
 def unsupported_version_error(requested: str) -> dict[str, Any]:
     """The JSON-RPC error body for a MCP-Protocol-Version this server does not speak."""
-    return jsonrpc_error(None, UNSUPPORTED_PROTOCOL_VERSION,
-                         f"Unsupported MCP-Protocol-Version {requested!r}; supported: {', '.join(SUPPORTED_VERSIONS)}",
-                         {"supported": list(SUPPORTED_VERSIONS), "requested": requested})
+    return jsonrpc_error(
+        None,
+        UNSUPPORTED_PROTOCOL_VERSION,
+        f"Unsupported MCP-Protocol-Version {requested!r}; supported: {', '.join(SUPPORTED_VERSIONS)}",
+        {"supported": list(SUPPORTED_VERSIONS), "requested": requested},
+    )
 
 
 def client_message(decoded: Any) -> mcp_types.JSONRPCMessage:
@@ -105,8 +111,9 @@ def jsonrpc_error(request_id: Any, code: int, message: str, data: Any = None) ->
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
-def sse_event(data: str, *, event: str | None = "message", event_id: str | None = None,
-              retry_ms: int | None = None) -> bytes:
+def sse_event(
+    data: str, *, event: str | None = "message", event_id: str | None = None, retry_ms: int | None = None
+) -> bytes:
     """One Server-Sent Event; multi-line data is split as the format requires."""
     lines = []
     if event:

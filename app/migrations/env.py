@@ -33,7 +33,7 @@ target_metadata = metadata
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url") or ""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     return url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 

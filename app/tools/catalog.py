@@ -55,8 +55,10 @@ def _embedded(schema: dict[str, Any], base: str) -> dict[str, Any]:
 
 
 def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _operation(tool: Tool, settings: Settings) -> dict[str, Any]:
@@ -71,8 +73,10 @@ def _operation(tool: Tool, settings: Settings) -> dict[str, Any]:
             "content": {"application/json": {"schema": _embedded(tool.input_schema, f"{base}/input")}},
         },
         "responses": {
-            "200": {"description": "The tool's structured result",
-                    "content": {"application/json": {"schema": _embedded(tool.output_schema, f"{base}/output")}}},
+            "200": {
+                "description": "The tool's structured result",
+                "content": {"application/json": {"schema": _embedded(tool.output_schema, f"{base}/output")}},
+            },
             "400": _error_response("The body is not valid JSON"),
             "401": _error_response("No or bad credentials"),
             "403": _error_response("The credential lacks the mcp scope"),
@@ -94,10 +98,18 @@ def openapi_document(registry: ToolRegistry, settings: Settings) -> dict[str, An
                 "summary": "List the tools with their input and output schemas",
                 "tags": ["tools"],
                 "responses": {
-                    "200": {"description": "The tools",
-                            "content": {"application/json": {"schema": {
-                                "type": "object", "required": ["tools"],
-                                "properties": {"tools": {"type": "array", "items": {"type": "object"}}}}}}},
+                    "200": {
+                        "description": "The tools",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["tools"],
+                                    "properties": {"tools": {"type": "array", "items": {"type": "object"}}},
+                                }
+                            }
+                        },
+                    },
                     "401": _error_response("No or bad credentials"),
                 },
             }
@@ -111,7 +123,7 @@ def openapi_document(registry: ToolRegistry, settings: Settings) -> dict[str, An
             "title": "SecondLayer tools",
             "version": version("secondlayer"),
             "description": "The tools the SecondLayer MCP server serves, over plain HTTP. Authenticate with an "
-                           "API key (sl_...) or an OAuth access token as a Bearer token.",
+            "API key (sl_...) or an OAuth access token as a Bearer token.",
         },
         "servers": [{"url": settings.public_url}],
         "security": [{"bearer": []}],
@@ -119,8 +131,11 @@ def openapi_document(registry: ToolRegistry, settings: Settings) -> dict[str, An
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "An API key (sl_...) or an OAuth access token (mcp_token_...)"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (sl_...) or an OAuth access token (mcp_token_...)",
+                },
             },
             "schemas": {"Error": ERROR_SCHEMA},
         },

@@ -85,8 +85,9 @@ class Tool:
             raise ToolUnavailable() from None
         except Exception:
             # The traceback stays in our log; the caller gets a request id it can quote to us.
-            log.exception("tool %s failed (request %s)", self.name, ctx.request_id,
-                          extra={"request_id": ctx.request_id})
+            log.exception(
+                "tool %s failed (request %s)", self.name, ctx.request_id, extra={"request_id": ctx.request_id}
+            )
             raise ToolFailed(self.name, ctx.request_id) from None
 
 
@@ -94,13 +95,15 @@ def _as_integers(schema: dict[str, Any], value: Any) -> Any:
     """`value` with every float the schema declares an integer made an int: JSON Schema counts 3.0 as the
     integer 3, and a tool slicing text or paging by it must get 3."""
     kind = schema.get("type")
-    if isinstance(value, float) and (kind == "integer" or (isinstance(kind, list) and "integer" in kind
-                                                            and "number" not in kind)):
+    if isinstance(value, float) and (
+        kind == "integer" or (isinstance(kind, list) and "integer" in kind and "number" not in kind)
+    ):
         return int(value)
     if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
         properties = schema["properties"]
-        return {k: _as_integers(properties[k], v) if isinstance(properties.get(k), dict) else v
-                for k, v in value.items()}
+        return {
+            k: _as_integers(properties[k], v) if isinstance(properties.get(k), dict) else v for k, v in value.items()
+        }
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [_as_integers(schema["items"], item) for item in value]
     return value
@@ -127,13 +130,15 @@ def _check_text(value: Any, path: str) -> None:
 
 def _field_of(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
-    if (error.validator == "required" and isinstance(error.instance, dict)
-            and isinstance(error.validator_value, list)):
+    if error.validator == "required" and isinstance(error.instance, dict) and isinstance(error.validator_value, list):
         missing = [name for name in error.validator_value if name not in error.instance]
         if missing:
             return ".".join(filter(None, [path, missing[0]]))
-    if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
-            and isinstance(error.schema, Mapping)):
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, dict)
+        and isinstance(error.schema, Mapping)
+    ):
         allowed = set(error.schema.get("properties", {}))
         extra = [name for name in error.instance if name not in allowed]
         if extra:

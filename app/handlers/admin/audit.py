@@ -15,29 +15,70 @@ FILTERS = ("action", "actor", "target", "since", "until")
 
 # What the keys of an entry's `details` mean, in English (translated when shown); a key not here shows as is.
 AUDIT_FIELDS = {
-    "name": "Name", "email": "Email", "user": "User", "is_admin": "Operator", "source": "Registered by",
-    "redirect_uris": "Redirect URIs", "previous_name": "Previous name",
-    "previous_redirect_uris": "Previous redirect URIs", "token_endpoint_auth_method": "Client authentication",
-    "old_secret_valid_until": "Previous secret works until", "grants_revoked": "Grants revoked",
-    "grant_revoked": "Grant revoked", "reason": "Reason", "client_pk": "Client row id", "client_id": "Client ID",
-    "grant_type": "Token obtained with", "within_reuse_grace": "Within the refresh token's reuse grace",
-    "scope": "Scope", "resource": "Resource", "redirect_uri": "Redirect URI", "kind": "Token kind",
-    "prefix": "Prefix", "purpose": "Signed in to", "status": "Result", "rows_deleted": "Rows deleted",
-    "key": "Throttle key", "attempts": "Refused attempts", "locked_until": "Locked until", "last_at": "Last attempt",
+    "name": "Name",
+    "email": "Email",
+    "user": "User",
+    "is_admin": "Operator",
+    "source": "Registered by",
+    "redirect_uris": "Redirect URIs",
+    "previous_name": "Previous name",
+    "previous_redirect_uris": "Previous redirect URIs",
+    "token_endpoint_auth_method": "Client authentication",
+    "old_secret_valid_until": "Previous secret works until",
+    "grants_revoked": "Grants revoked",
+    "grant_revoked": "Grant revoked",
+    "reason": "Reason",
+    "client_pk": "Client row id",
+    "client_id": "Client ID",
+    "grant_type": "Token obtained with",
+    "within_reuse_grace": "Within the refresh token's reuse grace",
+    "scope": "Scope",
+    "resource": "Resource",
+    "redirect_uri": "Redirect URI",
+    "kind": "Token kind",
+    "prefix": "Prefix",
+    "purpose": "Signed in to",
+    "status": "Result",
+    "rows_deleted": "Rows deleted",
+    "key": "Throttle key",
+    "attempts": "Refused attempts",
+    "locked_until": "Locked until",
+    "last_at": "Last attempt",
 }
 # Codes that details carry as values, said in words.
 AUDIT_PHRASES = {
-    "invalid_credentials": "wrong email or password", "no_password": "the account has no password",
-    "disabled": "the account is disabled", "not_operator": "the account is not an operator",
-    "user_disabled": "the user was disabled", "oauth": "an app (the OAuth sign-in page)",
-    "admin": "the operator console", "authorization_code": "an authorization code",
-    "refresh_token": "a refresh token", "access": "access token", "refresh": "refresh token",
-    "operator": "an operator", "dynamic": "dynamic registration", "metadata_document": "metadata document",
-    "ok": "ok", "error": "error", "skipped": "skipped",
+    "invalid_credentials": "wrong email or password",
+    "no_password": "the account has no password",
+    "disabled": "the account is disabled",
+    "not_operator": "the account is not an operator",
+    "user_disabled": "the user was disabled",
+    "oauth": "an app (the OAuth sign-in page)",
+    "admin": "the operator console",
+    "authorization_code": "an authorization code",
+    "refresh_token": "a refresh token",
+    "access": "access token",
+    "refresh": "refresh token",
+    "operator": "an operator",
+    "dynamic": "dynamic registration",
+    "metadata_document": "metadata document",
+    "ok": "ok",
+    "error": "error",
+    "skipped": "skipped",
 }
 # Values shown in monospace (ids, URLs, scopes) and values that are times.
-CODE_FIELDS = frozenset({"redirect_uris", "previous_redirect_uris", "redirect_uri", "client_id", "scope", "resource",
-                         "prefix", "key", "token_endpoint_auth_method"})
+CODE_FIELDS = frozenset(
+    {
+        "redirect_uris",
+        "previous_redirect_uris",
+        "redirect_uri",
+        "client_id",
+        "scope",
+        "resource",
+        "prefix",
+        "key",
+        "token_endpoint_auth_method",
+    }
+)
 TIME_FIELDS = frozenset({"old_secret_valid_until", "locked_until", "last_at"})
 
 
@@ -62,14 +103,31 @@ class AuditHandler(AdminHandler):
         actions = await queries.audit_actions(self.db)
         form.action.choices = [SelectChoice("", self.locale.translate("any")), *(SelectChoice(a) for a in actions)]
         valid = form.validate()
-        f = queries.AuditFilter(form.action.data or None, form.actor.data or None, form.target.data or None,
-                                form.since.data, form.until.data) if valid else queries.AuditFilter()
+        f = (
+            queries.AuditFilter(
+                form.action.data or None,
+                form.actor.data or None,
+                form.target.data or None,
+                form.since.data,
+                form.until.data,
+            )
+            if valid
+            else queries.AuditFilter()
+        )
         page = self.int_argument("page")
         rows, total = await queries.audit_entries(self.db, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         query = {name: self.get_query_argument(name, "") for name in FILTERS}
         entries = [(row, audit_details(row["details"], self.locale.translate)) for row in rows]
-        self.page("admin/audit.html", status=200 if valid else 400, form=form, entries=entries, total=total,
-                  page=page, pages=page_count(total), query=query)
+        self.page(
+            "admin/audit.html",
+            status=200 if valid else 400,
+            form=form,
+            entries=entries,
+            total=total,
+            page=page,
+            pages=page_count(total),
+            query=query,
+        )
 
 
 routes = [

@@ -143,8 +143,15 @@ class ConsoleHandler(SessionHandler):
     def flash(self, message: str, kind: str = "ok", **params: Any) -> None:
         """A message for the next page, in a short-lived signed cookie (translated now, in the actor's language)."""
         text = self.locale.translate(message).format(**params)
-        self.set_signed_cookie(FLASH_COOKIE, json.dumps({"kind": kind, "text": text}), expires_days=None,
-                               httponly=True, samesite="Lax", secure=self.config.secure_cookies, path=CONSOLE)
+        self.set_signed_cookie(
+            FLASH_COOKIE,
+            json.dumps({"kind": kind, "text": text}),
+            expires_days=None,
+            httponly=True,
+            samesite="Lax",
+            secure=self.config.secure_cookies,
+            path=CONSOLE,
+        )
 
     def pop_flash(self) -> dict[str, str] | None:
         raw = self.get_signed_cookie(FLASH_COOKIE, max_age_days=FLASH_SECONDS / 86400)
@@ -172,16 +179,25 @@ class ConsoleHandler(SessionHandler):
         token = self.get_body_argument("once", "")
         if len(token) >= 16 and await queries.claim_submission(self.db, token):
             return True
-        self.done(target, "This form was already submitted, so nothing was done again. A secret is shown only "
-                          "once: if you did not copy it, rotate the secret or create a new key.", "error")
+        self.done(
+            target,
+            "This form was already submitted, so nothing was done again. A secret is shown only "
+            "once: if you did not copy it, rotate the secret or create a new key.",
+            "error",
+        )
         return False
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
-        namespace.update(once_field=lambda: f'<input type="hidden" name="once" value="{secrets.token_urlsafe(18)}">',
-                         field_html=self.field_html, when=when, stamp=stamp, section=self.section,
-                         operator=self.current_user,
-                         qs=lambda query, **more: urlencode({k: v for k, v in {**query, **more}.items() if v}))
+        namespace.update(
+            once_field=lambda: f'<input type="hidden" name="once" value="{secrets.token_urlsafe(18)}">',
+            field_html=self.field_html,
+            when=when,
+            stamp=stamp,
+            section=self.section,
+            operator=self.current_user,
+            qs=lambda query, **more: urlencode({k: v for k, v in {**query, **more}.items() if v}),
+        )
         return namespace
 
     def field_html(self, field: Any, **attrs: Any) -> bytes:

@@ -62,11 +62,15 @@ def validate_keys(form: ClientRegisterForm) -> bool:
     return True
 
 
-def show_secret(handler: AdminHandler, client: Row, secret: str | None,
-                valid_until: dt.datetime | None = None) -> None:
+def show_secret(handler: AdminHandler, client: Row, secret: str | None, valid_until: dt.datetime | None = None) -> None:
     """The page with the values to paste into ChatGPT or Claude; the only time the secret is shown."""
-    handler.page("admin/client_secret.html", client=client, secret=secret, valid_until=valid_until,
-                 base=handler.config.public_url)
+    handler.page(
+        "admin/client_secret.html",
+        client=client,
+        secret=secret,
+        valid_until=valid_until,
+        base=handler.config.public_url,
+    )
 
 
 class ClientPage(AdminHandler):
@@ -76,8 +80,9 @@ class ClientPage(AdminHandler):
 
     async def render_client(self, client: Row, form: ClientForm, status: int = 200) -> None:
         active = await grants.list_grants(self.db, client_pk=client["id"])
-        self.page("admin/client.html", status=status, client=client, form=form, grants=active,
-                  base=self.config.public_url)
+        self.page(
+            "admin/client.html", status=status, client=client, form=form, grants=active, base=self.config.public_url
+        )
 
 
 class ClientConfirmHandler(ConfirmHandler):
@@ -111,10 +116,16 @@ class ClientNewHandler(ClientPage):
                 return
             try:
                 row, secret = await clients.register_client(
-                    self.db, name=form.name.data, redirect_uris=uris,
-                    token_endpoint_auth_method=form.auth_method.data, source="operator", actor=self.actor,
-                    jwks_uri=form.jwks_uri.data or None, jwks=json.loads(form.jwks.data) if form.jwks.data else None,
-                    allow_loopback_jwks_uri=self.config.client_metadata_allow_loopback)
+                    self.db,
+                    name=form.name.data,
+                    redirect_uris=uris,
+                    token_endpoint_auth_method=form.auth_method.data,
+                    source="operator",
+                    actor=self.actor,
+                    jwks_uri=form.jwks_uri.data or None,
+                    jwks=json.loads(form.jwks.data) if form.jwks.data else None,
+                    allow_loopback_jwks_uri=self.config.client_metadata_allow_loopback,
+                )
             except clients.ClientError as exc:
                 show_error(form, exc, form.name)
             else:
@@ -139,8 +150,9 @@ class ClientEditHandler(ClientHandler):
         uris = redirect_uri_lines(form.redirect_uris.data)
         if form.validate() and validate_uris(form.redirect_uris, uris):
             try:
-                await clients.update_client(self.db, client["client_id"], name=form.name.data, redirect_uris=uris,
-                                            actor=self.actor)
+                await clients.update_client(
+                    self.db, client["client_id"], name=form.name.data, redirect_uris=uris, actor=self.actor
+                )
             except clients.ClientError as exc:
                 show_error(form, exc, form.redirect_uris)
             else:
@@ -163,9 +175,13 @@ class ClientRotateHandler(ClientConfirmHandler):
             "Rotate the secret of “{name}”",
             "A new secret is shown once on the next page. The current secret keeps working for {grace} "
             "(until {until}), so you have that long to paste the new one into ChatGPT or Claude.",
-            "Rotate the secret", f"/admin/clients/{client['id']}",
-            {"name": client["name"], "grace": duration_text(grace, self.locale.translate),
-             "until": when(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=grace))},
+            "Rotate the secret",
+            f"/admin/clients/{client['id']}",
+            {
+                "name": client["name"],
+                "grace": duration_text(grace, self.locale.translate),
+                "until": when(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=grace)),
+            },
         )
 
     async def perform(self, client: Row) -> None:
@@ -173,7 +189,8 @@ class ClientRotateHandler(ClientConfirmHandler):
             return
         try:
             row, secret, valid_until = await clients.rotate_secret(
-                self.db, client["client_id"], grace_seconds=self.config.secret_rotation_grace, actor=self.actor)
+                self.db, client["client_id"], grace_seconds=self.config.secret_rotation_grace, actor=self.actor
+            )
         except clients.ClientError as exc:
             self.done(f"/admin/clients/{client['id']}", str(exc), "error")
             return
@@ -186,12 +203,16 @@ class ClientDisableHandler(ClientConfirmHandler):
             "Disable “{name}”",
             "Every grant of this client and all its tokens are revoked now; people must sign in and consent again "
             "once it is enabled.",
-            "Disable the client", f"/admin/clients/{client['id']}", {"name": client["name"]})
+            "Disable the client",
+            f"/admin/clients/{client['id']}",
+            {"name": client["name"]},
+        )
 
     async def perform(self, client: Row) -> None:
         await clients.set_client_disabled(self.db, client["client_id"], True, actor=self.actor)
-        self.done(f"/admin/clients/{client['id']}", "Client “{name}” disabled; its tokens are revoked",
-                  name=client["name"])
+        self.done(
+            f"/admin/clients/{client['id']}", "Client “{name}” disabled; its tokens are revoked", name=client["name"]
+        )
 
 
 class ClientDeleteHandler(ClientConfirmHandler):
@@ -200,8 +221,10 @@ class ClientDeleteHandler(ClientConfirmHandler):
             "Delete “{name}”",
             "The client {client_id} is deleted with its secrets and grants; its tokens stop working now. "
             "This cannot be undone.",
-            "Delete the client", f"/admin/clients/{client['id']}",
-            {"name": client["name"], "client_id": client["client_id"]})
+            "Delete the client",
+            f"/admin/clients/{client['id']}",
+            {"name": client["name"], "client_id": client["client_id"]},
+        )
 
     async def perform(self, client: Row) -> None:
         await clients.delete_client(self.db, client["client_id"], actor=self.actor)
@@ -213,11 +236,15 @@ class ClientGrantsRevokeHandler(ClientConfirmHandler):
         return Confirmation(
             "Revoke every grant of “{name}”",
             "Everyone signed in to this client loses access now and must consent again.",
-            "Revoke all grants", f"/admin/clients/{client['id']}", {"name": client["name"]})
+            "Revoke all grants",
+            f"/admin/clients/{client['id']}",
+            {"name": client["name"]},
+        )
 
     async def perform(self, client: Row) -> None:
-        count = await grants.revoke_grants(self.db, client_pk=client["id"], reason="revoked by an operator",
-                                           actor=self.actor)
+        count = await grants.revoke_grants(
+            self.db, client_pk=client["id"], reason="revoked by an operator", actor=self.actor
+        )
         self.done(f"/admin/clients/{client['id']}", "{count} grants revoked", count=count)
 
 

@@ -15,10 +15,13 @@ class GrantRevokeHandler(ConfirmHandler):
         return found(await queries.grant_by_id(self.db, int(grant_id)), "No such grant")
 
     def describe(self, row: Row) -> Confirmation:
-        return Confirmation("Revoke the grant of {email} to “{client}”",
-                            "“{client}” loses access to the account of {email} now; its tokens stop working.",
-                            "Revoke the grant", self.next_path(f"/admin/users/{row['user_id']}"),
-                            {"email": row["email"], "client": row["client_name"]})
+        return Confirmation(
+            "Revoke the grant of {email} to “{client}”",
+            "“{client}” loses access to the account of {email} now; its tokens stop working.",
+            "Revoke the grant",
+            self.next_path(f"/admin/users/{row['user_id']}"),
+            {"email": row["email"], "client": row["client_name"]},
+        )
 
     async def perform(self, row: Row) -> None:
         revoked = await grants.revoke_grant(self.db, row["id"], reason="revoked by an operator", actor=self.actor)

@@ -34,10 +34,13 @@ class ApiKeyRevokeHandler(ConfirmHandler):
         return found(await queries.api_key_by_id(self.db, int(key_id)), "No such API key")
 
     def describe(self, row: Row) -> Confirmation:
-        return Confirmation("Revoke the API key {prefix}…",
-                            "The key {name} of {email} stops working now. This cannot be undone.",
-                            "Revoke the key", f"/admin/users/{row['user_id']}",
-                            {"prefix": row["prefix"], "name": row["name"], "email": row["email"]})
+        return Confirmation(
+            "Revoke the API key {prefix}…",
+            "The key {name} of {email} stops working now. This cannot be undone.",
+            "Revoke the key",
+            f"/admin/users/{row['user_id']}",
+            {"prefix": row["prefix"], "name": row["name"], "email": row["email"]},
+        )
 
     async def perform(self, row: Row) -> None:
         await api_keys.revoke_api_key(self.db, row["id"], actor=self.actor)

@@ -30,11 +30,23 @@ class UserPage(AdminHandler):
 
     section = "users"
 
-    async def render_user(self, user: Row, *, password_form: PasswordForm | None = None,
-                          key_form: ApiKeyForm | None = None, status: int = 200) -> None:
-        self.page("admin/user.html", status=status, user=user, password_form=password_form or PasswordForm(),
-                  key_form=key_form or ApiKeyForm(), keys=await api_keys.list_api_keys(self.db, user["id"]),
-                  grants=await grants.list_grants(self.db, user_id=user["id"]))
+    async def render_user(
+        self,
+        user: Row,
+        *,
+        password_form: PasswordForm | None = None,
+        key_form: ApiKeyForm | None = None,
+        status: int = 200,
+    ) -> None:
+        self.page(
+            "admin/user.html",
+            status=status,
+            user=user,
+            password_form=password_form or PasswordForm(),
+            key_form=key_form or ApiKeyForm(),
+            keys=await api_keys.list_api_keys(self.db, user["id"]),
+            grants=await grants.list_grants(self.db, user_id=user["id"]),
+        )
 
 
 class UserConfirmHandler(ConfirmHandler):
@@ -63,8 +75,15 @@ class UsersHandler(UserPage):
         page = self.int_argument("page")
         rows = await users.list_users(self.db, search=search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         total = await users.count_users(self.db, search=search)
-        self.page("admin/users.html", form=form, users=rows, total=total, page=page, pages=page_count(total),
-                  query={"q": search or ""})
+        self.page(
+            "admin/users.html",
+            form=form,
+            users=rows,
+            total=total,
+            page=page,
+            pages=page_count(total),
+            query={"q": search or ""},
+        )
 
 
 class UserNewHandler(UserPage):
@@ -75,9 +94,14 @@ class UserNewHandler(UserPage):
         form = self.form(UserCreateForm)
         if form.validate():
             try:
-                row = await users.create_user(self.db, form.email.data, password=form.password.data or None,
-                                              is_admin=form.is_admin.data, rounds=self.config.bcrypt_rounds,
-                                              actor=self.actor)
+                row = await users.create_user(
+                    self.db,
+                    form.email.data,
+                    password=form.password.data or None,
+                    is_admin=form.is_admin.data,
+                    rounds=self.config.bcrypt_rounds,
+                    actor=self.actor,
+                )
             except PasswordRejected as exc:
                 form.password.errors.append(str(exc))
             except users.UserError as exc:
@@ -99,8 +123,9 @@ class UserPasswordHandler(UserPage):
         form = self.form(PasswordForm)
         if form.validate():
             try:
-                await users.set_password(self.db, user["email"], form.password.data, rounds=self.config.bcrypt_rounds,
-                                         actor=self.actor)
+                await users.set_password(
+                    self.db, user["email"], form.password.data, rounds=self.config.bcrypt_rounds, actor=self.actor
+                )
             except PasswordRejected as exc:
                 form.password.errors.append(str(exc))
             else:
@@ -129,52 +154,79 @@ class UserDisableHandler(UserConfirmHandler):
             "Disable {email}",
             "They cannot sign in, their browser sessions end, their OAuth grants and tokens are revoked and their "
             "API keys stop working until the account is enabled again.",
-            "Disable the user", f"/admin/users/{user['id']}", {"email": user["email"]})
+            "Disable the user",
+            f"/admin/users/{user['id']}",
+            {"email": user["email"]},
+        )
 
     async def confirmation(self, user: Row) -> Confirmation:
         c = self.describe(user)
         if not user["disabled"] and await users.is_last_operator(self.db, user["id"]):
-            return cautioned(c, "{email} is the last operator: disabling them would leave no one who can use this "
-                                "console, so it is refused. Make another user an operator first.", refused=True)
+            return cautioned(
+                c,
+                "{email} is the last operator: disabling them would leave no one who can use this "
+                "console, so it is refused. Make another user an operator first.",
+                refused=True,
+            )
         if user["id"] == self.operator["id"]:
-            return cautioned(c, "This is your own account: you will be signed out at once and cannot sign in "
-                                "again until another operator enables it.")
+            return cautioned(
+                c,
+                "This is your own account: you will be signed out at once and cannot sign in "
+                "again until another operator enables it.",
+            )
         return c
 
     async def perform(self, user: Row) -> None:
-        await self.attempt(user, users.set_user_disabled(self.db, user["id"], True, actor=self.actor),
-                           "User {email} disabled; their tokens are revoked")
+        await self.attempt(
+            user,
+            users.set_user_disabled(self.db, user["id"], True, actor=self.actor),
+            "User {email} disabled; their tokens are revoked",
+        )
 
 
 class UserRemoveOperatorHandler(UserConfirmHandler):
     def describe(self, user: Row) -> Confirmation:
-        return Confirmation("Remove operator rights from {email}",
-                            "They can no longer use this console. Their OAuth grants and API keys are not touched.",
-                            "Remove operator rights", f"/admin/users/{user['id']}", {"email": user["email"]})
+        return Confirmation(
+            "Remove operator rights from {email}",
+            "They can no longer use this console. Their OAuth grants and API keys are not touched.",
+            "Remove operator rights",
+            f"/admin/users/{user['id']}",
+            {"email": user["email"]},
+        )
 
     async def confirmation(self, user: Row) -> Confirmation:
         c = self.describe(user)
         if user["is_admin"] and await users.is_last_operator(self.db, user["id"]):
-            return cautioned(c, "{email} is the last operator: without their rights no one could use this console, "
-                                "so it is refused. Make another user an operator first.", refused=True)
+            return cautioned(
+                c,
+                "{email} is the last operator: without their rights no one could use this console, "
+                "so it is refused. Make another user an operator first.",
+                refused=True,
+            )
         if user["id"] == self.operator["id"]:
             return cautioned(c, "These are your own rights: you will be signed out of this console at once.")
         return c
 
     async def perform(self, user: Row) -> None:
-        await self.attempt(user, users.set_admin(self.db, user["id"], False, actor=self.actor),
-                           "{email} is no longer an operator")
+        await self.attempt(
+            user, users.set_admin(self.db, user["id"], False, actor=self.actor), "{email} is no longer an operator"
+        )
 
 
 class UserGrantsRevokeHandler(UserConfirmHandler):
     def describe(self, user: Row) -> Confirmation:
-        return Confirmation("Revoke every grant of {email}",
-                            "Every OAuth client they signed in to loses access now; their API keys are not touched.",
-                            "Revoke all grants", f"/admin/users/{user['id']}", {"email": user["email"]})
+        return Confirmation(
+            "Revoke every grant of {email}",
+            "Every OAuth client they signed in to loses access now; their API keys are not touched.",
+            "Revoke all grants",
+            f"/admin/users/{user['id']}",
+            {"email": user["email"]},
+        )
 
     async def perform(self, user: Row) -> None:
-        count = await grants.revoke_grants(self.db, user_id=user["id"], reason="revoked by an operator",
-                                           actor=self.actor)
+        count = await grants.revoke_grants(
+            self.db, user_id=user["id"], reason="revoked by an operator", actor=self.actor
+        )
         self.done(f"/admin/users/{user['id']}", "{count} grants revoked", count=count)
 
 
