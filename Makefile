@@ -41,6 +41,7 @@ test: dev-venv browser
 
 lint: dev-venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: venv
