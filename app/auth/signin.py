@@ -54,10 +54,10 @@ class SignInError(Exception):
 # password gets "invalid_credentials" like an unknown email: a sentence of its own would tell anyone which
 # emails have accounts.
 MESSAGES = {
-    "invalid_credentials": "Wrong email or password",
-    "disabled": "This account is disabled",
-    "throttled": "Too many failed attempts; try again in {minutes} min",
-    "not_operator": "This account is not an operator",
+    "invalid_credentials": "Wrong email or password.",
+    "disabled": "This account is disabled.",
+    "throttled": "Too many failed attempts; try again in {minutes} min.",
+    "not_operator": "This account is not an operator.",
 }
 
 

@@ -235,7 +235,7 @@ class AdminHandler(ConsoleHandler):
                 self.redirect(LOGIN_URL, status=303)
             return
         if not user["is_admin"]:
-            raise tornado.web.HTTPError(403, "This account is not an operator")
+            raise tornado.web.HTTPError(403, "This account is not an operator.")
         self.current_user = user
 
 
