@@ -298,7 +298,7 @@ def test_client_grants_are_listed_and_revoked(admin, database_url, dbrun, make_u
         )
     )
     assert live == 0
-    assert audit_rows(database_url, "grant.revoke_all", target_id=str(client["id"]))
+    assert audit_rows(database_url, "grant.revoke_all", target_id=client["client_id"])
 
 
 def test_unknown_client_is_404(admin):

@@ -104,12 +104,18 @@ async def revoke_grants(
     async with db.transaction() as conn:
         count = await revoke_grants_where(conn, sa.and_(*conditions), reason)
         if count:
+            # A client is named in the audit log by its client_id (client:slc_...), as everywhere else.
+            target: str | int | None = user_id
+            if user_id is None:
+                target = await conn.fetch_value(
+                    sa.select(oauth_clients.c.client_id).where(oauth_clients.c.id == client_pk)
+                )
             await audit.record(
                 conn,
                 "grant.revoke_all",
                 actor=actor,
                 target_type="user" if user_id is not None else "client",
-                target_id=user_id if user_id is not None else client_pk,
+                target_id=target,
                 details={"reason": reason, "grants_revoked": count, "client_pk": client_pk},
             )
     return count
