@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.auth.bearer import BearerAuthenticator
+from app.auth.jwks import JwksCache
 from app.config import Settings
 from app.db import Database
 from app.jobs import schedule_cleanup
@@ -50,6 +51,7 @@ class Services:
         self.inflight = Inflight()
         self.shutdown = asyncio.Event()  # set when the server stops: long-lived streams end themselves
         self.authenticator = BearerAuthenticator(db, config.accepted_audiences)
+        self.jwks = JwksCache()  # private_key_jwt clients' fetched public keys, shared by every request
         self.tools = default_registry()
         self.mcp_sessions = SessionStore(
             build_server(self.tools, config, db),

@@ -10,6 +10,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -81,12 +82,15 @@ class Client:
     redirect_uri: str
     method: str
     pk: int
+    sign: Callable[[], dict[str, str]] | None = None  # private_key_jwt: a fresh client_assertion each call
 
     def auth(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """Body and headers authenticating this client with its registered method."""
         params = dict(params)
         headers: dict[str, str] = {}
-        if self.method == "client_secret_basic":
+        if self.method == "private_key_jwt" and self.sign is not None:
+            params.update(self.sign())
+        elif self.method == "client_secret_basic":
             raw = f"{self.client_id}:{self.secret}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
         elif self.method == "client_secret_post":
@@ -303,3 +307,7 @@ class ChatGPTLike:
     @property
     def as_client(self) -> Client:
         return Client(self.client_id, None, CHATGPT, "private_key_jwt", 0)
+
+    def client(self, audience: str) -> Client:
+        """As a Client whose token requests carry a new assertion for `audience` each time."""
+        return Client(self.client_id, None, CHATGPT, "private_key_jwt", 0, sign=lambda: self.auth(audience))

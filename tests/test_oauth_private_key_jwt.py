@@ -31,14 +31,17 @@ from tests.helpers_oauth import (
     CHATGPT,
     ChatGPTLike,
     Client,
+    exchange,
     form_fields,
     get_code,
     pkce,
     public_jwk,
+    refresh,
 )
 from tests.helpers_server import ROOT, free_port, wait_ready
 
 pytestmark = pytest.mark.usefixtures("fresh_registration_budget")
+KEY = "private_key_jwt"
 
 
 @pytest.fixture
@@ -93,16 +96,7 @@ def test_chatgpt_completes_sign_in_token_mcp_call_and_refresh(http, docs, make_u
     assert "email" in form_fields(page.text)
 
     code, verifier, _ = get_code(http, chatgpt.as_client, make_user()["email"])
-    r = http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": CHATGPT,
-            **chatgpt.auth(token_url),
-        },
-    )
+    r = exchange(http, chatgpt.client(token_url), code, verifier)
     assert r.status_code == 200, r.text
     tokens = r.json()
     assert tokens["access_token"].startswith("mcp_token_") and tokens["refresh_token"].startswith("mcp_refresh_")
@@ -123,14 +117,7 @@ def test_chatgpt_completes_sign_in_token_mcp_call_and_refresh(http, docs, make_u
     assert not reply["result"].get("isError") and reply["result"]["content"], reply
 
     # Refresh with a new assertion (aud = the issuer this time, which RFC 7523 also allows).
-    r = http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            **chatgpt.auth(server.settings.issuer),
-        },
-    )
+    r = refresh(http, chatgpt.client(server.settings.issuer), tokens["refresh_token"])
     assert r.status_code == 200, r.text
     renewed = r.json()
     assert renewed["refresh_token"] != tokens["refresh_token"]
@@ -446,7 +433,7 @@ def test_dynamic_registration_with_inline_jwks_then_es256_and_eddsa_assertions(h
     assert "client_secret" not in body and body["token_endpoint_auth_method"] == "private_key_jwt"
     assert [k["kid"] for k in body["jwks"]["keys"]] == ["ec-1", "ed-1"]
     client_id = body["client_id"]
-    code, verifier, _ = get_code(http, Client(client_id, None, CHATGPT, "private_key_jwt", 0), make_user()["email"])
+    code, verifier, _ = get_code(http, Client(client_id, None, CHATGPT, KEY, 0), make_user()["email"])
 
     def signed(key: Any, kid: str, alg: str) -> dict[str, str]:
         now = int(time.time())
@@ -463,25 +450,12 @@ def test_dynamic_registration_with_inline_jwks_then_es256_and_eddsa_assertions(h
             "client_assertion": jwt.encode(claims, key, algorithm=alg, headers={"kid": kid}),
         }
 
-    r = http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": CHATGPT,
-            **signed(ec_key, "ec-1", "ES256"),
-        },
+    r = exchange(
+        http, Client(client_id, None, CHATGPT, KEY, 0, sign=lambda: signed(ec_key, "ec-1", "ES256")), code, verifier
     )
     assert r.status_code == 200, r.text
-    r = http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": r.json()["refresh_token"],
-            **signed(ed_key, "ed-1", "EdDSA"),
-        },
-    )
+    ed_client = Client(client_id, None, CHATGPT, KEY, 0, sign=lambda: signed(ed_key, "ed-1", "EdDSA"))
+    r = refresh(http, ed_client, r.json()["refresh_token"])
     assert r.status_code == 200, r.text
     # A secret-style request from this client is refused: it registered for keys.
     refused(

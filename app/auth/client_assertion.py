@@ -31,10 +31,6 @@ CLOCK_SKEW = 60  # seconds of clock difference tolerated on exp, nbf and iat
 MAX_JTI_LENGTH = 256
 
 
-# Fetched JWK sets, per process: public keys, so sharing them across requests and clients is safe.
-JWKS_CACHE = JwksCache()
-
-
 class ClientAssertionError(Exception):
     """The client assertion is not acceptable; the message says why, in one line a developer can act on."""
 

@@ -23,7 +23,6 @@ from app.audit import Actor
 from app.auth import revocations
 from app.auth.client_assertion import (
     ASSERTION_TYPE,
-    JWKS_CACHE,
     ClientAssertionError,
     assertion_subject,
     verify_client_assertion,
@@ -334,7 +333,7 @@ async def authenticate_client(
     ip: str | None = None,
     *,
     endpoint_path: str = "/oauth/token",
-    jwks_cache: JwksCache = JWKS_CACHE,
+    jwks_cache: JwksCache,
 ) -> Row:
     """The client, authenticated with the method it registered, or with a stronger one: a client that has
     published keys may always sign an assertion; one registered for keys can never fall back to less.

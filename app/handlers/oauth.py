@@ -110,7 +110,12 @@ class OAuthAPIHandler(BoundedBodyHandler):
         """The client and the method it proved itself with on this request."""
         creds = client_credentials(self.request.headers.get("Authorization"), params)
         client = await authenticate_client(
-            self.db, self.config, creds, ip=self.request.remote_ip, endpoint_path=self.request.path
+            self.db,
+            self.config,
+            creds,
+            ip=self.request.remote_ip,
+            endpoint_path=self.request.path,
+            jwks_cache=self.services.jwks,
         )
         assert creds is not None  # authenticate_client refuses None
         return client, creds.method
