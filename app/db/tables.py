@@ -236,7 +236,7 @@ job_runs = sa.Table(
 )
 
 # ---- corpus ----
-# The legal corpus served by the tools (app/corpus, app/tools/legal.py), loaded by `secondlayer import`.
+# The legal corpus served by the tools (app/corpus, app/tools/*), loaded by `secondlayer import`.
 # Each searchable table has a generated tsvector over text folded by secondlayer_fold() (lower case, one
 # apostrophe, ґ→г, ё→е, no stress marks) under the secondlayer_uk text search configuration (a copy of
 # `simple`: stock PostgreSQL ships no Ukrainian stemmer, so inflection is handled on the query side by
