@@ -373,7 +373,7 @@ def version() -> str:
         return "unknown"
 
 
-def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+def common_options(parser: argparse.ArgumentParser, default: Any) -> None:
     """--json and --env-file, accepted before the command (`default` False/None) and after it (SUPPRESS, so the
     command's parser does not overwrite what was given before it)."""
     parser.add_argument(
@@ -409,12 +409,12 @@ def build_parser(table: dict[str, Command], settings: Settings | None = None) ->
         epilog=_configuration_epilog(settings),
     )
     parser.add_argument("--version", action="version", version=f"secondlayer {version()}")
-    _common_options(parser, None)
+    common_options(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for cmd in table.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, epilog=_configuration_epilog(settings))
-        _common_options(p, argparse.SUPPRESS)
+        common_options(p, argparse.SUPPRESS)
         cmd.configure(p)
         if settings is not None and cmd.defaults is not None:
             p.set_defaults(**cmd.defaults(settings))

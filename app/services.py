@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.auth.bearer import BearerAuthenticator
 from app.auth.jwks import JwksCache
 from app.config import Settings
+from app.corpus.sync import schedule_syncs
 from app.db import Database
 from app.jobs import schedule_cleanup
 from app.mcp.kernel import build_server
@@ -68,6 +69,7 @@ class Services:
             await self.mcp_sessions.start()
             started.push_async_callback(self.mcp_sessions.stop)
             schedule_cleanup(self.scheduler, self.config, self.db)
+            schedule_syncs(self.scheduler, self.config, self.db)
             self.scheduler.start()
             started.callback(self.scheduler.shutdown, wait=False)
             self._running = started.pop_all()

@@ -31,6 +31,7 @@ tool_server                             module    a second server with the extra
 tool_http                               function  a CheckedClient on `tool_server`
 demo_corpus                             module    loads the demo corpus into the session's database
 empty_database                          function  a database of its own, migrated, with no rows
+publisher                               function  a publisher's site on loopback over a temp dir (PublisherSite)
 fresh_registration_budget               function  clears the /oauth/register rate limits before and after
 forget_failed_sign_ins                  function  clears the sign-in throttle after the test
 cli                                     function  cli("migrate", ...): `python -m app` against database_url
@@ -64,7 +65,7 @@ from app.db.schema import upgrade
 from app.db.tables import auth_throttle, rate_limits
 from tests.helpers_admin import Browser
 from tests.helpers_browser import CHROMIUM, CHROMIUM_ARGS, browser_unavailable
-from tests.helpers_corpus import load_demo
+from tests.helpers_corpus import PublisherSite, load_demo
 from tests.helpers_http import CheckedClient
 from tests.helpers_mcp import SseListener, ToolProbe, start_server_with_extra_tools
 from tests.helpers_oauth import Client, DocumentServer, make_client
@@ -127,6 +128,15 @@ def empty_database(make_database: Callable[..., str]) -> str:
     url = make_database("sl_fresh")
     upgrade(url)
     return url
+
+
+@pytest.fixture
+def publisher(tmp_path: Path) -> Iterator[PublisherSite]:
+    root = tmp_path / "publisher"
+    root.mkdir()
+    site = PublisherSite(root)
+    yield site
+    site.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 from app.admin import forms
 from app.auth import signin
 from app.handlers.admin.audit import AUDIT_FIELDS, AUDIT_PHRASES
+from app.handlers.admin.data import IMPORT_STATUSES
 from app.handlers.admin.scheduler import CLEANUP_TABLES, TRIGGERS
 from app.handlers.base import ERROR_TEXTS
 from app.handlers.oauth import CONSENT_ERRORS
@@ -100,7 +101,15 @@ def page_strings() -> set[str]:
 
 def detail_strings() -> set[str]:
     """The words audit entries and cleanup runs are shown in: labels, codes said in words, triggers."""
-    return {*AUDIT_FIELDS.values(), *AUDIT_PHRASES.values(), *TRIGGERS.values(), *CLEANUP_TABLES.values(), "yes", "no"}
+    return {
+        *AUDIT_FIELDS.values(),
+        *AUDIT_PHRASES.values(),
+        *TRIGGERS.values(),
+        *CLEANUP_TABLES.values(),
+        *IMPORT_STATUSES.values(),
+        "yes",
+        "no",
+    }
 
 
 @pytest.mark.parametrize("source", [template_strings, form_strings, handler_strings, page_strings, detail_strings])

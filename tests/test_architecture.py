@@ -21,10 +21,11 @@ ALLOWED = {
     "mcp": {"config", "db", "tools", "auth"},
     "jobs": {"config", "db", "audit"},
     "logs": {"auth"},
-    "services": {"config", "db", "auth", "tools", "mcp", "jobs"},
+    "services": {"config", "db", "auth", "corpus", "tools", "mcp", "jobs"},
 }
-# Tornado's HTTP client is allowed where a domain room fetches (SSRF-guarded); its server side is not.
-TORNADO_CLIENT_ONLY = {"auth/public_fetch.py"}
+# Tornado's HTTP client is allowed where a domain room fetches (client URLs SSRF-guarded; publishers' files by the
+# operator's command); its server side is not.
+TORNADO_CLIENT_ONLY = {"auth/public_fetch.py", "corpus/download.py"}
 
 
 def _room(path: Path) -> str:

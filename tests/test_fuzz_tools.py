@@ -429,6 +429,7 @@ def test_arguments_off_the_input_schema(api: httpx2.Client, name: str, data: st.
 
 BASE: dict[str, dict[str, Any]] = {
     "server_info": {},
+    "sources": {},
     "search_court_cases": {"query": "договір поставки", "limit": 2},
     "get_court_decision": {"doc_id": DECISIONS[0]["doc_id"], "max_chars": 600},
     "get_case_decisions": {"case_number": DECISIONS[0]["case_number"]},

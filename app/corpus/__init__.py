@@ -1,6 +1,7 @@
 """The legal corpus in PostgreSQL: query building for Ukrainian, search, records, EDRPOU codes, the importer.
 
-No Tornado here: the tools (app/tools/courts.py and the other tool families) and the CLI (`secondlayer import`) both call these functions.
+No Tornado server here (download.py uses its HTTP client): the tool families in app/tools/ and the CLI
+(`secondlayer import`) both call these functions.
 
 Query style. Reads (search.py, records.py) are SQL text with named `%(name)s` parameters: they are
 full-text queries (to_tsquery, ts_headline, MATERIALIZED CTEs, the `- 0` that steers the planner) tuned

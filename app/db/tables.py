@@ -235,6 +235,34 @@ job_runs = sa.Table(
     sa.Index("ix_job_runs_job_started", "job", "started_at"),
 )
 
+# Provenance of the official-data imports (app/corpus/provenance.py): one row per run, written when it starts
+# (status running) and finished in its own transaction, so a failed import is recorded even though its data rolled
+# back. Shown by the `sources` tool and the console's Data page.
+data_imports = sa.Table(
+    "data_imports",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("dataset", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),  # the URL or path as given
+    sa.Column("actor", sa.Text, nullable=False),  # "cli", "schedule", "bootstrap" or an operator's email
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("published", sa.Text, nullable=True),  # the publication's own date or version, when it has one
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("last_modified", sa.Text, nullable=True),
+    sa.Column("added", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("updated", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("unchanged", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("bad", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("problems", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # the first bad rows
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.CheckConstraint("status IN ('running', 'succeeded', 'unchanged', 'failed', 'rolled_back')", name="status"),
+    sa.Index("ix_data_imports_dataset_started", "dataset", "started_at"),
+)
+
 # ---- corpus ----
 # The legal corpus served by the tools (app/corpus, app/tools/*), loaded by `secondlayer import`.
 # Each searchable table has a generated tsvector over text folded by secondlayer_fold() (lower case, one

@@ -192,10 +192,10 @@ class ToolRegistry:
 
 def default_registry() -> ToolRegistry:
     """Every tool the product serves."""
-    from app.tools import chatgpt, companies, courts, legislation, parliament, server_info
+    from app.tools import chatgpt, companies, courts, legislation, parliament, server_info, sources
 
     registry = ToolRegistry()
-    for module in (server_info, courts, legislation, parliament, companies, chatgpt):
+    for module in (server_info, sources, courts, legislation, parliament, companies, chatgpt):
         for tool in module.TOOLS:
             registry.add(tool)
     return registry

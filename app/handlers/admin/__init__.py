@@ -1,4 +1,4 @@
-"""The operator console at /admin: sign-in, OAuth clients, users, API keys, grants, audit log, scheduler.
+"""The operator console at /admin: sign-in, OAuth clients, users, API keys, grants, audit log, data imports, scheduler.
 
 Every page is server-rendered and works without JavaScript. Operators sign in with the same checks and
 throttling as the OAuth consent page; the session lives in web_sessions and its id travels in a signed,
@@ -11,7 +11,7 @@ One module per part of the console, each ending with its route list; `base.py` h
 
 from __future__ import annotations
 
-from app.handlers.admin import audit, clients, grants, keys, overview, scheduler, signin, users
+from app.handlers.admin import audit, clients, data, grants, keys, overview, scheduler, signin, users
 
 routes = [
     *signin.routes,
@@ -21,5 +21,6 @@ routes = [
     *keys.routes,
     *grants.routes,
     *audit.routes,
+    *data.routes,
     *scheduler.routes,
 ]

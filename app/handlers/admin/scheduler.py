@@ -1,4 +1,4 @@
-"""The cleanup job in the console: its schedule, its last runs, and "Run now"."""
+"""The scheduled jobs in the console: the cleanup (its schedule, its last runs, "Run now") and the dataset syncs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from app import audit
+from app.corpus.sync import job_id, sync_specs
 from app.handlers.admin.base import AdminHandler, Detail
 from app.jobs import CLEANUP_JOB, recent_runs, run_cleanup
 
@@ -42,8 +43,20 @@ class SchedulerHandler(AdminHandler):
     async def get(self) -> None:
         job = self.services.scheduler.get_job(CLEANUP_JOB)
         runs = [(run, cleanup_details(run["details"], self.locale.translate)) for run in await recent_runs(self.db)]
+        syncs = []
+        for name, spec in sync_specs().items():
+            sync_job = self.services.scheduler.get_job(job_id(name))
+            syncs.append(
+                {
+                    "dataset": name,
+                    "cron": spec.cron(self.config),
+                    "url": spec.url(self.config),
+                    "next_run": sync_job.next_run_time if sync_job is not None else None,
+                }
+            )
         self.page(
             "admin/scheduler.html",
+            syncs=syncs,
             cron=self.config.cleanup_cron,
             next_run=job.next_run_time if job is not None else None,
             runs=runs,
