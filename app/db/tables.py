@@ -381,17 +381,32 @@ legislation_articles = sa.Table(
     postgresql_with={"toast_tuple_target": 256},
 )
 
+# ---- Parliament (Verkhovna Rada open data, data.rada.gov.ua; migration 0008) ----------------------------
+
 bills = sa.Table(
     "bills",
     metadata,
-    sa.Column("number", sa.Text, primary_key=True),  # Verkhovna Rada registration number, e.g. 10045, 3005-д
+    # The bill's id in the Rada's open data (billinfo-skl{N}.json `id`): the key every publication keeps.
+    sa.Column("bill_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("convocation", sa.Integer, nullable=False),
+    sa.Column("number", sa.Text, nullable=False),  # registration number, e.g. 10045, 3005-д
     sa.Column("title", sa.Text, nullable=False),
-    sa.Column("registered_on", sa.Date, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("initiators", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'::text[]")),
-    sa.Column("committee", sa.Text, nullable=True),
-    sa.Column("convocation", sa.Integer, nullable=True),
-    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("registered_on", sa.Date, nullable=True),  # null: missing or impossible in the feed
+    sa.Column("session", sa.Text, nullable=True),
+    sa.Column("bill_type", sa.Text, nullable=True),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("rubric", sa.Text, nullable=True),
+    sa.Column("phase", sa.Text, nullable=True),  # currentPhase.title
+    sa.Column("phase_date", sa.Date, nullable=True),
+    sa.Column("status", sa.Text, nullable=True),  # currentPhase.status
+    sa.Column("lead_committee", sa.Text, nullable=True),
+    # Co-executing committees, the passage ([{date, title}]), alternative and bound bills ([{id, number, ...}]).
+    sa.Column("executives", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("passings", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("alternatives", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("bound", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    # Documents ([{id, kind_id, kind, number, date, ..., urls}]); null until a full file brought them.
+    sa.Column("documents", JSONB, nullable=True),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
@@ -400,13 +415,97 @@ bills = sa.Table(
         TSVECTOR,
         _fts(
             ("number || ' ' || title", "A"),
-            (f"coalesce(committee, '') || ' ' || left(summary, {INDEXED_CHARS})", "C"),
+            (
+                "coalesce(subject, '') || ' ' || coalesce(rubric, '') || ' ' || coalesce(lead_committee, '') || ' ' "
+                "|| coalesce(bill_type, '')",
+                "C",
+            ),
         ),
         nullable=True,
     ),
     sa.Index("ix_bills_search", "search", postgresql_using="gin"),
     sa.Index("ix_bills_registered_on", "registered_on"),
-    sa.Index("uq_bills_number_key", sa.text("secondlayer_fold(number)"), unique=True),
+    # Numbers repeat across convocations (each starts again from 1).
+    sa.Index("ix_bills_number_key", sa.text("secondlayer_fold(number)"), "convocation"),
+)
+
+bill_initiators = sa.Table(
+    "bill_initiators",
+    metadata,
+    sa.Column("bill_id", sa.BigInteger, sa.ForeignKey("bills.bill_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # mp | inner | outter | official, as the feed wraps them
+    # A deputy's person id (deputies.person_id); linked when that deputy is loaded, before or after the bill.
+    sa.Column("person_id", sa.BigInteger, nullable=True, index=True),
+    sa.Column("name", sa.Text, nullable=False),  # as the feed gives it
+    sa.Column("post", sa.Text, nullable=True),
+    sa.Column("organization", sa.Text, nullable=True),
+)
+
+deputies = sa.Table(
+    "deputies",
+    metadata,
+    sa.Column("convocation", sa.Integer, primary_key=True),
+    # `id` of mps-data.json: one person; a person can hold two records (two mandates), so with rada_id.
+    sa.Column("person_id", sa.BigInteger, primary_key=True),
+    sa.Column("rada_id", sa.BigInteger, primary_key=True),
+    sa.Column("surname", sa.Text, nullable=False),
+    sa.Column("firstname", sa.Text, nullable=False, server_default=""),
+    sa.Column("patronymic", sa.Text, nullable=False, server_default=""),
+    sa.Column("gender", sa.SmallInteger, nullable=True),
+    sa.Column("birthday", sa.Date, nullable=True),
+    sa.Column("date_oath", sa.Date, nullable=True),
+    sa.Column("resignation_date", sa.Date, nullable=True),
+    sa.Column("resignation_reason", sa.Text, nullable=True),
+    sa.Column("district_num", sa.Integer, nullable=True),  # null: elected on a party list
+    sa.Column("region_id", sa.Integer, nullable=True),
+    sa.Column("region_name", sa.Text, nullable=True),
+    sa.Column("party_id", sa.Integer, nullable=True),
+    sa.Column("party_name", sa.Text, nullable=True),
+    sa.Column("num_in_party", sa.Integer, nullable=True),
+    sa.Column("election_info", sa.Text, nullable=True),  # obr_info, without its markup
+    sa.Column("short_info", sa.Text, nullable=True),
+    sa.Column("photo", sa.Text, nullable=True),
+    # Faction, committee, commission posts: [{body_id, body, kind, type, post_id, post}]; the body names are
+    # also in rada_bodies. Inter-parliamentary groups: [{organization_id, post}].
+    sa.Column("posts", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("groups", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    # presentAuto_present, presentAuto_absent, presentManualy_present, ... as published.
+    sa.Column("attendance", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "search",
+        TSVECTOR,
+        _fts(
+            ("surname || ' ' || firstname || ' ' || patronymic", "A"),
+            ("coalesce(party_name, '') || ' ' || coalesce(region_name, '')", "C"),
+        ),
+        nullable=True,
+    ),
+    sa.Index("ix_deputies_search", "search", postgresql_using="gin"),
+    sa.Index("ix_deputies_person_id", "person_id"),
+)
+
+rada_bodies = sa.Table(
+    "rada_bodies",
+    metadata,
+    sa.Column("convocation", sa.Integer, primary_key=True),
+    sa.Column("body_id", sa.BigInteger, primary_key=True),  # fr_associations.id
+    sa.Column("name", sa.Text, nullable=False),
+    # faction | group | committee | subcommittee | commission | leadership | other (from is_fr and type)
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("type", sa.Integer, nullable=True),
+)
+
+rada_dictionaries = sa.Table(
+    "rada_dictionaries",
+    metadata,
+    sa.Column("convocation", sa.Integer, primary_key=True),
+    sa.Column("dictionary", sa.Text, primary_key=True),  # parties | regions | fr_posts | mp_posts | assistant_types
+    sa.Column("entry_id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
 )
 
 companies = sa.Table(
