@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.corpus.edrpou import EdrpouError, validate_edrpou
 from app.db import Connection, Database
-from app.db.tables import bills, companies, court_decisions, legislation_articles, legislative_acts
+from app.db.tables import companies, court_decisions, legislation_articles, legislative_acts
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 MAX_ERRORS_KEPT = 100
@@ -235,25 +235,6 @@ def parse_act(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_bill(record: dict[str, Any]) -> dict[str, Any]:
-    initiators = record.get("initiators", [])
-    if not isinstance(initiators, list) or not all(isinstance(i, str) and i.strip() for i in initiators):
-        raise LineError("initiators: must be a list of names")
-    return {
-        "number": _text(record, "number", max_length=50),
-        "title": _text(record, "title", max_length=2000),
-        "registered_on": _date(record, "registered_on"),
-        "status": _text(record, "status", max_length=500),
-        "initiators": [_storable(i.strip(), f"initiators[{index}]") for index, i in enumerate(initiators)],
-        "committee": _text(record, "committee", required=False, max_length=500),
-        # The column is a PostgreSQL integer: a larger number would fail only when its batch is written.
-        "convocation": _int(record, "convocation", required=False, maximum=2**31 - 1),
-        "summary": _long_text(record, "summary", required=False),
-        "url": _url(record, "url", required=True),
-        "demo": _bool(record, "demo"),
-    }
-
-
 def parse_company(record: dict[str, Any]) -> dict[str, Any]:
     code = record.get("edrpou")
     if isinstance(code, int) and not isinstance(code, bool):
@@ -312,7 +293,6 @@ KINDS: dict[str, Kind] = {
             "court_decisions.jsonl",
         ),
         Kind("legislation", "legislative acts", legislative_acts, "reg_number", parse_act, "legislation.jsonl"),
-        Kind("bills", "bills", bills, "number", parse_bill, "bills.jsonl"),
         Kind("companies", "companies", companies, "edrpou", parse_company, "companies.jsonl"),
     )
 }

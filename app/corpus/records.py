@@ -40,10 +40,6 @@ def act_url(row: dict[str, Any]) -> str:
     return row.get("source_url") or f"https://zakon.rada.gov.ua/laws/show/{quote(row['reg_number'], safe='/')}"
 
 
-def bill_url(row: dict[str, Any]) -> str:
-    return str(row["url"])
-
-
 def company_url(row: dict[str, Any]) -> str:
     # The register has no public page per company; its free search is where an EDRPOU code is checked.
     return row.get("url") or "https://usr.minjust.gov.ua/content/free-search"
@@ -239,18 +235,7 @@ async def get_legislation_article(
     }
 
 
-# ---- bills and companies --------------------------------------------------------------------------
-
-
-async def get_bill(db: Database, number: str) -> dict[str, Any]:
-    row = await db.fetch_one(
-        "SELECT number, title, registered_on, status, initiators, committee, convocation, summary, url, demo "
-        "FROM bills WHERE secondlayer_fold(number) = %(key)s",
-        {"key": fold(number.strip())},
-    )
-    if row is None:
-        raise RecordNotFound("number", f"no bill number {number}")
-    return _dates(row)
+# ---- companies (bills: app/corpus/rada/queries.py) -------------------------------------------------
 
 
 async def get_company(db: Database, edrpou: str) -> dict[str, Any]:
@@ -347,17 +332,9 @@ async def _article_document(db: Database, key: str) -> Document:
 
 
 async def _bill_document(db: Database, key: str) -> Document:
-    bill = await get_bill(db, key)
-    header = _lines(
-        ("Номер", bill["number"]),
-        ("Дата реєстрації", bill["registered_on"]),
-        ("Статус", bill["status"]),
-        ("Ініціатори", ", ".join(bill["initiators"])),
-        ("Головний комітет", bill["committee"]),
-        ("Скликання", bill["convocation"]),
-    )
-    body = bill.pop("summary")
-    return Document(bill_title(bill), bill["url"], header, body, {k: v for k, v in bill.items() if k != "url"})
+    from app.corpus.rada.queries import bill_document  # the Parliament room imports this module's Document
+
+    return await bill_document(db, key)
 
 
 async def _company_document(db: Database, key: str) -> Document:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.corpus.records import act_url, bill_url, company_url, court_url
+from app.corpus.records import act_url, company_url, court_url
 from app.corpus.text import APOSTROPHE, APOSTROPHES, CONFIG, build_tsquery, fold
 from app.db import Database
 from app.db.expressions import contains_pattern
@@ -263,44 +263,6 @@ async def search_legislation(
     return _page(rows, "legislation", scope, offset, limit)
 
 
-async def search_bills(
-    db: Database,
-    query: str,
-    *,
-    status: str | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    limit: int = 10,
-    cursor: str | None = None,
-) -> Page:
-    """Parliament bills matching the query (number, title, committee, summary), best first."""
-    scope = {"query": query, "status": status, "date_from": date_from, "date_to": date_to}
-    offset = decode_cursor(cursor, "bills", scope)
-    params = _base_params(query, limit, offset)
-    filters = []
-    if status:
-        filters.append(r"AND secondlayer_fold(b.status) LIKE %(status)s ESCAPE '\'")
-        params["status"] = _like(status.strip())
-    if date_from:
-        filters.append("AND b.registered_on >= %(date_from)s")
-        params["date_from"] = date_from
-    if date_to:
-        filters.append("AND b.registered_on <= %(date_to)s")
-        params["date_to"] = date_to
-    recency = "b.registered_on DESC, b.number"
-    sql = f"""
-        WITH {_pool("bills", "b", "number", recency, filters)}
-        SELECT b.number, b.title, b.registered_on, b.status, b.initiators, b.committee, b.convocation, b.url,
-               b.demo, hits.rank, {_headline("b.title || '. ' || b.summary")} AS snippet
-        FROM hits JOIN bills b USING (number), q
-        ORDER BY hits.rank DESC, {recency}
-    """
-    rows = await db.fetch_all(sql, params)
-    for row in rows:
-        row["url"] = bill_url(row)
-    return _page(rows, "bills", scope, offset, limit)
-
-
 async def search_companies(
     db: Database,
     query: str,
@@ -334,6 +296,7 @@ async def search_companies(
 
 async def search_everything(db: Database, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """ChatGPT's `search`: the best matches of every kind, as {id, title, url}, best first."""
+    from app.corpus.rada.queries import search_bills
     from app.corpus.records import act_title, bill_title, company_title, court_title
 
     share = max(3, limit // 2)

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from app.corpus.rada.feed import deputy_url
-from app.corpus.records import Document, RecordNotFound
+from app.corpus.records import Document, RecordNotFound, bill_title
 from app.corpus.search import Page, _base_params, _headline, _like, _page, decode_cursor
 from app.corpus.text import CONFIG, build_tsquery, fold
 from app.db import Database
@@ -194,10 +194,6 @@ async def get_bill(db: Database, number: str, *, convocation: int | None = None)
     }
 
 
-def bill_title(row: dict[str, Any]) -> str:
-    return f"Законопроєкт № {row['number']}: {row['title']}"
-
-
 def _lines(*pairs: tuple[str, Any]) -> str:
     return "\n".join(f"{label}: {value}" for label, value in pairs if value not in (None, "", []))
 
@@ -237,7 +233,7 @@ async def bill_document(db: Database, key: str) -> Document:
 
 _DEPUTY_LIST = """
     d.person_id, d.rada_id, d.convocation, d.surname, d.firstname, d.patronymic, d.party_name, d.region_name,
-    d.district_num, d.num_in_party, d.date_oath, d.resignation_date, d.url, d.demo, 
+    d.district_num, d.num_in_party, d.date_oath, d.resignation_date, d.url, d.demo,
     (SELECT p->>'body' FROM jsonb_array_elements(d.posts) p WHERE p->>'kind' IN ('faction', 'group') LIMIT 1)
         AS faction
 """
