@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 
 from app.corpus import search
+from app.corpus.rada import queries as rada_queries
 from app.corpus.search import CursorError, decode_cursor, encode_cursor
 from app.corpus.text import FOLD_FROM, QueryError, build_tsquery, fold, stem
 from app.db.schema import downgrade, upgrade
@@ -169,10 +170,10 @@ def test_legislation_search_finds_articles_and_acts(database_url: str) -> None:
 
 
 def test_bills_and_companies_search(database_url: str) -> None:
-    bills = run(database_url, search.search_bills, "аліментів")
+    bills = run(database_url, rada_queries.search_bills, "аліментів")
     assert bills.results[0]["number"] == "9033"
-    dated = run(database_url, search.search_bills, "закону", status="прийнято")
-    assert dated.results and all("рийнято" in r["status"] for r in dated.results)
+    dated = run(database_url, rada_queries.search_bills, "закону", status="прийнято")
+    assert dated.results and all("рийнято" in r["phase"] for r in dated.results)
     companies = run(database_url, search.search_companies, "львівський торговий")
     assert companies.results[0]["short_name"] == "ТОВ «Львівський торговий дім»"
     by_code = run(database_url, search.search_companies, companies.results[0]["edrpou"])

@@ -36,7 +36,7 @@ FUZZ = settings(
     print_blob=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-KINDS = ["court_decisions", "legislation", "bills", "companies"]
+KINDS = ["court_decisions", "legislation", "companies"]
 
 # Generated keys live apart from the demo corpus's, so each example can clear what the last one wrote.
 DOC_ID_BASE = 10**12
@@ -45,7 +45,6 @@ EDRPOU_FIRST = "2"  # the demo companies' codes start with 5 or 6
 CLEAR = {
     "court_decisions": f"DELETE FROM court_decisions WHERE doc_id >= {DOC_ID_BASE}",
     "legislation": f"DELETE FROM legislative_acts WHERE reg_number LIKE '{KEY_PREFIX}%%'",
-    "bills": f"DELETE FROM bills WHERE number LIKE '{KEY_PREFIX}%%'",
     "companies": f"DELETE FROM companies WHERE edrpou LIKE '{EDRPOU_FIRST}%%'",
 }
 # What to read back per kind: the key, and one text field to check the last valid line won.
@@ -53,16 +52,14 @@ READ_BACK = {
     "court_decisions": f"SELECT doc_id AS key, full_text AS value FROM court_decisions WHERE doc_id >= {DOC_ID_BASE}",
     "legislation": f"SELECT reg_number AS key, title AS value FROM legislative_acts WHERE reg_number LIKE "
     f"'{KEY_PREFIX}%%'",
-    "bills": f"SELECT number AS key, title AS value FROM bills WHERE number LIKE '{KEY_PREFIX}%%'",
     "companies": f"SELECT edrpou AS key, name AS value FROM companies WHERE edrpou LIKE '{EDRPOU_FIRST}%%'",
 }
-KEY_FIELD = {"court_decisions": "doc_id", "legislation": "reg_number", "bills": "number", "companies": "edrpou"}
-VALUE_FIELD = {"court_decisions": "text", "legislation": "title", "bills": "title", "companies": "name"}
+KEY_FIELD = {"court_decisions": "doc_id", "legislation": "reg_number", "companies": "edrpou"}
+VALUE_FIELD = {"court_decisions": "text", "legislation": "title", "companies": "name"}
 TABLES = {
     "court_decisions": "doc_id",
     "legislative_acts": "reg_number",
     "legislation_articles": "reg_number, number",
-    "bills": "number",
     "companies": "edrpou",
 }
 
@@ -125,20 +122,6 @@ def valid_record(kind: str, n: int) -> st.SearchStrategy[dict[str, Any]]:
             "articles": articles,
             "source_url": st.just(f"http://example.org/{n}"),
         }
-    elif kind == "bills":
-        required = {
-            "number": st.just(f"{KEY_PREFIX}{n}"),
-            "title": _word,
-            "registered_on": _date,
-            "status": _word,
-            "url": st.just(f"https://example.org/bills/{n}"),
-        }
-        optional = {
-            "initiators": st.lists(_word, max_size=3),
-            "committee": _word,
-            "summary": _word,
-            "convocation": st.integers(1, 20),
-        }
     else:
         activity = st.fixed_dictionaries({"name": _word}, optional={"code": _word, "primary": st.booleans()})
         required = {"edrpou": st.just(_edrpou(n)), "name": _word, "status": _word}
@@ -184,17 +167,6 @@ WRONG: dict[str, dict[str, list[Any]]] = {
             [{"number": 1, "text": "a"}],
             [{"number": "1", "text": "a\x00"}],
         ],
-    },
-    "bills": {
-        "number": [None, 5, "\x00"],
-        "title": [None],
-        "registered_on": [None, "2023-13-01"],
-        "status": [None],
-        "url": [None, "ftp://x"],
-        "initiators": ["Кабмін", [5], [""], ["ok", None], ["a\x00"], ["\ud800"]],
-        "convocation": [0, -1, "nine", 2**63, True, 2**40, "³"],
-        "summary": [5],
-        "committee": [[]],
     },
     "companies": {
         "edrpou": ["1436057", "14360571", "abc", None, True, 123.0, -1, 10**20],

@@ -46,7 +46,12 @@ def _demo(kind: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-DECISIONS, ACTS, BILLS, COMPANIES = (_demo(k) for k in ("court_decisions", "legislation", "bills", "companies"))
+DECISIONS, ACTS, COMPANIES = (_demo(k) for k in ("court_decisions", "legislation", "companies"))
+# The demo's bills, in the Rada's official full format.
+BILLS = [
+    {"number": b["registrationNumber"]}
+    for b in json.loads((DEMO / "rada" / "billinfo-skl9.json").read_text(encoding="utf-8"))
+]
 
 # ---- the raw material: real keys of the demo corpus, and text that has broken parsers before ---------------------
 
@@ -175,6 +180,13 @@ INTERESTING: dict[str, list[Any]] = {
     "edrpou": [c["edrpou"] for c in COMPANIES[:8]] + ["14360570", "14360571", "00000000"],
     "status": ["чинний", "зареєстровано", "Прийнято", "припинено"],
     "kind": ["Кодекс", "Закон", "Конституція"],
+    "person_id": [21211, 21214, 20103, 99999001, 1],
+    "convocation": [9, 8, 1, 20],
+    "district": [157, 1, 225],
+    "initiator": ["Кабінет Міністрів", "Стефанчук", "21211"],
+    "lead_committee": ["правової політики", "бюджету"],
+    "committee": ["бюджету", "правової політики"],
+    "faction": ["Слуга народу", "Голос"],
     "id": [f"court:{d['doc_id']}" for d in DECISIONS[:4]]
     + [f"act:{a['reg_number']}" for a in ACTS[:3]]
     + ["article:435-IV:625", "article:254к/96-ВР:55", "article:435-IV:99999", "act:nope"]
@@ -438,6 +450,9 @@ BASE: dict[str, dict[str, Any]] = {
     "get_legislation_article": {"reg_number": "435-IV", "article": "625"},
     "search_bills": {"query": "закон", "limit": 2},
     "get_bill": {"number": BILLS[0]["number"]},
+    "search_deputies": {"query": "Стефанчук", "limit": 2},
+    "get_deputy": {"person_id": 21211},
+    "list_factions_and_committees": {"convocation": 9},
     "search_companies": {"query": "товариство", "limit": 2},
     "get_company": {"edrpou": COMPANIES[0]["edrpou"]},
     "search": {"query": "аліменти"},

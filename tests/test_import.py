@@ -243,21 +243,21 @@ def test_cli_usage_and_failures(cli: Any, empty_database: str, tmp_path: Path) -
     unknown = import_cli(cli, empty_database, "judgments", str(tmp_path / "x.jsonl"))
     assert unknown.returncode == 2 and "invalid choice: 'judgments'" in unknown.stderr
 
-    missing = import_cli(cli, empty_database, "bills", str(tmp_path / "missing.jsonl"), "--json")
+    missing = import_cli(cli, empty_database, "companies", str(tmp_path / "missing.jsonl"), "--json")
     assert missing.returncode == 1
     assert json.loads(missing.stdout) == {"ok": False, "error": f"no such file: {tmp_path / 'missing.jsonl'}"}
     assert missing.stderr.strip() == f"secondlayer import: no such file: {tmp_path / 'missing.jsonl'}"
 
     all_bad = write_lines(tmp_path / "bad.jsonl", ["nope", "[]"])
-    result = import_cli(cli, empty_database, "bills", str(all_bad))
+    result = import_cli(cli, empty_database, "companies", str(all_bad))
     assert result.returncode == 1
     assert result.stderr.strip().endswith(f"no line of {all_bad} could be imported (2 bad lines)")
 
     empty = write_lines(tmp_path / "empty.jsonl", [])
-    result = import_cli(cli, empty_database, "bills", str(empty), "--json")
+    result = import_cli(cli, empty_database, "companies", str(empty), "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["imported"] == 0
 
-    bad_batch = import_cli(cli, empty_database, "bills", str(empty), "--batch-size", "0")
+    bad_batch = import_cli(cli, empty_database, "companies", str(empty), "--batch-size", "0")
     assert bad_batch.returncode == 1 and "--batch-size" in bad_batch.stderr
 
 

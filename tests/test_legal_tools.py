@@ -26,6 +26,9 @@ LEGAL_TOOLS = [
     "get_legislation_article",
     "search_bills",
     "get_bill",
+    "search_deputies",
+    "get_deputy",
+    "list_factions_and_committees",
     "search_companies",
     "get_company",
     "search",
@@ -124,7 +127,7 @@ def test_get_case_decisions_lists_every_instance(database_url: str) -> None:
     }
 
 
-# ---- legislation, bills, companies --------------------------------------------------------------------
+# ---- legislation, companies (bills: test_rada_tools.py) ----------------------------------------------
 
 
 def test_search_and_get_legislation(database_url: str) -> None:
@@ -140,14 +143,6 @@ def test_search_and_get_legislation(database_url: str) -> None:
     assert article["number"] == "625" and article["heading"].startswith("Відповідальність за порушення")
     assert (article["previous_number"], article["next_number"]) == ("549", "712")
     assert "три проценти річних" in article["text"]
-
-
-def test_search_and_get_bills(database_url: str) -> None:
-    page = checked(database_url, "search_bills", {"query": "персональних даних", "date_from": "2023-01-01"})
-    assert page["results"][0]["number"] == "9041"
-    bill = checked(database_url, "get_bill", {"number": "9140-Д"})
-    assert bill["number"] == "9140-д" and bill["summary"].startswith("Демонстраційний вигаданий законопроєкт")
-    assert bill["convocation"] == 9 and bill["initiators"]
 
 
 def test_search_and_get_companies(database_url: str) -> None:
@@ -253,6 +248,9 @@ def example_calls(database_url: str) -> list[tuple[str, dict[str, Any]]]:
         ("get_legislation_article", {"reg_number": "435-IV", "article": "257"}),
         ("search_bills", {"query": "оренда землі"}),
         ("get_bill", {"number": "9077"}),
+        ("search_deputies", {"query": "Стефанчук"}),
+        ("get_deputy", {"person_id": 21211}),
+        ("list_factions_and_committees", {"convocation": 9}),
         ("search_companies", {"query": "Львів"}),
         ("get_company", {"edrpou": company_code(database_url)}),
         ("search", {"query": "договір поставки"}),
