@@ -10,12 +10,10 @@ deputy's person id, so they link to a deputy loaded before or after the bill.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
-
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 
 from app.corpus.rada.deputies import Run
 from app.corpus.rada.feed import (
@@ -29,7 +27,7 @@ from app.corpus.rada.feed import (
     person_name,
 )
 from app.db import Connection, Database
-from app.db.tables import bill_initiators, bills
+from app.db.tables import bills
 
 BATCH = 500
 MAX_TEXT = 10000
@@ -202,6 +200,14 @@ def parse_bill(record: Any, convocation: int | None) -> ParsedBill:
 
 
 @dataclass
+class _Batch:
+    count: int
+    parsed: list[ParsedBill]
+    problems: list[tuple[str, str]]
+    warnings: list[str]
+
+
+@dataclass
 class BillsResult:
     read: int = 0
     added: int = 0
@@ -213,28 +219,63 @@ class BillsResult:
     convocations: set[int] = field(default_factory=set)
 
 
-_ALL_COLUMNS = [c.name for c in bills.c if c.name not in ("search", "updated_at", "demo")]
+# Column types of a bill row as the batch's JSON carries it (jsonb_to_recordset), in table order.
+_TYPES = {
+    "bill_id": "bigint",
+    "convocation": "integer",
+    "number": "text",
+    "title": "text",
+    "registered_on": "date",
+    "session": "text",
+    "bill_type": "text",
+    "subject": "text",
+    "rubric": "text",
+    "phase": "text",
+    "phase_date": "date",
+    "status": "text",
+    "lead_committee": "text",
+    "executives": "jsonb",
+    "passings": "jsonb",
+    "alternatives": "jsonb",
+    "bound": "jsonb",
+    "documents": "jsonb",
+    "url": "text",
+}
+assert set(_TYPES) == {c.name for c in bills.c} - {"search", "updated_at", "demo"}
+
+
+def _merge_sql(columns: list[str]) -> str:
+    """One statement that upserts a batch given as one JSON array (one bound parameter, parsed by the server),
+    rewriting only rows that changed; returns (bill_id, inserted) for the rows written."""
+    names = ", ".join(columns)
+    record = ", ".join(f"{c} {_TYPES[c]}" for c in columns)
+    changing = [c for c in columns if c != "bill_id"]
+    return (
+        f"INSERT INTO bills AS b ({names}, demo) "
+        f"SELECT {names}, %(demo)s FROM jsonb_to_recordset(%(rows)s::jsonb) AS r({record}) "
+        "ON CONFLICT (bill_id) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in changing)
+        + ", updated_at = now() "
+        + f"WHERE ({', '.join(f'b.{c}' for c in changing)}) IS DISTINCT FROM "
+        + f"({', '.join(f'EXCLUDED.{c}' for c in changing)}) "
+        "RETURNING bill_id, (xmax = 0) AS inserted"
+    )
+
+
+_MERGE_FULL = _merge_sql(list(_TYPES))
+_MERGE_LIGHT = _merge_sql([c for c in _TYPES if c not in FULL_ONLY])
+_INITIATOR_COLUMNS = ("position", "kind", "person_id", "name", "post", "organization")
 
 
 async def _write_batch(conn: Connection, parsed: list[ParsedBill], demo: bool) -> tuple[int, int]:
-    """Upsert one batch; (added, updated). Each group of records with the same columns is one statement."""
+    """Upsert one batch; (added, updated)."""
     added = updated = 0
     written: set[int] = set()
-    for full in (True, False):
-        group = [p for p in parsed if ("documents" in p.row) == full]
+    for full, sql in ((True, _MERGE_FULL), (False, _MERGE_LIGHT)):
+        group = [p.row for p in parsed if ("documents" in p.row) == full]
         if not group:
             continue
-        columns = [c for c in _ALL_COLUMNS if full or c not in FULL_ONLY]
-        stmt = insert(bills).values([{**{c: p.row.get(c) for c in columns}, "demo": demo} for p in group])
-        changed = sa.tuple_(*[bills.c[c] for c in columns if c != "bill_id"]).is_distinct_from(
-            sa.tuple_(*[stmt.excluded[c] for c in columns if c != "bill_id"])
-        )
-        update = {c: stmt.excluded[c] for c in columns if c != "bill_id"} | {"updated_at": sa.func.now()}
-        result = await conn.fetch_all(
-            stmt.on_conflict_do_update(index_elements=["bill_id"], set_=update, where=changed).returning(
-                bills.c.bill_id, sa.literal_column("(xmax = 0)").label("inserted")
-            )
-        )
+        result = await conn.fetch_all(sql, {"rows": json.dumps(group, ensure_ascii=False), "demo": demo})
         added += sum(1 for r in result if r["inserted"])
         updated += sum(1 for r in result if not r["inserted"])
         written |= {r["bill_id"] for r in result}
@@ -250,39 +291,31 @@ async def _replace_initiators(conn: Connection, parsed: list[ParsedBill]) -> set
     ids = [p.row["bill_id"] for p in parsed]
     stored: dict[int, list[tuple[Any, ...]]] = {}
     rows = await conn.fetch_all(
-        sa.select(
-            bill_initiators.c.bill_id,
-            bill_initiators.c.position,
-            bill_initiators.c.kind,
-            bill_initiators.c.person_id,
-            bill_initiators.c.name,
-            bill_initiators.c.post,
-            bill_initiators.c.organization,
-        )
-        .where(bill_initiators.c.bill_id.in_(ids))
-        .order_by(bill_initiators.c.bill_id, bill_initiators.c.position)
+        "SELECT bill_id, position, kind, person_id, name, post, organization FROM bill_initiators "
+        "WHERE bill_id = ANY(%(ids)s) ORDER BY bill_id, position",
+        {"ids": ids},
     )
     for r in rows:
-        stored.setdefault(r["bill_id"], []).append(
-            (r["position"], r["kind"], r["person_id"], r["name"], r["post"], r["organization"])
-        )
-    changed = []
-    for p in parsed:
-        assert p.initiators is not None
-        wanted = [
-            (i["position"], i["kind"], i["person_id"], i["name"], i["post"], i["organization"]) for i in p.initiators
-        ]
-        if stored.get(p.row["bill_id"], []) != wanted:
-            changed.append(p)
+        stored.setdefault(r["bill_id"], []).append(tuple(r[c] for c in _INITIATOR_COLUMNS))
+    changed = [
+        p
+        for p in parsed
+        if stored.get(p.row["bill_id"], []) != [tuple(i[c] for c in _INITIATOR_COLUMNS) for i in p.initiators or []]
+    ]
     if not changed:
         return set()
-    await conn.execute(
-        sa.delete(bill_initiators).where(bill_initiators.c.bill_id.in_([p.row["bill_id"] for p in changed]))
-    )
+    changed_ids = [p.row["bill_id"] for p in changed]
+    await conn.execute("DELETE FROM bill_initiators WHERE bill_id = ANY(%(ids)s)", {"ids": changed_ids})
     values = [{**i, "bill_id": p.row["bill_id"]} for p in changed for i in p.initiators or []]
-    for start in range(0, len(values), 1000):
-        await conn.execute(insert(bill_initiators).values(values[start : start + 1000]))
-    return {p.row["bill_id"] for p in changed}
+    if values:
+        await conn.execute(
+            "INSERT INTO bill_initiators (bill_id, position, kind, person_id, name, post, organization) "
+            "SELECT bill_id, position, kind, person_id, name, post, organization "
+            "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(bill_id bigint, position integer, kind text, "
+            "person_id bigint, name text, post text, organization text)",
+            {"rows": json.dumps(values, ensure_ascii=False)},
+        )
+    return set(changed_ids)
 
 
 async def import_bills(
@@ -297,36 +330,50 @@ async def import_bills(
     """Stream one billinfo file into the database. Bad records are reported to `run` and skipped; a break in the
     JSON ends the import after what was read before it was stored (result.broken says where)."""
     result = BillsResult()
-    reader = ArrayReader(stream)
-    batches: Iterator[list[Any]] = reader.batches(batch_size)
-    warnings_kept: list[str] = []
-    index = 0
-    while True:
+    batches: Iterator[list[Any]] = ArrayReader(stream).batches(batch_size)
+    counter = [0]
+
+    def produce() -> _Batch | BrokenJSON | None:
+        """The next batch read and parsed (in a thread: both are CPU work), the break, or None at the end."""
         try:
-            batch = await asyncio.to_thread(next, batches, None)
+            batch = next(batches, None)
         except BrokenJSON as exc:
-            result.broken = exc
-            break
+            return exc
         if batch is None:
+            return None
+        start = counter[0]
+        counter[0] += len(batch)
+        return _Batch(len(batch), *_parse_batch(batch, start, convocation))
+
+    warnings_kept: list[str] = []
+    # The next batch is read and parsed while the database writes this one.
+    pending = asyncio.ensure_future(asyncio.to_thread(produce))
+    while True:
+        item = await pending
+        if item is None or isinstance(item, BrokenJSON):
+            result.broken = item
             break
-        parsed, problems, warnings = await asyncio.to_thread(_parse_batch, batch, index, convocation)
-        index += len(batch)
-        result.read += len(batch)
-        result.bad += len(problems)
-        result.warnings += len(warnings)
-        warnings_kept += warnings[: max(0, 20 - len(warnings_kept))]
-        result.convocations |= {p.row["convocation"] for p in parsed}
-        for place, reason in problems:
+        pending = asyncio.ensure_future(asyncio.to_thread(produce))
+        result.read += item.count
+        result.bad += len(item.problems)
+        result.warnings += len(item.warnings)
+        warnings_kept += item.warnings[: max(0, 20 - len(warnings_kept))]
+        result.convocations |= {p.row["convocation"] for p in item.parsed}
+        for place, reason in item.problems:
             run.problem(place, reason)
-        if parsed:
-            async with db.transaction() as conn:
-                added, updated = await _write_batch(conn, parsed, demo)
+        if item.parsed:
+            try:
+                async with db.transaction() as conn:
+                    added, updated = await _write_batch(conn, item.parsed, demo)
+            except BaseException:
+                pending.cancel()
+                raise
             result.added += added
             result.updated += updated
-            result.unchanged += len(parsed) - added - updated
+            result.unchanged += len(item.parsed) - added - updated
             run.added += added
             run.updated += updated
-            run.unchanged += len(parsed) - added - updated
+            run.unchanged += len(item.parsed) - added - updated
     if result.warnings:
         run.note("date_warnings", {"count": result.warnings, "first": warnings_kept})
     run.note("convocations", sorted(result.convocations))
