@@ -105,6 +105,18 @@ def _cron(name: str, raw: str) -> str:
     return value
 
 
+def _optional_cron(name: str, raw: str) -> str:
+    """A crontab expression, or "" for off."""
+    return _cron(name, raw) if raw.strip() else ""
+
+
+def _http_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return value
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     origins = []
     for item in raw.split(","):
@@ -231,6 +243,30 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CLEANUP_CRON", "0 3 * * *", "when the expired-data cleanup runs (crontab, UTC)", _cron),
     Setting(
+        "SYNC_RADA_DEPUTIES_CRON",
+        "",
+        "when to re-import the deputies from SYNC_RADA_DEPUTIES_URL (crontab, UTC); empty: never",
+        _optional_cron,
+    ),
+    Setting(
+        "SYNC_RADA_DEPUTIES_URL",
+        "https://data.rada.gov.ua/ogd/mps/skl9/mps-data.json",
+        "the deputies file the sync imports (mps-data.json of a convocation, or its directory's URL)",
+        _http_url,
+    ),
+    Setting(
+        "SYNC_RADA_BILLS_CRON",
+        "",
+        "when to re-import the bills from SYNC_RADA_BILLS_URL (crontab, UTC); empty: never",
+        _optional_cron,
+    ),
+    Setting(
+        "SYNC_RADA_BILLS_URL",
+        "https://data.rada.gov.ua/ogd/zpr/skl9/",
+        "the bills the sync imports: a convocation's directory (billinfo-skl{N}.json) or a file's URL",
+        _http_url,
+    ),
+    Setting(
         "AUDIT_RETENTION_DAYS",
         "365",
         "days audit log entries are kept before the cleanup deletes them (0: kept forever)",
@@ -283,6 +319,10 @@ class Settings:
     registration_rate_limit: int
     client_metadata_allow_loopback: bool
     cleanup_cron: str
+    sync_rada_deputies_cron: str
+    sync_rada_deputies_url: str
+    sync_rada_bills_cron: str
+    sync_rada_bills_url: str
     audit_retention_days: int
     allowed_origins: tuple[str, ...]
     trusted_proxies: tuple[str, ...]

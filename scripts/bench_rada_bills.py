@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from app.corpus.provenance import import_run  # noqa: E402
 from gen_corpus import bench_database  # noqa: E402
 
+from app.corpus.provenance import import_run  # noqa: E402
 from app.corpus.rada.bills import import_bills, parse_bill  # noqa: E402
 from app.corpus.rada.feed import ArrayReader  # noqa: E402
 from app.db import Database  # noqa: E402

@@ -96,12 +96,16 @@ async def _import_jsonl(ctx: Context) -> Result:
 def official_imports() -> list[ImportCommand]:
     """The official datasets' import sub-commands; each family's module lists its own `IMPORTS`."""
     # Family modules are imported here, not at the top: they build on ImportCommand from this module.
-    return []
+    from app.corpus.rada.commands import IMPORTS as RADA
+
+    return [*RADA]
 
 
 def demo_loaders() -> list[DemoLoader]:
     """Each family's demo loader (its generated official-format files through its importer), for `bootstrap`."""
-    return []
+    from app.corpus.rada.commands import DEMO_LOADERS as RADA
+
+    return [*RADA]
 
 
 def _import_table() -> dict[str, ImportCommand]:

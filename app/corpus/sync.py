@@ -45,7 +45,9 @@ class SyncSpec:
 def sync_specs() -> dict[str, SyncSpec]:
     """Every dataset that can be synced, by name (see DATASETS in provenance.py); each family declares its own."""
     # Family modules are imported here, not at the top: they build on SyncSpec from this module.
-    specs: list[SyncSpec] = []
+    from app.corpus.rada.commands import SYNCS as RADA
+
+    specs: list[SyncSpec] = [*RADA]
     return {spec.dataset: spec for spec in specs}
 
 

@@ -175,24 +175,33 @@ def _first_line(message: str) -> str:
 
 
 def _error_offset(message: str, raw: bytes, chunk: bytes, start: int) -> int:
-    """The file offset of a parse error. yajl reports it inside the chunk it was given by showing up to 30 bytes
-    either side with a caret under the error; the context is found in the chunk. Falls back to the chunk's start."""
+    """The file offset of a parse error, or the chunk's start when it cannot be told.
+
+    yajl reports the error inside the chunk it was given by showing the bytes around it: 10 spaces (more when
+    the error is within the chunk's first 30 bytes), up to 30 bytes before the error and 30 after (line breaks as
+    spaces, decoded, a character cut at the window's edge dropped), and a caret under the error. The window is
+    found in the chunk to place it."""
     lines = message.splitlines()
-    position: int | None = None
-    if len(lines) >= 3 and lines[2].rstrip().endswith("^"):
-        caret = len(lines[2].rstrip()) - 1
-        context = lines[1]
-        before = context[:caret].lstrip(" ").encode("utf-8", "replace")
-        indent = len(context) - len(context.lstrip(" "))
-        if indent > 10 and caret - indent >= 0:  # the error lies within the chunk's first 30 bytes
-            position = caret - indent
-        elif before:
-            flat = chunk.replace(b"\n", b" ").replace(b"\r", b" ")
-            found = flat.find(before)
-            position = found + len(before) if found >= 0 else None
-    if position is None:
+    if len(lines) < 3 or not lines[2].rstrip().endswith("^"):
         return start
-    position = max(position - 1, 0)  # yajl counts the offending byte as consumed
+    context = lines[1]
+    flat = chunk.replace(b"\n", b" ").replace(b"\r", b" ")
+    window = context[10:].encode("utf-8")
+    found = flat.find(window) if window.strip() else -1
+    if found >= 0:
+        # Bytes of a character cut at the window's start were dropped: they are continuation bytes (10xxxxxx).
+        cut = 0
+        while cut < 3 and found - cut - 1 >= 0 and 0x80 <= flat[found - cut - 1] < 0xC0:
+            cut += 1
+        position = found - cut + 30
+    else:
+        text = context.lstrip(" ").encode("utf-8")
+        if not text or not flat.lstrip(b" ").startswith(text):
+            return start
+        # The window is the chunk's start: the padding is 40 bytes less the error's offset.
+        leading = len(flat) - len(flat.lstrip(b" "))
+        position = 40 + leading - (len(context) - len(context.lstrip(" ")))
+    position = min(max(position - 1, 0), len(chunk))  # yajl counts the offending byte as consumed
     # Map the position in the cleaned chunk back to the file, counting the control bytes deleted before it.
     kept = 0
     for index, byte in enumerate(raw):
