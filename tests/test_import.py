@@ -306,9 +306,18 @@ def test_bootstrap_loads_the_demo_corpus_only_into_an_empty_corpus(cli: Any, emp
     assert first.returncode == 0, first.stderr
     payload = json.loads(first.stdout)
     assert payload["demo_corpus_loaded"] is True
-    assert payload["demo_corpus"] == {"court_decisions": 39, "legislation": 20, "bills": 20, "companies": 25}
+    assert payload["demo_corpus"] == {
+        "court_decisions": 39,
+        "legislation": 20,
+        "companies": 25,
+        "deputies": 462,
+        "bills": 21,
+    }
     counts = run_db(empty_database, corpus_counts)
-    assert counts == payload["demo_corpus"]
+    assert counts == {"court_decisions": 39, "legislation": 20, "bills": 21, "companies": 25}
+    assert rows(empty_database, "SELECT count(*) AS n, bool_and(demo) AS all_demo FROM bills") == [
+        {"n": 21, "all_demo": True}
+    ]
     assert rows(empty_database, "SELECT bool_and(demo) AS all_demo FROM court_decisions") == [{"all_demo": True}]
 
     second = cli("bootstrap", env=env)
