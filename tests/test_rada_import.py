@@ -8,7 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.config import load_settings
 from app.corpus.rada.queries import get_bill, get_deputy
+from app.corpus.sync import run_sync, sync_specs
+from tests.helpers_corpus import PublisherSite
 from tests.helpers_rada import (
     CONCLUSION,
     REAL_DEPUTIES,
@@ -172,3 +175,39 @@ def test_not_a_deputies_file_is_refused_whole(cli: Any, empty_database: str, tmp
     result = rada(cli, empty_database, "rada-deputies", str(path), "--convocation", "9")
     assert result.returncode != 0 and "broken JSON at byte" in result.stderr and "Traceback" not in result.stderr
     assert rows(empty_database, "SELECT count(*) AS n FROM deputies")[0]["n"] == 0
+
+
+def test_a_url_source_downloads_once_and_skips_an_unchanged_publication(
+    cli: Any, empty_database: str, publisher: PublisherSite
+) -> None:
+    mirror = publisher.root / "ogd" / "zpr" / "skl9"
+    mirror.mkdir(parents=True)
+    write_array(mirror / "billinfo-skl9.json", [bill(70010, "1010", "Про архіви")])
+    (publisher.root / "mps-data.json").write_bytes(REAL_DEPUTIES.read_bytes())
+    # The base URL of the convocation's directory: the full file is found there, the convocation read from it.
+    first = summary(rada(cli, empty_database, "rada-bills", publisher.url("ogd/zpr/skl9/"), "--json"))
+    assert (first["added"], first["source"]) == (1, publisher.url("ogd/zpr/skl9/billinfo-skl9.json"))
+    again = summary(rada(cli, empty_database, "rada-bills", publisher.url("ogd/zpr/skl9/"), "--json"))
+    assert again["unchanged_publication"] is True
+    conditional = [h for path, h in publisher.requests if path.endswith("billinfo-skl9.json")][-1]
+    assert "If-None-Match" in conditional or "If-Modified-Since" in conditional
+    statuses = rows(empty_database, "SELECT status FROM data_imports WHERE dataset = 'rada-bills' ORDER BY id")
+    assert [r["status"] for r in statuses] == ["succeeded", "unchanged"]
+    deputies = summary(
+        rada(cli, empty_database, "rada-deputies", publisher.url("mps-data.json"), "--convocation", "9", "--json")
+    )
+    assert deputies["added"] == 462
+    missing = rada(cli, empty_database, "rada-bills", publisher.url("ogd/zpr/skl8/"))
+    assert missing.returncode != 0 and "holds none of: billinfo-skl8.json" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_the_sync_imports_from_its_url(empty_database: str, publisher: PublisherSite, tmp_path: Path) -> None:
+    write_array(publisher.root / "billinfo-skl9.json", [bill(70011, "1011", "Про бібліотеки")])
+    settings = load_settings(
+        {"DATABASE_URL": empty_database, "SECONDLAYER_DATA_DIR": str(tmp_path), "PUBLIC_URL": "http://127.0.0.1:8000"}
+    ).replace(sync_rada_bills_url=publisher.url("billinfo-skl9.json"))
+    spec = sync_specs()["rada-bills"]
+    result = run_db(empty_database, lambda db: run_sync(db, settings, spec))
+    assert result["status"] == "ok" and result["added"] == 1
+    assert rows(empty_database, "SELECT actor FROM data_imports")[0]["actor"] == "schedule"
