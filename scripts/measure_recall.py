@@ -2,10 +2,11 @@
 
     .venv/bin/python scripts/measure_recall.py
 
-Loads app/demo/*.jsonl into a throw-away database (a temporary embedded PostgreSQL, or a scratch database on
-the server of DATABASE_URL) and runs a set of queries written the way people type them, in other inflections
-than the documents use, with other apostrophes and letter case. Relevant documents are decided from the
-demo data itself (categories, article numbers, activity codes), not by the search. Three configurations:
+Loads the demo corpus (app/demo/*.jsonl and app/demo/rada/) into a throw-away database (a temporary embedded
+PostgreSQL, or a scratch database on the server of DATABASE_URL) and runs a set of queries written the way
+people type them, in other inflections than the documents use, with other apostrophes and letter case.
+Relevant documents are decided from the demo data itself (categories, article numbers, activity codes, bill
+numbers), not by the search. Three configurations:
 
   simple   to_tsvector('simple', raw text) @@ websearch_to_tsquery('simple', query): the stock starting point
   folded   our index (folded text: case, apostrophes, ґ) with exact words from the query
@@ -107,7 +108,12 @@ TABLES = {
         "reg_number || ':' || number",
         "coalesce(heading, '') || ' ' || act_title || ' ' || text",
     ),
-    "bill": ("bills", "number", "number || ' ' || title || ' ' || coalesce(committee, '') || ' ' || summary"),
+    "bill": (
+        "bills",
+        "number",
+        "number || ' ' || title || ' ' || coalesce(subject, '') || ' ' || coalesce(rubric, '') || ' ' || "
+        "coalesce(lead_committee, '') || ' ' || coalesce(bill_type, '')",
+    ),
     "company": (
         "companies",
         "edrpou",
@@ -119,7 +125,10 @@ TABLES = {
 
 def demo_records(kind: str) -> list[tuple[str, dict[str, Any]]]:
     """(key, record) for every demo document of a kind, keys as the SQL above builds them."""
-    file = {"court": "court_decisions", "article": "legislation", "bill": "bills", "company": "companies"}[kind]
+    if kind == "bill":  # the bills are in the Rada's official format
+        bills = json.loads((DEMO / "rada" / "billinfo-skl9.json").read_text(encoding="utf-8"))
+        return [(b["registrationNumber"], {"number": b["registrationNumber"]}) for b in bills]
+    file = {"court": "court_decisions", "article": "legislation", "company": "companies"}[kind]
     records = [
         json.loads(line) for line in (DEMO / f"{file}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
     ]
@@ -129,7 +138,7 @@ def demo_records(kind: str) -> list[tuple[str, dict[str, Any]]]:
             for r in records
             for a in r["articles"]
         ]
-    key = {"court": "doc_id", "bill": "number", "company": "edrpou"}[kind]
+    key = {"court": "doc_id", "company": "edrpou"}[kind]
     return [(str(r[key]), r) for r in records]
 
 
@@ -179,7 +188,7 @@ def matches(cur: psycopg2.extensions.cursor, kind: str, mode: str, query: str) -
 
 
 def main() -> int:
-    from app.corpus.importer import load_demo_corpus
+    from app.corpus.commands import load_demo_data
     from app.db import Database
     from app.db.schema import upgrade
 
@@ -191,7 +200,7 @@ def main() -> int:
         async def load() -> None:
             db = Database(url, maxsize=2)
             try:
-                await load_demo_corpus(db)
+                await load_demo_data(db)
             finally:
                 await db.close()
 
