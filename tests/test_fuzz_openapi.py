@@ -84,6 +84,8 @@ def instances(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         )
     if kind == "integer":
         return st.integers(min_value=schema.get("minimum"), max_value=schema.get("maximum"))
+    if kind == "boolean":
+        return st.booleans()
     if kind == "string":
         if "pattern" in schema:
             text = st.from_regex(schema["pattern"], fullmatch=True)
