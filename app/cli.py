@@ -364,13 +364,9 @@ def command_table() -> dict[str, Command]:
 
 
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as package_version
+    from app.config import package_version
 
-    try:
-        return package_version("secondlayer")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "unknown"
+    return package_version()
 
 
 def common_options(parser: argparse.ArgumentParser, default: Any) -> None:

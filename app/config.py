@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -142,6 +145,16 @@ def _networks(name: str, raw: str) -> tuple[str, ...]:
                 f"{name} must list IP addresses or networks like 127.0.0.1,10.0.0.0/8; got {item!r}"
             ) from None
     return tuple(networks)
+
+
+@functools.cache
+def package_version() -> str:
+    """This package's version, read from its installed metadata once per process (reading it parses files on
+    disk: too slow for every request); "unknown" in a source tree that was never installed."""
+    try:
+        return _distribution_version("secondlayer")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 @dataclass(frozen=True)

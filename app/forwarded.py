@@ -21,6 +21,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 UNTRUSTED_ALWAYS = ("X-Real-Ip", "X-Scheme")
 FROM_TRUSTED_ONLY = ("X-Forwarded-For", "X-Forwarded-Proto")
+_FORWARDED_NAMES = UNTRUSTED_ALWAYS + FROM_TRUSTED_ONLY
 
 
 def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -56,6 +57,8 @@ def client_address(forwarded_for: str, networks: tuple[Network, ...]) -> str | N
 
 def sanitize(headers: httputil.HTTPHeaders, peer: str | None, networks: tuple[Network, ...]) -> None:
     """Leave in `headers` only the forwarded information this peer may give, reduced to the client address."""
+    if not any(name in headers for name in _FORWARDED_NAMES):
+        return  # nothing forwarded, nothing to remove (a direct client): no address parsing on this request
     for name in UNTRUSTED_ALWAYS:
         if name in headers:
             del headers[name]

@@ -1,37 +1,49 @@
-"""Measure the HTTP surface of a running SecondLayer server over loopback: REST tool calls, MCP over Streamable
-HTTP, and what bearer validation costs. Prints a table of medians, p95s and throughputs.
+"""`make bench-http`: our server against the official SDK's own server doing the same work, side by side.
 
-    make bench-http     # or: .venv/bin/python scripts/bench_http.py [--requests N] [--concurrency 1,8,32]
+    make bench-http     # or: .venv/bin/python scripts/bench_http.py [--duration S] [--rounds R] [--connections C]
 
-Without --url it starts the real server (`python -m app serve`, a separate process) on a free loopback port,
-on DATABASE_URL when set, else on an embedded PostgreSQL under $SECONDLAYER_DATA_DIR/bench-http (./var/...),
-migrated and loaded with the demo corpus; it creates a user, an API key and (through the real
-/oauth/register, /oauth/authorize, /oauth/token flow) an OAuth access token. With --url it measures that
-server instead and needs --key (an API key); it then skips the OAuth figures. Every loop is bounded.
+In one run it starts, each in its own process on a free loopback port: our server (`python -m app serve`, on
+DATABASE_URL when set, else an embedded PostgreSQL under $SECONDLAYER_DATA_DIR/bench-http with the demo corpus,
+an API key of a fresh user), the official SDK's lowlevel `Server` on its own Streamable HTTP app under uvicorn
+serving our tool definitions and the same `server_info` query through an aiopg pool
+(`scripts/bench_peers.py sdk`), and a bare Tornado handler parsing the same JSON-RPC body
+(`scripts/bench_peers.py floor`: the ceiling of one Python process). One load generator, Debian's `wrk`
+(`-t1 -cC`), drives every line in turn for S seconds, and the lines are interleaved over R rounds so that the
+machine's drift hits all of them alike; each line's figures are the median round. Every request is checked
+once for the right answer before it is timed, and a line that saw a non-2xx answer says so. It prints req/s,
+p50 and p99 per line, each line's ratio against its SDK line (equal work) and against the floor, and the CPU
+the load generator itself used on the floor line (if it used a whole core, the floor is its, not the server's).
+
+Then two more figures from the same server:
+- the event loop is never blocked: p50/p99/max of GET /healthz, probed every 5 ms, while 50 password
+  sign-ins (bcrypt) run at once, and while broad searches run;
+- long-lived connections: N idle event streams (half legacy `GET /sse`, half Streamable HTTP `GET /mcp` of
+  initialized sessions), the server's resident memory per stream, and tools/call p50/p99 while they are open.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import functools
-import hashlib
+import contextlib
 import json
 import os
+import platform
+import resource
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 
@@ -42,20 +54,258 @@ ACCEPT_BOTH = "application/json, text/event-stream"
 MODERN = "2026-07-28"
 HANDSHAKE = "2025-11-25"
 PASSWORD = "bench passphrase " + secrets.token_hex(4)
-SEARCH_ARGS = {"query": "позов"}
+SEARCH_ARGS = {"query": "позов"}  # a generic query: whatever corpus is loaded answers it
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "bench_http", "version": "1"},
+}
 
 
-# --- figures --------------------------------------------------------------------------------------------
+# --- one measured request ---------------------------------------------------------------------------------
 
 
 @dataclass
-class Row:
-    what: str
-    median_ms: float
-    p95_ms: float
-    count: int
-    per_second: float | None = None
-    note: str = ""
+class Target:
+    """One kind of request to one server: what wrk sends, over and over."""
+
+    url: str
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    def lua(self) -> str:
+        def quote(text: str) -> str:
+            return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+        # Each request gets its own JSON-RPC id (a session refuses an id already in flight): the body is the
+        # JSON text split around the id's value.
+        if "jsonrpc" in self.body:
+            head, _, tail = json.dumps({**self.body, "id": 1}, ensure_ascii=True).partition('"id": 1')
+        else:
+            head, tail = json.dumps(self.body, ensure_ascii=True), ""
+        lines = [
+            "local counter = 0",
+            f"local path, head, tail = {quote(self.path)}, {quote(head)}, {quote(tail)}",
+            "local headers = {}",
+        ]
+        lines += [f"headers[{quote(k)}] = {quote(v)}" for k, v in self.headers.items()]
+        lines.append(
+            "request = function()\n"
+            "  counter = counter + 1\n"
+            '  return wrk.format("POST", path, headers, tail == "" and head or (head .. \'"id": \' .. counter .. tail))\n'
+            "end"
+        )
+        lines.append(
+            "done = function(summary, latency, requests)\n"
+            '  io.write(string.format("WRK %d %d %d %d %d %d\\n", summary.requests, summary.duration,\n'
+            "    latency:percentile(50), latency:percentile(99), summary.errors.status,\n"
+            "    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
+            "end"
+        )
+        return "\n".join(lines) + "\n"
+
+    def check(self) -> None:
+        """One request outside the clock: it must succeed with the answer the line claims to measure."""
+        r = httpx2.post(self.url + self.path, content=json.dumps(self.body).encode(), headers=self.headers, timeout=30)
+        if r.status_code != 200:
+            raise SystemExit(f"{self.url}{self.path}: HTTP {r.status_code}: {r.text[:300]}")
+        text = r.text
+        if r.headers.get("content-type", "").startswith("text/event-stream"):
+            found = [
+                json.loads(line[5:])
+                for line in text.replace("\r\n", "\n").split("\n")
+                if line.startswith("data:") and line[5:].strip()
+            ]
+            answer = found[-1]
+        else:
+            answer = r.json()
+        if isinstance(answer, dict) and ("error" in answer or (answer.get("result") or {}).get("isError")):
+            raise SystemExit(f"{self.url}{self.path}: an error answer: {text[:300]}")
+
+
+@dataclass
+class Line:
+    name: str
+    target: Target
+    reference: str | None = None  # the name of the SDK line doing the same work
+    rounds: list[tuple[float, float, float, int]] = field(default_factory=list)  # req/s, p50 ms, p99 ms, bad
+
+    def median(self) -> tuple[float, float, float, int]:
+        ordered = sorted(self.rounds)
+        return ordered[len(ordered) // 2]
+
+
+def run_wrk(target: Target, script: Path, duration: float, connections: int) -> tuple[float, float, float, int, float]:
+    """(req/s, p50 ms, p99 ms, failed requests, CPU seconds wrk itself used)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            target.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    figures = [line for line in done.stdout.splitlines() if line.startswith("WRK ")]
+    if done.returncode != 0 or not figures:
+        raise SystemExit(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
+    requests, micros, p50, p99, bad_status, bad_socket = (int(x) for x in figures[0].split()[1:])
+    return requests / (micros / 1e6), p50 / 1000, p99 / 1000, bad_status + bad_socket, cpu
+
+
+def jsonrpc(method: str, params: dict[str, Any], modern: bool) -> dict[str, Any]:
+    if modern:
+        params = {**params, "_meta": ENVELOPE}
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+
+def mcp_headers(modern: bool, method: str, name: str | None = None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": ACCEPT_BOTH}
+    if modern:
+        headers.update({"MCP-Protocol-Version": MODERN, "Mcp-Method": method})
+        if name is not None:
+            headers["Mcp-Name"] = name
+    else:
+        headers["MCP-Protocol-Version"] = HANDSHAKE
+    return headers
+
+
+def open_session(url: str, key: str) -> str:
+    """An initialized 2025-11-25 Streamable HTTP session of ours; its id."""
+    auth = {"Authorization": f"Bearer {key}", "Accept": ACCEPT_BOTH, "Content-Type": "application/json"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": HANDSHAKE,
+            "capabilities": {},
+            "clientInfo": {"name": "bench_http", "version": "1"},
+        },
+    }
+    r = httpx2.post(url + "/mcp", json=init, headers=auth, timeout=30)
+    r.raise_for_status()
+    session_id = r.headers["Mcp-Session-Id"]
+    r = httpx2.post(
+        url + "/mcp",
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={**auth, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": HANDSHAKE},
+        timeout=30,
+    )
+    if r.status_code != 202:
+        raise SystemExit(f"initialized: HTTP {r.status_code}")
+    return session_id
+
+
+def lines_for(ours: str, key: str, sdk: str, floor: str) -> list[Line]:
+    auth = {"Authorization": f"Bearer {key}"}
+    session = {**auth, "Mcp-Session-Id": open_session(ours, key)}
+    info = ("tools/call", {"name": "server_info", "arguments": {}})
+    search = ("tools/call", {"name": "search_court_cases", "arguments": SEARCH_ARGS})
+    listing: tuple[str, dict[str, Any]] = ("tools/list", {})
+
+    def mcp(url: str, what: tuple[str, dict[str, Any]], modern: bool, extra: dict[str, str]) -> Target:
+        method, params = what
+        headers = {**mcp_headers(modern, method, params.get("name")), **extra}
+        return Target(url, "/mcp", jsonrpc(method, params, modern), headers)
+
+    rest = {**auth, "Content-Type": "application/json"}
+    sdk_list, sdk_call, sdk_call_2025, sdk_search = (
+        "SDK tools/list (2026-07-28)",
+        "SDK tools/call server_info (2026-07-28)",
+        "SDK tools/call server_info (2025-11-25, stateless)",
+        "SDK tools/call search_court_cases (2026-07-28)",
+    )
+    return [
+        Line("floor: bare Tornado, parse JSON-RPC, no auth/DB", mcp(floor, listing, True, {})),
+        Line(sdk_list, mcp(sdk, listing, True, {})),
+        Line("ours tools/list (2026-07-28), API key", mcp(ours, listing, True, auth), sdk_list),
+        Line(sdk_call, mcp(sdk, info, True, {})),
+        Line("ours tools/call server_info (2026-07-28), API key", mcp(ours, info, True, auth), sdk_call),
+        Line(sdk_call_2025, mcp(sdk, info, False, {})),
+        Line("ours tools/call server_info (2025-11-25 session)", mcp(ours, info, False, session), sdk_call_2025),
+        Line(
+            "ours REST POST /api/tools/server_info, API key", Target(ours, "/api/tools/server_info", {}, rest), sdk_call
+        ),
+        Line(sdk_search, mcp(sdk, search, True, {})),
+        Line("ours tools/call search_court_cases (2026-07-28)", mcp(ours, search, True, auth), sdk_search),
+    ]
+
+
+def side_by_side(lines: list[Line], rounds: int, duration: float, connections: int) -> float:
+    """Every line once per round, in turn; returns the CPU share of one core wrk used on the floor line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scripts = []
+        for number, line in enumerate(lines):
+            line.target.check()
+            script = Path(tmp) / f"line{number}.lua"
+            script.write_text(line.target.lua())
+            scripts.append(script)
+        for line, script in zip(lines, scripts, strict=True):  # warm every server and connection pool
+            run_wrk(line.target, script, 1, connections)
+        floor_cpu: list[float] = []
+        for number in range(rounds):
+            print(f"round {number + 1} of {rounds} ...", file=sys.stderr, flush=True)
+            for index, (line, script) in enumerate(zip(lines, scripts, strict=True)):
+                rate, p50, p99, bad, cpu = run_wrk(line.target, script, duration, connections)
+                line.rounds.append((rate, p50, p99, bad))
+                if index == 0:
+                    floor_cpu.append(cpu / duration)
+    return statistics.median(floor_cpu)
+
+
+def print_side_by_side(lines: list[Line]) -> None:
+    by_name = {line.name: line for line in lines}
+    floor = lines[0].median()[0]
+    header = f"{'line':<54} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs SDK':>7} {'vs floor':>8}"
+    print(header)
+    print("-" * len(header))
+    for line in lines:
+        rate, p50, p99, bad = line.median()
+        versus = (
+            f"{rate / by_name[line.reference].median()[0]:6.2f}x"
+            if line.reference
+            else f"{'1':>7}"
+            if line.name.startswith("SDK")
+            else f"{'':>7}"
+        )
+        note = f"  ({bad} failed)" if bad else ""
+        print(f"{line.name:<54} {rate:7.0f} {p50:7.2f} {p99:7.2f} {versus} {rate / floor:7.2f}x{note}")
+
+
+# --- the event loop is never blocked ------------------------------------------------------------------------
+
+
+class _FormFields(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name") and a.get("type") in ("hidden", "email", "text", "password"):
+            self.fields[a["name"] or ""] = a.get("value") or ""
+
+
+async def probe_health(client: httpx2.AsyncClient, stop: asyncio.Event, every: float = 0.005) -> list[float]:
+    times: list[float] = []
+    while not stop.is_set():
+        started = time.perf_counter()
+        (await client.get("/healthz")).raise_for_status()
+        times.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(every)
+    return times
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -63,252 +313,200 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
-def row(what: str, times: list[float], per_second: float | None = None, note: str = "") -> Row:
-    return Row(what, statistics.median(times), percentile(times, 0.95), len(times), per_second, note)
+def latency_text(times: list[float]) -> str:
+    return (
+        f"p50 {statistics.median(times):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, "
+        f"max {max(times):.2f} ms over {len(times)}"
+    )
 
 
-def print_table(rows: list[Row]) -> None:
-    header = f"{'measurement':<58} {'median ms':>10} {'p95 ms':>9} {'n':>6} {'req/s':>8}  note"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        rate = f"{r.per_second:8.0f}" if r.per_second is not None else f"{'':>8}"
-        print(f"{r.what:<58} {r.median_ms:10.2f} {r.p95_ms:9.2f} {r.count:6d} {rate}  {r.note}")
-
-
-async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
-    started = time.perf_counter()
-    await fn()
-    return (time.perf_counter() - started) * 1000
-
-
-async def sequential(fn: Callable[[], Awaitable[Any]], n: int) -> list[float]:
-    for _ in range(min(10, n)):  # warm connections and caches
-        await fn()
-    return [await timed(fn) for _ in range(n)]
-
-
-async def concurrent(
-    make_fn: Callable[[httpx2.AsyncClient], Callable[[], Awaitable[Any]]], url: str, clients: int, n: int
-) -> tuple[list[float], float]:
-    """`clients` workers, each on its own connection, share `n` calls; returns (latencies, calls per second)."""
-    remaining = n
-    times: list[float] = []
-
-    async def worker() -> None:
-        nonlocal remaining
-        async with httpx2.AsyncClient(base_url=url, timeout=60) as client:
-            fn = make_fn(client)
-            await fn()  # connect outside the clock
-            while remaining > 0:
-                remaining -= 1
-                times.append(await timed(fn))
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    elapsed = time.perf_counter() - started
-    return times, len(times) / elapsed
-
-
-# --- the calls ------------------------------------------------------------------------------------------
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def rest_call(client: httpx2.AsyncClient, token: str, tool: str, args: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
-    body = json.dumps(args).encode()
-    headers = {**bearer(token), "Content-Type": "application/json"}
-
-    async def call() -> None:
-        r = await client.post(f"/api/tools/{tool}", content=body, headers=headers)
-        if r.status_code != 200:
-            raise RuntimeError(f"{tool}: HTTP {r.status_code}: {r.text[:200]}")
-
-    return call
-
-
-def sse_messages(text: str) -> list[dict[str, Any]]:
-    found = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        data = [line[5:].lstrip() for line in block.split("\n") if line.startswith("data:")]
-        if data and data[0]:
-            found.append(json.loads("\n".join(data)))
-    return found
-
-
-def reply_of(r: httpx2.Response, request_id: Any) -> dict[str, Any]:
-    if r.status_code != 200:
-        raise RuntimeError(f"MCP: HTTP {r.status_code}: {r.text[:200]}")
-    found = sse_messages(r.text) if r.headers.get("content-type", "").startswith("text/event-stream") else [r.json()]
-    for message in found:
-        if message.get("id") == request_id:
-            if "error" in message or message.get("result", {}).get("isError"):
-                raise RuntimeError(f"MCP error: {message}")
-            return message
-    raise RuntimeError(f"MCP: no reply to {request_id} in {r.text[:200]}")
-
-
-class McpSession:
-    """A Streamable HTTP session over raw HTTP, speaking as the SDK client does (Accept: JSON and SSE)."""
-
-    def __init__(self, client: httpx2.AsyncClient, token: str) -> None:
-        self.client = client
-        self.token = token
-        self.session_id = ""
-        self.next_id = 1
-
-    def headers(self) -> dict[str, str]:
-        return {
-            **bearer(self.token),
-            "Accept": ACCEPT_BOTH,
-            "Content-Type": "application/json",
-            "Mcp-Session-Id": self.session_id,
-            "MCP-Protocol-Version": HANDSHAKE,
+async def never_blocked(url: str, email: str, key: str, signins: int) -> None:
+    redirect_uri = "http://127.0.0.1:9/callback"
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
+        r = await http.post(
+            "/oauth/register",
+            json={"client_name": "bench_http", "redirect_uris": [redirect_uri], "token_endpoint_auth_method": "none"},
+        )
+        r.raise_for_status()
+        params = {
+            "response_type": "code",
+            "client_id": r.json()["client_id"],
+            "redirect_uri": redirect_uri,
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGc_iGvRH4",
+            "code_challenge_method": "S256",
+            "scope": "mcp",
+            "resource": url + "/mcp",
         }
+        browsers = [httpx2.AsyncClient(base_url=url, timeout=60) for _ in range(signins)]
+        forms = []
+        for browser in browsers:
+            page = await browser.get("/oauth/authorize", params=params)
+            page.raise_for_status()
+            parsed = _FormFields()
+            parsed.feed(page.text)
+            forms.append({**parsed.fields, "email": email, "password": PASSWORD, "decision": "allow"})
+        stop = asyncio.Event()
+        prober = asyncio.ensure_future(probe_health(http, stop))
+        await asyncio.sleep(0.2)
+        started = time.perf_counter()
+        answers = await asyncio.gather(
+            *(b.post("/oauth/authorize", data=f) for b, f in zip(browsers, forms, strict=True))
+        )
+        elapsed = time.perf_counter() - started
+        stop.set()
+        during_signins = await prober
+        for browser in browsers:
+            await browser.aclose()
+        signed_in = sum(1 for a in answers if a.status_code == 302)
+        refused = sorted({a.status_code for a in answers if a.status_code != 302})
 
-    async def open(self) -> None:
-        body = {
+        stop = asyncio.Event()
+        prober = asyncio.ensure_future(probe_health(http, stop))
+        body = json.dumps({**SEARCH_ARGS, "limit": 50}).encode()
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+        async def searcher(deadline: float) -> int:
+            count = 0
+            async with httpx2.AsyncClient(base_url=url, timeout=60) as client:
+                while time.perf_counter() < deadline:
+                    (
+                        await client.post("/api/tools/search_court_cases", content=body, headers=headers)
+                    ).raise_for_status()
+                    count += 1
+            return count
+
+        deadline = time.perf_counter() + 3
+        searches = sum(await asyncio.gather(*(searcher(deadline) for _ in range(4))))
+        stop.set()
+        during_search = await prober
+    print(f"GET /healthz while {signins} sign-ins (bcrypt) run at once: {latency_text(during_signins)}")
+    print(
+        f"  ({signed_in} of {signins} signed in within {elapsed * 1000:.0f} ms{f'; others: HTTP {refused}' if refused else ''})"
+    )
+    print(f"GET /healthz while 4 clients search (limit 50) for 3 s: {latency_text(during_search)}")
+    print(f"  ({searches} searches)")
+
+
+# --- long-lived connections ----------------------------------------------------------------------------------
+
+
+def resident_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise SystemExit(f"no VmRSS for process {pid}")
+
+
+class IdleStream:
+    """One raw HTTP/1.1 event stream, read to the end in the background (keepalives included)."""
+
+    def __init__(self) -> None:
+        self.writer: asyncio.StreamWriter | None = None
+        self.reader_task: asyncio.Task[None] | None = None
+        self.keepalives = 0
+
+    async def open(self, port: int, request: bytes, first: bytes) -> None:
+        reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writer.write(request)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(head.split(b"\r\n")[0].decode())
+        seen = b""
+        while first not in seen:
+            seen += await asyncio.wait_for(reader.read(4096), 30)
+        self.reader_task = asyncio.ensure_future(self._drain(reader))
+
+    async def _drain(self, reader: asyncio.StreamReader) -> None:
+        while chunk := await reader.read(4096):
+            self.keepalives += chunk.count(b": keepalive")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.reader_task is not None:
+            self.reader_task.cancel()
+
+
+async def open_many(count: int, opener: Any, parallel: int = 100) -> list[IdleStream]:
+    streams: list[IdleStream] = []
+    gate = asyncio.Semaphore(parallel)
+
+    async def one() -> None:
+        async with gate:
+            streams.append(await opener())
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    return streams
+
+
+async def idle_streams(url: str, pid: int, keys: tuple[str, str], count: int, hold: float, call: Target) -> None:
+    port = int(url.rsplit(":", 1)[1])
+    host = f"Host: 127.0.0.1:{port}\r\n"
+
+    async def legacy() -> IdleStream:
+        stream = IdleStream()
+        request = f"GET /sse HTTP/1.1\r\n{host}Authorization: Bearer {keys[0]}\r\nAccept: text/event-stream\r\n\r\n"
+        await stream.open(port, request.encode(), b"event: endpoint")
+        return stream
+
+    http = httpx2.AsyncClient(base_url=url, timeout=60, limits=httpx2.Limits(max_connections=100))
+
+    async def streamable() -> IdleStream:
+        auth = {"Authorization": f"Bearer {keys[1]}", "Accept": ACCEPT_BOTH}
+        init = {
             "jsonrpc": "2.0",
             "id": 0,
             "method": "initialize",
-            "params": {
-                "protocolVersion": HANDSHAKE,
-                "capabilities": {},
-                "clientInfo": {"name": "bench_http", "version": "1"},
-            },
+            "params": {"protocolVersion": HANDSHAKE, "capabilities": {}, "clientInfo": {"name": "b", "version": "1"}},
         }
-        r = await self.client.post("/mcp", json=body, headers={**bearer(self.token), "Accept": ACCEPT_BOTH})
-        reply_of(r, 0)
-        self.session_id = r.headers["Mcp-Session-Id"]
-        r = await self.client.post(
-            "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=self.headers()
-        )
+        r = await http.post("/mcp", json=init, headers=auth)
+        r.raise_for_status()
+        sid = r.headers["Mcp-Session-Id"]
+        headers = {**auth, "Mcp-Session-Id": sid, "MCP-Protocol-Version": HANDSHAKE}
+        r = await http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
         if r.status_code != 202:
             raise RuntimeError(f"initialized: HTTP {r.status_code}")
-
-    async def call(self, tool: str, args: dict[str, Any]) -> None:
-        self.next_id += 1
-        body = {
-            "jsonrpc": "2.0",
-            "id": self.next_id,
-            "method": "tools/call",
-            "params": {"name": tool, "arguments": args},
-        }
-        reply_of(await self.client.post("/mcp", json=body, headers=self.headers()), self.next_id)
-
-    async def close(self) -> None:
-        r = await self.client.delete("/mcp", headers=self.headers())
-        if r.status_code != 204:
-            raise RuntimeError(f"DELETE: HTTP {r.status_code}")
-
-
-def modern_call(
-    client: httpx2.AsyncClient, token: str, tool: str, args: dict[str, Any]
-) -> Callable[[], Awaitable[Any]]:
-    """One self-contained 2026-07-28 request: no session, the envelope in _meta, routing headers."""
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": MODERN,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "bench_http", "version": "1"},
-    }
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args, "_meta": meta}}
-    ).encode()
-    headers = {
-        **bearer(token),
-        "Accept": ACCEPT_BOTH,
-        "Content-Type": "application/json",
-        "MCP-Protocol-Version": MODERN,
-        "Mcp-Method": "tools/call",
-        "Mcp-Name": tool,
-    }
-
-    async def call() -> None:
-        reply_of(await client.post("/mcp", content=body, headers=headers), 1)
-
-    return call
-
-
-# --- the measurements -----------------------------------------------------------------------------------
-
-
-async def measure(
-    url: str, key: str, access_token: str | None, oauth: OAuthClient | None, n: int, concurrency: list[int]
-) -> list[Row]:
-    rows: list[Row] = []
-    async with httpx2.AsyncClient(base_url=url, timeout=60) as client:
-
-        async def health() -> None:
-            (await client.get("/healthz")).raise_for_status()
-
-        rows.append(row("GET /healthz (no auth: the HTTP floor)", await sequential(health, n)))
-
-        for tool, args in (("server_info", {}), ("search_court_cases", SEARCH_ARGS)):
-            rows.append(
-                row(f"REST POST /api/tools/{tool}, 1 client", await sequential(rest_call(client, key, tool, args), n))
-            )
-            for clients in concurrency:
-                times, rate = await concurrent(
-                    functools.partial(rest_call, token=key, tool=tool, args=args), url, clients, max(n, clients * 10)
-                )
-                rows.append(row(f"REST POST /api/tools/{tool}, {clients} concurrent", times, rate))
-
-        session = McpSession(client, key)
-        await session.open()
-        for tool, args in (("server_info", {}), ("search_court_cases", SEARCH_ARGS)):
-            rows.append(
-                row(
-                    f"MCP tools/call {tool}, one session",
-                    await sequential(functools.partial(session.call, tool, args), n),
-                )
-            )
-        await session.close()
-
-        async def cycle() -> None:
-            fresh = McpSession(client, key)
-            await fresh.open()
-            await fresh.call("server_info", {})
-            await fresh.close()
-
-        rows.append(row("MCP initialize+initialized+call+DELETE (4 requests)", await sequential(cycle, n // 2)))
-        rows.append(
-            row(
-                f"MCP {MODERN} tools/call server_info, no session",
-                await sequential(modern_call(client, key, "server_info", {}), n),
-            )
+        stream = IdleStream()
+        request = (
+            f"GET /mcp HTTP/1.1\r\n{host}Authorization: Bearer {keys[1]}\r\nAccept: text/event-stream\r\n"
+            f"Mcp-Session-Id: {sid}\r\nMCP-Protocol-Version: {HANDSHAKE}\r\n\r\n"
         )
-        for clients in concurrency:
-            times, rate = await concurrent(
-                lambda c: modern_call(c, key, "server_info", {}), url, clients, max(n, clients * 10)
-            )
-            rows.append(row(f"MCP {MODERN} tools/call server_info, {clients} concurrent", times, rate))
+        await stream.open(port, request.encode(), b"retry:")
+        return stream
 
-        # Bearer validation: the first request with a credential looks it up in the database; later ones
-        # within the cache TTL are answered from the process's cache.
-        rows.append(
-            row(
-                "bearer: API key, cached (REST server_info)",
-                await sequential(rest_call(client, key, "server_info", {}), n),
-            )
-        )
-        if access_token is not None and oauth is not None:
-            rows.append(
-                row(
-                    "bearer: OAuth access token, cached (REST server_info)",
-                    await sequential(rest_call(client, access_token, "server_info", {}), n),
-                )
-            )
-            fresh_tokens = [await oauth.refresh(client) for _ in range(min(n, 100))]
-            first = [await timed(rest_call(client, t, "server_info", {})) for t in fresh_tokens]
-            rows.append(
-                row("bearer: OAuth access token, first use (REST server_info)", first, note="a new token each call")
-            )
-    return rows
+    before = resident_kib(pid)
+    started = time.perf_counter()
+    streams = await open_many(count // 2, legacy) + await open_many(count - count // 2, streamable)
+    opened = time.perf_counter() - started
+    await http.aclose()
+    after = resident_kib(pid)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "call.lua"
+        script.write_text(call.lua())
+        call.check()
+        rate, p50, p99, bad, _ = await asyncio.to_thread(run_wrk, call, script, hold, 16)
+    await asyncio.sleep(max(0.0, 16 - hold))  # at least one keepalive round on every stream
+    alive = sum(1 for s in streams if s.reader_task is not None and not s.reader_task.done())
+    keepalives = sum(s.keepalives for s in streams)
+    held = resident_kib(pid)
+    for stream in streams:
+        stream.close()
+    print(
+        f"{count} idle event streams ({count // 2} GET /sse, {count - count // 2} GET /mcp) opened in {opened:.1f} s; "
+        f"{alive} still open after {max(hold, 16):.0f} s, {keepalives} keepalives received"
+    )
+    print(
+        f"  server resident memory {before / 1024:.1f} MiB before, {after / 1024:.1f} MiB with them open "
+        f"({held / 1024:.1f} MiB after the keepalives): {(held - before) / count:.1f} KiB per stream"
+    )
+    print(
+        f"  meanwhile, tools/call server_info (2026-07-28), 16 connections: {rate:.0f}/s, p50 {p50:.2f} ms, "
+        f"p99 {p99:.2f} ms{f', {bad} failed' if bad else ''}"
+    )
 
 
-# --- setting up: server, user, API key, OAuth token ------------------------------------------------------
+# --- setting up: the three servers, a user and API keys -----------------------------------------------------
 
 
 def free_port() -> int:
@@ -349,9 +547,42 @@ def database() -> Iterator[str]:
 
 
 @contextmanager
-def running_server(database_url: str) -> Iterator[tuple[str, str, str]]:
-    """The real server in its own process, plus (url, email, API key) for a fresh user."""
-    port = free_port()
+def process(argv: list[str], env: dict[str, str], ready_url: str, ready: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """`argv` running until the block ends; `ready(url)` is polled until it is true (60 s at most)."""
+    child = subprocess.Popen(argv, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if ready(ready_url):
+                    break
+            except httpx2.HTTPError:
+                pass
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{argv[1:4]} did not become ready (exit status {child.poll()})")
+            time.sleep(0.2)
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+@dataclass
+class Servers:
+    ours: str
+    ours_pid: int
+    sdk: str
+    floor: str
+    email: str
+    keys: list[str]
+
+
+@contextmanager
+def servers(database_url: str, max_sessions: int) -> Iterator[Servers]:
+    port, sdk_port, floor_port = free_port(), free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = Path(os.environ.get("SECONDLAYER_DATA_DIR", ROOT / "var")) / "bench-http"
     env = {
@@ -361,146 +592,84 @@ def running_server(database_url: str) -> Iterator[tuple[str, str, str]]:
         "PUBLIC_URL": url,
         "PORT": str(port),
         "LOG_LEVEL": "warning",
-        "CLIENT_METADATA_ALLOW_LOOPBACK": "true",
+        "MCP_MAX_SESSIONS": str(max_sessions),
+        # 50 sign-ins at once from one address to one account: attempts in flight count against these limits.
+        "LOGIN_MAX_FAILURES": "100",
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
+        "LOGIN_SLOWDOWN_MS": "0",
     }
     run_cli(env, "migrate")
     run_cli(env, "bootstrap")  # the demo corpus, when the corpus is empty
     email = f"bench-{secrets.token_hex(4)}@example.com"
     run_cli(env, "create-user", email, "--password-stdin", stdin=PASSWORD + "\n")
-    key = run_cli(env, "create-api-key", "--user", email, "--name", "bench_http", "--json")["key"]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx2.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not become ready")
-            time.sleep(0.2)
-        yield url, email, key
-    finally:
-        server.terminate()
+    keys = [
+        run_cli(env, "create-api-key", "--user", email, "--name", f"bench_http {n}", "--json")["key"] for n in range(3)
+    ]
+    serve = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    peers = [sys.executable, str(ROOT / "scripts" / "bench_peers.py")]
+    sdk = [*peers, "sdk", "--port", str(sdk_port), "--database-url", database_url]
+    floor = [*peers, "floor", "--port", str(floor_port)]
+
+    def answers(target: str) -> bool:
         try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            with socket.create_connection(("127.0.0.1", int(target.rsplit(":", 1)[1])), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    with (
+        process(serve, env, url + "/readyz", lambda u: httpx2.get(u, timeout=2).status_code == 200) as ours,
+        process(sdk, env, f"http://127.0.0.1:{sdk_port}", answers),
+        process(floor, env, f"http://127.0.0.1:{floor_port}", answers),
+    ):
+        yield Servers(url, ours.pid, f"http://127.0.0.1:{sdk_port}", f"http://127.0.0.1:{floor_port}", email, keys)
 
 
-class _FormFields(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "input" and a.get("name") and a.get("type") in ("hidden", "email", "text", "password"):
-            self.fields[a["name"] or ""] = a.get("value") or ""
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    raise SystemExit("wrk is not installed: `make bench-http` installs it as root (apt-get install wrk)")
 
 
-class OAuthClient:
-    """A public client registered through /oauth/register that signs in through the consent page."""
-
-    redirect_uri = "http://127.0.0.1:9/callback"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.client_id = ""
-        self.refresh_token = ""
-
-    def access_token(self, email: str) -> str:
-        with httpx2.Client(base_url=self.url, timeout=30) as http:
-            r = http.post(
-                "/oauth/register",
-                json={
-                    "client_name": "bench_http",
-                    "redirect_uris": [self.redirect_uri],
-                    "token_endpoint_auth_method": "none",
-                    "grant_types": ["authorization_code", "refresh_token"],
-                },
-            )
-            r.raise_for_status()
-            self.client_id = r.json()["client_id"]
-            verifier = secrets.token_urlsafe(48)
-            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-            params = {
-                "response_type": "code",
-                "client_id": self.client_id,
-                "redirect_uri": self.redirect_uri,
-                "state": secrets.token_hex(4),
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-                "scope": "mcp",
-                "resource": self.url + "/mcp",
-            }
-            page = http.get("/oauth/authorize", params=params)
-            page.raise_for_status()
-            form = _FormFields()
-            form.feed(page.text)
-            fields = {**form.fields, "email": email, "password": PASSWORD, "decision": "allow"}
-            answer = http.post("/oauth/authorize", data=fields)
-            if answer.status_code != 302:
-                raise SystemExit(f"OAuth sign-in failed: HTTP {answer.status_code}")
-            code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
-            r = http.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": self.redirect_uri,
-                    "client_id": self.client_id,
-                    "code_verifier": verifier,
-                    "resource": self.url + "/mcp",
-                },
-            )
-            r.raise_for_status()
-            self.refresh_token = r.json()["refresh_token"]
-            return str(r.json()["access_token"])
-
-    async def refresh(self, client: httpx2.AsyncClient) -> str:
-        """A brand-new access token (the refresh grant), never seen by the server's bearer cache."""
-        r = await client.post(
-            "/oauth/token",
-            data={"grant_type": "refresh_token", "client_id": self.client_id, "refresh_token": self.refresh_token},
-        )
-        r.raise_for_status()
-        self.refresh_token = r.json()["refresh_token"]
-        return str(r.json()["access_token"])
+def machine() -> str:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu or platform.processor()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="measure this running server instead of starting one (needs --key)")
-    parser.add_argument("--key", help="an API key (sl_...) for --url")
-    parser.add_argument("--requests", type=int, default=300, help="calls per measurement (default 300)")
-    parser.add_argument(
-        "--concurrency", default="1,8,32", help="concurrent clients (one connection each) to try (default 1,8,32)"
-    )
+    parser.add_argument("--duration", type=int, default=5, help="seconds per line per round (default 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is shown (default 3)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--signins", type=int, default=50, help="sign-ins at once for the event-loop line")
+    parser.add_argument("--streams", type=int, default=10000, help="idle event streams to hold (0 skips the line)")
     args = parser.parse_args()
-    concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
-    n = max(20, args.requests)
-
-    if args.url:
-        if not args.key:
-            parser.error("--url needs --key")
-        url = args.url.rstrip("/")
-        if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
-            parser.error("the benchmark runs over loopback only")
-        rows = asyncio.run(measure(url, args.key, None, None, n, concurrency))
-    else:
-        with database() as database_url, running_server(database_url) as (url, email, key):
-            oauth = OAuthClient(url)
-            token = oauth.access_token(email)
-            rows = asyncio.run(measure(url, key, token, oauth, n, concurrency))
-    print(
-        f"\nSecondLayer HTTP benchmark: {url}, {n} calls per line, Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs\n"
-    )
-    print_table(rows)
+    ensure_wrk()
+    if not 1 <= args.rounds <= 15 or not 1 <= args.duration <= 120 or not 1 <= args.connections <= 512:
+        parser.error("--rounds 1..15, --duration 1..120, --connections 1..512")
+    if not 0 <= args.streams <= 18000:
+        parser.error("--streams 0..18000")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    with database() as database_url, servers(database_url, max(32, args.streams // 2 + 1)) as s:
+        lines = lines_for(s.ours, s.keys[0], s.sdk, s.floor)
+        wrk_cpu = side_by_side(lines, args.rounds, args.duration, args.connections)
+        print(
+            f"\nSecondLayer against the official SDK's server, {stamp}: {machine()}\n"
+            f"wrk -t1 -c{args.connections}, {args.duration:g} s per line, {args.rounds} interleaved rounds "
+            f"(median round shown); wrk used {wrk_cpu * 100:.0f}% of one core on the floor line\n"
+        )
+        print_side_by_side(lines)
+        print()
+        asyncio.run(never_blocked(s.ours, s.email, s.keys[0], args.signins))
+        if args.streams:
+            print()
+            call = lines[4].target
+            asyncio.run(idle_streams(s.ours, s.ours_pid, (s.keys[1], s.keys[2]), args.streams, 10, call))
 
 
 if __name__ == "__main__":

@@ -384,6 +384,7 @@ class StreamableHTTPHandler(McpHandler):
             header_lines=list(self.request.headers.get_all()),
             caller=self.caller,
             streaming=sse_ok,
+            static=sessions.static_results,
         )
         if isinstance(exchange, Answer):
             if exchange.body is None:
@@ -391,6 +392,11 @@ class StreamableHTTPHandler(McpHandler):
                 self.finish()
                 return
             return self.write_protocol_error(exchange.status, exchange.body)
+        replayed = exchange.replayed()
+        if replayed is not None:
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.finish(replayed)
+            return
         exchange.start()
         try:
             kind, note = await self._modern_wait(exchange)

@@ -11,19 +11,23 @@ import json
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from typing import Any
 
 import mcp_types as types
+from mcp.server.caching import CacheHint
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
 
 from app.auth.bearer import Principal
-from app.config import Settings
+from app.config import Settings, package_version
 from app.db import Database
 from app.tools.errors import ToolError, ToolInputError, ToolRecordNotFound, UnknownTool
 from app.tools.registry import LogLevel, Tool, ToolContext, ToolRegistry
+
+# tools/list is the same for every caller and changes only when the server is deployed anew: clients may keep
+# it this long and share it between authorization contexts (the 2026-07-28 revision's cache hints).
+TOOLS_LIST_HINT = CacheHint(ttl_ms=300_000, scope="public")
 
 INSTRUCTIONS = (
     "SecondLayer serves Ukrainian legal data. Call tools/list to see the tools; every tool returns "
@@ -92,11 +96,18 @@ def success_result(result: dict[str, Any]) -> types.CallToolResult:
 
 def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Server[Any]:
     """The SDK server whose tools/list and tools/call come from `registry`."""
+    listed: dict[int, types.ListToolsResult] = {}  # by registry revision: built once, not on every request
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=[tool_definition(tool) for tool in registry])
+        result = listed.get(registry.revision)
+        if result is None:
+            listed.clear()
+            result = listed[registry.revision] = types.ListToolsResult(
+                tools=[tool_definition(tool) for tool in registry]
+            )
+        return result
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -119,16 +130,22 @@ def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Se
             return error_result(exc)
         return success_result(result)
 
-    return Server(
+    server: Server[Any] = Server(
         "SecondLayer",
-        version=version("secondlayer"),
+        version=package_version(),
         title="SecondLayer",
         instructions=INSTRUCTIONS,
         website_url=settings.public_url,
+        cache_hints={"tools/list": TOOLS_LIST_HINT},
         get_tool_input_schema=lambda name: _input_schema(registry, name),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    # The SDK's default middleware is only its OpenTelemetry span per message, a no-op without an exporter that
+    # still costs every call its span bookkeeping; we install no exporter, so it is dropped (the documented
+    # opt-out). Middleware of our own is appended after this.
+    server.middleware.clear()
+    return server
 
 
 def _input_schema(registry: ToolRegistry, name: str) -> dict[str, Any] | None:

@@ -61,6 +61,53 @@ def _rejection(rejection: InboundLadderRejection, request_id: Any) -> Answer:
 
 _INVALID_BODY = "Body must be a single JSON-RPC request or notification object"
 
+# The kernel's answer to these methods depends on nothing but the protocol version when the request carries
+# nothing but the envelope (no cursor, no progress token, no log level): the kernel answers the first such
+# request of each version and its serialised result is replayed after that, byte for byte
+# (tests/test_mcp_static_results.py compares the two on every version and envelope variant).
+STATIC_METHODS = frozenset({"tools/list"})
+_ENVELOPE_KEYS = frozenset(
+    {types.PROTOCOL_VERSION_META_KEY, types.CLIENT_INFO_META_KEY, types.CLIENT_CAPABILITIES_META_KEY}
+)
+
+
+class StaticResults:
+    """Serialised kernel results of STATIC_METHODS, by (method, protocol version), for one kernel."""
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[str, str], str] = {}
+
+    @staticmethod
+    def key_of(request: types.JSONRPCRequest, protocol_version: str) -> tuple[str, str] | None:
+        """The cache key of `request`, or None when its answer may depend on more than the version."""
+        if request.method not in STATIC_METHODS:
+            return None
+        params = request.params or {}
+        meta = params.get("_meta")
+        if any(name != "_meta" for name in params) or not isinstance(meta, dict) or not meta.keys() <= _ENVELOPE_KEYS:
+            return None
+        return request.method, protocol_version
+
+    def get(self, key: tuple[str, str] | None) -> str | None:
+        return self._texts.get(key) if key is not None else None
+
+    def put(self, key: tuple[str, str] | None, result: dict[str, Any]) -> None:
+        if key is not None and len(self._texts) < 64:  # methods x versions: a handful
+            self._texts[key] = json.dumps(result, ensure_ascii=False)
+
+    def clear(self) -> None:
+        """Forget every result (the tools changed)."""
+        self._texts.clear()
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
+def reply_text(request_id: types.RequestId, result_text: str) -> str:
+    """`json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}, ensure_ascii=False)` for the
+    already serialised `result_text`."""
+    return f'{{"jsonrpc": "2.0", "id": {json.dumps(request_id, ensure_ascii=False)}, "result": {result_text}}}'
+
 
 @dataclass
 class _ExchangeContext:
@@ -109,8 +156,11 @@ class ModernExchange:
         caller: McpCaller,
         headers: Mapping[str, str],
         streaming: bool,
+        static: StaticResults | None = None,
     ) -> None:
         self._server = server
+        self._static = static
+        self._static_key = static.key_of(request, route.protocol_version) if static is not None else None
         self._lifespan_state = lifespan_state
         self.request = request
         self._route = route
@@ -124,6 +174,12 @@ class ModernExchange:
         )
         self.reply: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def replayed(self) -> str | None:
+        """The whole JSON reply when the kernel already answered this same request (StaticResults), else None:
+        then nothing runs and the caller writes this text with status 200."""
+        text = self._static.get(self._static_key) if self._static is not None else None
+        return reply_text(self.request.id, text) if text is not None else None
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
@@ -142,6 +198,8 @@ class ModernExchange:
                 lifespan_state=self._lifespan_state,
             )
             self.reply = {"jsonrpc": "2.0", "id": self.request.id, "result": result}
+            if self._static is not None:
+                self._static.put(self._static_key, result)
         except Exception as exc:  # noqa: BLE001 - every failure of the call is the JSON-RPC error the client gets
             error = modern_error_data(exc)
             self.reply = {
@@ -180,6 +238,7 @@ def open_exchange(
     header_lines: list[tuple[str, str]],
     caller: McpCaller,
     streaming: bool,
+    static: StaticResults | None = None,
 ) -> Answer | ModernExchange:
     """Validate one 2026-07-28 POST the way the SDK's HTTP entry does; an Answer when it ends here."""
     try:
@@ -210,7 +269,7 @@ def open_exchange(
     rejected = _param_header_rejection(server, request, headers)
     if rejected is not None:
         return _rejection(rejected, request.id)
-    return ModernExchange(server, lifespan_state, request, route, caller, headers, streaming)
+    return ModernExchange(server, lifespan_state, request, route, caller, headers, streaming, static)
 
 
 def _param_header_rejection(

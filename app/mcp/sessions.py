@@ -31,6 +31,7 @@ from mcp.shared._context_streams import ContextSendStream, create_context_stream
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
 from app.mcp.kernel import McpCaller
+from app.mcp.modern import StaticResults
 
 log = logging.getLogger("secondlayer.mcp")
 
@@ -372,6 +373,7 @@ class SessionStore:
         self.max_per_principal = max_per_principal
         self.idle_timeout = idle_timeout
         self.lifespan_state: Any = None
+        self.static_results = StaticResults()  # 2026-07-28 answers replayed without running the kernel
         self._sessions: dict[str, KernelSession] = {}
         self._streams: dict[str, int] = {}
         self._stack = AsyncExitStack()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import copy
-from importlib.metadata import version
 from typing import Any
 
-from app.config import Settings
+from app.config import Settings, package_version
 from app.tools.registry import Tool, ToolRegistry
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -121,7 +120,7 @@ def openapi_document(registry: ToolRegistry, settings: Settings) -> dict[str, An
         "openapi": "3.1.0",
         "info": {
             "title": "SecondLayer tools",
-            "version": version("secondlayer"),
+            "version": package_version(),
             "description": "The tools the SecondLayer MCP server serves, over plain HTTP. Authenticate with an "
             "API key (sl_...) or an OAuth access token as a Bearer token.",
         },

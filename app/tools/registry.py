@@ -162,6 +162,9 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        # Bumped by every add(): what is computed from the whole registry (the MCP tool list, its serialised
+        # form) is computed once per revision.
+        self.revision = 0
         for tool in tools:
             self.add(tool)
 
@@ -171,6 +174,7 @@ class ToolRegistry:
         _validator(tool.input_schema)
         Draft202012Validator.check_schema(tool.output_schema)
         self._tools[tool.name] = tool
+        self.revision += 1
 
     def get(self, name: str) -> Tool:
         """The tool named `name`; UnknownTool if there is none."""

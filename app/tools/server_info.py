@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Any
 
-import sqlalchemy as sa
-
+from app.config import package_version
 from app.tools.registry import Tool, ToolContext
 
 
 async def _server_info(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    database_version = await ctx.db.fetch_value(sa.text("SHOW server_version"))
+    database_version = await ctx.db.fetch_value("SHOW server_version")
     caller = None
     if ctx.principal is not None:
         caller = {"email": ctx.principal.email, "auth": ctx.principal.kind}
     return {
         "name": "SecondLayer",
-        "version": version("secondlayer"),
+        "version": package_version(),
         "public_url": ctx.settings.public_url,
         "mcp_url": f"{ctx.settings.public_url}/mcp",
         "database": f"PostgreSQL {database_version}",
