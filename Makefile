@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv dev-venv browser clean bench bench-http
+.PHONY: run test lint venv dev-venv browser wrk clean bench bench-http
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,17 @@ lint: dev-venv
 bench: venv
 	$(BIN)/python scripts/bench_search.py
 
-# Starts the real server on a free loopback port (embedded PostgreSQL unless DATABASE_URL is set) and prints
-# REST, MCP and bearer-validation figures; BENCH_ARGS passes options, e.g. BENCH_ARGS="--requests 1000".
-bench-http: venv
+# Debian's wrk, the load generator of bench-http (installed with apt-get when run as root).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	      || { echo "error: could not install wrk" >&2; exit 1; }; \
+	  else echo "error: wrk is not installed (apt-get install wrk, as root)" >&2; exit 1; fi; }
+
+# Our server, the official SDK's own server doing the same work and a bare Tornado floor, side by side under
+# wrk (see the README's "HTTP benchmark"); BENCH_ARGS passes options, e.g. BENCH_ARGS="--rounds 5 --streams 0".
+bench-http: dev-venv wrk
 	$(BIN)/python scripts/bench_http.py $(BENCH_ARGS)
 
 clean:

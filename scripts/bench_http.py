@@ -284,6 +284,45 @@ def print_side_by_side(lines: list[Line]) -> None:
         print(f"{line.name:<54} {rate:7.0f} {p50:7.2f} {p99:7.2f} {versus} {rate / floor:7.2f}x{note}")
 
 
+# --- where the time goes ---------------------------------------------------------------------------------------
+
+
+def profile(pid: int, target: Target, seconds: int, connections: int, top: int = 28) -> None:
+    """py-spy samples of our server while wrk drives `target`: the share of CPU samples under each function."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    with tempfile.TemporaryDirectory() as tmp:
+        script, raw = Path(tmp) / "load.lua", Path(tmp) / "profile.txt"
+        script.write_text(target.lua())
+        load = subprocess.Popen(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds + 2}s", "-s", str(script), target.url],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(1)
+        done = subprocess.run(
+            [spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw", "-o", str(raw)],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
+        load.wait(seconds + 30)
+        if done.returncode != 0 or not raw.exists():
+            print(f"py-spy failed (it needs ptrace rights): {done.stderr.strip()[:300]}")
+            return
+        inclusive: dict[str, int] = {}
+        total = 0
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            total += int(count)
+            for frame in {f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1].split(":")[0] for f in stack.split(";")}:
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    print(f"py-spy, our server under that load for {seconds} s ({total} samples); share of samples under each:")
+    skip = ("<module>", "_run", "run", "main", "Runner", "BaseEventLoop", "Handle._run")
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1]):
+        if not frame.startswith(skip) and top > 0:
+            top -= 1
+            print(f"  {100 * count / total:5.1f}%  {frame})")
+
+
 # --- the event loop is never blocked ------------------------------------------------------------------------
 
 
@@ -648,6 +687,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--signins", type=int, default=50, help="sign-ins at once for the event-loop line")
     parser.add_argument("--streams", type=int, default=10000, help="idle event streams to hold (0 skips the line)")
+    parser.add_argument(
+        "--profile", type=int, default=0, help="py-spy our tools/call line for this many seconds (default 0: no)"
+    )
     args = parser.parse_args()
     ensure_wrk()
     if not 1 <= args.rounds <= 15 or not 1 <= args.duration <= 120 or not 1 <= args.connections <= 512:
@@ -665,6 +707,9 @@ def main() -> None:
         )
         print_side_by_side(lines)
         print()
+        if args.profile:
+            profile(s.ours_pid, lines[4].target, args.profile, args.connections)
+            print()
         asyncio.run(never_blocked(s.ours, s.email, s.keys[0], args.signins))
         if args.streams:
             print()
