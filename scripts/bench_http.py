@@ -93,7 +93,8 @@ class Target:
         lines.append(
             "request = function()\n"
             "  counter = counter + 1\n"
-            '  return wrk.format("POST", path, headers, tail == "" and head or (head .. \'"id": \' .. counter .. tail))\n'
+            '  local body = tail == "" and head or (head .. \'"id": \' .. counter .. tail)\n'
+            '  return wrk.format("POST", path, headers, body)\n'
             "end"
         )
         lines.append(
@@ -311,16 +312,16 @@ def profile(pid: int, target: Target, seconds: int, connections: int, top: int =
         inclusive: dict[str, int] = {}
         total = 0
         for line in raw.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
-            total += int(count)
+            stack, _, samples = line.rpartition(" ")
+            total += int(samples)
             for frame in {f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1].split(":")[0] for f in stack.split(";")}:
-                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+                inclusive[frame] = inclusive.get(frame, 0) + int(samples)
     print(f"py-spy, our server under that load for {seconds} s ({total} samples); share of samples under each:")
     skip = ("<module>", "_run", "run", "main", "Runner", "BaseEventLoop", "Handle._run")
-    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1]):
+    for frame, under in sorted(inclusive.items(), key=lambda item: -item[1]):
         if not frame.startswith(skip) and top > 0:
             top -= 1
-            print(f"  {100 * count / total:5.1f}%  {frame})")
+            print(f"  {100 * under / total:5.1f}%  {frame})")
 
 
 # --- the event loop is never blocked ------------------------------------------------------------------------
@@ -421,7 +422,8 @@ async def never_blocked(url: str, email: str, key: str, signins: int) -> None:
         during_search = await prober
     print(f"GET /healthz while {signins} sign-ins (bcrypt) run at once: {latency_text(during_signins)}")
     print(
-        f"  ({signed_in} of {signins} signed in within {elapsed * 1000:.0f} ms{f'; others: HTTP {refused}' if refused else ''})"
+        f"  ({signed_in} of {signins} signed in within {elapsed * 1000:.0f} ms"
+        f"{f'; others: HTTP {refused}' if refused else ''})"
     )
     print(f"GET /healthz while 4 clients search (limit 50) for 3 s: {latency_text(during_search)}")
     print(f"  ({searches} searches)")
