@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
@@ -10,8 +11,11 @@ import bcrypt
 MIN_LENGTH = 8
 MAX_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything past 72 bytes
 
-# A small dedicated pool: bcrypt at cost 10+ takes tens of milliseconds per call.
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bcrypt")
+# A small dedicated pool: bcrypt at cost 10+ takes tens of milliseconds per call. One core fewer than the machine
+# has (at least one): a burst of sign-ins then cannot take every core from the event loop, which keeps answering
+# (`make bench-http` prints /healthz latency under 50 sign-ins at once); bcrypt is CPU-bound, so more threads than
+# cores would not sign anyone in sooner.
+_executor = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="bcrypt")
 
 # Verified against when the account does not exist, so timing does not reveal which emails exist. One per cost:
 # a stand-in cheaper or dearer than BCRYPT_ROUNDS would itself tell known and unknown emails apart.
