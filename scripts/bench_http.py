@@ -85,7 +85,9 @@ class Target:
         else:
             head, tail = json.dumps(self.body, ensure_ascii=True), ""
         lines = [
-            "local counter = 0",
+            # Ids must not repeat across runs either: a 2025-11-25 session keeps an abandoned request's id in
+            # flight for a while (the client may resume its stream), and a repeated id is refused with 409.
+            "local counter = os.time() % 100000 * 100000",
             f"local path, head, tail = {quote(self.path)}, {quote(head)}, {quote(tail)}",
             "local headers = {}",
         ]
