@@ -452,12 +452,12 @@ class IdleStream:
     async def open(self, port: int, request: bytes, first: bytes) -> None:
         reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
         self.writer.write(request)
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 120)
         if not head.startswith(b"HTTP/1.1 200"):
             raise RuntimeError(head.split(b"\r\n")[0].decode())
         seen = b""
         while first not in seen:
-            seen += await asyncio.wait_for(reader.read(4096), 30)
+            seen += await asyncio.wait_for(reader.read(4096), 120)
         self.reader_task = asyncio.ensure_future(self._drain(reader))
 
     async def _drain(self, reader: asyncio.StreamReader) -> None:
