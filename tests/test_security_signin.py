@@ -196,3 +196,38 @@ def test_each_lockout_has_its_own_audit_entry(make_user, settings, dbrun):
     )
     assert [e["details"]["attempts"] for e in entries] == [3, 2]
     assert entries[0]["details"]["locked_until"] != entries[1]["details"]["locked_until"]
+
+
+def test_simultaneous_sign_ins_with_some_counters_new_never_deadlock(make_user, settings, database_url):
+    """The address's counter exists (another account failed from it) while this account's counters do not: each
+    attempt must lock all three in one order, including the ones it creates, or two attempts deadlock (one
+    inserts the account's counter and waits for the address's, the other holds the address's and waits)."""
+    from app.db import Database
+
+    user = make_user()
+    ip = "203.0.113." + str(secrets.randbelow(200) + 20)
+
+    async def go() -> list[str]:
+        db = Database(database_url, maxsize=24)
+        try:
+            with pytest.raises(SignInError):  # creates the address's counter only for another account
+                await sign_in(db, settings, "someone-else@example.org", "x", ip=ip, purpose="console")
+            outcomes = []
+            for _ in range(4):  # rounds: the counters of this account are new in the first one only
+                await db.execute(auth_throttle.delete().where(auth_throttle.c.key.like(f"%{user['email']}%")))
+
+                async def attempt(i: int) -> str:
+                    try:
+                        await sign_in(db, settings, user["email"], user["password"], ip=ip, purpose="console")
+                        return "ok"
+                    except SignInError as exc:
+                        return exc.code
+
+                outcomes += await asyncio.gather(*(attempt(i) for i in range(12)))
+            return outcomes
+        finally:
+            await db.close()
+
+    outcomes = asyncio.run(go())  # a deadlock raised psycopg2's DeadlockDetected out of gather (a 503 over HTTP)
+    # Attempts in flight beyond LOGIN_MAX_FAILURES are refused even with the right password: each counts first.
+    assert set(outcomes) <= {"ok", "throttled"} and outcomes.count("ok") >= 4, outcomes

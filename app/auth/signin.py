@@ -93,6 +93,20 @@ def slowdown_seconds(failures: int, settings: Settings) -> float:
     return min(settings.login_slowdown_ms << min(excess, 30), settings.login_slowdown_max_ms) / 1000
 
 
+async def _ensure_rows(db: Database, keys: ThrottleKeys) -> None:
+    """Create the keys' rows that do not exist yet, committed at once and in key order.
+
+    `_lock_rows` can lock only rows that exist: an attempt that created a counter inside its transaction would hold
+    it out of order (the account's counter sorts before the address's), and two attempts would deadlock, one
+    waiting for the row the other inserted while holding the row the first one needs.
+    """
+    await db.execute(
+        pg_insert(auth_throttle)
+        .values([{"key": key, "failures": 0, "lockouts": 0} for key in keys.all()])
+        .on_conflict_do_nothing(index_elements=[auth_throttle.c.key])
+    )
+
+
 async def _lock_rows(conn: Connection, keys: ThrottleKeys) -> None:
     """Lock the keys' rows in key order before changing any of them (one UPDATE may take them in any order)."""
     await conn.fetch_all(
@@ -186,6 +200,7 @@ async def _begin_attempt(
     check made before any of them had failed.
     """
     table = auth_throttle
+    await _ensure_rows(db, keys)
     async with db.transaction() as conn:
         await _lock_rows(conn, keys)
         lock = await _current_lock(conn, keys, settings)

@@ -13,6 +13,7 @@ from typing import Any
 
 import tornado.escape
 import tornado.httputil
+import tornado.iostream
 import tornado.locale
 import tornado.web
 
@@ -294,6 +295,10 @@ class BaseHandler(tornado.web.RequestHandler):
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, tornado.iostream.StreamClosedError):
+            # The client went away mid-answer (an OSError, but no database trouble).
+            log.info("client closed the connection on %s", self._request_line())
+            return
         if isinstance(value, UNAVAILABLE):
             log.warning("database unavailable: %s", type(value).__name__)
             return
