@@ -173,6 +173,11 @@ def _password_flags(parser: argparse.ArgumentParser) -> None:
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to listen on (default: %(default)s, the HOST setting)")
     p.add_argument("--port", type=int, help="port to listen on (default: %(default)s, the PORT setting)")
+    p.add_argument(
+        "--process-num",
+        type=int,
+        help="this process's number K among PROCESSES under supervisord (%%(process_num)d): listens on port+K",
+    )
 
 
 def _serve_defaults(settings: Settings) -> dict[str, Any]:
@@ -180,14 +185,27 @@ def _serve_defaults(settings: Settings) -> dict[str, Any]:
 
 
 async def _serve(ctx: Context) -> Result:
+    settings = ensure_cookie_secret(ctx.settings)
+    # Before prometheus_client is imported (by app.server): the host's processes count into one directory, so
+    # any one of them answers /metrics for all (app/metrics.py).
+    metrics_dir = settings.data_dir / "metrics"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
     from app.logs import setup_logging
     from app.server import StartupError, serve
 
-    settings = ensure_cookie_secret(ctx.settings)
     setup_logging(settings.log_level)
     host = ctx.args.host if ctx.args.host is not None else settings.host
     port = ctx.args.port if ctx.args.port is not None else settings.port
     try:
+        if ctx.args.process_num is not None:
+            if not 0 <= ctx.args.process_num < settings.processes:
+                raise CommandError(
+                    f"--process-num {ctx.args.process_num} is outside PROCESSES={settings.processes}: make "
+                    "supervisord's numprocs and the PROCESSES setting agree (README, Deployment)"
+                )
+            port += ctx.args.process_num
         if not 0 <= port <= 65535:
             raise CommandError(f"--port must be between 0 and 65535, got {port}")
         if not settings.database_url and not EmbeddedPostgres(settings.data_dir).exists():
@@ -323,6 +341,26 @@ async def _cleanup(ctx: Context) -> Result:
     return payload, f"deleted {result.rows_deleted} rows in {result.duration_ms} ms ({parts})"
 
 
+def _deploy_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("proxy", choices=["nginx"], help="the proxy whose routing block to print")
+    p.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="NAME=ADDRESS",
+        help="a host running PROCESSES processes from PORT: its NODE_NAME and the address nginx reaches it at; "
+        "repeat per host (default: this host, NODE_NAME=127.0.0.1, with its standby)",
+    )
+
+
+async def _deploy_config(ctx: Context) -> Result:
+    from app.deploy import nginx_routing, parse_hosts
+
+    processes = parse_hosts(ctx.settings, ctx.args.host)
+    payload = {"processes": [{"name": p.name, "address": p.address, "standby": p.standby} for p in processes]}
+    return payload, nginx_routing(processes).rstrip("\n")
+
+
 # The commands defined here; app/auth/commands.py and app/corpus/commands.py end with lists of their own.
 COMMANDS = [
     Command("serve", "run the server", _serve, _serve_args, defaults=_serve_defaults),
@@ -342,6 +380,12 @@ COMMANDS = [
     Command("create-user", "add a user; the password comes from stdin or a prompt", _create_user, _create_user_args),
     Command("set-password", "set or reset a user's password", _set_password, _set_password_args),
     Command("cleanup", "run the expired-data cleanup now", _cleanup, no_options),
+    Command(
+        "deploy-config",
+        "print the proxy's routing block (session owner map, upstreams) for PROCESSES processes per host",
+        _deploy_config,
+        _deploy_config_args,
+    ),
 ]
 
 

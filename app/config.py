@@ -120,6 +120,19 @@ def _http_url(name: str, raw: str) -> str:
     return value
 
 
+def _node_name(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if not (1 <= len(value) <= 16 and value.isascii() and value.isalnum()):
+        raise ConfigError(f"{name} must be 1 to 16 letters or digits, e.g. a or web2; got {raw!r}")
+    return value
+
+
+def _processes(name: str, raw: str) -> int:
+    if not raw.strip():
+        return os.cpu_count() or 1
+    return _int(1, 64)(name, raw)
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     origins = []
     for item in raw.split(","):
@@ -301,6 +314,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_BODY_BYTES", "1048576", "largest request body accepted, in bytes", _int(1024, 104857600)),
     Setting("MCP_SESSION_IDLE_TIMEOUT", "3600", "seconds an idle MCP session lives", _int(10, 604800)),
     Setting("MCP_MAX_SESSIONS", "32", "open MCP sessions and streams allowed per principal", _int(1, 10000)),
+    Setting(
+        "PROCESSES",
+        "",
+        "server processes on this host (supervisord's numprocs, ports PORT to PORT+N-1, as `deploy-config` "
+        "writes them); unset: the number of cores",
+        _processes,
+    ),
+    Setting(
+        "NODE_NAME",
+        "a",
+        "this host's name in MCP session ids (with the port), which the proxy routes each session's requests on; "
+        "give every host its own",
+        _node_name,
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "bearer token GET /metrics requires (the proxy also refuses /metrics from outside); unset: /metrics "
+        "answers 404",
+        _str,
+    ),
     Setting("DB_POOL_SIZE", "10", "largest number of database connections per process", _int(1, 200)),
     Setting("LOG_LEVEL", "info", "debug, info, warning or error", _choice("debug", "info", "warning", "error")),
     Setting("ADMIN_EMAIL", "", "first operator's email for `bootstrap` (make run); unset: admin@example.com", _str),
@@ -343,6 +377,9 @@ class Settings:
     mcp_session_idle_timeout: int
     mcp_max_sessions: int
     db_pool_size: int
+    processes: int
+    node_name: str
+    metrics_token: str = field(repr=False)
     log_level: str
     admin_email: str
     admin_password: str = field(repr=False)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from app import metrics
 from app.config import Settings
 from app.db import Database
 from app.db.expressions import interval
@@ -120,6 +121,7 @@ async def run_cleanup(db: Database, trigger: str, *, audit_retention_days: int) 
                 )
                 .returning(job_runs.c.id)
             )
+            metrics.cleanup_runs.labels("skipped").inc()
             return CleanupResult("skipped", 0, 0, {}, "another cleanup was running", run_id)
         try:
             run_id = await db.fetch_value(
@@ -145,6 +147,7 @@ async def run_cleanup(db: Database, trigger: str, *, audit_retention_days: int) 
                         error=message,
                     )
                 )
+                metrics.cleanup_runs.labels("error").inc()
                 return CleanupResult("error", sum(details.values()), duration, details, message, run_id)
             duration = int((time.monotonic() - started) * 1000)
             total = sum(details.values())
@@ -156,6 +159,7 @@ async def run_cleanup(db: Database, trigger: str, *, audit_retention_days: int) 
                 )
             )
             log.info("cleanup deleted %d rows in %d ms", total, duration)
+            metrics.cleanup_runs.labels("ok").inc()
             return CleanupResult("ok", total, duration, details, None, run_id)
         finally:
             await lock_conn.execute(sa.select(sa.func.pg_advisory_unlock(CLEANUP_LOCK_KEY)))

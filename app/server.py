@@ -7,6 +7,7 @@ import logging
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 import tornado.httpserver
 import tornado.iostream
@@ -43,8 +44,10 @@ def make_app(services: Services) -> tornado.web.Application:
     """The application with every route; handlers reach `services` as `self.services`."""
     settings = services.config
     load_locales()
+    routes = all_routes()
     return tornado.web.Application(
-        all_routes(),
+        routes,
+        metric_routes=metric_routes(routes),
         services=services,
         cookie_secret=settings.cookie_secret,
         xsrf_cookies=True,
@@ -58,6 +61,16 @@ def make_app(services: Services) -> tornado.web.Application:
         transforms=[GzipExceptEventStreams],  # compress_response, but never an event stream
         log_function=_log_request,
     )
+
+
+def metric_routes(routes: list[Any]) -> dict[type, str]:
+    """Each handler class's route pattern, the `http_route` label of its requests."""
+    labels: dict[type, str] = {}
+    for route in routes:
+        pattern, handler = route[0], route[1]
+        labels.setdefault(handler, pattern.removesuffix("$").removesuffix("/?"))
+    labels[NotFoundHandler] = "unmatched"
+    return labels
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
@@ -108,6 +121,7 @@ class Runtime:
         self.sockets = sockets or bind(host, port)
         self.server.add_sockets(self.sockets)
         self.port = self.sockets[0].getsockname()[1]
+        self.services.mcp_sessions.owner = f"{self.settings.node_name}{self.port}"
         return self.port
 
     async def stop(self) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app import metrics
 from app.auth.bearer import BearerAuthenticator
 from app.auth.jwks import JwksCache
 from app.config import Settings
@@ -17,6 +18,8 @@ from app.jobs import schedule_cleanup
 from app.mcp.kernel import build_server
 from app.mcp.sessions import SessionStore
 from app.tools.registry import default_registry
+
+GAUGE_INTERVAL = 5.0  # seconds between updates of this process's gauges
 
 
 @dataclass
@@ -61,6 +64,30 @@ class Services:
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running = AsyncExitStack()
+        self._gauges: asyncio.Task[None] | None = None
+
+    def publish_gauges(self) -> None:
+        """This process's share of the host's gauges: open sessions and streams, database connections."""
+        by_kind, streams = self.mcp_sessions.counts()
+        for kind, count in by_kind.items():
+            metrics.mcp_sessions.labels(kind).set(count)
+        metrics.mcp_streams.set(streams)
+        in_use, idle = self.db.pool_use()
+        metrics.db_pool.labels("in_use").set(in_use)
+        metrics.db_pool.labels("idle").set(idle)
+        metrics.db_pool.labels("max").set(self.db.maxsize)
+
+    async def _publish_forever(self) -> None:
+        # Every few seconds, so a scrape answered by another process still sees this one's figures.
+        while True:
+            self.publish_gauges()
+            await asyncio.sleep(GAUGE_INTERVAL)
+
+    def _stop_gauges(self) -> None:
+        if self._gauges is not None:
+            self._gauges.cancel()
+        metrics.processes.dec()
+        metrics.process_exited()
 
     async def start(self) -> None:
         async with AsyncExitStack() as started:
@@ -72,6 +99,9 @@ class Services:
             schedule_syncs(self.scheduler, self.config, self.db)
             self.scheduler.start()
             started.callback(self.scheduler.shutdown, wait=False)
+            metrics.processes.inc()
+            self._gauges = asyncio.ensure_future(self._publish_forever())
+            started.callback(self._stop_gauges)
             self._running = started.pop_all()
 
     async def stop(self) -> None:

@@ -22,9 +22,11 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 from cryptography.hazmat.primitives.asymmetric import rsa
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthToken
 
 from app.audit import Actor
 from app.auth.clients import register_client
+from tests.helpers_http import CheckedAsyncClient
 from tests.helpers_server import DBRun
 
 CHATGPT = "https://chatgpt.com/connector_platform_oauth_redirect"
@@ -311,3 +313,68 @@ class ChatGPTLike:
     def client(self, audience: str) -> Client:
         """As a Client whose token requests carry a new assertion for `audience` each time."""
         return Client(self.client_id, None, CHATGPT, "private_key_jwt", 0, sign=lambda: self.auth(audience))
+
+
+SDK_CALLBACK = "http://localhost:3030/callback"  # the redirect URI the SDK OAuth tests register
+
+
+class MemoryStorage:
+    """The SDK's TokenStorage (mcp.client.auth), in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+        self.history: list[OAuthToken] = []
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+        self.history.append(tokens)
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+class _InputFields(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            self.fields[a["name"] or ""] = a.get("value") or ""
+
+
+class ConsentBrowser:
+    """What a person's browser does with the authorization URL: show the page, submit the form, follow to the
+    client's callback (here: capture the code from the Location instead of loading the callback)."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        self.result: AuthorizationCodeResult | None = None
+        self.pages: list[str] = []
+
+    async def open(self, authorization_url: str) -> None:
+        async with CheckedAsyncClient() as browser:
+            page = await browser.get(authorization_url)
+            assert page.status_code == 200, page.text[:500]
+            self.pages.append(page.text)
+            form = _InputFields()
+            form.feed(page.text)
+            fields = {**form.fields, "email": self.email, "password": PASSWORD, "decision": "allow"}
+            answer = await browser.post(str(page.url.copy_with(query=None)), data=fields)
+            assert answer.status_code == 302, answer.text[:500]
+            location = answer.headers["Location"]
+            assert location.startswith(SDK_CALLBACK + "?")
+            query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+            self.result = AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
+
+    async def callback(self) -> AuthorizationCodeResult:
+        assert self.result is not None
+        return self.result

@@ -18,10 +18,12 @@ ALLOWED = {
     "auth": {"config", "db", "audit", "cli"},  # cli: auth/commands.py registers commands
     "corpus": {"config", "db", "audit", "cli"},
     "tools": {"config", "db", "corpus", "auth"},
-    "mcp": {"config", "db", "tools", "auth"},
-    "jobs": {"config", "db", "audit"},
+    "mcp": {"config", "db", "tools", "auth", "metrics"},
+    "jobs": {"config", "db", "audit", "metrics"},
+    "metrics": set(),
+    "deploy": {"config"},
     "logs": {"auth"},
-    "services": {"config", "db", "auth", "corpus", "tools", "mcp", "jobs"},
+    "services": {"config", "db", "auth", "corpus", "tools", "mcp", "jobs", "metrics"},
 }
 # Tornado's HTTP client is allowed where a domain room fetches (client URLs SSRF-guarded; publishers' files by the
 # operator's command); its server side is not.

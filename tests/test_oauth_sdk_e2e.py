@@ -9,87 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata
 
 from app.auth.secrets import hash_credential
 from app.db.tables import oauth_clients, oauth_tokens
 from tests.helpers_http import CheckedAsyncClient
-from tests.helpers_oauth import PASSWORD
+from tests.helpers_oauth import SDK_CALLBACK as CALLBACK
+from tests.helpers_oauth import ConsentBrowser as Browser
+from tests.helpers_oauth import MemoryStorage
 
 pytestmark = pytest.mark.usefixtures("fresh_registration_budget")
-
-CALLBACK = "http://localhost:3030/callback"
-
-
-class MemoryStorage:
-    """The SDK's TokenStorage, in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-        self.history: list[OAuthToken] = []
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-        self.history.append(tokens)
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "input" and a.get("name"):
-            self.fields[a["name"] or ""] = a.get("value") or ""
-
-
-class Browser:
-    """What a person's browser does with the authorization URL: show the page, submit the form, follow to the
-    client's callback (here: capture the code from the Location instead of loading the callback)."""
-
-    def __init__(self, email: str) -> None:
-        self.email = email
-        self.result: AuthorizationCodeResult | None = None
-        self.pages: list[str] = []
-
-    async def open(self, authorization_url: str) -> None:
-        async with CheckedAsyncClient() as browser:
-            page = await browser.get(authorization_url)
-            assert page.status_code == 200, page.text[:500]
-            self.pages.append(page.text)
-            form = _Form()
-            form.feed(page.text)
-            fields = {**form.fields, "email": self.email, "password": PASSWORD, "decision": "allow"}
-            answer = await browser.post(str(page.url.copy_with(query=None)), data=fields)
-            assert answer.status_code == 302, answer.text[:500]
-            location = answer.headers["Location"]
-            assert location.startswith(CALLBACK + "?")
-            query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-            self.result = AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
-
-    async def callback(self) -> AuthorizationCodeResult:
-        assert self.result is not None
-        return self.result
 
 
 async def _run(server_url: str, email: str, auth_method: str | None) -> dict[str, Any]:

@@ -119,6 +119,12 @@ class Database:
                     self.url, minsize=0, maxsize=self.maxsize, timeout=self.timeout, pool_recycle=600
                 )
 
+    def pool_use(self) -> tuple[int, int]:
+        """Connections of the pool in use and idle, now."""
+        if self._pool is None:
+            return 0, 0
+        return self._pool.size - self._pool.freesize, self._pool.freesize
+
     async def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

@@ -17,6 +17,7 @@ import tornado.iostream
 import tornado.locale
 import tornado.web
 
+from app import metrics
 from app.config import Settings
 from app.db import UNAVAILABLE, Database
 from app.logs import request_id_var
@@ -211,6 +212,11 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def on_finish(self) -> None:
         self._leave()
+        # The one place HTTP requests are counted: the route as registered (bounded), never the raw path.
+        route = self.application.settings.get("metric_routes", {}).get(type(self), "unmatched")
+        metrics.http_request_duration.labels(route, self.request.method, self.get_status()).observe(
+            time.monotonic() - self._started
+        )
 
     def on_connection_close(self) -> None:
         self._leave()

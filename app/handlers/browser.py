@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from urllib.parse import urlsplit
 
+from app import metrics
 from app.auth import signin
 from app.auth.signin import SESSION_COOKIE, SignInError
 from app.db import Row
@@ -55,15 +56,20 @@ class SessionHandler(BaseHandler):
 
     async def sign_in(self, email: str, password: str, *, purpose: str, require_admin: bool = False) -> Row:
         """Check the password and start a fresh session for the user; SignInError when refused."""
-        user = await signin.sign_in(
-            self.db,
-            self.config,
-            email,
-            password,
-            ip=self.request.remote_ip,
-            purpose=purpose,
-            require_admin=require_admin,
-        )
+        try:
+            user = await signin.sign_in(
+                self.db,
+                self.config,
+                email,
+                password,
+                ip=self.request.remote_ip,
+                purpose=purpose,
+                require_admin=require_admin,
+            )
+        except SignInError as exc:
+            metrics.sign_ins.labels(exc.code if exc.code in signin.MESSAGES else "refused").inc()
+            raise
+        metrics.sign_ins.labels("ok").inc()
         # A fresh session id at every sign-in, and the old one ended: no session fixation.
         await signin.end_session(self.db, self.session_token())
         token = await signin.start_session(

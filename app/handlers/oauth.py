@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from app import metrics
 from app.auth.oauth import (
     AuthorizationRequest,
     AuthorizePageError,
@@ -127,7 +128,9 @@ class TokenHandler(OAuthAPIHandler):
     async def post(self) -> None:
         params = self.oauth_params()
         client = await self.client(params)
-        self.write_json(await issue_token(self.db, self.config, client, params, ip=self.request.remote_ip))
+        response = await issue_token(self.db, self.config, client, params, ip=self.request.remote_ip)
+        metrics.oauth_tokens.labels("refreshed" if params.get("grant_type") == "refresh_token" else "issued").inc()
+        self.write_json(response)
 
 
 class RevocationHandler(OAuthAPIHandler):
@@ -140,6 +143,7 @@ class RevocationHandler(OAuthAPIHandler):
         if not token:
             raise OAuthError("invalid_request", "token is required")
         await revoke_token(self.db, client, token, ip=self.request.remote_ip)
+        metrics.oauth_tokens.labels("revoked").inc()
         self.write_json({})
 
 

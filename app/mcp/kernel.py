@@ -8,6 +8,7 @@ says what the tools are and how one call runs.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,11 @@ from typing import Any
 
 import mcp_types as types
 from mcp.server.caching import CacheHint
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
 
+from app import metrics
 from app.auth.bearer import Principal
 from app.config import Settings, package_version
 from app.db import Database
@@ -28,6 +30,24 @@ from app.tools.registry import LogLevel, Tool, ToolContext, ToolRegistry
 # tools/list is the same for every caller and changes only when the server is deployed anew: clients may keep
 # it this long and share it between authorization contexts (the 2026-07-28 revision's cache hints).
 TOOLS_LIST_HINT = CacheHint(ttl_ms=300_000, scope="public")
+
+# mcp.method.name values kept as they are; any other method a client sends is counted as "other".
+KNOWN_METHODS = frozenset(
+    {
+        "initialize",
+        "ping",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "logging/setLevel",
+        "server/discover",
+    }
+)
 
 INSTRUCTIONS = (
     "SecondLayer serves Ukrainian legal data. Call tools/list to see the tools; every tool returns "
@@ -145,7 +165,48 @@ def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Se
     # still costs every call its span bookkeeping; we install no exporter, so it is dropped (the documented
     # opt-out). Middleware of our own is appended after this.
     server.middleware.clear()
+    server.middleware.append(OperationMetrics(registry))
     return server
+
+
+class OperationMetrics:
+    """The SDK's middleware hook, once around every MCP request of every transport and revision: its duration in
+    mcp.server.operation.duration, labelled as the OpenTelemetry MCP conventions say."""
+
+    def __init__(self, registry: ToolRegistry) -> None:
+        self.registry = registry
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.request_id is None:
+            return await call_next(ctx)  # a notification is no operation
+        started = time.perf_counter()
+        try:
+            result = await call_next(ctx)
+        except MCPError as exc:
+            self._observe(ctx, started, str(exc.error.code))
+            raise
+        except Exception as exc:
+            self._observe(ctx, started, type(exc).__qualname__)
+            raise
+        failed = isinstance(result, types.CallToolResult) and result.is_error
+        self._observe(ctx, started, "tool_error" if failed else "")
+        return result
+
+    def _observe(self, ctx: ServerRequestContext[Any, Any], started: float, error: str) -> None:
+        tool = ""
+        if ctx.method == "tools/call":
+            name = ctx.params.get("name") if ctx.params else None
+            # Only real tools' names become label values: a client cannot grow the series without bound.
+            tool = name if isinstance(name, str) and self._known(name) else "unknown"
+        method = ctx.method if ctx.method in KNOWN_METHODS else "other"
+        metrics.mcp_operation_duration.labels(method, tool, error).observe(time.perf_counter() - started)
+
+    def _known(self, name: str) -> bool:
+        try:
+            self.registry.get(name)
+        except UnknownTool:
+            return False
+        return True
 
 
 def _input_schema(registry: ToolRegistry, name: str) -> dict[str, Any] | None:

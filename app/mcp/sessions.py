@@ -135,7 +135,8 @@ class KernelSession:
     kind = "session"
 
     def __init__(self, store: SessionStore, identity: str) -> None:
-        self.id = secrets.token_hex(16)
+        # The owner's name leads the id, so the proxy sends every later request of the session to this process.
+        self.id = f"{store.owner}.{secrets.token_hex(16)}" if store.owner else secrets.token_hex(16)
         self.identity = identity
         self.store = store
         self.created = time.time()
@@ -374,6 +375,7 @@ class SessionStore:
         self.idle_timeout = idle_timeout
         self.lifespan_state: Any = None
         self.static_results = StaticResults()  # 2026-07-28 answers replayed without running the kernel
+        self.owner = ""  # this process's name (NODE_NAME and port), set once it listens
         self._sessions: dict[str, KernelSession] = {}
         self._streams: dict[str, int] = {}
         self._stack = AsyncExitStack()
@@ -398,6 +400,13 @@ class SessionStore:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def counts(self) -> tuple[dict[str, int], int]:
+        """Open sessions by transport, and open long-lived streams, in this process."""
+        by_kind = {"streamable": 0, "sse": 0}
+        for session in self._sessions.values():
+            by_kind[session.kind] = by_kind.get(session.kind, 0) + 1
+        return by_kind, sum(self._streams.values())
 
     def count(self, identity: str) -> int:
         return sum(1 for session in self._sessions.values() if session.identity == identity)
