@@ -3,7 +3,8 @@
 `serve` names the directory in PROMETHEUS_MULTIPROC_DIR before anything imports prometheus_client: the library
 picks its storage then (a memory-mapped file per process in the directory, instead of memory). The MCP series follow
 the OpenTelemetry MCP semantic conventions (`mcp.server.operation.duration` with `mcp.method.name`,
-`gen_ai.tool.name`, `error.type`), written as Prometheus writes them: dots become underscores and the unit ends the name.
+`gen_ai.tool.name`, `error.type`), written as Prometheus writes them: dots become underscores, the unit ends the
+name.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx; `make test` installs it when run as root)")
     root = tmp_path_factory.mktemp("cluster")
-    os.chmod(root, 0o755)  # nginx's workers (nobody) read and write below it
+    os.chmod(root, 0o755)  # noqa: S103 - nginx's workers (nobody) reach its temp directories below it
     listen = free_port()
     ports = [free_port() for _ in range(3)]
     env = {
@@ -93,7 +93,7 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             [sys.executable, "-m", "app", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(root / f"serve-{port}.err", "w"),  # noqa: SIM115 - closed with the process
+            stderr=subprocess.DEVNULL,
             text=True,
         )
     conf = _nginx_conf(root, listen, [Process(f"a{port}", f"127.0.0.1:{port}") for port in ports])
@@ -121,8 +121,8 @@ async def _oauth_token(url: str, email: str) -> tuple[str, MemoryStorage]:
     browser = ConsentBrowser(email)
     provider = OAuthClientProvider(
         server_url=f"{url}/mcp",
-        client_metadata=OAuthClientMetadata(
-            client_name="cluster", redirect_uris=[SDK_CALLBACK], grant_types=["authorization_code", "refresh_token"]
+        client_metadata=OAuthClientMetadata.model_validate(
+            {"client_name": "cluster", "redirect_uris": [SDK_CALLBACK], "grant_types": ["authorization_code"]}
         ),
         storage=storage,
         redirect_handler=browser.open,
