@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The README's "Deployment" section, step by step, from a fresh clone, as root: the service user, the wheel in its
 # own venv (not editable), the env file, migrate/bootstrap/import with the CLI given that file, the repository's
-# supervisord.conf under supervisord (the dev extra's, in a main configuration shaped like Debian's), nginx with
-# deploy/nginx-secondlayer.conf over TLS sending X-Forwarded-*, then restarts measured from a client's side:
-# `supervisorctl restart secondlayer` alone (reported) and deploy/secondlayer-restart (must fail no call).
+# supervisord.conf under supervisord (the dev extra's, in a main configuration shaped like Debian's: 2 processes),
+# nginx with deploy/nginx.conf (its routing block from `secondlayer deploy-config nginx`) over TLS sending
+# X-Forwarded-*, then restarts measured from a client's side: `supervisorctl restart 'secondlayer:*'` alone (reported)
+# and deploy/secondlayer-restart, rolling (must fail no call).
 # Paths under /opt, /etc and /var are moved under a temporary root and ports to free ones; nothing else changes.
 # Needs root, nginx and sudo (.ci/run installs them) and the dev venv (.venv, for supervisord and the load client).
 set -euo pipefail
@@ -19,7 +20,18 @@ for tool in nginx sudo openssl curl "$python"; do command -v "$tool" > /dev/null
 root="$(mktemp -d /tmp/sl-deploy-XXXXXX)"
 chmod 0755 "$root"  # the service user must reach the venv and its directories below
 free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port); standby_port=$(free_port); https_port=$(free_port)
+# PORT and PORT+1 for the two processes, PORT+100 for the standby (as supervisord.conf and deploy-config have them).
+port=$("$python" -c '
+import socket
+for _ in range(200):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    try:
+        for q in (p, p + 1, p + 100):
+            with socket.socket() as t: t.bind(("127.0.0.1", q))
+    except OSError: continue
+    print(p); break')
+standby_port=$((port + 100)); https_port=$(free_port)
 conf_main="$root/etc/supervisor/supervisord.conf"
 ctl=("$dev/supervisorctl" -c "$conf_main")
 cleanup() {
@@ -36,8 +48,7 @@ trap cleanup EXIT
 place() {
   sed -e "s#/opt/secondlayer#$root/opt/secondlayer#g" -e "s#/etc/secondlayer#$root/etc/secondlayer#g" \
       -e "s#/var/lib/secondlayer#$root/var/lib/secondlayer#g" -e "s#/var/log/secondlayer#$root/var/log/secondlayer#g" \
-      -e "s#--port 8001#--port $standby_port#" -e "s#127.0.0.1:8000#127.0.0.1:$port#" \
-      -e "s#127.0.0.1:8001#127.0.0.1:$standby_port#" "$@"
+      -e "s#--port 8100#--port $standby_port#" "$@"
 }
 
 # ---- step 1: packages (installed by .ci/run) and the service user ----------------------------------------------
@@ -97,18 +108,27 @@ place deploy/secondlayer-restart > "$root/bin/secondlayer-restart"
 chmod 0755 "$root/bin/secondlayer-restart"
 env -i PATH="$PATH" "$dev/supervisord" -c "$conf_main"  # as at boot: nothing from this shell's environment
 ready() { curl -fs -o /dev/null --retry 90 --retry-delay 1 --retry-connrefused "$@"; }
-ready "http://127.0.0.1:$port/readyz" || { tail -20 "$root/var/log/secondlayer/"*; fail "the server did not become ready"; }
-pid=$("${ctl[@]}" pid secondlayer)
+for p in "$port" $((port + 1)); do
+  ready "http://127.0.0.1:$p/readyz" || { tail -20 "$root/var/log/secondlayer/"*; fail "the server on $p did not become ready"; }
+done
+pid=$("${ctl[@]}" pid secondlayer:secondlayer-0)
 [ "$(ps -o user= -p "$pid")" = secondlayer ] || fail "the server runs as $(ps -o user= -p "$pid"), not secondlayer"
 
-# ---- step 6: nginx with deploy/nginx-secondlayer.conf over TLS -----------------------------------------------------
+# ---- step 6: nginx with deploy/nginx.conf over TLS, its routing block printed for this host -----------------------
 mkdir -p "$root/nginx/logs" "$root/nginx/sites"
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -keyout "$root/nginx/key.pem" \
   -out "$root/nginx/cert.pem" 2> /dev/null
 place -e "s#listen 443 ssl;#listen 127.0.0.1:$https_port ssl;#" -e "/listen \[::\]/d" -e "s#listen 80;#listen 127.0.0.1:$(free_port);#" \
   -e "s#/etc/letsencrypt/live/stage.example.org/fullchain.pem#$root/nginx/cert.pem#" \
   -e "s#/etc/letsencrypt/live/stage.example.org/privkey.pem#$root/nginx/key.pem#" \
-  "$src/deploy/nginx-secondlayer.conf" > "$root/nginx/sites/secondlayer"
+  "$src/deploy/nginx.conf" > "$root/nginx/site.conf"
+sl deploy-config nginx > "$root/nginx/routing.conf" 2> /dev/null
+"$python" - "$root/nginx/site.conf" "$root/nginx/routing.conf" > "$root/nginx/sites/secondlayer" <<'PY'
+import sys
+site, routing = (open(path).read() for path in sys.argv[1:3])
+begin, end = site.index("# --- routing:"), site.index("# --- routing: end ---")
+print(site[:begin] + routing.split("\ndatabase:")[0].rstrip("\n") + site[site.index("\n", end):], end="")
+PY
 cat > "$root/nginx/nginx.conf" <<EOF
 # Debian's nginx.conf, reduced, under the temporary root.
 user www-data;
@@ -139,7 +159,7 @@ sl list-api-keys --user ops@example.org | grep -q " smoke .* active" || fail "li
 # X-Forwarded-*: nginx appended the client's address to the chain and said https; the server believed it (loopback
 # is a trusted proxy), so the access line carries the address the chain started with.
 grep -q '"path": "/api/tools/search_court_cases", "status": 200, .*"ip": "198.51.100.23"' \
-  "$root/var/log/secondlayer/secondlayer.log" || fail "the forwarded client address is not in the access log"
+  "$root/var/log/secondlayer/"secondlayer-[01].log || fail "the forwarded client address is not in the access log"
 # PUBLIC_URL is https, so cookies are Secure.
 curl -fsS --insecure -o /dev/null -D "$root/headers" "$base/admin/login"
 grep -qi '^set-cookie: _xsrf=.*; secure' "$root/headers" || fail "no Secure cookie behind the TLS proxy"
@@ -151,24 +171,26 @@ sl import court_decisions "$demo/court_decisions.jsonl" 2> /dev/null | grep -q "
 
 # ---- step 9: restarts, measured from the client's side through nginx -------------------------------------------
 measure() { "$dev/python" "$src/scripts/measure_restart.py" --url "$base" --key "$key" --insecure "$@"; }
-echo "smoke_deploy: a plain restart (one process):"
-measure -- "${ctl[@]}" restart secondlayer | sed 's/^/  /'
+echo "smoke_deploy: a plain restart (both processes at once):"
+measure -- "${ctl[@]}" restart 'secondlayer:*' | sed 's/^/  /'
 : > "$root/nginx/logs/error.log"  # its 502s; what follows must add none
-ready "http://127.0.0.1:$port/readyz"
-echo "smoke_deploy: deploy/secondlayer-restart (the standby takes over):"
+ready "http://127.0.0.1:$port/readyz"; ready "http://127.0.0.1:$((port + 1))/readyz"
+echo "smoke_deploy: deploy/secondlayer-restart (rolling, one process at a time, the standby beside them):"
 SUPERVISORCTL="${ctl[*]}" PORT="$port" STANDBY_PORT="$standby_port" \
   measure --require-zero -- "$root/bin/secondlayer-restart" | sed 's/^/  /' \
   || { tail -5 "$root/nginx/logs/error.log"; fail "secondlayer-restart failed calls"; }
 [ "$("${ctl[@]}" status secondlayer-standby | awk '{print $2}')" = STOPPED ] || fail "the standby is still running"
 
 # ---- step 10: logs: every line JSON, nothing on stderr, then a clean stop ------------------------------------------
-"${ctl[@]}" stop secondlayer > /dev/null
-for log in secondlayer.log secondlayer-standby.log; do
+"${ctl[@]}" stop 'secondlayer:*' > /dev/null
+for log in secondlayer-0.log secondlayer-1.log secondlayer-standby.log; do
   "$venv/python" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$root/var/log/secondlayer/$log" \
     || fail "$log holds a line that is not JSON"
 done
-grep -q '"msg": "stopped"' "$root/var/log/secondlayer/secondlayer.log" || fail "no clean shutdown in the log"
-for log in secondlayer.err.log secondlayer-standby.err.log; do
+for k in 0 1; do
+  grep -q '"msg": "stopped"' "$root/var/log/secondlayer/secondlayer-$k.log" || fail "no clean shutdown in process $k's log"
+done
+for log in secondlayer-0.err.log secondlayer-1.err.log secondlayer-standby.err.log; do
   [ ! -s "$root/var/log/secondlayer/$log" ] || { cat "$root/var/log/secondlayer/$log"; fail "$log is not empty"; }
 done
 echo "smoke_deploy: wheel in $root/opt/secondlayer/venv served by supervisord as secondlayer behind nginx; restarts measured"
