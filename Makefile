@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv dev-venv browser wrk clean bench bench-http
+.PHONY: run test lint venv dev-venv browser nginx wrk clean bench bench-http bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,15 @@ browser:
 	      || echo "warning: could not install chromium; browser tests will be skipped" >&2; \
 	  else echo "note: chromium is not installed (apt-get install chromium); browser tests will be skipped" >&2; fi; }
 
-test: dev-venv browser
+# Debian's nginx for the test of several processes behind the proxy (tests/test_scale.py runs its own instance).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+	      || echo "warning: could not install nginx; the proxy tests will be skipped" >&2; \
+	  else echo "note: nginx is not installed (apt-get install nginx); the proxy tests will be skipped" >&2; fi; }
+
+test: dev-venv browser nginx
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: dev-venv
@@ -59,6 +67,10 @@ wrk:
 # wrk (see the README's "HTTP benchmark"); BENCH_ARGS passes options, e.g. BENCH_ARGS="--rounds 5 --streams 0".
 bench-http: dev-venv wrk
 	$(BIN)/python scripts/bench_http.py $(BENCH_ARGS)
+
+# 1 and 2 server processes behind nginx on this machine (stateless REST and MCP calls), and what metrics cost.
+bench-scale: venv wrk
+	$(BIN)/python scripts/bench_scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -191,6 +191,9 @@ async def _serve(ctx: Context) -> Result:
     metrics_dir = settings.data_dir / "metrics"
     metrics_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    from app.metrics import forget_dead_processes
+
+    forget_dead_processes(metrics_dir)
 
     from app.logs import setup_logging
     from app.server import StartupError, serve

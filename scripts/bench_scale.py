@@ -1,0 +1,263 @@
+"""Throughput of 1 and 2 server processes behind nginx (deploy/nginx.conf, its routing block for each), for stateless
+calls: REST tool calls and 2026-07-28 MCP tool calls, driven by wrk. The reference, measured in the same run, is one
+process behind the same nginx; the figure to read is the ratio. Also what the metrics cost per request.
+
+    make bench-scale    # or: .venv/bin/python scripts/bench_scale.py [--seconds 10] [--connections 32]
+
+Starts two `secondlayer serve --process-num K` processes (PROCESSES=2) on an embedded PostgreSQL under
+$SECONDLAYER_DATA_DIR/bench-http (or DATABASE_URL), migrated, with the demo corpus, a user and an API key, and two
+nginx instances on free loopback ports: one routing to process 0 only, one to both. Needs nginx and wrk (Debian).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench_http import MODERN, PASSWORD, database, run_cli  # noqa: E402 - the same setup as bench_http
+
+from app.deploy import BEGIN, END, Process, nginx_routing  # noqa: E402
+
+SEARCH = {"query": "позов"}
+
+
+def adjacent_ports() -> int:
+    """A free port P with P+1 free as well (process K listens on PORT+K)."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise SystemExit("no two adjacent free ports")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx2.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            pass
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            raise SystemExit(f"{url} did not become ready")
+        time.sleep(0.2)
+
+
+@contextmanager
+def processes(env: dict[str, str], count: int) -> Iterator[None]:
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--process-num", str(k)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        for k in range(count)
+    ]
+    try:
+        for k, proc in enumerate(started):
+            wait_ready(f"http://127.0.0.1:{int(env['PORT']) + k}", proc)
+        yield
+    finally:
+        for proc in started:
+            proc.terminate()
+        for proc in started:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def nginx(nginx_bin: str, routed: list[Process]) -> Iterator[str]:
+    """deploy/nginx.conf with the routing block for `routed`, on plain http on a free loopback port."""
+    root = Path(tempfile.mkdtemp(prefix="bench-scale-nginx-"))
+    os.chmod(root, 0o755)  # noqa: S103 - nginx's workers reach their temp directories below it
+    listen = free_port()
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    text = text[: text.index(BEGIN)] + nginx_routing(routed) + text[text.index(END) + len(END) + 1 :]
+    text = text.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen};")
+    text = text.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+    text = "\n".join(line for line in text.splitlines() if "listen [::]" not in line and "ssl_certificate" not in line)
+    conf = root / "nginx.conf"
+    (root / "logs").mkdir()
+    conf.write_text(
+        f"pid {root}/nginx.pid;\nerror_log {root}/logs/error.log;\nworker_processes 1;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {root}/body;\n  proxy_temp_path {root}/proxy;\n"
+        f"{text}\n}}\n"
+    )
+    subprocess.run([nginx_bin, "-p", str(root), "-c", str(conf)], check=True, timeout=30)
+    try:
+        url = f"http://127.0.0.1:{listen}"
+        wait_ready(url)
+        yield url
+    finally:
+        subprocess.run([nginx_bin, "-p", str(root), "-c", str(conf), "-s", "stop"], capture_output=True, timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wrk_script(path: str, headers: dict[str, str], body: str) -> str:
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body, ensure_ascii=True)}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    lines.append(f'wrk.path = "{path}"')
+    return "\n".join(lines) + "\n"
+
+
+def run_wrk(url: str, script: Path, seconds: int, connections: int) -> tuple[float, str, int]:
+    """Requests per second, wrk's latency line (avg, stdev, max) and the count of non-2xx answers."""
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", done.stdout)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", done.stdout)
+    errors = re.search(r"Socket errors:.*", done.stdout)
+    if rate is None or latency is None:
+        raise SystemExit(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+    failed = int(bad.group(1)) if bad else 0
+    if errors:
+        print(f"    (wrk: {errors.group(0)})")
+    return float(rate.group(1)), f"avg {latency.group(1)}, max {latency.group(3)}", failed
+
+
+def connections(database_url: str) -> int:
+    """Connections to the database now (every process's pool and its LISTEN connection)."""
+    import psycopg2
+
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()")
+        row = cur.fetchone()
+    conn.close()
+    return int(row[0]) if row else 0
+
+
+def metrics_cost(iterations: int) -> float:
+    """Microseconds the per-request metrics take (one HTTP observation and one MCP observation), in multiprocess mode
+    on a temporary directory, as `serve` runs them."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-scale-metrics-")
+    from app import metrics
+
+    started = time.perf_counter()
+    for _ in range(iterations):
+        metrics.http_request_duration.labels("/mcp", "POST", 200).observe(0.004)
+        metrics.mcp_operation_duration.labels("tools/call", "search_court_cases", "").observe(0.003)
+    return (time.perf_counter() - started) / iterations * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run (default: %(default)s)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default: %(default)s)")
+    args = parser.parse_args()
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx_bin).exists() or shutil.which("wrk") is None:
+        raise SystemExit("needs nginx and wrk: apt-get install nginx wrk")
+    cost_us = metrics_cost(20000)
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # the servers get their own, under their data dir
+    port = adjacent_ports()
+    with database() as database_url, ExitStack() as stack:
+        data_dir = Path(os.environ.get("SECONDLAYER_DATA_DIR", ROOT / "var")) / "bench-http"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECONDLAYER_DATA_DIR": str(data_dir),
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "PORT": str(port),
+            "PROCESSES": "2",
+            "NODE_NAME": "a",
+            "LOG_LEVEL": "warning",
+        }
+        run_cli(env, "migrate")
+        run_cli(env, "bootstrap")
+        email = f"bench-{secrets.token_hex(4)}@example.com"
+        run_cli(env, "create-user", email, "--password-stdin", stdin=PASSWORD + "\n")
+        key = run_cli(env, "create-api-key", "--user", email, "--name", "bench_scale", "--json")["key"]
+        stack.enter_context(processes(env, 2))
+        both = [Process(f"a{port + k}", f"127.0.0.1:{port + k}") for k in range(2)]
+        one_url = stack.enter_context(nginx(nginx_bin, both[:1]))
+        two_url = stack.enter_context(nginx(nginx_bin, both))
+        scripts = Path(tempfile.mkdtemp(prefix="bench-scale-wrk-"))
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        (scripts / "rest.lua").write_text(
+            wrk_script("/api/tools/search_court_cases", auth, json.dumps(SEARCH, ensure_ascii=False))
+        )
+        meta = {
+            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "bench_scale", "version": "1"},
+        }
+        call = {"name": "search_court_cases", "arguments": SEARCH, "_meta": meta}
+        mcp_headers = {
+            **auth,
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": MODERN,
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "search_court_cases",
+        }
+        (scripts / "mcp.lua").write_text(
+            wrk_script(
+                "/mcp",
+                mcp_headers,
+                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}, ensure_ascii=False),
+            )
+        )
+        print(
+            f"bench_scale: wrk -t2 -c{args.connections} -d{args.seconds}s through nginx (1 worker), "
+            f"{os.cpu_count()} cores, demo corpus, search_court_cases {SEARCH}"
+        )
+        for name, script in (
+            ("REST POST /api/tools/search_court_cases", "rest.lua"),
+            ("MCP 2026-07-28 tools/call", "mcp.lua"),
+        ):
+            run_wrk(one_url, scripts / script, 2, args.connections)  # warm both paths up
+            run_wrk(two_url, scripts / script, 2, args.connections)
+            one, one_latency, one_bad = run_wrk(one_url, scripts / script, args.seconds, args.connections)
+            two, two_latency, two_bad = run_wrk(two_url, scripts / script, args.seconds, args.connections)
+            print(f"  {name}")
+            print(f"    1 process : {one:8.0f} req/s  latency {one_latency}  non-2xx {one_bad}")
+            print(f"    2 processes: {two:8.0f} req/s  latency {two_latency}  non-2xx {two_bad}")
+            print(f"    ratio 2/1 : {two / one:.2f}x")
+            print(f"    database connections open after the runs: {connections(database_url)}")
+            if name.startswith("MCP"):
+                share = cost_us / (1e6 / one) * 100
+                print(
+                    f"  metrics: {cost_us:.1f} us per request (one HTTP and one MCP observation, multiprocess mode) "
+                    f"= {share:.1f}% of a request's time at 1 process ({1e6 / one:.0f} us)"
+                )
+
+
+if __name__ == "__main__":
+    main()
