@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
 
 
 @contextmanager
-def processes(env: dict[str, str], count: int) -> Iterator[None]:
+def processes(env: dict[str, str], count: int) -> Iterator[list[int]]:
     started = [
         subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--process-num", str(k)],
@@ -86,7 +87,7 @@ def processes(env: dict[str, str], count: int) -> Iterator[None]:
     try:
         for k, proc in enumerate(started):
             wait_ready(f"http://127.0.0.1:{int(env['PORT']) + k}", proc)
-        yield
+        yield [proc.pid for proc in started]
     finally:
         for proc in started:
             proc.terminate()
@@ -98,7 +99,7 @@ def processes(env: dict[str, str], count: int) -> Iterator[None]:
 
 
 @contextmanager
-def nginx(nginx_bin: str, routed: list[Process]) -> Iterator[str]:
+def nginx(nginx_bin: str, routed: list[Process]) -> Iterator[tuple[str, int]]:
     """deploy/nginx.conf with the routing block for `routed`, on plain http on a free loopback port."""
     root = Path(tempfile.mkdtemp(prefix="bench-scale-nginx-"))
     os.chmod(root, 0o755)  # noqa: S103 - nginx's workers reach their temp directories below it
@@ -120,7 +121,7 @@ def nginx(nginx_bin: str, routed: list[Process]) -> Iterator[str]:
     try:
         url = f"http://127.0.0.1:{listen}"
         wait_ready(url)
-        yield url
+        yield url, int((root / "nginx.pid").read_text())
     finally:
         subprocess.run([nginx_bin, "-p", str(root), "-c", str(conf), "-s", "stop"], capture_output=True, timeout=30)
         shutil.rmtree(root, ignore_errors=True)
@@ -164,6 +165,33 @@ def connections(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used) of a process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds used so far by these processes and all their descendants (living ones)."""
+    stats = {int(p.name): _stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    total, todo, seen = 0.0, list(roots), set()
+    while todo:
+        pid = todo.pop()
+        stat = stats.get(pid)
+        if pid in seen or stat is None:
+            continue
+        seen.add(pid)
+        total += stat[1]
+        todo += [child for child, st in stats.items() if st is not None and st[0] == pid]
+    return total
+
+
 def metrics_cost(iterations: int) -> float:
     """Microseconds the per-request metrics take (one HTTP observation and one MCP observation), in multiprocess mode
     on a temporary directory, as `serve` runs them."""
@@ -179,8 +207,9 @@ def metrics_cost(iterations: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run (default: %(default)s)")
+    parser.add_argument("--seconds", type=int, default=6, help="length of each wrk run (default: %(default)s)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating 1/2-process rounds (default: %(default)s)")
     args = parser.parse_args()
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx_bin).exists() or shutil.which("wrk") is None:
@@ -205,10 +234,13 @@ def main() -> None:
         email = f"bench-{secrets.token_hex(4)}@example.com"
         run_cli(env, "create-user", email, "--password-stdin", stdin=PASSWORD + "\n")
         key = run_cli(env, "create-api-key", "--user", email, "--name", "bench_scale", "--json")["key"]
-        stack.enter_context(processes(env, 2))
+        server_pids = stack.enter_context(processes(env, 2))
         both = [Process(f"a{port + k}", f"127.0.0.1:{port + k}") for k in range(2)]
-        one_url = stack.enter_context(nginx(nginx_bin, both[:1]))
-        two_url = stack.enter_context(nginx(nginx_bin, both))
+        one_url, one_nginx = stack.enter_context(nginx(nginx_bin, both[:1]))
+        two_url, two_nginx = stack.enter_context(nginx(nginx_bin, both))
+        postmaster = data_dir / "postgres" / "postmaster.pid"  # the embedded database's; none with DATABASE_URL
+        pg_pids = [int(postmaster.read_text().split()[0])] if postmaster.exists() else []
+        parts = {"servers": server_pids, "nginx": [one_nginx, two_nginx], "postgres": pg_pids}
         scripts = Path(tempfile.mkdtemp(prefix="bench-scale-wrk-"))
         auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         (scripts / "rest.lua").write_text(
@@ -236,27 +268,55 @@ def main() -> None:
         )
         print(
             f"bench_scale: wrk -t2 -c{args.connections} -d{args.seconds}s through nginx (1 worker), "
-            f"{os.cpu_count()} cores, demo corpus, search_court_cases {SEARCH}"
+            f"{os.cpu_count()} cores, demo corpus, search_court_cases {SEARCH}; "
+            f"load average {os.getloadavg()[0]:.1f} at the start"
         )
-        for name, script in (
+        (scripts / "list.lua").write_text(
+            wrk_script(
+                "/mcp",
+                {**mcp_headers, "Mcp-Method": "tools/list"},
+                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}),
+            )
+        )
+        loads = (
             ("REST POST /api/tools/search_court_cases", "rest.lua"),
-            ("MCP 2026-07-28 tools/call", "mcp.lua"),
-        ):
+            ("MCP 2026-07-28 tools/call search_court_cases", "mcp.lua"),
+            ("MCP 2026-07-28 tools/list (no database work)", "list.lua"),
+        )
+        per_request_us: list[float] = []
+        for name, script in loads:
             run_wrk(one_url, scripts / script, 2, args.connections)  # warm both paths up
             run_wrk(two_url, scripts / script, 2, args.connections)
-            one, one_latency, one_bad = run_wrk(one_url, scripts / script, args.seconds, args.connections)
-            two, two_latency, two_bad = run_wrk(two_url, scripts / script, args.seconds, args.connections)
             print(f"  {name}")
-            print(f"    1 process : {one:8.0f} req/s  latency {one_latency}  non-2xx {one_bad}")
-            print(f"    2 processes: {two:8.0f} req/s  latency {two_latency}  non-2xx {two_bad}")
-            print(f"    ratio 2/1 : {two / one:.2f}x")
-            print(f"    database connections open after the runs: {connections(database_url)}")
-            if name.startswith("MCP"):
-                share = cost_us / (1e6 / one) * 100
+            ratios = []
+            cpu = dict.fromkeys(parts, 0.0)
+            requests = 0.0
+            # Alternating rounds, so that other work on the machine weighs on both sides alike.
+            for round_no in range(1, args.rounds + 1):
+                before = {part: tree_cpu(pids) for part, pids in parts.items()}
+                one, one_latency, one_bad = run_wrk(one_url, scripts / script, args.seconds, args.connections)
+                two, two_latency, two_bad = run_wrk(two_url, scripts / script, args.seconds, args.connections)
+                for part, pids in parts.items():
+                    cpu[part] += tree_cpu(pids) - before[part]
+                requests += (one + two) * args.seconds
+                ratios.append(two / one)
+                per_request_us.append(1e6 / one)
                 print(
-                    f"  metrics: {cost_us:.1f} us per request (one HTTP and one MCP observation, multiprocess mode) "
-                    f"= {share:.1f}% of a request's time at 1 process ({1e6 / one:.0f} us)"
+                    f"    round {round_no}: 1 process {one:6.0f} req/s ({one_latency}; non-2xx {one_bad}), "
+                    f"2 processes {two:6.0f} req/s ({two_latency}; non-2xx {two_bad}), ratio {two / one:.2f}x"
                 )
+            print(f"    median ratio 2/1: {statistics.median(ratios):.2f}x")
+            shares = ", ".join(f"{part} {seconds / requests * 1000:.2f} ms" for part, seconds in cpu.items())
+            print(f"    CPU per request (all rounds): {shares}")
+        print(f"  load average {os.getloadavg()[0]:.1f} at the end")
+        print(
+            f"  database connections open after the runs (2 processes, pools and LISTEN): {connections(database_url)}"
+        )
+        fastest = min(per_request_us)
+        print(
+            f"  metrics: {cost_us:.1f} us per request (one HTTP and one MCP observation, multiprocess mode) "
+            f"= {cost_us / fastest * 100:.1f}% of the shortest time per request at 1 process ({fastest:.0f} us)"
+        )
 
 
 if __name__ == "__main__":
