@@ -306,7 +306,7 @@ def main() -> None:
                     f"2 processes {two:6.0f} req/s ({two_latency}; non-2xx {two_bad}), ratio {two / one:.2f}x"
                 )
             print(f"    median ratio 2/1: {statistics.median(ratios):.2f}x")
-            shares = ", ".join(f"{part} {seconds / requests * 1000:.2f} ms" for part, seconds in cpu.items())
+            shares = ", ".join(f"{part} {seconds / requests * 1000:.3f} ms" for part, seconds in cpu.items())
             print(f"    CPU per request (all rounds): {shares}")
         print(f"  load average {os.getloadavg()[0]:.1f} at the end")
         print(
