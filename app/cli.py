@@ -176,6 +176,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--process-num",
         type=int,
+        metavar="K",
         help="this process's number K among PROCESSES under supervisord (%%(process_num)d): listens on port+K",
     )
 
