@@ -339,6 +339,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "info", "debug, info, warning or error", _choice("debug", "info", "warning", "error")),
     Setting("ADMIN_EMAIL", "", "first operator's email for `bootstrap` (make run); unset: admin@example.com", _str),
     Setting("ADMIN_PASSWORD", "", "first operator's password for `bootstrap`; unset: generated and printed once", _str),
+    Setting(
+        "SYNC_EDR_CRON",
+        "",
+        "when the ЄДР register is re-imported from SYNC_EDR_URL (crontab, UTC); empty: never",
+        _optional_cron,
+    ),
+    Setting(
+        "SYNC_EDR_URL",
+        "https://data.gov.ua/dataset/1c7f3815-3259-45e0-bdf1-64dca07ddc10",
+        "the ЄДР dump the scheduled sync imports: the URL of uo.zip, fop.zip or fsu.zip on data.gov.ua",
+        _http_url,
+    ),
 )
 
 
@@ -385,6 +397,8 @@ class Settings:
     admin_password: str = field(repr=False)
     env_file: str = ""
     public_url_explicit: bool = True  # False: PUBLIC_URL was unset and follows the address `serve` listens on
+    sync_edr_cron: str = ""
+    sync_edr_url: str = ""
 
     @property
     def issuer(self) -> str:

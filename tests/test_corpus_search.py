@@ -169,15 +169,11 @@ def test_legislation_search_finds_articles_and_acts(database_url: str) -> None:
     assert ("435-IV", "549") in {(r["reg_number"], r.get("number")) for r in article.results}
 
 
-def test_bills_and_companies_search(database_url: str) -> None:
+def test_bills_search(database_url: str) -> None:
     bills = run(database_url, rada_queries.search_bills, "аліментів")
     assert bills.results[0]["number"] == "9033"
     dated = run(database_url, rada_queries.search_bills, "закону", status="прийнято")
     assert dated.results and all("рийнято" in r["phase"] for r in dated.results)
-    companies = run(database_url, search.search_companies, "львівський торговий")
-    assert companies.results[0]["short_name"] == "ТОВ «Львівський торговий дім»"
-    by_code = run(database_url, search.search_companies, companies.results[0]["edrpou"])
-    assert [r["edrpou"] for r in by_code.results] == [companies.results[0]["edrpou"]]
 
 
 def test_search_everything_covers_every_kind(database_url: str) -> None:

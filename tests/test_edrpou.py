@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
+from app.corpus.edr.demo import DEMO_DUMP
+from app.corpus.edr.parse import read_elements
 from app.corpus.edrpou import EdrpouError, check_digit, is_valid_edrpou, validate_edrpou
 
 
@@ -53,7 +52,7 @@ def test_malformed_codes_are_refused(code: str) -> None:
 
 
 def test_every_demo_company_has_a_valid_code() -> None:
-    path = Path(__file__).resolve().parent.parent / "app" / "demo" / "companies.jsonl"
-    codes = [json.loads(line)["edrpou"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with DEMO_DUMP.open("rb") as stream:
+        codes = [p.entity.edrpou or "" for p in read_elements(stream, "uo") if p.entity is not None]
     assert len(codes) >= 20 and len(set(codes)) == len(codes)
     assert all(is_valid_edrpou(c) for c in codes)

@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.corpus.edrpou import check_digit
 from app.corpus.importer import ImportAborted, import_file, load_demo_corpus
 from app.db import Database
 from app.db.schema import upgrade
@@ -36,31 +35,27 @@ FUZZ = settings(
     print_blob=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-KINDS = ["court_decisions", "legislation", "companies"]
+KINDS = ["court_decisions", "legislation"]
 
 # Generated keys live apart from the demo corpus's, so each example can clear what the last one wrote.
 DOC_ID_BASE = 10**12
 KEY_PREFIX = "FZ-"
-EDRPOU_FIRST = "2"  # the demo companies' codes start with 5 or 6
 CLEAR = {
     "court_decisions": f"DELETE FROM court_decisions WHERE doc_id >= {DOC_ID_BASE}",
     "legislation": f"DELETE FROM legislative_acts WHERE reg_number LIKE '{KEY_PREFIX}%%'",
-    "companies": f"DELETE FROM companies WHERE edrpou LIKE '{EDRPOU_FIRST}%%'",
 }
 # What to read back per kind: the key, and one text field to check the last valid line won.
 READ_BACK = {
     "court_decisions": f"SELECT doc_id AS key, full_text AS value FROM court_decisions WHERE doc_id >= {DOC_ID_BASE}",
     "legislation": f"SELECT reg_number AS key, title AS value FROM legislative_acts WHERE reg_number LIKE "
     f"'{KEY_PREFIX}%%'",
-    "companies": f"SELECT edrpou AS key, name AS value FROM companies WHERE edrpou LIKE '{EDRPOU_FIRST}%%'",
 }
-KEY_FIELD = {"court_decisions": "doc_id", "legislation": "reg_number", "companies": "edrpou"}
-VALUE_FIELD = {"court_decisions": "text", "legislation": "title", "companies": "name"}
+KEY_FIELD = {"court_decisions": "doc_id", "legislation": "reg_number"}
+VALUE_FIELD = {"court_decisions": "text", "legislation": "title"}
 TABLES = {
     "court_decisions": "doc_id",
     "legislative_acts": "reg_number",
     "legislation_articles": "reg_number, number",
-    "companies": "edrpou",
 }
 
 
@@ -72,11 +67,6 @@ _text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x0
 )
 _word = st.one_of(_text, st.sampled_from(["Рішення", "суд", "п'ять", "пʼять", "e\u0301", "\u200f", "  пробіли  "]))
 _date = st.dates().map(lambda d: d.isoformat())
-
-
-def _edrpou(seven: int) -> str:
-    first = EDRPOU_FIRST + f"{seven:06d}"
-    return first + str(check_digit(first))
 
 
 def valid_record(kind: str, n: int) -> st.SearchStrategy[dict[str, Any]]:
@@ -108,7 +98,7 @@ def valid_record(kind: str, n: int) -> st.SearchStrategy[dict[str, Any]]:
             "demo": st.just(False),
             "unknown_field": st.integers(),
         }
-    elif kind == "legislation":
+    else:
         articles = st.lists(
             st.fixed_dictionaries({"number": _word, "text": _word}, optional={"heading": _word}),
             max_size=3,
@@ -121,16 +111,6 @@ def valid_record(kind: str, n: int) -> st.SearchStrategy[dict[str, Any]]:
             "text": _word,
             "articles": articles,
             "source_url": st.just(f"http://example.org/{n}"),
-        }
-    else:
-        activity = st.fixed_dictionaries({"name": _word}, optional={"code": _word, "primary": st.booleans()})
-        required = {"edrpou": st.just(_edrpou(n)), "name": _word, "status": _word}
-        optional = {
-            "short_name": _word,
-            "address": _word,
-            "head": _word,
-            "registered_on": _date,
-            "activities": st.lists(activity, max_size=2),
         }
     return st.fixed_dictionaries(required, optional=optional)
 
@@ -167,22 +147,6 @@ WRONG: dict[str, dict[str, list[Any]]] = {
             [{"number": 1, "text": "a"}],
             [{"number": "1", "text": "a\x00"}],
         ],
-    },
-    "companies": {
-        "edrpou": ["1436057", "14360571", "abc", None, True, 123.0, -1, 10**20],
-        "name": [None, 5, "\x00"],
-        "status": [None],
-        "activities": [
-            "x",
-            [5],
-            [{"code": "1"}],
-            [{"name": "x", "code": 5}],
-            [{"name": "a\x00"}],
-            [{"name": "\ud800"}],
-        ],
-        "registered_on": ["2023-02-30"],
-        "url": ["ftp://x"],
-        "demo": [0],
     },
 }
 

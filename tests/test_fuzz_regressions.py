@@ -118,8 +118,7 @@ def count(url: str, table: str) -> int:
     return run_db(url, lambda db: db.fetch_value(f"SELECT count(*) FROM {table}"))
 
 
-COMPANY = {"edrpou": "14360570", "name": "ТОВ «Перевірка»", "status": "зареєстровано"}
-SECOND_EDRPOU = "00000017"
+ACT = {"reg_number": "FZ-1", "title": "Закон про перевірку", "kind": "Закон", "status": "чинний"}
 
 
 # A NUL or a lone surrogate (both legal as JSON escapes) in a text field got past the checks and made psycopg2
@@ -127,19 +126,19 @@ SECOND_EDRPOU = "00000017"
 @pytest.mark.parametrize(
     ("kind", "record", "error"),
     [
-        ("companies", {**COMPANY, "activities": [{"name": "x\x00"}]}, "activities[0].name: contains a NUL character"),
-        ("companies", {**COMPANY, "head": "\udfff"}, "head: contains an unpaired surrogate"),
+        ("legislation", {**ACT, "title": "a\x00b"}, "title: contains a NUL character"),
+        ("legislation", {**ACT, "kind": "\udfff"}, "kind: contains an unpaired surrogate"),
     ],
 )
 def test_import_refuses_nul_and_lone_surrogates_by_line(
     cli: Any, empty_database: str, tmp_path: Any, kind: str, record: dict[str, Any], error: str
 ) -> None:
-    good = {**COMPANY, "edrpou": SECOND_EDRPOU}
+    good = {**ACT, "reg_number": "FZ-2"}
     path = jsonl(tmp_path, [json.dumps(record).encode(), json.dumps(good).encode()])
     result = cli("import", kind, str(path), env={"DATABASE_URL": empty_database})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert f"{path}:1: {error}" in result.stderr
-    assert count(empty_database, kind) == 1
+    assert count(empty_database, "legislative_acts") == 1
     strict = cli("import", kind, str(path), "--strict", env={"DATABASE_URL": empty_database})
     assert strict.returncode == 1 and f"{path}:1: {error}" in strict.stderr and "Traceback" not in strict.stderr
 
@@ -156,10 +155,10 @@ def test_import_refuses_nul_and_lone_surrogates_by_line(
 def test_import_reports_json_the_parser_cannot_take(
     cli: Any, empty_database: str, tmp_path: Any, line: bytes, error: str
 ) -> None:
-    path = jsonl(tmp_path, [line, json.dumps(COMPANY).encode()])
-    result = cli("import", "companies", str(path), env={"DATABASE_URL": empty_database})
+    path = jsonl(tmp_path, [line, json.dumps(ACT).encode()])
+    result = cli("import", "legislation", str(path), env={"DATABASE_URL": empty_database})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
-    assert f"{path}:1: {error}" in result.stderr and count(empty_database, "companies") == 1
+    assert f"{path}:1: {error}" in result.stderr and count(empty_database, "legislative_acts") == 1
 
 
 # A number written as a string is accepted ("12"), but str.isdigit() also passed "²" on to int(), which raised

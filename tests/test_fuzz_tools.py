@@ -21,6 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from app.corpus.edr.demo import DEMO_DUMP
+from app.corpus.edr.parse import read_elements
 from app.corpus.edrpou import check_digit
 from app.corpus.search import encode_cursor
 from tests.helpers_corpus import REGISTRY
@@ -46,7 +48,9 @@ def _demo(kind: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-DECISIONS, ACTS, COMPANIES = (_demo(k) for k in ("court_decisions", "legislation", "companies"))
+DECISIONS, ACTS = (_demo(k) for k in ("court_decisions", "legislation"))
+with DEMO_DUMP.open("rb") as _dump:
+    COMPANIES = [{"edrpou": p.entity.edrpou} for p in read_elements(_dump, "uo") if p.entity is not None]
 # The demo's bills, in the Rada's official full format.
 BILLS = [
     {"number": b["registrationNumber"]}

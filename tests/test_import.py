@@ -125,26 +125,6 @@ def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, empty_database: 
     assert stored == [{"doc_id": 1, "proceeding_kind": "commercial"}, {"doc_id": 6, "proceeding_kind": "criminal"}]
 
 
-def test_companies_are_checked_for_the_edrpou_check_digit(cli: Any, empty_database: str, tmp_path: Path) -> None:
-    good = {
-        "edrpou": "14360570",
-        "name": "ТОВ «Перевірка»",
-        "status": "зареєстровано",
-        "activities": [{"code": "62.01", "name": "Комп'ютерне програмування", "primary": True}],
-    }
-    path = write_lines(
-        tmp_path / "companies.jsonl", [good, {**good, "edrpou": "14360571"}, {**good, "edrpou": "1436057"}]
-    )
-    result = import_cli(cli, empty_database, "companies", str(path), "--json")
-    assert result.returncode == 0, result.stderr
-    errors = json.loads(result.stdout)["errors"]
-    assert errors == [
-        {"line": 2, "error": "edrpou: the check digit of 14360571 should be 0"},
-        {"line": 3, "error": "edrpou: an EDRPOU code is exactly 8 digits"},
-    ]
-    assert rows(empty_database, "SELECT edrpou FROM companies") == [{"edrpou": "14360570"}]
-
-
 def test_reimport_is_idempotent(cli: Any, empty_database: str, tmp_path: Path) -> None:
     act = {
         "reg_number": "999-IX",
@@ -243,21 +223,21 @@ def test_cli_usage_and_failures(cli: Any, empty_database: str, tmp_path: Path) -
     unknown = import_cli(cli, empty_database, "judgments", str(tmp_path / "x.jsonl"))
     assert unknown.returncode == 2 and "invalid choice: 'judgments'" in unknown.stderr
 
-    missing = import_cli(cli, empty_database, "companies", str(tmp_path / "missing.jsonl"), "--json")
+    missing = import_cli(cli, empty_database, "court_decisions", str(tmp_path / "missing.jsonl"), "--json")
     assert missing.returncode == 1
     assert json.loads(missing.stdout) == {"ok": False, "error": f"no such file: {tmp_path / 'missing.jsonl'}"}
     assert missing.stderr.strip() == f"secondlayer import: no such file: {tmp_path / 'missing.jsonl'}"
 
     all_bad = write_lines(tmp_path / "bad.jsonl", ["nope", "[]"])
-    result = import_cli(cli, empty_database, "companies", str(all_bad))
+    result = import_cli(cli, empty_database, "court_decisions", str(all_bad))
     assert result.returncode == 1
     assert result.stderr.strip().endswith(f"no line of {all_bad} could be imported (2 bad lines)")
 
     empty = write_lines(tmp_path / "empty.jsonl", [])
-    result = import_cli(cli, empty_database, "companies", str(empty), "--json")
+    result = import_cli(cli, empty_database, "court_decisions", str(empty), "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["imported"] == 0
 
-    bad_batch = import_cli(cli, empty_database, "companies", str(empty), "--batch-size", "0")
+    bad_batch = import_cli(cli, empty_database, "court_decisions", str(empty), "--batch-size", "0")
     assert bad_batch.returncode == 1 and "--batch-size" in bad_batch.stderr
 
 
@@ -309,12 +289,15 @@ def test_bootstrap_loads_the_demo_corpus_only_into_an_empty_corpus(cli: Any, emp
     assert payload["demo_corpus"] == {
         "court_decisions": 39,
         "legislation": 20,
-        "companies": 25,
         "deputies": 462,
         "bills": 21,
+        "edr": 30,
     }
     counts = run_db(empty_database, corpus_counts)
-    assert counts == {"court_decisions": 39, "legislation": 20, "bills": 21, "companies": 25}
+    assert counts == {"court_decisions": 39, "legislation": 20, "bills": 21}
+    assert rows(empty_database, "SELECT count(*) AS n, bool_and(demo) AS all_demo FROM companies") == [
+        {"n": 30, "all_demo": True}
+    ]
     assert rows(empty_database, "SELECT count(*) AS n, bool_and(demo) AS all_demo FROM bills") == [
         {"n": 21, "all_demo": True}
     ]

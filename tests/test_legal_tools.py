@@ -48,7 +48,7 @@ def first_decision(database_url: str) -> dict[str, Any]:
 
 
 def company_code(database_url: str) -> str:
-    return checked(database_url, "search_companies", {"query": "Будкомплект"})["results"][0]["edrpou"]
+    return checked(database_url, "search_companies", {"query": "світанок енерго"})["results"][0]["edrpou"]
 
 
 def test_every_tool_is_registered_read_only_with_schemas() -> None:
@@ -146,13 +146,11 @@ def test_search_and_get_legislation(database_url: str) -> None:
 
 
 def test_search_and_get_companies(database_url: str) -> None:
-    page = checked(database_url, "search_companies", {"query": "фармацевтичні товари", "status": "зареєстровано"})
+    page = checked(database_url, "search_companies", {"query": "світанок", "status": "зареєстровано"})
     assert len(page["results"]) == 2
     company = checked(database_url, "get_company", {"edrpou": company_code(database_url)})
-    assert company["short_name"] == "ТОВ «Будкомплект Плюс»"
-    assert company["activities"] == [
-        {"code": "41.20", "name": "Будівництво житлових і нежитлових будівель", "primary": True}
-    ]
+    assert company["short_name"] == "ТОВ «СВІТАНОК-ЕНЕРГО 0»"
+    assert company["activities"][0] == {"code": "46.90", "name": "Неспеціалізована оптова торгівля", "primary": True}
 
 
 # ---- ChatGPT's search and fetch ------------------------------------------------------------------------

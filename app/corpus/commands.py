@@ -96,16 +96,18 @@ async def _import_jsonl(ctx: Context) -> Result:
 def official_imports() -> list[ImportCommand]:
     """The official datasets' import sub-commands; each family's module lists its own `IMPORTS`."""
     # Family modules are imported here, not at the top: they build on ImportCommand from this module.
+    from app.corpus.edr.commands import IMPORTS as EDR
     from app.corpus.rada.commands import IMPORTS as RADA
 
-    return [*RADA]
+    return [*RADA, *EDR]
 
 
 def demo_loaders() -> list[DemoLoader]:
     """Each family's demo loader (its generated official-format files through its importer), for `bootstrap`."""
+    from app.corpus.edr.demo import load_demo_register
     from app.corpus.rada.commands import DEMO_LOADERS as RADA
 
-    return [*RADA]
+    return [*RADA, load_demo_register]
 
 
 def _import_table() -> dict[str, ImportCommand]:

@@ -22,9 +22,8 @@ import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from app.corpus.edrpou import EdrpouError, validate_edrpou
 from app.db import Connection, Database
-from app.db.tables import companies, court_decisions, legislation_articles, legislative_acts
+from app.db.tables import court_decisions, legislation_articles, legislative_acts
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 MAX_ERRORS_KEPT = 100
@@ -235,42 +234,6 @@ def parse_act(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_company(record: dict[str, Any]) -> dict[str, Any]:
-    code = record.get("edrpou")
-    if isinstance(code, int) and not isinstance(code, bool):
-        code = f"{code:08d}"
-    try:
-        edrpou = validate_edrpou(code)
-    except EdrpouError as exc:
-        raise LineError(f"edrpou: {exc}") from None
-    activities = record.get("activities", [])
-    if not isinstance(activities, list):
-        raise LineError("activities: must be a list")
-    cleaned = []
-    for index, item in enumerate(activities):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            raise LineError(f"activities[{index}]: must be an object with a name")
-        entry: dict[str, Any] = {"name": _storable(item["name"].strip(), f"activities[{index}].name")}
-        if item.get("code") is not None:
-            if not isinstance(item["code"], str):
-                raise LineError(f"activities[{index}].code: must be a string such as 62.01")
-            entry["code"] = _storable(item["code"].strip(), f"activities[{index}].code")
-        entry["primary"] = bool(item.get("primary", False))
-        cleaned.append(entry)
-    return {
-        "edrpou": edrpou,
-        "name": _text(record, "name", max_length=2000),
-        "short_name": _text(record, "short_name", required=False, max_length=1000),
-        "status": _text(record, "status", max_length=200),
-        "address": _text(record, "address", required=False, max_length=2000),
-        "activities": cleaned,
-        "head": _text(record, "head", required=False, max_length=500),
-        "registered_on": _date(record, "registered_on", required=False),
-        "url": _url(record, "url"),
-        "demo": _bool(record, "demo"),
-    }
-
-
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -293,7 +256,6 @@ KINDS: dict[str, Kind] = {
             "court_decisions.jsonl",
         ),
         Kind("legislation", "legislative acts", legislative_acts, "reg_number", parse_act, "legislation.jsonl"),
-        Kind("companies", "companies", companies, "edrpou", parse_company, "companies.jsonl"),
     )
 }
 
@@ -563,8 +525,7 @@ def _clock(seconds: float) -> str:
 async def corpus_counts(db: Database) -> dict[str, int]:
     row = await db.fetch_one(
         "SELECT (SELECT count(*) FROM court_decisions) AS court_decisions, "
-        "(SELECT count(*) FROM legislative_acts) AS legislation, (SELECT count(*) FROM bills) AS bills, "
-        "(SELECT count(*) FROM companies) AS companies"
+        "(SELECT count(*) FROM legislative_acts) AS legislation, (SELECT count(*) FROM bills) AS bills"
     )
     assert row is not None
     return {k: int(v) for k, v in row.items()}

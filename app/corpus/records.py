@@ -40,11 +40,6 @@ def act_url(row: dict[str, Any]) -> str:
     return row.get("source_url") or f"https://zakon.rada.gov.ua/laws/show/{quote(row['reg_number'], safe='/')}"
 
 
-def company_url(row: dict[str, Any]) -> str:
-    # The register has no public page per company; its free search is where an EDRPOU code is checked.
-    return row.get("url") or "https://usr.minjust.gov.ua/content/free-search"
-
-
 def court_title(row: dict[str, Any]) -> str:
     """How a Ukrainian lawyer cites a decision: "Рішення Господарського суду міста Києва від 12.03.2024 у справі
     № 910/1234/24". A court name whose words `court_genitive` does not know is put in brackets instead, in the
@@ -103,10 +98,6 @@ def act_title(row: dict[str, Any]) -> str:
 
 def bill_title(row: dict[str, Any]) -> str:
     return f"Законопроєкт № {row['number']}: {row['title']}"
-
-
-def company_title(row: dict[str, Any]) -> str:
-    return f"{row['name']} (ЄДРПОУ {row['edrpou']})"
 
 
 def _iso(value: Any) -> Any:
@@ -235,21 +226,6 @@ async def get_legislation_article(
     }
 
 
-# ---- companies (bills: app/corpus/rada/queries.py) -------------------------------------------------
-
-
-async def get_company(db: Database, edrpou: str) -> dict[str, Any]:
-    row = await db.fetch_one(
-        "SELECT edrpou, name, short_name, status, address, activities, head, registered_on, url, demo "
-        "FROM companies WHERE edrpou = %(edrpou)s",
-        {"edrpou": edrpou},
-    )
-    if row is None:
-        raise RecordNotFound("edrpou", f"no company with EDRPOU {edrpou}")
-    row["url"] = company_url(row)
-    return _dates(row)
-
-
 # ---- ChatGPT's fetch ------------------------------------------------------------------------------
 
 _WHOLE = 10**9  # a window larger than any text: fetch windows the whole document itself
@@ -338,20 +314,9 @@ async def _bill_document(db: Database, key: str) -> Document:
 
 
 async def _company_document(db: Database, key: str) -> Document:
-    company = await get_company(db, key)
-    activities = "; ".join(f"{a.get('code', '')} {a.get('name', '')}".strip() for a in company["activities"])
-    header = _lines(
-        ("ЄДРПОУ", company["edrpou"]),
-        ("Скорочена назва", company["short_name"]),
-        ("Стан", company["status"]),
-        ("Адреса", company["address"]),
-        ("Керівник", company["head"]),
-        ("Дата реєстрації", company["registered_on"]),
-        ("Види діяльності", activities),
-    )
-    return Document(
-        company_title(company), company["url"], header, "", {k: v for k, v in company.items() if k != "url"}
-    )
+    from app.corpus.edr.queries import company_document  # the register's module reads records' types
+
+    return await company_document(db, key)
 
 
 # The kinds of id that search_everything returns ("court:123", "act:435-IV", ...), each with its reader.

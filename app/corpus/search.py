@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.corpus.records import act_url, company_url, court_url
+from app.corpus.records import act_url, court_url
 from app.corpus.text import APOSTROPHE, APOSTROPHES, CONFIG, build_tsquery, fold
 from app.db import Database
 from app.db.expressions import contains_pattern
@@ -263,41 +263,11 @@ async def search_legislation(
     return _page(rows, "legislation", scope, offset, limit)
 
 
-async def search_companies(
-    db: Database,
-    query: str,
-    *,
-    status: str | None = None,
-    limit: int = 10,
-    cursor: str | None = None,
-) -> Page:
-    """Companies matching the query (EDRPOU, name, head, address, activities), best first."""
-    scope = {"query": query, "status": status}
-    offset = decode_cursor(cursor, "companies", scope)
-    params = _base_params(query, limit, offset)
-    filters = []
-    if status:
-        filters.append(r"AND secondlayer_fold(c.status) LIKE %(status)s ESCAPE '\'")
-        params["status"] = _like(status.strip())
-    recency = "c.registered_on DESC NULLS LAST, c.edrpou"
-    sql = f"""
-        WITH {_pool("companies", "c", "edrpou", recency, filters)}
-        SELECT c.edrpou, c.name, c.short_name, c.status, c.address, c.head, c.registered_on, c.url, c.demo,
-               hits.rank,
-               {_headline("c.name || '. ' || coalesce(c.head, '') || '. ' || coalesce(c.address, '')")} AS snippet
-        FROM hits JOIN companies c USING (edrpou), q
-        ORDER BY hits.rank DESC, {recency}
-    """
-    rows = await db.fetch_all(sql, params)
-    for row in rows:
-        row["url"] = company_url(row)
-    return _page(rows, "companies", scope, offset, limit)
-
-
 async def search_everything(db: Database, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """ChatGPT's `search`: the best matches of every kind, as {id, title, url}, best first."""
+    from app.corpus.edr.queries import company_title, search_companies  # both build on this module
     from app.corpus.rada.queries import search_bills
-    from app.corpus.records import act_title, bill_title, company_title, court_title
+    from app.corpus.records import act_title, bill_title, court_title
 
     share = max(3, limit // 2)
     found: list[tuple[float, dict[str, Any]]] = []
@@ -319,6 +289,6 @@ async def search_everything(db: Database, query: str, *, limit: int = 20) -> lis
     for row in (await search_bills(db, query, limit=share)).results:
         found.append((row["rank"], {"id": f"bill:{row['number']}", "title": bill_title(row), "url": row["url"]}))
     for row in (await search_companies(db, query, limit=share)).results:
-        found.append((row["rank"], {"id": f"company:{row['edrpou']}", "title": company_title(row), "url": row["url"]}))
+        found.append((row["rank"], {"id": f"company:{row['id']}", "title": company_title(row), "url": row["url"]}))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [item for _, item in found[:limit]]

@@ -508,35 +508,96 @@ rada_dictionaries = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
 )
 
+# The state register (ЄДР): legal entities (uo), individual entrepreneurs (fop), public associations (fsu).
+# `id` is the EDRPOU code, or for an entrepreneur (published without one) `fop-` and a hash of the name and
+# registration (app/corpus/edr/parse.py says how). A row that vanished from a later full dump keeps its data and
+# gets `vanished_at`.
 companies = sa.Table(
     "companies",
     metadata,
-    sa.Column("edrpou", sa.Text, primary_key=True),  # 8 digits with a valid check digit
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # uo, fop, fsu
+    sa.Column("edrpou", sa.Text, nullable=True),  # 8 digits with a valid check digit; none for fop
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("short_name", sa.Text, nullable=True),
-    sa.Column("status", sa.Text, nullable=False),  # зареєстровано, припинено, в стані припинення, ...
+    sa.Column("status", sa.Text, nullable=False, server_default=""),  # the word as published: зареєстровано, ...
+    sa.Column("status_code", sa.Text, nullable=False),  # registered, terminating, terminated, bankruptcy, ...
     sa.Column("address", sa.Text, nullable=True),
-    # [{"code": "62.01", "name": "...", "primary": true}, ...] (КВЕД)
-    sa.Column("activities", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
-    sa.Column("head", sa.Text, nullable=True),
+    sa.Column("region", sa.Text, nullable=True),  # Львівська область, м. Київ, ... (from the address)
     sa.Column("registered_on", sa.Date, nullable=True),
-    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("capital", sa.Numeric, nullable=True),  # authorised capital, UAH
+    sa.Column("head", sa.Text, nullable=True),  # the signer whose role is "керівник"
+    # [{"code": "62.01", "name": "...", "primary": true}, ...] (КВЕД), and the codes with their divisions.
+    sa.Column("activities", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("kveds", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'::text[]")),
+    sa.Column("termination", JSONB, nullable=True),  # TERMINATION_STARTED_INFO
+    sa.Column("bankruptcy", JSONB, nullable=True),  # BANKRUPTCY_READJUSTMENT_INFO
+    sa.Column("tax_registrations", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # EXCHANGE_DATA
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),  # the other elements
+    sa.Column("fingerprint", sa.Text, nullable=False),  # of everything imported: tells a changed entity
+    sa.Column("import_id", sa.BigInteger, nullable=True),  # the data_imports run that last changed it
+    sa.Column("vanished_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column(
         "search",
         TSVECTOR,
-        _fts(
-            ("edrpou || ' ' || name || ' ' || coalesce(short_name, '')", "A"),
-            (
-                "coalesce(head, '') || ' ' || coalesce(address, '') || ' ' || jsonb_path_query_array(activities, "
-                "'$[*].name')::text",
-                "C",
-            ),
-        ),
+        _fts(("coalesce(edrpou, '') || ' ' || name || ' ' || coalesce(short_name, '')", "A")),
         nullable=True,
     ),
+    sa.CheckConstraint("kind IN ('uo', 'fop', 'fsu')", name="kind"),
     sa.CheckConstraint("edrpou ~ '^[0-9]{8}$'", name="edrpou_digits"),
     sa.Index("ix_companies_search", "search", postgresql_using="gin"),
-    sa.Index("ix_companies_status", "status"),
+    sa.Index("ix_companies_kveds", "kveds", postgresql_using="gin"),
+    sa.Index("ix_companies_status_code", "status_code"),
+    sa.Index("uq_companies_edrpou", "edrpou", unique=True, postgresql_where=sa.text("edrpou IS NOT NULL")),
+)
+
+# Everyone an entity names: role is head, signer, founder, beneficiary, member or branch_signer. A founder that is
+# itself an entity carries its code; shares are in UAH as published, and as a percentage of the capital.
+company_persons = sa.Table(
+    "company_persons",
+    metadata,
+    sa.Column("company_id", sa.Text, sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("code", sa.Text, nullable=True),
+    sa.Column("share", sa.Numeric, nullable=True),
+    sa.Column("share_percent", sa.Numeric, nullable=True),
+    sa.Column("details", sa.Text, nullable=True),  # the rest of the text; a beneficiary's nature of control first
+    # Names are written surname first: a person is found by a prefix of the folded name, through a b-tree.
+    sa.Index(
+        "ix_company_persons_name",
+        sa.func.secondlayer_fold(sa.literal_column("name")).label("folded_name"),
+        postgresql_ops={"folded_name": "text_pattern_ops"},
+    ),
+    sa.Index("ix_company_persons_code", "code", postgresql_where=sa.text("code IS NOT NULL")),
+)
+
+# Other entities an entity names: relation is predecessor, assignee or branch.
+company_links = sa.Table(
+    "company_links",
+    metadata,
+    sa.Column("company_id", sa.Text, sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("relation", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("code", sa.Text, nullable=True),
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Index("ix_company_links_code", "code", postgresql_where=sa.text("code IS NOT NULL")),
+)
+
+# A company's status and head as each import found them (field status or head), and when it vanished from a full
+# dump or came back (field presence: vanished, returned).
+company_history = sa.Table(
+    "company_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("company_id", sa.Text, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("field", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("import_id", sa.BigInteger, nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_company_history_company", "company_id", "id"),
 )

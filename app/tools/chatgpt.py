@@ -37,10 +37,12 @@ async def _fetch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             "id", f"unknown kind {kind!r}: ids look like " + ", ".join(f"{k}:<key>" for k in records.FETCH_KINDS)
         )
     if kind == "company":
-        try:
-            validate_edrpou(document_id.partition(":")[2].strip())
-        except EdrpouError as exc:
-            raise ToolInputError("id", str(exc)) from None
+        key = document_id.partition(":")[2].strip()
+        if not key.startswith("fop-"):
+            try:
+                validate_edrpou(key)
+            except EdrpouError as exc:
+                raise ToolInputError("id", str(exc)) from None
     return await run_get(
         lambda: records.fetch_document(
             ctx.db,
@@ -79,7 +81,7 @@ TOOLS = [
         name="fetch",
         title="Fetch a document",
         description="The full text of a result of `search` by its id (court:<doc id>, act:<registration number>, "
-        "article:<registration number>:<article>, bill:<number>, company:<EDRPOU>). Long texts come "
+        "article:<registration number>:<article>, bill:<number>, company:<EDRPOU or fop-id>). Long texts come "
         "in windows: call again with offset=metadata.next_offset.",
         input_schema=inputs(
             {"id": {"type": "string", "minLength": 3, "maxLength": 200}, "offset": OFFSET, "max_chars": MAX_CHARS},

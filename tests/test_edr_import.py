@@ -1,0 +1,286 @@
+"""The ЄДР importer: the official XML dumps (UO, FOP, FSU, zip, legacy) in windows-1251 or UTF-8, bad elements
+reported by number with the rest imported, --strict rolling back, re-imports updating, vanishing and keeping
+history, and flat memory while parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.corpus.edr.load import Counts, LoadResult, SourceError, StrictStop, load, xml_sources
+from app.corpus.edr.parse import read_elements
+from app.db import Database
+from tests.helpers_corpus import PublisherSite, call
+from tests.helpers_server import run_db
+
+FOUNDER_CODE = "00032129"  # a valid code of an entity that founds ALPHA
+
+
+def subject(
+    code: str, name: str, *, status: str = "зареєстровано", head: str = "ІВАНЕНКО ІВАН ІВАНОВИЧ", extra: str = ""
+) -> str:
+    return (
+        f"<SUBJECT><NAME>ТОВ «{name}»</NAME><EDRPOU>{code}</EDRPOU><STAN>{status}</STAN>"
+        "<ADDRESS>79000, Львівська обл., місто Львів, вулиця Зелена, 1</ADDRESS>"
+        "<REGISTRATION>12.03.2004; 1 070 102 0000 012345</REGISTRATION><AUTHORIZED_CAPITAL>1000,00</AUTHORIZED_CAPITAL>"
+        f"<SIGNERS><SIGNER>{head} - керівник</SIGNER><SIGNER>ПЕТРЕНКО ПЕТРО - підписант</SIGNER></SIGNERS>"
+        "<FOUNDERS><FOUNDER>ІВАНЕНКО ІВАН ІВАНОВИЧ, 79000, м. Львів, розмір частки - 600,00 грн.</FOUNDER>"
+        f"<FOUNDER>ТОВ «БЕТА, ГРУП», {FOUNDER_CODE}, 01001, м. Київ, розмір частки - 400,00 грн.</FOUNDER></FOUNDERS>"
+        "<BENEFICIARIES><BENEFICIARY>КІНЦЕВИЙ БЕНЕФІЦІАРНИЙ ВЛАСНИК (КОНТРОЛЕР) - ІВАНЕНКО ІВАН ІВАНОВИЧ, Україна, "
+        "тип бенефіціарного володіння: Прямий вирішальний вплив</BENEFICIARY></BENEFICIARIES>"
+        "<ACTIVITY_KINDS><ACTIVITY_KIND><CODE>62.01</CODE><NAME>Програмування</NAME><PRIMARY>так</PRIMARY>"
+        "</ACTIVITY_KIND></ACTIVITY_KINDS>"
+        "<EXCHANGE_DATA><EXCHANGE_ANSWER><TAX_PAYER_TYPE>платник ПДВ</TAX_PAYER_TYPE></EXCHANGE_ANSWER></EXCHANGE_DATA>"
+        f"{extra}</SUBJECT>\n"
+    )
+
+
+def write_dump(path: Path, subjects: list[str], encoding: str = "windows-1251") -> Path:
+    text = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n<DATA FORMAT_VERSION="1.0">\n' + "".join(subjects) + "</DATA>\n"
+    )
+    path.write_bytes(text.encode("cp1251" if encoding == "windows-1251" else "utf-8"))
+    return path
+
+
+def run_load(url: str, path: Path, *, strict: bool = False) -> tuple[Counts, LoadResult]:
+    async def go(db: Database) -> tuple[Counts, LoadResult]:
+        counts = Counts()
+        result = await asyncio.to_thread(load, db.url, xml_sources(path), counts, run_id=None, strict=strict)
+        return counts, result
+
+    return run_db(url, go)
+
+
+def rows(url: str, sql: str) -> list[dict[str, Any]]:
+    return run_db(url, lambda db: db.fetch_all(sql))
+
+
+def test_a_windows_1251_dump_loads_with_bad_elements_reported_by_number(empty_database: str, tmp_path: Path) -> None:
+    path = write_dump(
+        tmp_path / "UO_FULL_out.xml",
+        [
+            subject("14360570", "АЛЬФА"),
+            subject("14360571", "ПОГАНИЙ КОД"),
+            subject(FOUNDER_CODE, "БЕТА, ГРУП", status="щось нове"),
+        ],
+    )
+    counts, result = run_load(empty_database, path)
+    assert (counts.added, counts.updated, counts.bad) == (2, 0, 2)
+    assert result.kinds == ["uo"]
+    wheres = [f"{where}: {reason}" for where, reason in counts.problems]
+    assert "element 2 (line 4)" in wheres[0] and "the check digit of 14360571 should be 0" in wheres[0]
+    assert "element 3" in wheres[1] and "unknown status 'щось нове'; kept as published" in wheres[1]
+    company = rows(empty_database, "SELECT * FROM companies WHERE id = '14360570'")[0]
+    assert company["name"] == "ТОВ «АЛЬФА»" and company["status_code"] == "registered"
+    assert company["head"] == "ІВАНЕНКО ІВАН ІВАНОВИЧ" and company["region"] == "Львівська область"
+    assert company["kveds"] == ["62", "62.01"] and company["tax_registrations"] == [{"tax_payer_type": "платник ПДВ"}]
+    people = rows(
+        empty_database,
+        "SELECT role, name, code, share, share_percent, details FROM company_persons "
+        "WHERE company_id = '14360570' ORDER BY role, position",
+    )
+    assert [(p["role"], p["name"]) for p in people] == [
+        ("beneficiary", "ІВАНЕНКО ІВАН ІВАНОВИЧ"),
+        ("founder", "ІВАНЕНКО ІВАН ІВАНОВИЧ"),
+        ("founder", "ТОВ «БЕТА, ГРУП»"),
+        ("head", "ІВАНЕНКО ІВАН ІВАНОВИЧ"),
+        ("signer", "ПЕТРЕНКО ПЕТРО"),
+    ]
+    assert people[0]["details"].startswith("Прямий вирішальний вплив")
+    assert (people[2]["code"], float(people[2]["share"]), float(people[2]["share_percent"])) == (FOUNDER_CODE, 400, 40)
+    unknown = rows(empty_database, f"SELECT status, status_code FROM companies WHERE id = '{FOUNDER_CODE}'")
+    assert unknown == [{"status": "щось нове", "status_code": "unknown"}]
+
+
+def test_strict_stops_at_the_first_bad_element_and_writes_nothing(empty_database: str, tmp_path: Path) -> None:
+    path = write_dump(tmp_path / "UO_FULL_out.xml", [subject("14360570", "АЛЬФА"), subject("14360571", "ПОГАНИЙ")])
+    with pytest.raises(StrictStop, match=r"element 2 \(line 4\): EDRPOU '14360571'.*nothing was imported"):
+        run_load(empty_database, path, strict=True)
+    assert rows(empty_database, "SELECT count(*) AS n FROM companies") == [{"n": 0}]
+
+
+def test_a_newer_dump_updates_marks_vanished_and_keeps_history(empty_database: str, tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    first = write_dump(
+        tmp_path / "old" / "UO_FULL_out.xml", [subject("14360570", "АЛЬФА"), subject(FOUNDER_CODE, "БЕТА")]
+    )
+    counts, _ = run_load(empty_database, first)
+    assert counts.added == 2
+    again, _ = run_load(empty_database, first)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+    newer = write_dump(
+        tmp_path / "UO_FULL_out.xml",
+        [subject("14360570", "АЛЬФА", status="в стані припинення", head="КОВАЛЕНКО ОЛЕНА ПЕТРІВНА")],
+    )
+    counts, result = run_load(empty_database, newer)
+    assert (counts.added, counts.updated, counts.unchanged, result.vanished) == (0, 1, 0, 1)
+    history = rows(empty_database, "SELECT company_id, field, value FROM company_history ORDER BY id")
+    fields = {(h["company_id"], h["field"], h["value"]) for h in history}
+    assert ("14360570", "status", "зареєстровано") in fields
+    assert ("14360570", "status", "в стані припинення") in fields
+    assert ("14360570", "head", "КОВАЛЕНКО ОЛЕНА ПЕТРІВНА") in fields
+    assert (FOUNDER_CODE, "presence", "vanished") in fields
+    gone = rows(
+        empty_database, f"SELECT name, vanished_at IS NOT NULL AS vanished FROM companies WHERE id = '{FOUNDER_CODE}'"
+    )
+    assert gone == [{"name": "ТОВ «БЕТА»", "vanished": True}]
+    back, _ = run_load(empty_database, first)
+    assert back.updated == 2
+    assert rows(empty_database, "SELECT count(*) AS n FROM companies WHERE vanished_at IS NOT NULL") == [{"n": 0}]
+
+
+FOP = (
+    "<SUBJECT><NAME>ШЕВЧЕНКО ТАРАС ГРИГОРОВИЧ</NAME><STAN>зареєстровано</STAN>"
+    "<ADDRESS>01001, м. Київ, вулиця Хрещатик, 1</ADDRESS>"
+    "<REGISTRATION>09.03.2014; 2 070 000 0000 000001</REGISTRATION><FARMER>ні</FARMER></SUBJECT>\n"
+)
+LEGACY_UO = (
+    '<?xml version="1.0" encoding="windows-1251"?>\n<DATA><RECORD><NAME>ПРИВАТНЕ ПІДПРИЄМСТВО "СТАРЕ"</NAME>'
+    "<SHORT_NAME>ПП СТАРЕ</SHORT_NAME><EDRPOU>00032129</EDRPOU><ADDRESS>65000, Одеська обл., м. Одеса</ADDRESS>"
+    "<BOSS>ПОЛІЩУК ІРИНА</BOSS><KVED>46.90 Неспеціалізована оптова торгівля</KVED><STAN>припинено</STAN>"
+    "<FOUNDERS><FOUNDER>ПОЛІЩУК ІРИНА, розмір частки - 100,00 грн.</FOUNDER></FOUNDERS></RECORD></DATA>\n"
+)
+
+
+def test_fop_in_utf8_zip_and_legacy_dumps_are_detected(empty_database: str, tmp_path: Path) -> None:
+    fop = write_dump(tmp_path / "FOP_FULL_out.xml", [FOP], encoding="UTF-8")
+    archive = tmp_path / "fop.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(fop, "FOP_FULL_out.xml")
+    counts, result = run_load(empty_database, archive)
+    assert (counts.added, counts.bad, result.kinds) == (1, 0, ["fop"])
+    entrepreneur = rows(empty_database, "SELECT id, kind, edrpou, name, head, region FROM companies")
+    assert entrepreneur[0]["id"].startswith("fop-") and len(entrepreneur[0]["id"]) == 24
+    assert entrepreneur[0]["edrpou"] is None and entrepreneur[0]["region"] == "м. Київ"
+    again, _ = run_load(empty_database, fop)  # the same person, the same id, whatever the wrapping
+    assert (again.added, again.unchanged) == (0, 1)
+    found = call(empty_database, "search_persons", {"name": "шевченко тарас"})["results"]
+    assert [(r["role"], r["company"]["id"]) for r in found] == [("head", entrepreneur[0]["id"])]
+    record = call(empty_database, "get_company", {"edrpou": entrepreneur[0]["id"]})
+    assert record["kind_label"] == "фізична особа-підприємець" and record["details"]["farmer"] == "ні"
+
+    legacy = tmp_path / "15.1-EX_XML_EDR_UO.xml"
+    legacy.write_bytes(LEGACY_UO.encode("cp1251"))
+    counts, result = run_load(empty_database, legacy)
+    assert (counts.added, result.kinds) == (1, ["uo"])
+    old = rows(empty_database, "SELECT head, status_code, activities FROM companies WHERE id = '00032129'")
+    assert old == [
+        {
+            "head": "ПОЛІЩУК ІРИНА",
+            "status_code": "terminated",
+            "activities": [{"code": "46.90", "name": "Неспеціалізована оптова торгівля", "primary": True}],
+        }
+    ]
+    assert rows(empty_database, "SELECT count(*) AS n FROM companies WHERE vanished_at IS NULL") == [{"n": 2}]
+
+
+def test_malformed_xml_is_reported_and_the_rest_imported(empty_database: str, tmp_path: Path) -> None:
+    broken = subject("14360570", "АЛЬФА").replace("</STAN>", "")  # an unclosed element
+    path = write_dump(tmp_path / "UO_FULL_out.xml", [broken, subject(FOUNDER_CODE, "БЕТА")])
+    counts, _ = run_load(empty_database, path)
+    assert counts.bad >= 1 and any("malformed XML" in reason for _, reason in counts.problems)
+    assert {r["id"] for r in rows(empty_database, "SELECT id FROM companies")} >= {FOUNDER_CODE}
+
+
+def test_not_a_dump_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(SourceError, match="neither an XML file nor a zip archive"):
+        xml_sources(text)
+    with pytest.raises(SourceError, match="no such file"):
+        xml_sources(tmp_path / "missing.xml")
+
+
+def test_parsing_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "UO_FULL_out.xml"
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_edr.py"
+    subprocess.run(
+        [sys.executable, str(script), "--count", "6000", "--out", str(path)], check=True, capture_output=True
+    )
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        with path.open("rb") as stream:
+            count = sum(1 for parsed in read_elements(stream, "uo") if parsed.entity is not None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 6000
+    assert peak < size / 10, f"peak {peak} bytes for a {size}-byte file"
+
+
+def test_the_command_imports_a_zip_from_a_url_once_with_its_provenance(
+    cli: Any, empty_database: str, publisher: PublisherSite, tmp_path: Path
+) -> None:
+    dump_path = write_dump(tmp_path / "UO_FULL_out.xml", [subject("14360570", "АЛЬФА"), subject("14360571", "ПОГАНИЙ")])
+    with zipfile.ZipFile(publisher.root / "uo.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(dump_path, "UO_FULL_out.xml")
+    url = publisher.url("uo.zip")
+    env = {"DATABASE_URL": empty_database}
+    result = cli("import", "edr", url, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["added"], summary["bad"], summary["kinds"], summary["skipped"]) == (1, 1, ["uo"], False)
+    assert "uo.zip!UO_FULL_out.xml: element 2 (line 4): EDRPOU '14360571'" in result.stderr
+    again = cli("import", "edr", url, env=env)
+    assert again.returncode == 0 and "is unchanged since the last import" in again.stdout, again.stderr
+    runs = rows(
+        empty_database, "SELECT dataset, source, status, added, bad, etag, problems FROM data_imports ORDER BY id"
+    )
+    assert [(r["dataset"], r["source"], r["status"]) for r in runs] == [
+        ("edr", url, "succeeded"),
+        ("edr", url, "unchanged"),
+    ]
+    assert runs[0]["added"] == 1 and runs[0]["bad"] == 1 and runs[0]["etag"]
+    assert runs[0]["problems"][0]["where"].endswith("element 2 (line 4)")
+
+
+def test_the_command_with_strict_rolls_back_and_says_why(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    path = write_dump(tmp_path / "UO_FULL_out.xml", [subject("14360570", "АЛЬФА"), subject("14360571", "ПОГАНИЙ")])
+    env = {"DATABASE_URL": empty_database}
+    result = cli("import", "edr", str(path), "--strict", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "element 2 (line 4): EDRPOU '14360571'" in result.stderr and "nothing was imported" in result.stderr
+    assert rows(empty_database, "SELECT count(*) AS n FROM companies") == [{"n": 0}]
+    assert rows(empty_database, "SELECT status FROM data_imports") == [{"status": "rolled_back"}]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    refused = cli("import", "edr", str(notes), env=env)
+    assert refused.returncode == 1 and "neither an XML file nor a zip archive" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+FSU = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<DATA><SUBJECT><NAME>ГРОМАДСЬКА ОРГАНІЗАЦІЯ "ЗЕЛЕНИЙ ДІМ"</NAME>'
+    "<EDRPOU>14360570</EDRPOU><TYPE_SUBJECT>Громадська організація</TYPE_SUBJECT><STAN>зареєстровано</STAN>"
+    "<ADDRESS>Автономна Республіка Крим, м. Сімферополь</ADDRESS>"
+    "<BENEFICIARIES><BENEFICIARY>КІНЦЕВИЙ БЕНЕФІЦІАРНИЙ ВЛАСНИК ВІДСУТНІЙ</BENEFICIARY></BENEFICIARIES>"
+    "<BRANCHES><BRANCH><CODE>00032129</CODE><NAME>ОСЕРЕДОК</NAME><SIGNER>ПЕТРЕНКО ПЕТРО - керівник</SIGNER>"
+    "<CREATE_DATE>01.02.2020</CREATE_DATE></BRANCH></BRANCHES>"
+    "<ASSIGNEES><ASSIGNEE><NAME>НАСТУПНИК</NAME><CODE>1234567</CODE></ASSIGNEE></ASSIGNEES></SUBJECT></DATA>\n"
+)
+
+
+def test_an_association_is_told_from_its_elements_with_branches_and_notes() -> None:
+    parsed = list(read_elements(io.BytesIO(FSU.encode()), None))
+    entity = parsed[0].entity
+    assert entity is not None and entity.kind == "fsu" and entity.region == "Автономна Республіка Крим"
+    assert entity.details["type_subject"] == "Громадська організація"
+    assert entity.details["beneficiary_notes"] == ["КІНЦЕВИЙ БЕНЕФІЦІАРНИЙ ВЛАСНИК ВІДСУТНІЙ"]
+    assert not [p for p in entity.persons if p.role == "beneficiary"]
+    branch = next(link for link in entity.links if link.relation == "branch")
+    assert branch.code == "00032129"
+    assert branch.details == {"signer": "ПЕТРЕНКО ПЕТРО - керівник", "create_date": "01.02.2020"}
+    assignee = next(link for link in entity.links if link.relation == "assignee")
+    assert assignee.code is None and assignee.details == {"code_as_published": "1234567"}  # a bad check digit
+    assert [(p.role, p.name) for p in entity.persons] == [("branch_signer", "ПЕТРЕНКО ПЕТРО")]
