@@ -1,7 +1,7 @@
 """the state register (ЄДР): entities of three kinds, the people they name, links, history; the invented table goes
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-29 23:30:00
 
 The invented `companies` table (EDRPOU, name, address, head) is dropped and its demo rows with it; the register's
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
