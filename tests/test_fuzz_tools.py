@@ -459,6 +459,8 @@ BASE: dict[str, dict[str, Any]] = {
     "list_factions_and_committees": {"convocation": 9},
     "search_companies": {"query": "товариство", "limit": 2},
     "get_company": {"edrpou": COMPANIES[0]["edrpou"]},
+    "search_persons": {"name": "Гончар", "limit": 2},
+    "get_company_relations": {"edrpou": COMPANIES[0]["edrpou"], "depth": 2},
     "search": {"query": "аліменти"},
     "fetch": {"id": f"court:{DECISIONS[0]['doc_id']}", "max_chars": 500},
 }
