@@ -299,6 +299,18 @@ SETTINGS: tuple[Setting, ...] = (
         _int(0, 36500),
     ),
     Setting(
+        "SYNC_RADA_LAWS_CRON",
+        "",
+        "when legislation is re-imported from SYNC_RADA_LAWS_URL (crontab, UTC); unset: never",
+        _optional_cron,
+    ),
+    Setting(
+        "SYNC_RADA_LAWS_URL",
+        "https://data.rada.gov.ua",
+        "base URL (or mirror) of the Rada's open data that the legislation sync imports from",
+        _http_url,
+    ),
+    Setting(
         "ALLOWED_ORIGINS",
         "https://chatgpt.com,https://claude.ai,https://claude.com",
         "browser origins allowed on the MCP endpoints besides PUBLIC_URL's own",
@@ -383,6 +395,8 @@ class Settings:
     sync_rada_bills_cron: str
     sync_rada_bills_url: str
     audit_retention_days: int
+    sync_rada_laws_cron: str
+    sync_rada_laws_url: str
     allowed_origins: tuple[str, ...]
     trusted_proxies: tuple[str, ...]
     max_body_bytes: int

@@ -5,8 +5,8 @@
 Loads the demo corpus (app/demo/*.jsonl and app/demo/rada/) into a throw-away database (a temporary embedded
 PostgreSQL, or a scratch database on the server of DATABASE_URL) and runs a set of queries written the way
 people type them, in other inflections than the documents use, with other apostrophes and letter case.
-Relevant documents are decided from the demo data itself (categories, article numbers, activity codes, bill
-numbers), not by the search. Three configurations:
+Relevant documents are decided from the demo data itself (categories, activity codes, bill numbers), not by
+the search. Three configurations:
 
   simple   to_tsvector('simple', raw text) @@ websearch_to_tsquery('simple', query): the stock starting point
   folded   our index (folded text: case, apostrophes, ґ) with exact words from the query
@@ -37,16 +37,12 @@ from app.corpus.text import CONFIG, build_tsquery  # noqa: E402
 
 DEMO = ROOT / "app" / "demo"
 
-# kind, query, relevance predicate over the demo record (articles: (act, article) pairs)
+# kind, query, relevance predicate over the demo record
 Predicate = Callable[[dict[str, Any]], bool]
 
 
 def category(word: str) -> Predicate:
     return lambda r: word in (r.get("category") or "")
-
-
-def articles(*keys: str) -> Predicate:
-    return lambda r: f"{r['reg_number']}:{r['number']}" in keys
 
 
 def activity(code: str) -> Predicate:
@@ -73,18 +69,6 @@ QUERIES: list[tuple[str, str, Predicate]] = [
     ("court", "захист прав споживача неякісний товар", category("споживачів")),
     ("court", "договору підряду", category("підряду")),
     ("court", "РОЗІРВАННЯ ШЛЮБУ", category("розірвання шлюбу")),
-    ("article", "позовна давність", articles("435-IV:256", "435-IV:257")),
-    ("article", "поновлення на роботі", articles("322-VIII:235")),
-    ("article", "аліментів", articles("2947-III:183", "2947-III:192")),
-    ("article", "строк апеляційного оскарження", articles("1618-IV:354", "1798-XII:256")),
-    ("article", "обов’язок доказування", articles("1618-IV:81", "1798-XII:74", "2747-IV:77")),
-    ("article", "неустойка штраф пеня", articles("435-IV:549", "436-IV:230")),
-    ("article", "договір найму", articles("435-IV:759")),
-    ("article", "крадіжка", articles("2341-III:185")),
-    ("article", "керування в стані сп'яніння", articles("80731-10:130")),
-    ("article", "право власності", articles("254к/96-ВР:41", "435-IV:3")),
-    ("article", "запит на інформацію", articles("2939-VI:20")),
-    ("article", "персональні дані", articles("2297-VI:2", "2297-VI:11")),
     ("bill", "аліменти боржник", lambda r: r["number"] == "9033"),
     ("bill", "персональних даних", lambda r: r["number"] == "9041"),
     ("bill", "оренда землі", lambda r: r["number"] == "9077"),
@@ -102,11 +86,6 @@ TABLES = {
         "court_decisions",
         "doc_id::text",
         "case_number || ' ' || coalesce(category, '') || ' ' || court || ' ' || full_text",
-    ),
-    "article": (
-        "legislation_articles",
-        "reg_number || ':' || number",
-        "coalesce(heading, '') || ' ' || act_title || ' ' || text",
     ),
     "bill": (
         "bills",
@@ -128,16 +107,10 @@ def demo_records(kind: str) -> list[tuple[str, dict[str, Any]]]:
     if kind == "bill":  # the bills are in the Rada's official format
         bills = json.loads((DEMO / "rada" / "billinfo-skl9.json").read_text(encoding="utf-8"))
         return [(b["registrationNumber"], {"number": b["registrationNumber"]}) for b in bills]
-    file = {"court": "court_decisions", "article": "legislation", "company": "companies"}[kind]
+    file = {"court": "court_decisions", "company": "companies"}[kind]
     records = [
         json.loads(line) for line in (DEMO / f"{file}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    if kind == "article":
-        return [
-            (f"{r['reg_number']}:{a['number']}", {"reg_number": r["reg_number"], **a})
-            for r in records
-            for a in r["articles"]
-        ]
     key = {"court": "doc_id", "company": "edrpou"}[kind]
     return [(str(r[key]), r) for r in records]
 

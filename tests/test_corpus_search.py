@@ -156,17 +156,25 @@ def test_cursors_are_opaque_and_bound_to_their_search() -> None:
             decode_cursor(bad, "court", scope)
 
 
-def test_legislation_search_finds_articles_and_acts(database_url: str) -> None:
-    page = run(database_url, search.search_legislation, "позовної давності")
-    assert {(r["type"], r["reg_number"], r.get("number")) for r in page.results[:2]} == {
-        ("article", "435-IV", "257"),
-        ("article", "435-IV", "256"),
-    }
-    acts = run(database_url, search.search_legislation, "кодекс", kind="кодекс", status="ЧИННИЙ", limit=50)
-    assert acts.results and all(r["kind"] == "Кодекс" and r["status"] == "чинний" for r in acts.results)
-    # The act's title is part of every article, so "кодекс ... неустойка" finds article 549.
-    article = run(database_url, search.search_legislation, "цивільний кодекс неустойка")
-    assert ("435-IV", "549") in {(r["reg_number"], r.get("number")) for r in article.results}
+def test_legislation_search_filters_by_status_type_issuer_and_dates_in_words(database_url: str) -> None:
+    codes = run(database_url, search.search_legislation, "кодекс", status="ЧИННИЙ", act_type="кодекс", limit=50)
+    assert {r["nreg"] for r in codes.results} == {"435-15", "1618-15", "2747-15", "2947-14"}
+    assert all(r["status"] == "Чинний" and "Кодекс" in r["types"] and r["url"] for r in codes.results)
+    lost = run(database_url, search.search_legislation, "власність", status="втратив")
+    assert [(r["nreg"], r["status"]) for r in lost.results] == [("1001-12", "Втратив чинність")]
+    cabinet = run(database_url, search.search_legislation, "карантину", issuer="кабінет міністрів")
+    assert [r["nreg"] for r in cabinet.results] == ["1099-2020-п"]
+    assert run(database_url, search.search_legislation, "карантину", issuer="верховна рада").results == []
+    dated = run(
+        database_url, search.search_legislation, "кодекс", date_from=dt.date(2004, 1, 1), date_to=dt.date(2005, 12, 31)
+    )
+    assert {r["nreg"] for r in dated.results} == {"1618-15", "2747-15"}
+
+
+def test_articles_of_current_editions_are_searched_for_chatgpt(database_url: str) -> None:
+    found = run(database_url, search.search_articles, "позовної давності")
+    assert {(r["nreg"], r["number"]) for r in found[:2]} == {("435-15", "256"), ("435-15", "257")}
+    assert all(r["url"].startswith("https://zakon.rada.gov.ua/laws/show/435-15/ed") for r in found)
 
 
 def test_bills_search(database_url: str) -> None:
@@ -202,7 +210,7 @@ def _objects(url: str) -> dict[str, Any]:
 def test_corpus_migration_upgrades_downgrades_and_upgrades(make_database: Callable[..., str]) -> None:
     url = make_database("sl_corpus_migration")
     upgrade(url, "0002")
-    corpus = {"court_decisions", "legislative_acts", "legislation_articles", "bills", "companies"}
+    corpus = {"court_decisions", "legislative_acts", "bills", "companies"}
     up = _objects(url)
     assert corpus <= up["tables"] and up["config"] == 1 and up["function"] == 1
     run_db(url, load_demo_corpus)  # the JSON Lines demo files: the official formats' tables come in later revisions

@@ -35,27 +35,21 @@ FUZZ = settings(
     print_blob=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-KINDS = ["court_decisions", "legislation"]
+KINDS = ["court_decisions"]
 
 # Generated keys live apart from the demo corpus's, so each example can clear what the last one wrote.
 DOC_ID_BASE = 10**12
-KEY_PREFIX = "FZ-"
 CLEAR = {
     "court_decisions": f"DELETE FROM court_decisions WHERE doc_id >= {DOC_ID_BASE}",
-    "legislation": f"DELETE FROM legislative_acts WHERE reg_number LIKE '{KEY_PREFIX}%%'",
 }
 # What to read back per kind: the key, and one text field to check the last valid line won.
 READ_BACK = {
     "court_decisions": f"SELECT doc_id AS key, full_text AS value FROM court_decisions WHERE doc_id >= {DOC_ID_BASE}",
-    "legislation": f"SELECT reg_number AS key, title AS value FROM legislative_acts WHERE reg_number LIKE "
-    f"'{KEY_PREFIX}%%'",
 }
-KEY_FIELD = {"court_decisions": "doc_id", "legislation": "reg_number"}
-VALUE_FIELD = {"court_decisions": "text", "legislation": "title"}
+KEY_FIELD = {"court_decisions": "doc_id"}
+VALUE_FIELD = {"court_decisions": "text"}
 TABLES = {
     "court_decisions": "doc_id",
-    "legislative_acts": "reg_number",
-    "legislation_articles": "reg_number, number",
 }
 
 
@@ -98,20 +92,6 @@ def valid_record(kind: str, n: int) -> st.SearchStrategy[dict[str, Any]]:
             "demo": st.just(False),
             "unknown_field": st.integers(),
         }
-    else:
-        articles = st.lists(
-            st.fixed_dictionaries({"number": _word, "text": _word}, optional={"heading": _word}),
-            max_size=3,
-            unique_by=lambda a: a["number"].strip(),
-        )
-        required = {"reg_number": st.just(f"{KEY_PREFIX}{n}"), "title": _word, "kind": _word, "status": _word}
-        optional = {
-            "adopted_on": _date,
-            "effective_on": _date,
-            "text": _word,
-            "articles": articles,
-            "source_url": st.just(f"http://example.org/{n}"),
-        }
     return st.fixed_dictionaries(required, optional=optional)
 
 
@@ -129,24 +109,6 @@ WRONG: dict[str, dict[str, list[Any]]] = {
         "judge": [5, "x" * 501, "\x00"],
         "source_url": ["ftp://x", "javascript:alert(1)", 5, "http://"],
         "demo": ["yes", 1, None],
-    },
-    "legislation": {
-        "reg_number": [None, 5, "x" * 101, "\x00"],
-        "title": [None, "", 1],
-        "kind": [None],
-        "status": [None, 1, "\ud800"],
-        "adopted_on": ["2023-02-29", 5],
-        "text": [5, "\x00"],
-        "source_url": ["nope"],
-        "demo": ["true"],
-        "articles": [
-            "x",
-            [5],
-            [{"number": "1"}],
-            [{"number": "1", "text": "a"}, {"number": "1", "text": "b"}],
-            [{"number": 1, "text": "a"}],
-            [{"number": "1", "text": "a\x00"}],
-        ],
     },
 }
 

@@ -35,7 +35,8 @@ def assert_error(r: httpx2.Response, status: int, code: str, field: str) -> None
         ("search_court_cases", {"query": "a\x00b"}, "query"),
         ("search_court_cases", {"query": "суд", "court": "Верховний\x00"}, "court"),
         ("get_case_decisions", {"case_number": "\x00"}, "case_number"),
-        ("get_legislation", {"reg_number": "435-IV\ud800"}, "reg_number"),
+        ("get_legislation", {"act": "435-15\ud800"}, "act"),
+        ("resolve_citations", {"text": "ст. 625 ЦК\x00"}, "text"),
         ("get_bill", {"number": "x\udfff"}, "number"),
         ("search_bills", {"query": "\udc00\ud800"}, "query"),
         ("search", {"query": "a\x00b"}, "query"),
@@ -79,7 +80,7 @@ def test_fetch_court_ids_are_ascii_digits(http: httpx2.Client, auth: dict[str, s
 
 # fetch answered 404 naming reg_number, article, number or edrpou: arguments of other tools, not of fetch.
 @pytest.mark.parametrize(
-    "document_id", ["article:435-IV:", "article::", "article:435-IV:99999", "act:nope", "bill:nope", "company:00000000"]
+    "document_id", ["article:435-15:", "article::", "article:435-15:99999", "act:nope", "bill:nope", "company:00000000"]
 )
 def test_fetch_not_found_names_its_own_argument(http: httpx2.Client, auth: dict[str, str], document_id: str) -> None:
     assert_error(post(http, auth, "fetch", {"id": document_id}), 404, "not_found", "id")

@@ -48,9 +48,11 @@ def _demo(kind: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-DECISIONS, ACTS = (_demo(k) for k in ("court_decisions", "legislation"))
+DECISIONS = _demo("court_decisions")
 with DEMO_DUMP.open("rb") as _dump:
     COMPANIES = [{"edrpou": p.entity.edrpou} for p in read_elements(_dump, "uo") if p.entity is not None]
+# The demo legislation mirror (app/demo/rada-laws): its registration numbers.
+ACTS = ["435-15", "254к/96-вр", "1618-15", "2747-15", "1023-12", "1001-12"]
 # The demo's bills, in the Rada's official full format.
 BILLS = [
     {"number": b["registrationNumber"]}
@@ -131,7 +133,7 @@ NASTY = [
     "court:99999999999999999999999",
     "court: 1",
     "company:00000000",
-    "article:435-IV:",
+    "article:435-15:",
     "2023-02-30",
     "0000-01-01",
     "9999-12-31",
@@ -178,7 +180,10 @@ INTERESTING: dict[str, list[Any]] = {
     "court": [*sorted({d["court"] for d in DECISIONS}), "Верховний", "суд"],
     "case_number": [d["case_number"] for d in DECISIONS[:8]] + ["910/4312/23", " 757/31452/23-ц "],
     "doc_id": [d["doc_id"] for d in DECISIONS[:8]],
-    "reg_number": [a["reg_number"] for a in ACTS[:8]] + ["254К/96-вр", "435-iv"],
+    "act": [*ACTS, "254К/96-ВР", "ЦК", "ЦК України", "Конституція", "Цивільний кодекс", "КУпАП"],
+    "reg_number": ["435-15", "254К/96-вр"],
+    "text": ["ст. 625 ЦК України", "частини другої статті 16 ЦПК", "п. 3 ч. 1 ст. 284 КАС", "ст. 99999 ЦК"],
+    "as_of_date": ["2021-03-01", "1990-01-01", "2099-12-31"],
     "article": ["1", "625", "16-1", "ст. 625", "Стаття 55", "ст.", "0"],
     "number": [b["number"] for b in BILLS[:8]] + ["9140-Д"],
     "edrpou": [c["edrpou"] for c in COMPANIES[:8]] + ["14360570", "14360571", "00000000"],
@@ -192,8 +197,8 @@ INTERESTING: dict[str, list[Any]] = {
     "committee": ["бюджету", "правової політики"],
     "faction": ["Слуга народу", "Голос"],
     "id": [f"court:{d['doc_id']}" for d in DECISIONS[:4]]
-    + [f"act:{a['reg_number']}" for a in ACTS[:3]]
-    + ["article:435-IV:625", "article:254к/96-ВР:55", "article:435-IV:99999", "act:nope"]
+    + [f"act:{a}" for a in ACTS[:3]]
+    + ["article:435-15:625", "article:254к/96-вр:55", "article:435-15:99999", "act:nope"]
     + [f"bill:{b['number']}" for b in BILLS[:3]]
     + [f"company:{c['edrpou']}" for c in COMPANIES[:3]],
 }
@@ -296,7 +301,7 @@ def _string(name: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if name == "id":  # kind:key, with every kind and keys real, altered or nonsense
         kinds = st.sampled_from(["court", "act", "article", "bill", "company", "Court", "judgment", "", " court"])
         keys = st.one_of(
-            st.sampled_from([str(v) for k in ("doc_id", "reg_number", "number", "edrpou") for v in INTERESTING[k]]),
+            st.sampled_from([str(v) for k in ("doc_id", "act", "number", "edrpou") for v in INTERESTING[k]]),
             st.sampled_from(NASTY),
             st.text(max_size=12),
         )
@@ -449,9 +454,12 @@ BASE: dict[str, dict[str, Any]] = {
     "search_court_cases": {"query": "договір поставки", "limit": 2},
     "get_court_decision": {"doc_id": DECISIONS[0]["doc_id"], "max_chars": 600},
     "get_case_decisions": {"case_number": DECISIONS[0]["case_number"]},
-    "search_legislation": {"query": "позовна давність", "limit": 2},
-    "get_legislation": {"reg_number": "435-IV", "max_chars": 500},
-    "get_legislation_article": {"reg_number": "435-IV", "article": "625"},
+    "search_legislation": {"query": "кодекс", "limit": 2},
+    "get_legislation": {"act": "435-15"},
+    "get_legislation_article": {"act": "ЦК", "article": "625", "as_of_date": "2021-03-01"},
+    "list_legislation_editions": {"act": "ЦК"},
+    "get_article_history": {"act": "ЦК", "article": "625"},
+    "resolve_citations": {"text": "ст. 625 ЦК України та ч. 2 ст. 16 ЦПК"},
     "search_bills": {"query": "закон", "limit": 2},
     "get_bill": {"number": BILLS[0]["number"]},
     "search_deputies": {"query": "Стефанчук", "limit": 2},
@@ -516,12 +524,13 @@ MCP_SAMPLE: list[tuple[str, Any]] = [
     ("get_court_decision", {"doc_id": 10**20}),
     ("get_court_decision", {"doc_id": DECISIONS[0]["doc_id"], "offset": 3.0}),
     ("get_case_decisions", {"case_number": "\x00"}),
-    ("get_legislation", {"reg_number": "\ud800"}),
-    ("get_legislation_article", {"reg_number": "435-IV", "article": "' OR 1=1 --"}),
+    ("get_legislation", {"act": "\ud800"}),
+    ("get_legislation_article", {"act": "435-15", "article": "' OR 1=1 --"}),
+    ("resolve_citations", {"text": "ст. 625 ЦК\x00"}),
     ("get_company", {"edrpou": "1436057\n"}),
     ("search", {"query": "'; DROP TABLE court_decisions; --"}),
     ("fetch", {"id": "court:²"}),
-    ("fetch", {"id": "article:435-IV:"}),
+    ("fetch", {"id": "article:435-15:"}),
     ("fetch", {"id": "company:abc"}),
     ("search_court_cases", {"query": "суд", "\ud800": 1}),
     ("search_bills", ["not", "an", "object"]),

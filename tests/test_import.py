@@ -126,36 +126,20 @@ def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, empty_database: 
 
 
 def test_reimport_is_idempotent(cli: Any, empty_database: str, tmp_path: Path) -> None:
-    act = {
-        "reg_number": "999-IX",
-        "title": "Про перевірку імпорту",
-        "kind": "Закон",
-        "status": "чинний",
-        "adopted_on": "2023-01-10",
-        "articles": [
-            {"number": "1", "heading": "Мета", "text": "Перша стаття."},
-            {"number": "2", "text": "Друга стаття."},
-        ],
+    company = {
+        "edrpou": "14360570",
+        "name": "ТОВ «Перевірка імпорту»",
+        "status": "зареєстровано",
+        "activities": [{"code": "62.01", "name": "Комп'ютерне програмування", "primary": True}],
     }
-    path = write_lines(tmp_path / "acts.jsonl", [act, {**act, "reg_number": "1000-IX", "title": "Про друге"}])
-    snapshot = (
-        "SELECT a.reg_number, a.title, a.search::text AS s, ar.number, ar.position, ar.text, ar.act_title "
-        "FROM legislative_acts a JOIN legislation_articles ar USING (reg_number) ORDER BY 1, 5"
-    )
-    first = json.loads(import_cli(cli, empty_database, "legislation", str(path), "--json").stdout)
+    path = write_lines(tmp_path / "companies.jsonl", [company, {**company, "edrpou": "14360587", "name": "Друге"}])
+    snapshot = "SELECT edrpou, name, search::text AS s, activities FROM companies ORDER BY 1"
+    first = json.loads(import_cli(cli, empty_database, "companies", str(path), "--json").stdout)
     before = rows(empty_database, snapshot)
-    second = json.loads(import_cli(cli, empty_database, "legislation", str(path), "--json").stdout)
-    assert (first["inserted"], first["updated"], first["articles"]) == (2, 0, 4)
-    assert (second["inserted"], second["updated"], second["articles"]) == (0, 2, 4)
-    assert rows(empty_database, snapshot) == before and len(before) == 4
-
-    # The file's articles replace the act's: one dropped from the file disappears from the database.
-    shorter = {**act, "title": "Про перевірку імпорту (нова редакція)", "articles": act["articles"][:1]}
-    write_lines(path, [shorter])
-    assert import_cli(cli, empty_database, "legislation", str(path)).returncode == 0
-    assert rows(empty_database, "SELECT number, act_title FROM legislation_articles WHERE reg_number = '999-IX'") == [
-        {"number": "1", "act_title": "Про перевірку імпорту (нова редакція)"}
-    ]
+    second = json.loads(import_cli(cli, empty_database, "companies", str(path), "--json").stdout)
+    assert (first["inserted"], first["updated"]) == (2, 0)
+    assert (second["inserted"], second["updated"]) == (0, 2)
+    assert rows(empty_database, snapshot) == before and len(before) == 2
 
 
 def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(
@@ -181,42 +165,6 @@ def test_strict_stops_at_the_first_bad_line_and_rolls_everything_back(
     result = import_cli(cli, empty_database, "court_decisions", str(path), "--batch-size", "5", "--json")
     assert json.loads(result.stdout)["imported"] == 48
     assert rows(empty_database, "SELECT count(*) AS n FROM court_decisions") == [{"n": 48}]
-
-
-def test_a_line_the_database_rejects_is_reported_and_the_rest_kept(
-    cli: Any, empty_database: str, tmp_path: Path
-) -> None:
-    # Registration numbers are unique regardless of letter case; the checks cannot see the clash, the database can.
-    act = {
-        "reg_number": "254к/96-ВР",
-        "title": "Конституція",
-        "kind": "Конституція",
-        "status": "чинний",
-        "articles": [{"number": "1", "text": "Текст."}],
-    }
-    clash = {**act, "reg_number": "254К/96-вр", "articles": [{"number": "9", "text": "Інший."}]}
-    other = {**act, "reg_number": "1-I", "title": "Інший акт"}
-    path = write_lines(tmp_path / "acts.jsonl", [act, clash, other])
-    result = import_cli(cli, empty_database, "legislation", str(path), "--json")
-    summary = json.loads(result.stdout)
-    assert result.returncode == 0
-    assert summary["imported"] == 2 and summary["skipped"] == 1
-    assert summary["errors"][0]["line"] == 2
-    assert summary["errors"][0]["error"].startswith("rejected by the database: duplicate key value")
-    assert rows(empty_database, "SELECT reg_number, number FROM legislation_articles ORDER BY 1") == [
-        {"reg_number": "1-I", "number": "1"},
-        {"reg_number": "254к/96-ВР", "number": "1"},
-    ]
-
-    strict = import_cli(
-        cli,
-        empty_database,
-        "legislation",
-        str(write_lines(tmp_path / "b.jsonl", [{**other, "reg_number": "2-I"}, clash])),
-        "--strict",
-    )
-    assert strict.returncode == 1 and ":2: rejected by the database" in strict.stderr
-    assert rows(empty_database, "SELECT count(*) AS n FROM legislative_acts") == [{"n": 2}]
 
 
 def test_cli_usage_and_failures(cli: Any, empty_database: str, tmp_path: Path) -> None:
@@ -288,13 +236,13 @@ def test_bootstrap_loads_the_demo_corpus_only_into_an_empty_corpus(cli: Any, emp
     assert payload["demo_corpus_loaded"] is True
     assert payload["demo_corpus"] == {
         "court_decisions": 39,
-        "legislation": 20,
+        "legislation": 11,
         "deputies": 462,
         "bills": 21,
         "edr": 30,
     }
     counts = run_db(empty_database, corpus_counts)
-    assert counts == {"court_decisions": 39, "legislation": 20, "bills": 21}
+    assert counts == {"court_decisions": 39, "legislation": 11, "bills": 21}
     assert rows(empty_database, "SELECT count(*) AS n, bool_and(demo) AS all_demo FROM companies") == [
         {"n": 30, "all_demo": True}
     ]

@@ -24,6 +24,9 @@ LEGAL_TOOLS = [
     "search_legislation",
     "get_legislation",
     "get_legislation_article",
+    "list_legislation_editions",
+    "get_article_history",
+    "resolve_citations",
     "search_bills",
     "get_bill",
     "search_deputies",
@@ -130,21 +133,6 @@ def test_get_case_decisions_lists_every_instance(database_url: str) -> None:
 # ---- legislation, companies (bills: test_rada_tools.py) ----------------------------------------------
 
 
-def test_search_and_get_legislation(database_url: str) -> None:
-    page = checked(database_url, "search_legislation", {"query": "аліменти", "kind": "Кодекс"})
-    assert {(r["reg_number"], r.get("number")) for r in page["results"]} >= {("2947-III", "183"), ("2947-III", "192")}
-    act = checked(database_url, "get_legislation", {"reg_number": "254К/96-вр"})  # any letter case
-    assert act["reg_number"] == "254к/96-ВР" and act["title"] == "Конституція України"
-    assert [a["number"] for a in act["articles"]] == ["1", "3", "8", "21", "41", "43", "55", "124"]
-    assert act["url"] == "https://zakon.rada.gov.ua/laws/show/254к/96-ВР"
-    assert act["text"].startswith("Демонстраційний переказ")
-
-    article = checked(database_url, "get_legislation_article", {"reg_number": "435-IV", "article": "ст. 625"})
-    assert article["number"] == "625" and article["heading"].startswith("Відповідальність за порушення")
-    assert (article["previous_number"], article["next_number"]) == ("549", "712")
-    assert "три проценти річних" in article["text"]
-
-
 def test_search_and_get_companies(database_url: str) -> None:
     page = checked(database_url, "search_companies", {"query": "світанок", "status": "зареєстровано"})
     assert len(page["results"]) == 2
@@ -161,15 +149,19 @@ def test_search_and_fetch_across_every_kind(database_url: str) -> None:
     assert {r["id"].split(":")[0] for r in results} >= {"court", "article", "bill"}
     assert all(set(r) == {"id", "title", "url"} and r["url"] for r in results)
     code = company_code(database_url)
-    for document_id in [results[0]["id"], "act:435-IV", "article:254к/96-ВР:55", "bill:9033", f"company:{code}"]:
+    for document_id in [results[0]["id"], "act:435-15", "article:254к/96-вр:55", "bill:9033", f"company:{code}"]:
         doc = checked(database_url, "fetch", {"id": document_id})
         assert doc["id"] == document_id and doc["title"] and doc["text"] and doc["url"].startswith("https://")
         assert doc["metadata"]["demo"] is True and doc["metadata"]["kind"] == document_id.split(":")[0]
         assert doc["text"].startswith("Демонстраційні дані")
-    act = checked(database_url, "fetch", {"id": "act:435-IV", "max_chars": 1000})
+    act = checked(database_url, "fetch", {"id": "act:ЦК", "max_chars": 500})
+    assert act["id"] == "act:ЦК" and act["url"] == "https://zakon.rada.gov.ua/laws/show/435-15"
     assert act["metadata"]["truncated"] is True and act["metadata"]["next_offset"]
-    rest = checked(database_url, "fetch", {"id": "act:435-IV", "offset": act["metadata"]["next_offset"]})
-    assert "Стаття 1216." in rest["text"]
+    rest = checked(database_url, "fetch", {"id": "act:ЦК", "offset": act["metadata"]["next_offset"]})
+    assert "Стаття 625. Відповідальність за порушення грошового зобов'язання" in rest["text"]
+    article = checked(database_url, "fetch", {"id": "article:435-15:16-1"})
+    assert article["url"] == "https://zakon.rada.gov.ua/laws/show/435-15/ed20220315"
+    assert article["title"].startswith("Цивільний кодекс України, стаття 16¹.")
 
 
 # ---- bad input -----------------------------------------------------------------------------------------
@@ -195,9 +187,23 @@ BAD_INPUTS = [
     ("get_court_decision", {"doc_id": 95376444, "offset": -1}, "offset"),
     ("get_case_decisions", {"case_number": " "}, "case_number"),
     ("search_legislation", {"query": "закон", "limit": 100}, "limit"),
-    ("get_legislation", {"reg_number": "0000-XX"}, "reg_number"),
-    ("get_legislation_article", {"reg_number": "435-IV", "article": "99999"}, "article"),
-    ("get_legislation_article", {"reg_number": "435-IV"}, "article"),
+    ("search_legislation", {"query": "закон", "date_from": "2024-01-01", "date_to": "2023-01-01"}, "date_to"),
+    ("get_legislation", {"act": "0000-XX"}, "act"),
+    ("get_legislation", {}, "act"),
+    ("get_legislation_article", {"act": "435-15", "article": "99999"}, "article"),
+    ("get_legislation_article", {"act": "435-15"}, "article"),
+    ("get_legislation_article", {"act": "ЦК", "article": "625", "as_of_date": "1990-01-01"}, "as_of_date"),
+    ("get_legislation_article", {"act": "ЦК", "article": "625", "as_of_date": "2021-02-30"}, "as_of_date"),
+    ("list_legislation_editions", {"act": "Кодекс про неіснуюче"}, "act"),
+    ("get_article_history", {"act": "ЦК", "article": "9999"}, "article"),
+    (
+        "get_article_history",
+        {"act": "ЦК", "article": "625", "from_date": "2022-01-01", "to_date": "2021-01-01"},
+        "to_date",
+    ),
+    ("get_article_history", {"act": "ЦК", "article": "625", "from_date": "1990-01-01"}, "from_date"),
+    ("resolve_citations", {"text": ""}, "text"),
+    ("resolve_citations", {"text": "ст. 1 ЦК", "as_of_date": "вчора"}, "as_of_date"),
     ("search_bills", {"query": "закон", "date_from": "2023-13-01"}, "date_from"),
     ("get_bill", {"number": "0"}, "number"),
     ("search_companies", {"query": ""}, "query"),
@@ -212,7 +218,7 @@ BAD_INPUTS = [
     ("fetch", {"id": "court:abc"}, "id"),
     ("fetch", {"id": "court:1"}, "id"),
     ("fetch", {"id": "company:12345678x"}, "id"),
-    ("fetch", {"id": "article:435-IV:99999"}, "id"),  # fetch names its own argument
+    ("fetch", {"id": "article:435-15:99999"}, "id"),  # fetch names its own argument
 ]
 
 
@@ -241,9 +247,12 @@ def example_calls(database_url: str) -> list[tuple[str, dict[str, Any]]]:
         ("search_court_cases", {"query": "поновлення на роботі", "limit": 3}),
         ("get_court_decision", {"doc_id": doc_id, "max_chars": 600}),
         ("get_case_decisions", {"case_number": "910/4312/23"}),
-        ("search_legislation", {"query": "позовна давність"}),
-        ("get_legislation", {"reg_number": "435-IV"}),
-        ("get_legislation_article", {"reg_number": "435-IV", "article": "257"}),
+        ("search_legislation", {"query": "цивільний кодекс"}),
+        ("get_legislation", {"act": "435-15"}),
+        ("get_legislation_article", {"act": "ЦК", "article": "257", "as_of_date": "2021-03-01"}),
+        ("list_legislation_editions", {"act": "ЦК"}),
+        ("get_article_history", {"act": "ЦК", "article": "625"}),
+        ("resolve_citations", {"text": "відповідно до ст. 625 ЦК України"}),
         ("search_bills", {"query": "оренда землі"}),
         ("get_bill", {"number": "9077"}),
         ("search_deputies", {"query": "Стефанчук"}),
@@ -319,6 +328,9 @@ NUMBERS = {
     "Eighteen": 18,
     "Nineteen": 19,
     "Twenty": 20,
+    "Twenty-one": 21,
+    "Twenty-two": 22,
+    "Twenty-three": 23,
 }
 
 

@@ -88,8 +88,6 @@ async def _import_jsonl(ctx: Context) -> Result:
         f"imported {summary.imported} {kind.label} from {path} in {summary.seconds:.1f} s: "
         f"{summary.inserted} new, {summary.updated} updated, {summary.skipped} bad lines skipped"
     )
-    if kind.name == "legislation":
-        text += f"; {summary.articles} articles"
     return summary.as_dict(), text
 
 
@@ -97,17 +95,19 @@ def official_imports() -> list[ImportCommand]:
     """The official datasets' import sub-commands; each family's module lists its own `IMPORTS`."""
     # Family modules are imported here, not at the top: they build on ImportCommand from this module.
     from app.corpus.edr.commands import IMPORTS as EDR
+    from app.corpus.laws import commands as laws
     from app.corpus.rada.commands import IMPORTS as RADA
 
-    return [*RADA, *EDR]
+    return [*RADA, *laws.IMPORTS, *EDR]
 
 
 def demo_loaders() -> list[DemoLoader]:
     """Each family's demo loader (its generated official-format files through its importer), for `bootstrap`."""
     from app.corpus.edr.demo import load_demo_register
+    from app.corpus.laws import commands as laws
     from app.corpus.rada.commands import DEMO_LOADERS as RADA
 
-    return [*RADA, load_demo_register]
+    return [*RADA, laws.load_demo, load_demo_register]
 
 
 def _import_table() -> dict[str, ImportCommand]:

@@ -3,7 +3,7 @@
 Each kind has one record schema (documented in the README). A bad line is reported with its number and
 skipped; in strict mode the first bad line stops the import and everything it wrote is rolled back, since
 the whole import then runs in one transaction. Re-importing a file changes nothing: rows are upserted by
-their natural key (and an act's articles are replaced by the file's).
+their natural key.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from app.db import Connection, Database
-from app.db.tables import court_decisions, legislation_articles, legislative_acts
+from app.db.tables import court_decisions
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 MAX_ERRORS_KEPT = 100
@@ -197,43 +197,6 @@ def parse_court_decision(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_act(record: dict[str, Any]) -> dict[str, Any]:
-    articles_in = record.get("articles", [])
-    if not isinstance(articles_in, list):
-        raise LineError("articles: must be a list")
-    articles = []
-    seen: set[str] = set()
-    for index, item in enumerate(articles_in):
-        if not isinstance(item, dict):
-            raise LineError(f"articles[{index}]: must be an object")
-        try:
-            number = _text(item, "number", max_length=50) or ""
-            article = {
-                "number": number,
-                "position": index + 1,
-                "heading": _text(item, "heading", required=False, max_length=2000),
-                "text": _long_text(item, "text"),
-            }
-        except LineError as exc:
-            raise LineError(f"articles[{index}].{exc}") from None
-        if number in seen:
-            raise LineError(f"articles[{index}].number: article {number} appears twice")
-        seen.add(number)
-        articles.append(article)
-    return {
-        "reg_number": _text(record, "reg_number", max_length=100),
-        "title": _text(record, "title", max_length=2000),
-        "kind": _text(record, "kind", max_length=200),
-        "adopted_on": _date(record, "adopted_on", required=False),
-        "effective_on": _date(record, "effective_on", required=False),
-        "status": _text(record, "status", max_length=200),
-        "text": _long_text(record, "text", required=False),
-        "source_url": _url(record, "source_url"),
-        "demo": _bool(record, "demo"),
-        "articles": articles,
-    }
-
-
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -255,7 +218,6 @@ KINDS: dict[str, Kind] = {
             parse_court_decision,
             "court_decisions.jsonl",
         ),
-        Kind("legislation", "legislative acts", legislative_acts, "reg_number", parse_act, "legislation.jsonl"),
     )
 }
 
@@ -276,17 +238,7 @@ async def _upsert(conn: Connection, kind: Kind, rows: list[dict[str, Any]]) -> t
     )
     result = await conn.fetch_all(upsert)
     inserted = sum(1 for r in result if r["inserted"])
-    articles = 0
-    if kind.name == "legislation":
-        keys = [row["reg_number"] for row in rows]
-        await conn.execute(sa.delete(legislation_articles).where(legislation_articles.c.reg_number.in_(keys)))
-        pending = [
-            {**a, "reg_number": row["reg_number"], "act_title": row["title"]} for row in rows for a in row["articles"]
-        ]
-        for start in range(0, len(pending), 500):
-            await conn.execute(insert(legislation_articles).values(pending[start : start + 500]))
-        articles = len(pending)
-    return inserted, len(result) - inserted, articles
+    return inserted, len(result) - inserted, 0
 
 
 def _db_message(exc: psycopg2.Error) -> str:
@@ -451,8 +403,6 @@ async def import_file(
     if summary.imported:
         # Fresh statistics: search picks its plan from the planner's estimate of how many rows match.
         await db.execute(f"ANALYZE {kind.table.name}")
-        if kind.name == "legislation":
-            await db.execute("ANALYZE legislation_articles")
     summary.seconds = time.monotonic() - started
     if progress is not None:
         progress.finish(summary.lines)

@@ -10,9 +10,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from app.corpus.text import fold
 from app.db import Database
 
 DEFAULT_MAX_CHARS = 20000
@@ -34,10 +32,6 @@ class RecordNotFound(LookupError):
 
 def court_url(row: dict[str, Any]) -> str:
     return row.get("source_url") or f"https://reyestr.court.gov.ua/Review/{row['doc_id']}"
-
-
-def act_url(row: dict[str, Any]) -> str:
-    return row.get("source_url") or f"https://zakon.rada.gov.ua/laws/show/{quote(row['reg_number'], safe='/')}"
 
 
 def court_title(row: dict[str, Any]) -> str:
@@ -93,7 +87,7 @@ def _court_date(value: Any) -> str:
 
 
 def act_title(row: dict[str, Any]) -> str:
-    return f"{row['title']} ({row['reg_number']})"
+    return f"{row['title']} ({row['nreg']})"
 
 
 def bill_title(row: dict[str, Any]) -> str:
@@ -165,67 +159,6 @@ async def get_case_decisions(db: Database, case_number: str) -> list[dict[str, A
     return [_dates(r) for r in rows]
 
 
-# ---- legislation --------------------------------------------------------------------------------
-
-_ACT_COLUMNS = "reg_number, title, kind, adopted_on, effective_on, status, source_url, demo"
-
-
-async def _act_row(db: Database, reg_number: str, columns: str = _ACT_COLUMNS) -> dict[str, Any]:
-    row = await db.fetch_one(
-        f"SELECT {columns} FROM legislative_acts WHERE secondlayer_fold(reg_number) = %(key)s",
-        {"key": fold(reg_number.strip())},
-    )
-    if row is None:
-        raise RecordNotFound("reg_number", f"no act with registration number {reg_number}")
-    return row
-
-
-async def get_legislation(
-    db: Database, reg_number: str, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
-) -> dict[str, Any]:
-    """An act, its text (preamble or summary) and its table of articles."""
-    row = await _act_row(db, reg_number, _ACT_COLUMNS + ", text")
-    text = row.pop("text")
-    articles = await db.fetch_all(
-        "SELECT number, heading FROM legislation_articles WHERE reg_number = %(reg)s ORDER BY position, number",
-        {"reg": row["reg_number"]},
-    )
-    row["url"] = act_url(row)
-    del row["source_url"]
-    return {**_dates(row), **text_window(text, offset, max_chars), "articles": articles}
-
-
-async def get_legislation_article(
-    db: Database, reg_number: str, number: str, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
-) -> dict[str, Any]:
-    """One article of an act, with the numbers of the articles before and after it."""
-    act = await _act_row(db, reg_number)
-    wanted = number.strip().removeprefix("ст.").removeprefix("Стаття").strip()
-    article = await db.fetch_one(
-        """
-        SELECT number, heading, text, previous_number, next_number FROM (
-            SELECT number, heading, text,
-                   lag(number) OVER (ORDER BY position, number) AS previous_number,
-                   lead(number) OVER (ORDER BY position, number) AS next_number
-            FROM legislation_articles WHERE reg_number = %(reg)s
-        ) articles WHERE number = %(number)s
-        """,
-        {"reg": act["reg_number"], "number": wanted},
-    )
-    if article is None:
-        raise RecordNotFound("article", f"{act['reg_number']} has no article {number}")
-    text = article.pop("text")
-    return {
-        "reg_number": act["reg_number"],
-        "act_title": act["title"],
-        "act_status": act["status"],
-        **article,
-        "url": act_url(act),
-        "demo": act["demo"],
-        **text_window(text, offset, max_chars),
-    }
-
-
 # ---- ChatGPT's fetch ------------------------------------------------------------------------------
 
 _WHOLE = 10**9  # a window larger than any text: fetch windows the whole document itself
@@ -266,45 +199,45 @@ async def _court_document(db: Database, key: str) -> Document:
 
 
 async def _act_document(db: Database, key: str) -> Document:
-    act = await _act_row(db, key, _ACT_COLUMNS + ", text")
-    articles = await db.fetch_all(
-        "SELECT number, heading, text FROM legislation_articles WHERE reg_number = %(reg)s ORDER BY position, number",
-        {"reg": act["reg_number"]},
-    )
+    from app.corpus.laws import queries
+
+    act = await queries.get_legislation(db, key)
+    current = act["current_edition"]
     header = _lines(
-        ("Вид", act["kind"]),
+        ("Номер", act["nreg"]),
+        ("Вид", ", ".join(act["types"])),
+        ("Видавник", ", ".join(act["issuers"])),
         ("Статус", act["status"]),
-        ("Прийнято", _iso(act["adopted_on"])),
-        ("Набрання чинності", _iso(act["effective_on"])),
+        ("Прийнято", act["adopted_on"]),
+        ("Редакцій", act["editions_count"]),
+        ("Чинна редакція", current and f"{current['date']} ({current['url']})"),
     )
-    parts = [act.pop("text")] + [
-        f"Стаття {a['number']}." + (f" {a['heading']}" if a["heading"] else "") + f"\n{a['text']}" for a in articles
-    ]
-    title, url = act_title(act), act_url(act)
-    del act["source_url"]
-    return Document(title, url, header, "\n\n".join(p for p in parts if p), {**_dates(act), "articles": len(articles)})
+    body = "\n".join(
+        ("Стаття " if e["kind"] == "article" else "") + f"{e['number']}" + (f". {e['title']}" if e["title"] else "")
+        for e in act["contents"]
+    )
+    metadata = {k: v for k, v in act.items() if k not in ("contents", "url")}
+    return Document(act_title(act), act["url"], header, body, metadata)
 
 
 async def _article_document(db: Database, key: str) -> Document:
+    from app.corpus.laws import queries
+
     reg, _, number = key.rpartition(":") if ":" in key else (key, "", "")
-    article = await get_legislation_article(db, reg, number, max_chars=_WHOLE)
-    title = f"{article['act_title']}, стаття {article['number']}" + (
-        f". {article['heading']}" if article["heading"] else ""
-    )
+    article = await queries.get_article(db, reg, number, max_chars=_WHOLE)
+    act = article["act"]
+    title = f"{act['title']}, стаття {article['article']}" + (f". {article['title']}" if article["title"] else "")
+    header = _lines(("Редакція", f"{article['edition']['date']}"), ("Статус акта", act["status"]))
     metadata = {
-        k: article[k]
-        for k in (
-            "reg_number",
-            "act_title",
-            "act_status",
-            "number",
-            "heading",
-            "previous_number",
-            "next_number",
-            "demo",
-        )
+        "nreg": act["nreg"],
+        "act_title": act["title"],
+        "act_status": act["status"],
+        "article": article["article"],
+        "title": article["title"],
+        "edition": article["edition"],
+        "demo": act["demo"],
     }
-    return Document(title, article["url"], "", article["text"], metadata)
+    return Document(title, article["url"], header, article["text"], metadata)
 
 
 async def _bill_document(db: Database, key: str) -> Document:
@@ -319,7 +252,7 @@ async def _company_document(db: Database, key: str) -> Document:
     return await company_document(db, key)
 
 
-# The kinds of id that search_everything returns ("court:123", "act:435-IV", ...), each with its reader.
+# The kinds of id that search_everything returns ("court:123", "act:435-15", ...), each with its reader.
 _DOCUMENTS: dict[str, Callable[[Database, str], Awaitable[Document]]] = {
     "court": _court_document,
     "act": _act_document,
@@ -333,7 +266,7 @@ FETCH_KINDS = tuple(_DOCUMENTS)
 async def fetch_document(
     db: Database, document_id: str, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
 ) -> dict[str, Any]:
-    """{id, title, text, url, metadata} for an id returned by search_everything ("court:123", "act:435-IV", ...)."""
+    """{id, title, text, url, metadata} for an id returned by search_everything ("court:123", "act:435-15", ...)."""
     kind, _, key = document_id.partition(":")
     key = key.strip()
     read = _DOCUMENTS.get(kind)

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.corpus.records import act_url, court_url
+from app.corpus.laws.formats import edition_url
+from app.corpus.laws.queries import ACT_COLUMNS, act_record
+from app.corpus.records import court_url
 from app.corpus.text import APOSTROPHE, APOSTROPHES, CONFIG, build_tsquery, fold
 from app.db import Database
 from app.db.expressions import contains_pattern
@@ -206,61 +208,79 @@ async def search_legislation(
     db: Database,
     query: str,
     *,
-    kind: str | None = None,
     status: str | None = None,
+    act_type: str | None = None,
+    issuer: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
     limit: int = 10,
     cursor: str | None = None,
 ) -> Page:
-    """Acts (by title and text) and their articles matching the query, best first."""
-    scope = {"query": query, "kind": kind, "status": status}
+    """Acts whose number or title match the query, best first; status, type and issuer are words of the
+    publisher's dictionaries (part of them: `втратив` finds both kinds of lost force)."""
+    scope = {
+        "query": query,
+        "status": status,
+        "type": act_type,
+        "issuer": issuer,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
     offset = decode_cursor(cursor, "legislation", scope)
     params = _base_params(query, limit, offset)
     filters = []
-    if kind:
-        filters.append("AND secondlayer_fold(a.kind) = %(kind)s")
-        params["kind"] = fold(kind.strip())
-    if status:
-        filters.append("AND secondlayer_fold(a.status) = %(status)s")
-        params["status"] = fold(status.strip())
-    where = " ".join(filters)
+    for name, value, dictionary, test in (
+        ("status", status, "stan", "a.status = ANY"),
+        ("type", act_type, "typ", "a.types && "),
+        ("issuer", issuer, "org", "a.issuers && "),
+    ):
+        if value:
+            filters.append(
+                f"AND {test}(ARRAY(SELECT code FROM legislation_dictionary WHERE dictionary = '{dictionary}' "
+                rf"AND secondlayer_fold(name) LIKE %({name})s ESCAPE '\'))"
+            )
+            params[name] = _like(value.strip())
+    if date_from:
+        filters.append("AND a.adopted_on >= %(date_from)s")
+        params["date_from"] = date_from
+    if date_to:
+        filters.append("AND a.adopted_on <= %(date_to)s")
+        params["date_to"] = date_to
+    recency = "a.adopted_on DESC NULLS LAST, a.nreg"
+    sql = f"""
+        WITH {_pool("legislative_acts", "a", "nreg", recency, filters)}
+        SELECT {ACT_COLUMNS}, hits.rank, {_headline("a.title")} AS snippet
+        FROM hits JOIN legislative_acts a USING (nreg), q
+        ORDER BY hits.rank DESC, {recency}
+    """
+    rows = await db.fetch_all(sql, params)
+    results = [{**act_record(row), "rank": row["rank"], "snippet": row["snippet"]} for row in rows]
+    return _page(results, "legislation", scope, offset, limit)
+
+
+async def search_articles(db: Database, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Articles of the acts' current editions (the latest not after today) matching the query, best first."""
+    params = _base_params(query, limit, 0)
     sql = f"""
         WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
-        act_pool AS MATERIALIZED (
-            SELECT a.reg_number FROM legislative_acts a
-            WHERE a.search @@ to_tsquery('{CONFIG}', %(tsq)s) {where}
-            ORDER BY a.adopted_on DESC NULLS LAST, a.reg_number LIMIT {RANKED_POOL}
-        ),
-        article_pool AS MATERIALIZED (
-            SELECT ar.reg_number, ar.number FROM legislation_articles ar JOIN legislative_acts a USING (reg_number)
-            WHERE ar.search @@ to_tsquery('{CONFIG}', %(tsq)s) {where}
-            ORDER BY a.adopted_on DESC NULLS LAST, ar.reg_number, ar.position LIMIT {RANKED_POOL}
-        ),
-        hits AS (
-            SELECT * FROM (
-                SELECT 'act' AS type, a.reg_number, NULL::text AS number, NULL::int AS position,
-                       ts_rank_cd(a.search, q.query, 32) AS rank
-                FROM act_pool JOIN legislative_acts a USING (reg_number), q
-                UNION ALL
-                SELECT 'article', ar.reg_number, ar.number, ar.position, ts_rank_cd(ar.search, q.query, 32)
-                FROM article_pool JOIN legislation_articles ar USING (reg_number, number), q
-            ) found
-            ORDER BY rank DESC, reg_number, position NULLS FIRST
-            LIMIT %(limit)s OFFSET %(offset)s
+        pool AS MATERIALIZED (
+            SELECT t.hash FROM legislation_texts t WHERE t.search @@ to_tsquery('{CONFIG}', %(tsq)s) LIMIT {RANKED_POOL}
         )
-        SELECT hits.type, a.reg_number, a.title, a.kind, a.status, a.source_url, a.demo, hits.number,
-               ar.heading, hits.rank, {_headline("coalesce(ar.text, a.text)")} AS snippet
-        FROM hits JOIN legislative_acts a USING (reg_number)
-             LEFT JOIN legislation_articles ar ON ar.reg_number = hits.reg_number AND ar.number = hits.number,
-             q
-        ORDER BY hits.rank DESC, hits.reg_number, hits.position NULLS FIRST
+        SELECT s.nreg, s.number, s.title, s.edition_date, a.title AS act_title,
+               ts_rank_cd(t.search, q.query, 32) AS rank
+        FROM pool JOIN legislation_texts t USING (hash)
+             JOIN legislation_structure s ON s.text_hash = t.hash
+             JOIN legislative_acts a ON a.nreg = s.nreg, q
+        WHERE s.edition_date = (SELECT max(e.edition_date) FROM legislation_editions e
+                                WHERE e.nreg = s.nreg AND e.edition_date <= current_date)
+        ORDER BY rank DESC, s.nreg, s.position
+        LIMIT %(limit)s
     """
     rows = await db.fetch_all(sql, params)
     for row in rows:
-        row["url"] = act_url(row)
-        del row["source_url"]
-        if row["type"] == "act":
-            del row["number"], row["heading"]
-    return _page(rows, "legislation", scope, offset, limit)
+        row["url"] = edition_url(row["nreg"], row.pop("edition_date"))
+        row["rank"] = round(float(row["rank"]), 6)
+    return rows[:limit]
 
 
 async def search_everything(db: Database, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -274,18 +294,11 @@ async def search_everything(db: Database, query: str, *, limit: int = 20) -> lis
     court = await search_court_decisions(db, query, limit=share)
     for row in court.results:
         found.append((row["rank"], {"id": f"court:{row['doc_id']}", "title": court_title(row), "url": row["url"]}))
-    legislation = await search_legislation(db, query, limit=share)
-    for row in legislation.results:
-        if row["type"] == "act":
-            item = {"id": f"act:{row['reg_number']}", "title": act_title(row), "url": row["url"]}
-        else:
-            item = {
-                "id": f"article:{row['reg_number']}:{row['number']}",
-                "title": f"{row['title']}, стаття {row['number']}"
-                + (f". {row['heading']}" if row.get("heading") else ""),
-                "url": row["url"],
-            }
-        found.append((row["rank"], item))
+    for row in (await search_legislation(db, query, limit=share)).results:
+        found.append((row["rank"], {"id": f"act:{row['nreg']}", "title": act_title(row), "url": row["url"]}))
+    for row in await search_articles(db, query, limit=share):
+        title = f"{row['act_title']}, стаття {row['number']}" + (f". {row['title']}" if row["title"] else "")
+        found.append((row["rank"], {"id": f"article:{row['nreg']}:{row['number']}", "title": title, "url": row["url"]}))
     for row in (await search_bills(db, query, limit=share)).results:
         found.append((row["rank"], {"id": f"bill:{row['number']}", "title": bill_title(row), "url": row["url"]}))
     for row in (await search_companies(db, query, limit=share)).results:

@@ -322,64 +322,112 @@ court_decisions = sa.Table(
     postgresql_with={"toast_tuple_target": 256},
 )
 
+# Legislation from the Rada's open data (app/corpus/laws/): one card per act, its editions, and each edition's
+# structure (books, sections, chapters, articles) pointing at article texts stored once per distinct content.
 legislative_acts = sa.Table(
     "legislative_acts",
     metadata,
-    # Registration number as on zakon.rada.gov.ua, e.g. 254к/96-ВР, 435-IV.
-    sa.Column("reg_number", sa.Text, primary_key=True),
+    # Registration number as the Rada writes it: 435-15, 2755-17, 254к/96-вр.
+    sa.Column("nreg", sa.Text, primary_key=True),
+    sa.Column("dokid", sa.BigInteger, nullable=True),
     sa.Column("title", sa.Text, nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),  # Конституція, Кодекс, Закон, Постанова, ...
+    sa.Column("status", sa.Integer, nullable=True),  # code of the `stan` dictionary
+    sa.Column("types", ARRAY(sa.Integer), nullable=False, server_default=sa.text("'{}'::integer[]")),
+    sa.Column("issuers", ARRAY(sa.Integer), nullable=False, server_default=sa.text("'{}'::integer[]")),
+    sa.Column("official_number", sa.Text, nullable=True),  # 2755-VI
     sa.Column("adopted_on", sa.Date, nullable=True),
-    sa.Column("effective_on", sa.Date, nullable=True),
-    sa.Column("status", sa.Text, nullable=False),  # чинний, втратив чинність, не набрав чинності
-    sa.Column("text", sa.Text, nullable=False, server_default=""),  # preamble or summary
-    sa.Column("source_url", sa.Text, nullable=True),
+    sa.Column("card_edition", sa.Date, nullable=True),  # the card's datred, as published
+    sa.Column("edition_count", sa.Integer, nullable=True),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column(
         "search",
         TSVECTOR,
-        _fts(
-            ("reg_number || ' ' || title", "A"),
-            (f"left(text, {INDEXED_CHARS})", "C"),
-        ),
+        _fts(("nreg || ' ' || coalesce(official_number, '') || ' ' || title", "A")),
         nullable=True,
     ),
     sa.Index("ix_legislative_acts_search", "search", postgresql_using="gin"),
-    sa.Index("ix_legislative_acts_kind", "kind"),
-    # Lookups by registration number ignore case and apostrophe style (254К/96-ВР finds 254к/96-ВР).
-    sa.Index("uq_legislative_acts_reg_key", sa.text("secondlayer_fold(reg_number)"), unique=True),
+    sa.Index("ix_legislative_acts_adopted_on", "adopted_on"),
+    # Lookups by registration number ignore case and apostrophe style (254К/96-ВР finds 254к/96-вр).
+    sa.Index("uq_legislative_acts_nreg_key", sa.text("secondlayer_fold(nreg)"), unique=True),
+    # Citations name laws by title («Про захист прав споживачів»): found by equality, not by a scan.
+    sa.Index("ix_legislative_acts_title_key", sa.text("secondlayer_fold(title)")),
 )
 
-legislation_articles = sa.Table(
-    "legislation_articles",
+# The publisher's dictionaries: stan (status), podia (events), typ (types), org (issuers).
+legislation_dictionary = sa.Table(
+    "legislation_dictionary",
+    metadata,
+    sa.Column("dictionary", sa.Text, primary_key=True),
+    sa.Column("code", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.Text, nullable=False),
+)
+
+# doc-dates.txt: what happened to an act on a date, and the act that caused it.
+legislation_events = sa.Table(
+    "legislation_events",
+    metadata,
+    sa.Column("nreg", sa.Text, primary_key=True),
+    sa.Column("event_date", sa.Date, primary_key=True),
+    sa.Column("event", sa.Integer, primary_key=True, autoincrement=False),  # code of the `podia` dictionary
+    sa.Column("cause", sa.Text, primary_key=True, server_default=""),  # nreg of the causing act, or ''
+)
+
+legislation_editions = sa.Table(
+    "legislation_editions",
     metadata,
     sa.Column(
-        "reg_number",
+        "nreg",
         sa.Text,
-        sa.ForeignKey("legislative_acts.reg_number", ondelete="CASCADE", onupdate="CASCADE"),
+        sa.ForeignKey("legislative_acts.nreg", ondelete="CASCADE", onupdate="CASCADE"),
         primary_key=True,
     ),
-    sa.Column("number", sa.Text, primary_key=True),  # "55", "16-1"
-    sa.Column("position", sa.Integer, nullable=False),  # order within the act
-    sa.Column("heading", sa.Text, nullable=True),
-    sa.Column("text", sa.Text, nullable=False),
-    # The act's title, copied so that "кодекс ... позовна давність" finds the article (weight C).
-    sa.Column("act_title", sa.Text, nullable=False, server_default=""),
+    sa.Column("edition_date", sa.Date, primary_key=True),
+    sa.Column("event", sa.Integer, nullable=True),
+    sa.Column("cause", sa.Text, nullable=True),  # nreg of the act that caused this edition
+    sa.Column("articles", sa.Integer, nullable=True),  # articles of the loaded text; null: text not loaded
+)
+
+# An article's heading and text, stored once however many editions carry it unchanged.
+legislation_texts = sa.Table(
+    "legislation_texts",
+    metadata,
+    sa.Column("hash", sa.Text, primary_key=True),  # sha256 of title and text
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
     sa.Column(
         "search",
         TSVECTOR,
-        _fts(
-            ("coalesce(heading, '')", "B"),
-            ("act_title", "C"),
-            (f"left(text, {INDEXED_CHARS})", "D"),
-        ),
+        _fts(("coalesce(title, '')", "B"), (f"left(body, {INDEXED_CHARS})", "D")),
         nullable=True,
     ),
-    sa.Index("ix_legislation_articles_search", "search", postgresql_using="gin"),
-    sa.Index("ix_legislation_articles_position", "reg_number", "position"),
+    sa.Index("ix_legislation_texts_search", "search", postgresql_using="gin"),
     postgresql_with={"toast_tuple_target": 256},
 )
+
+legislation_structure = sa.Table(
+    "legislation_structure",
+    metadata,
+    sa.Column("nreg", sa.Text, primary_key=True),
+    sa.Column("edition_date", sa.Date, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.Text, nullable=False),  # book, section, chapter, article
+    sa.Column("number", sa.Text, nullable=False),  # as written: 625, 16-1, 1², IV
+    sa.Column("number_key", sa.Text, nullable=False),  # as looked up: 16¹ and 16-1 are both 16-1
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("text_hash", sa.Text, sa.ForeignKey("legislation_texts.hash"), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["nreg", "edition_date"],
+        ["legislation_editions.nreg", "legislation_editions.edition_date"],
+        name="fk_legislation_structure_edition",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+    sa.CheckConstraint("kind IN ('book', 'section', 'chapter', 'article')", name="kind"),
+    sa.Index("ix_legislation_structure_article", "nreg", "number_key", "edition_date"),
+    sa.Index("ix_legislation_structure_text_hash", "text_hash"),
+)
+
 
 # ---- Parliament (Verkhovna Rada open data, data.rada.gov.ua; migration 0008) ----------------------------
 

@@ -1,0 +1,401 @@
+"""The Rada's legislation open data as published: the card list (`doc.txt`, columns from `doc-stru.csv`), the events
+(`doc-dates.txt`), the dictionaries, a card's JSON, and an edition's HTML split into its structure.
+
+Nothing here touches the database; every parser raises `BadInput` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SOURCE = "https://data.rada.gov.ua"
+# The publisher's server answers bulk requests only with this User-Agent (DATA-FORMATS.md §2).
+HEADERS = {"User-Agent": "OpenData"}
+CSV_DIR = "ogd/zak/laws/data/csv"
+DOC_PATH = f"{CSV_DIR}/doc.txt"
+STRUCTURE_PATH = "ogd/zak/stru/doc-stru.csv"
+DATES_PATH = f"{CSV_DIR}/doc-dates.txt"
+DICTIONARIES = ("stan", "podia", "typ", "org")
+MAX_TEXT_CHARS = 2_000_000  # an edition's text beyond this is cut (the Tax Code is ~3 MB of HTML, ~1.5 M chars)
+
+# The acts whose editions are loaded by default, with the abbreviations lawyers cite them by.
+ABBREVIATIONS: dict[str, str] = {
+    "Конституція": "254к/96-вр",
+    "ЦК": "435-15",
+    "ЦПК": "1618-15",
+    "ГК": "436-15",
+    "ГПК": "1798-12",
+    "КК": "2341-14",
+    "КПК": "4651-17",
+    "КАС": "2747-15",
+    "КУпАП": "80731-10",
+    "ПК": "2755-17",
+    "СК": "2947-14",
+    "ЗК": "2768-14",
+    "КЗпП": "322-08",
+}
+DEFAULT_ACTS = tuple(ABBREVIATIONS.values())
+
+
+def today() -> dt.date:
+    """Today in Kyiv: editions take effect on Kyiv's calendar date."""
+    try:
+        return dt.datetime.now(ZoneInfo("Europe/Kyiv")).date()
+    except ZoneInfoNotFoundError:
+        return dt.datetime.now(dt.UTC).date()
+
+
+class BadInput(ValueError):
+    """A file, line or element that cannot be read; the message says why."""
+
+
+# ---- paths and URLs --------------------------------------------------------------------------------------
+
+
+def card_path(nreg: str) -> str:
+    return f"laws/card/{nreg}.json"
+
+
+def edition_path(nreg: str, date: dt.date) -> str:
+    return f"laws/show/{nreg}/ed{date:%Y%m%d}"
+
+
+def act_url(nreg: str) -> str:
+    return f"https://zakon.rada.gov.ua/laws/show/{quote(nreg, safe='/')}"
+
+
+def edition_url(nreg: str, date: dt.date) -> str:
+    return f"{act_url(nreg)}/ed{date:%Y%m%d}"
+
+
+def decode(raw: bytes) -> str:
+    """The publisher writes windows-1251; a file that is valid UTF-8 (a re-saved mirror) is read as such."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1251", errors="replace")
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """YYYYMMDD, YYYY-MM-DD or DD.MM.YYYY; empty, zero or impossible dates (year 0006, 3013) are unknown."""
+    text = str(value).strip() if value is not None else ""
+    if not text or text.strip("0") == "":
+        return None
+    try:
+        if len(text) == 8 and text.isascii() and text.isdigit():
+            day = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        elif len(text) >= 10 and text[4] == "-":
+            day = dt.date.fromisoformat(text[:10])
+        elif len(text) == 10 and text[2] == "." and text[5] == ".":
+            day = dt.date(int(text[6:]), int(text[3:5]), int(text[:2]))
+        else:
+            raise BadInput(f"not a date: {text!r}")
+    except ValueError as exc:
+        if isinstance(exc, BadInput):
+            raise
+        return None
+    return day if 1900 <= day.year <= 2100 else None
+
+
+def _int(value: Any, name: str) -> int | None:
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 12:
+        raise BadInput(f"{name} is not a number: {text[:40]!r}")
+    return int(text)
+
+
+def _clean(value: Any) -> str:
+    """Text without control characters (the feeds carry some), spaces collapsed."""
+    return " ".join("".join(ch if ch >= " " else " " for ch in str(value)).split())
+
+
+# ---- cards -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Card:
+    nreg: str
+    title: str
+    dokid: int | None = None
+    status: int | None = None
+    types: list[int] = field(default_factory=list)
+    issuers: list[int] = field(default_factory=list)
+    official_number: str | None = None
+    adopted_on: dt.date | None = None
+    current_edition: dt.date | None = None
+    edition_count: int | None = None
+
+
+@dataclass(frozen=True)
+class Edition:
+    date: dt.date
+    event: int | None
+    cause: str | None  # the act that caused it (pidstava)
+
+
+def read_structure(raw: bytes) -> list[str]:
+    """The column names of doc.txt, in order: the first comma-separated field of each line of doc-stru.csv."""
+    columns = []
+    for line in decode(raw).splitlines():
+        name = line.split(",", 1)[0].strip().strip('"').strip().lower()
+        if name:
+            columns.append(name)
+    if "nreg" not in columns or "nazva" not in columns:
+        raise BadInput("the structure file names no nreg and nazva columns: is it doc-stru.csv?")
+    return columns
+
+
+def _multi(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value or "").split("|") if part.strip()]
+
+
+def card_from_fields(fields: dict[str, Any]) -> Card:
+    """A card from the fields of a doc.txt line or a card JSON; BadInput names the field at fault."""
+    nreg = _clean(fields.get("nreg") or "")
+    title = _clean(fields.get("nazva") or "")
+    if not nreg:
+        raise BadInput("no registration number (nreg)")
+    if len(nreg) > 100:
+        raise BadInput(f"registration number too long: {nreg[:40]!r}…")
+    if not title:
+        raise BadInput(f"{nreg}: no title (nazva)")
+    card = Card(nreg=nreg, title=title[:4000])
+    card.dokid = _int(fields.get("dokid"), "dokid")
+    card.status = _int(fields.get("status"), "status")
+    card.types = [t for t in (_int(v, "types") for v in _multi(fields.get("types"))) if t is not None]
+    adopted = []
+    for organ in _multi(fields.get("organs")):
+        code, _, rest = organ.partition(":")
+        issuer = _int(code, "organs")
+        if issuer is not None:
+            card.issuers.append(issuer)
+        day, _, number = rest.partition(":")
+        when = parse_date(day) if day else None
+        if when:
+            adopted.append(when)
+        if number.strip() and card.official_number is None:
+            card.official_number = _clean(number)[:200]
+    card.adopted_on = min(adopted) if adopted else None
+    card.current_edition = parse_date(fields.get("datred"))
+    card.edition_count = _int(fields.get("edcnt"), "edcnt")
+    return card
+
+
+def parse_doc_line(line: str, columns: list[str]) -> Card:
+    values = line.rstrip("\r\n").split("\t")
+    if len(values) != len(columns):
+        raise BadInput(f"{len(values)} columns where the structure file has {len(columns)}")
+    return card_from_fields(dict(zip(columns, values, strict=True)))
+
+
+def parse_card_json(raw: bytes) -> tuple[Card, list[Edition]]:
+    """A card JSON (laws/card/{nreg}.json): the card and its editions (`eds`, future ones included)."""
+    try:
+        data = json.loads(decode(raw))
+    except ValueError as exc:
+        raise BadInput(f"not JSON: {exc}") from None
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    if not isinstance(data, dict):
+        raise BadInput("not a card: expected a JSON object")
+    card = card_from_fields(data)
+    editions: dict[dt.date, Edition] = {}
+    eds = data.get("eds") or []
+    if not isinstance(eds, list):
+        raise BadInput(f"{card.nreg}: eds is not a list")
+    for item in eds:
+        if not isinstance(item, dict):
+            continue
+        day = parse_date(item.get("datred"))
+        if day is None:
+            continue
+        cause = _clean(item.get("pidstava") or "") or None
+        editions[day] = Edition(day, _int(item.get("podid"), "podid"), cause)
+    return card, sorted(editions.values(), key=lambda e: e.date)
+
+
+def parse_dictionary(raw: bytes) -> dict[int, str]:
+    """`code<TAB>name` lines (a header line or other lines without a numeric code are skipped)."""
+    found = {}
+    for line in decode(raw).splitlines():
+        sep = "\t" if "\t" in line else (";" if ";" in line else ",")
+        code, _, name = line.partition(sep)
+        code, name = code.strip().strip('"'), _clean(name.strip().strip('"'))
+        if code.isascii() and code.isdigit() and name and len(code) < 10:
+            found[int(code)] = name[:500]
+    return found
+
+
+@dataclass(frozen=True)
+class Event:
+    date: dt.date
+    nreg: str
+    event: int
+    cause: str | None
+
+
+def parse_event_line(line: str) -> Event | None:
+    """One doc-dates.txt line (`poddat, nreg, podid, pidstava`); None for the header line."""
+    values = [v.strip() for v in line.rstrip("\r\n").split("\t")]
+    if values and values[0].lower() == "poddat":
+        return None
+    if len(values) < 3:
+        raise BadInput(f"{len(values)} columns where poddat, nreg, podid[, pidstava] are expected")
+    day = parse_date(values[0])
+    if day is None:
+        raise BadInput(f"no usable event date: {values[0][:20]!r}")
+    nreg = _clean(values[1])
+    if not nreg or len(nreg) > 100:
+        raise BadInput("no registration number (nreg)")
+    event = _int(values[2], "podid")
+    if event is None:
+        raise BadInput("no event kind (podid)")
+    cause = _clean(values[3]) if len(values) > 3 and values[3] else None
+    return Event(day, nreg, event, (cause or None) and cause[:100])
+
+
+# ---- an edition's text -----------------------------------------------------------------------------------
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_PLAIN = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_BLOCKS = frozenset("p div br h1 h2 h3 h4 h5 h6 li tr table pre blockquote section article".split())
+
+
+class _TextOf(HTMLParser):
+    """The text of an HTML page, one line per block; digits in <sup> become superscripts (article `1²`)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.sup = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self.skip += 1
+        elif tag == "sup":
+            self.sup += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head"):
+            self.skip = max(0, self.skip - 1)
+        elif tag == "sup":
+            self.sup = max(0, self.sup - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data.translate(_SUPERSCRIPT) if self.sup else data)
+
+
+def text_lines(raw: bytes) -> list[str]:
+    """An edition's HTML (or plain text) as non-empty lines of text."""
+    page = decode(raw)[:MAX_TEXT_CHARS]
+    parser = _TextOf()
+    parser.feed(page)
+    parser.close()
+    text = "".join(parser.parts).replace("\xa0", " ")
+    return [_clean(line) for line in text.split("\n") if _clean(line)]
+
+
+# Anchored at the start of a line; each part is a plain run, so the match is linear (tests/test_regex_audit.py).
+_ARTICLE = re.compile(r"^(?:Стаття|СТАТТЯ)\s+([0-9]+(?:[-‑][0-9]+)?[⁰¹²³⁴⁵⁶⁷⁸⁹]*)(?=[.\s]|$)")
+_DIVISION = re.compile(
+    r"^(Книга|КНИГА|Розділ|РОЗДІЛ|Глава|ГЛАВА)\s+"
+    r"([0-9IVXLCІХ]+(?:[-‑][0-9]+)?[⁰¹²³⁴⁵⁶⁷⁸⁹]*|[А-ЯІЇЄҐ][А-ЯІЇЄҐа-яіїєґ'ʼ’]{2,11})\.?(?=\s|$)"
+)
+_KINDS = {"книга": "book", "розділ": "section", "глава": "chapter"}
+
+
+def number_key(number: str) -> str:
+    """The form an article number is looked up by: `16¹`, `16-1` and `16‑1` are all `16-1`; `ст. 625` is `625`."""
+    text = number.strip().replace("‑", "-").replace("–", "-")
+    for prefix in ("стаття", "ст."):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :].strip()
+    base = text.rstrip("⁰¹²³⁴⁵⁶⁷⁸⁹")
+    if base != text:
+        return f"{base}-{text[len(base) :].translate(_PLAIN)}"
+    return text
+
+
+@dataclass
+class Element:
+    """One element of an edition's structure: a book, section, chapter (title only) or article (with text)."""
+
+    kind: str  # book, section, chapter, article
+    number: str
+    title: str | None
+    text: str | None = None
+
+    @property
+    def text_hash(self) -> str | None:
+        if self.kind != "article":
+            return None
+        return content_hash(self.title, self.text or "")
+
+
+def content_hash(title: str | None, text: str) -> str:
+    return hashlib.sha256(f"{title or ''}\x00{text}".encode()).hexdigest()
+
+
+def split_structure(lines: list[str]) -> list[Element]:
+    """Books, sections, chapters and articles in order; BadInput when there is no article heading at all."""
+    elements: list[Element] = []
+    body: list[str] = []
+    article: Element | None = None
+    pending_title: Element | None = None  # a division whose title is on the next line
+    seen: set[str] = set()
+
+    def close() -> None:
+        if article is not None:
+            article.text = "\n".join(body)
+
+    for line in lines:
+        heading = _ARTICLE.match(line)
+        if heading:
+            close()
+            number = heading.group(1).replace("‑", "-")
+            title = line[heading.end() :].lstrip(". ").strip() or None
+            key = number_key(number)
+            if key in seen:  # a repeated number (a quoted article in a transitional provision) stays text
+                body.append(line)
+                continue
+            seen.add(key)
+            article = Element("article", number, title)
+            elements.append(article)
+            body, pending_title = [], None
+            continue
+        division = _DIVISION.match(line)
+        rest = line[division.end() :].strip() if division else ""
+        if division and not rest[:1].islower() and not rest.endswith((";", ",")):
+            close()
+            article, body = None, []
+            element = Element(_KINDS[division.group(1).lower()], division.group(2), rest or None)
+            elements.append(element)
+            pending_title = None if rest else element
+            continue
+        if pending_title is not None:
+            pending_title.title, pending_title = line, None
+            continue
+        if article is not None:
+            body.append(line)
+    close()
+    if not any(e.kind == "article" for e in elements):
+        raise BadInput("no article headings (`Стаття N.`) in the text")
+    return elements
