@@ -126,17 +126,11 @@ def test_bad_lines_are_reported_by_number_and_skipped(cli: Any, empty_database: 
 
 
 def test_reimport_is_idempotent(cli: Any, empty_database: str, tmp_path: Path) -> None:
-    company = {
-        "edrpou": "14360570",
-        "name": "ТОВ «Перевірка імпорту»",
-        "status": "зареєстровано",
-        "activities": [{"code": "62.01", "name": "Комп'ютерне програмування", "primary": True}],
-    }
-    path = write_lines(tmp_path / "companies.jsonl", [company, {**company, "edrpou": "14360587", "name": "Друге"}])
-    snapshot = "SELECT edrpou, name, search::text AS s, activities FROM companies ORDER BY 1"
-    first = json.loads(import_cli(cli, empty_database, "companies", str(path), "--json").stdout)
+    path = write_lines(tmp_path / "court.jsonl", [decision(1), decision(2, court="Київський апеляційний суд")])
+    snapshot = "SELECT doc_id, court, search::text AS s, full_text FROM court_decisions ORDER BY 1"
+    first = json.loads(import_cli(cli, empty_database, "court_decisions", str(path), "--json").stdout)
     before = rows(empty_database, snapshot)
-    second = json.loads(import_cli(cli, empty_database, "companies", str(path), "--json").stdout)
+    second = json.loads(import_cli(cli, empty_database, "court_decisions", str(path), "--json").stdout)
     assert (first["inserted"], first["updated"]) == (2, 0)
     assert (second["inserted"], second["updated"]) == (0, 2)
     assert rows(empty_database, snapshot) == before and len(before) == 2
