@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv dev-venv browser nginx wrk clean bench bench-http bench-scale
+.PHONY: run test lint venv dev-venv browser nginx wrk clean bench bench-http bench-scale bench-edrsr
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ lint: dev-venv
 
 bench: venv
 	$(BIN)/python scripts/bench_search.py
+	$(BIN)/python scripts/bench_edrsr.py $(BENCH_EDRSR_ARGS)
+
+# The court register alone: import speed beside a raw COPY, memory, and the tools at 1,000,000 decisions;
+# BENCH_EDRSR_ARGS passes options, e.g. BENCH_EDRSR_ARGS="--scale 300000".
+bench-edrsr: venv
+	$(BIN)/python scripts/bench_edrsr.py $(BENCH_EDRSR_ARGS)
 
 # Debian's wrk, the load generator of bench-http (installed with apt-get when run as root).
 wrk:

@@ -133,6 +133,11 @@ def _processes(name: str, raw: str) -> int:
     return _int(1, 64)(name, raw)
 
 
+def _optional_http_url(name: str, raw: str) -> str:
+    """An http(s) URL, or "" when it is not set."""
+    return _http_url(name, raw) if raw.strip() else ""
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     origins = []
     for item in raw.split(","):
@@ -293,6 +298,19 @@ SETTINGS: tuple[Setting, ...] = (
         _http_url,
     ),
     Setting(
+        "SYNC_EDRSR_CRON",
+        "",
+        "when the court register (ЄДРСР) is re-imported from SYNC_EDRSR_URL (crontab, UTC); empty: never",
+        _optional_cron,
+    ),
+    Setting(
+        "SYNC_EDRSR_URL",
+        "",
+        "the current year's edrsr_data_YYYY.zip on data.gov.ua (its download URL: data.gov.ua gives each year's "
+        "archive its own); an unchanged archive (ETag) is skipped; empty: no sync",
+        _optional_http_url,
+    ),
+    Setting(
         "AUDIT_RETENTION_DAYS",
         "365",
         "days audit log entries are kept before the cleanup deletes them (0: kept forever)",
@@ -394,6 +412,8 @@ class Settings:
     sync_rada_deputies_url: str
     sync_rada_bills_cron: str
     sync_rada_bills_url: str
+    sync_edrsr_cron: str
+    sync_edrsr_url: str
     audit_retention_days: int
     sync_rada_laws_cron: str
     sync_rada_laws_url: str

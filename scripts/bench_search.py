@@ -29,12 +29,12 @@ QUERIES: list[dict[str, Any]] = [
     {"query": "середній заробіток за час вимушеного прогулу"},
     {"query": "аліменти на утримання дитини"},
     {"query": "розірвання шлюбу"},
-    {"query": "орендна плата", "proceeding_kind": "commercial"},
+    {"query": "орендна плата", "justice_kind": "commercial"},
     {"query": "банкрутство мораторій"},
     {"query": "крадіжка", "date_from": "2023-01-01", "date_to": "2023-12-31"},
     {"query": "шахрайство обман"},
     {"query": "керування у стані алкогольного сп'яніння"},
-    {"query": "податкове повідомлення-рішення", "court": "Львівський"},
+    {"query": "податкове повідомлення-рішення", "court": "Окружний адміністративний"},
     {"query": "перерахунок пенсії"},
     {"query": "публічна інформація запит"},
     {"query": "страхове відшкодування ДТП"},
@@ -100,7 +100,8 @@ def main() -> int:
         conn = psycopg2.connect(url)
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT count(*), pg_size_pretty(pg_total_relation_size('court_decisions')) FROM court_decisions"
+                "SELECT count(*), (SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) FROM pg_inherits "
+                "WHERE inhparent = 'court_decisions'::regclass) FROM court_decisions"
             )
             total, size = cur.fetchone() or (0, "0 bytes")
         conn.close()

@@ -1,5 +1,8 @@
 """Generate a synthetic corpus of court decisions (default 100,000) into a database, for the search benchmark.
 
+The decisions are written in the register's official format and loaded through `import edrsr`
+(scripts/gen_edrsr.py); this module holds the invented sentences they are made of.
+
     .venv/bin/python scripts/gen_corpus.py [--count N] [--replace]
 
 The database is DATABASE_URL when set, else an embedded PostgreSQL under $SECONDLAYER_DATA_DIR/bench
@@ -12,21 +15,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
 import os
-import random
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FIRST_DOC_ID = 200_000_000
 SURNAMES = [
     "Коваленко",
     "Мельничук",
@@ -298,72 +295,6 @@ GENERIC = [
     "Відповідно до статті 6 Конвенції про захист прав людини і основоположних свобод кожен має право на "
     "справедливий суд.",
 ]
-CASE_PREFIX = {"commercial": ["910", "914", "922", "904", "916"], "administrative": ["380", "520", "420", "320"]}
-LOCAL_PREFIX = ["757", "761", "755", "760", "756", "461", "522", "953", "201", "127"]
-SUFFIX = {"civil": "-ц", "criminal": "-к", "administrative_offense": "-п"}
-
-
-def _person(rng: random.Random) -> str:
-    return f"{rng.choice(SURNAMES)} {rng.choice(INITIALS)}.{rng.choice(INITIALS)}."
-
-
-def _company(rng: random.Random) -> str:
-    return f"ТОВ «{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_WORDS).lower()} {rng.randint(1, 99)}»"
-
-
-# One court_decisions row, in COLUMNS order.
-DecisionRow = tuple[int, str, str, str, str, str, str, str, str, str, bool]
-
-
-def decision(rng: random.Random, doc_id: int) -> DecisionRow:
-    """One synthetic decision as a row of court_decisions columns."""
-    kind, category, courts, forms, subject = rng.choice(TOPICS)
-    court_index = rng.randrange(len(courts))
-    year = rng.choice([2019, 2020, 2021, 2022, 2023, 2024])
-    if kind in CASE_PREFIX:
-        case = f"{CASE_PREFIX[kind][court_index % len(CASE_PREFIX[kind])]}/{rng.randint(100, 29999)}/{year % 100:02d}"
-    else:
-        case = f"{LOCAL_PREFIX[court_index % len(LOCAL_PREFIX)]}/{rng.randint(100, 49999)}/{year % 100:02d}"
-        case += SUFFIX.get(kind, "")
-    appeal = rng.random() < 0.25
-    court = APPEAL[kind] if appeal else courts[court_index]
-    form = forms[-1] if appeal and len(forms) > 1 else forms[0]
-    date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-    parties = f"за позовом {_company(rng) if kind != 'criminal' else 'прокурора'} до {_company(rng)}"
-    sentences = rng.sample(subject, min(len(subject), rng.randint(2, 4))) * rng.randint(1, 2)
-    sentences += rng.sample(GENERIC, rng.randint(4, 8))
-    rng.shuffle(sentences)
-    amount = f"{rng.randint(1000, 9_999_999):,}".replace(",", " ")
-    body = "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
-    text = (
-        f"{form.upper()}\nІМЕНЕМ УКРАЇНИ\n\n{court} розглянув справу № {case} {parties}.\n\n{body}\n\n"
-        f"Сума спору становить {amount} грн. Керуючись статтями {rng.randint(2, 380)}, {rng.randint(2, 380)} "
-        f"процесуального кодексу, суд вирішив позов задовольнити {rng.choice(['повністю', 'частково'])}.\n"
-        f"Суддя {_person(rng)}"
-    )
-    url = f"https://demo.secondlayer.example/court/{doc_id}"
-    return (doc_id, case, court, _person(rng), form, kind, category, date, text, url, True)
-
-
-COLUMNS = (
-    "doc_id",
-    "case_number",
-    "court",
-    "judge",
-    "judgment_form",
-    "proceeding_kind",
-    "category",
-    "adjudication_date",
-    "full_text",
-    "source_url",
-    "demo",
-)
-
-
-def rows(count: int, seed: int = 1) -> Iterator[DecisionRow]:
-    rng = random.Random(seed)
-    for i in range(count):
-        yield decision(rng, FIRST_DOC_ID + i)
 
 
 @contextlib.contextmanager
@@ -386,36 +317,12 @@ def bench_database() -> Iterator[str]:
             embedded.stop()
 
 
-def generate(url: str, count: int, *, replace: bool = False, chunk: int = 5000) -> int:
-    """Insert `count` synthetic decisions with COPY; returns how many were written (0 if already there)."""
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM court_decisions WHERE doc_id >= %s", (FIRST_DOC_ID,))
-            (existing,) = cur.fetchone() or (0,)
-            if existing == count and not replace:
-                return 0
-            cur.execute("DELETE FROM court_decisions WHERE doc_id >= %s", (FIRST_DOC_ID,))
-            started = time.monotonic()
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            for n, row in enumerate(rows(count), start=1):
-                writer.writerow(row)
-                if n % chunk == 0 or n == count:
-                    buffer.seek(0)
-                    cur.copy_expert(f"COPY court_decisions ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
-                    buffer.seek(0)
-                    buffer.truncate()
-                    rate = n / max(time.monotonic() - started, 1e-6)
-                    print(f"\rgenerated {n:,}/{count:,} decisions ({rate:,.0f}/s)", end="", file=sys.stderr)
-            print(file=sys.stderr)
-        conn.commit()
-        with conn.cursor() as cur:
-            conn.autocommit = True
-            cur.execute("VACUUM ANALYZE court_decisions")
-        return count
-    finally:
-        conn.close()
+def generate(url: str, count: int, *, replace: bool = False) -> int:
+    """`count` synthetic decisions in the official ЄДРСР format, imported by the real importer with their texts
+    (scripts/gen_edrsr.py); returns how many were written (0 if they are there already)."""
+    from gen_edrsr import load_generated  # gen_edrsr builds on this module's sentences
+
+    return load_generated(url, count, replace=replace)
 
 
 def main() -> int:

@@ -164,10 +164,10 @@ grep -q '"path": "/api/tools/search_court_cases", "status": 200, .*"ip": "198.51
 curl -fsS --insecure -o /dev/null -D "$root/headers" "$base/admin/login"
 grep -qi '^set-cookie: _xsrf=.*; secure' "$root/headers" || fail "no Secure cookie behind the TLS proxy"
 
-# ---- step 8: keep the data current: import again (the same file changes nothing; a corrected one updates) --------
+# ---- step 8: keep the data current: import again (the same publication changes nothing) --------------------------
 demo="$("$venv/python" -c 'import app, pathlib; print(pathlib.Path(app.__file__).parent / "demo")')"
-sl import court_decisions "$demo/court_decisions.jsonl" 2> /dev/null | grep -q "0 new, 39 updated" \
-  || fail "a repeated import did not update in place"
+sl import rada-deputies "$demo/rada/mps-data-skl9.json" 2> /dev/null | grep -q "0 new, 0 updated, 462 unchanged" \
+  || fail "a repeated import did not leave the deputies unchanged"
 
 # ---- step 9: restarts, measured from the client's side through nginx -------------------------------------------
 measure() { "$dev/python" "$src/scripts/measure_restart.py" --url "$base" --key "$key" --insecure "$@"; }

@@ -5,17 +5,20 @@ the demo corpus and on the other shapes court names take."""
 from __future__ import annotations
 
 import datetime as dt
-import json
+import zipfile
 
 import pytest
 
+from app.corpus.edrsr.format import read_dictionary
 from app.corpus.records import court_genitive, court_title
 from tests.helpers_corpus import call
 from tests.helpers_server import ROOT
 
 # Every court of the demo corpus, declined by hand. A court added to the demo data must be added here.
 DEMO_COURTS = {
-    "Верховний Суд": "Верховного Суду",
+    "Вінницький міський суд Вінницької області": "Вінницького міського суду Вінницької області",
+    "Касаційний господарський суд Верховного Суду": "Касаційного господарського суду Верховного Суду",
+    "Касаційний цивільний суд Верховного Суду": "Касаційного цивільного суду Верховного Суду",
     "Восьмий апеляційний адміністративний суд": "Восьмого апеляційного адміністративного суду",
     "Галицький районний суд міста Львова": "Галицького районного суду міста Львова",
     "Господарський суд Дніпропетровської області": "Господарського суду Дніпропетровської області",
@@ -44,6 +47,7 @@ DEMO_COURTS = {
 
 # Shapes the official register has beyond the demo data: a feminine noun, a soft-stem ordinal, a capital "Суд".
 OTHER_COURTS = {
+    "Верховний Суд": "Верховного Суду",
     "Велика Палата Верховного Суду": "Великої Палати Верховного Суду",
     "Апеляційна палата Вищого антикорупційного суду": "Апеляційної палати Вищого антикорупційного суду",
     "Конституційний Суд України": "Конституційного Суду України",
@@ -55,8 +59,10 @@ OTHER_COURTS = {
 
 
 def demo_courts() -> set[str]:
-    with open(ROOT / "app" / "demo" / "court_decisions.jsonl", encoding="utf-8") as fh:
-        return {json.loads(line)["court"] for line in fh if line.strip()}
+    """The courts dictionary of the demo publication (app/demo/edrsr), read as the importer reads it."""
+    with zipfile.ZipFile(ROOT / "app" / "demo" / "edrsr" / "edrsr_data_2024.zip") as archive:
+        with archive.open("courts.csv") as stream:
+            return {row["name"] for row in read_dictionary(stream, "courts.csv").rows.values() if row["name"]}
 
 
 def test_every_demo_court_is_in_the_table() -> None:

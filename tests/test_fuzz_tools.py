@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from jsonschema import Draft202012Validator
 from app.corpus.edr.demo import DEMO_DUMP
 from app.corpus.edr.parse import read_elements
 from app.corpus.edrpou import check_digit
+from app.corpus.edrsr.format import Document, read_dictionary, read_documents
 from app.corpus.search import encode_cursor
 from tests.helpers_corpus import REGISTRY
 from tests.helpers_mcp import messages, open_session, request_body, session_headers
@@ -43,12 +45,17 @@ FUZZ = settings(
 )
 
 
-def _demo(kind: str) -> list[dict[str, Any]]:
-    with (DEMO / f"{kind}.jsonl").open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def _demo_decisions() -> list[dict[str, Any]]:
+    """The demo publication of the court register (app/demo/edrsr), read as the importer reads it."""
+    with zipfile.ZipFile(DEMO / "edrsr" / "edrsr_data_2024.zip") as archive:
+        with archive.open("courts.csv") as stream:
+            courts = read_dictionary(stream, "courts.csv").rows
+        with archive.open("documents.csv") as stream:
+            documents = [d for _, d in read_documents(stream, set(courts)) if isinstance(d, Document)]
+    return [{"doc_id": d.doc_id, "case_number": d.cause_num, "court": courts[d.court_code]["name"]} for d in documents]
 
 
-DECISIONS = _demo("court_decisions")
+DECISIONS = _demo_decisions()
 with DEMO_DUMP.open("rb") as _dump:
     COMPANIES = [{"edrpou": p.entity.edrpou} for p in read_elements(_dump, "uo") if p.entity is not None]
 # The demo legislation mirror (app/demo/rada-laws): its registration numbers.
@@ -177,7 +184,7 @@ WORDS = [
     "Кодекс",
 ]
 INTERESTING: dict[str, list[Any]] = {
-    "court": [*sorted({d["court"] for d in DECISIONS}), "Верховний", "суд"],
+    "court": [*sorted({d["court"] for d in DECISIONS}), "Верховний", "суд", "910", "0127"],
     "case_number": [d["case_number"] for d in DECISIONS[:8]] + ["910/4312/23", " 757/31452/23-ц "],
     "doc_id": [d["doc_id"] for d in DECISIONS[:8]],
     "act": [*ACTS, "254К/96-ВР", "ЦК", "ЦК України", "Конституція", "Цивільний кодекс", "КУпАП"],
@@ -454,6 +461,8 @@ BASE: dict[str, dict[str, Any]] = {
     "search_court_cases": {"query": "договір поставки", "limit": 2},
     "get_court_decision": {"doc_id": DECISIONS[0]["doc_id"], "max_chars": 600},
     "get_case_decisions": {"case_number": DECISIONS[0]["case_number"]},
+    "court_statistics": {"by": "court", "justice_kind": "civil"},
+    "list_courts": {"query": "суд", "limit": 5},
     "search_legislation": {"query": "кодекс", "limit": 2},
     "get_legislation": {"act": "435-15"},
     "get_legislation_article": {"act": "ЦК", "article": "625", "as_of_date": "2021-03-01"},

@@ -21,6 +21,8 @@ LEGAL_TOOLS = [
     "search_court_cases",
     "get_court_decision",
     "get_case_decisions",
+    "court_statistics",
+    "list_courts",
     "search_legislation",
     "get_legislation",
     "get_legislation_article",
@@ -71,8 +73,11 @@ def test_search_court_cases(database_url: str) -> None:
     page = checked(database_url, "search_court_cases", {"query": "договір поставки", "limit": 2})
     assert len(page["results"]) == 2 and page["next_cursor"]
     top = page["results"][0]
-    assert top["proceeding_kind"] == "commercial" and top["proceeding_kind_label"] == "Господарське"
-    assert "**" in top["snippet"] and top["demo"] is True and top["url"]
+    # Every hit names court, instance, form, kind, category and date in words, with the register's page.
+    assert top["justice_kind"] == "Господарське" and top["instance"] == "Перша" and top["judgment_form"] == "Рішення"
+    assert top["category"].endswith("поставки товарів") and top["court"].startswith("Господарський суд")
+    assert top["url"] == f"https://reyestr.court.gov.ua/Review/{top['doc_id']}"
+    assert "**" in top["snippet"] and top["demo"] is True and top["has_text"] is True
     following = checked(
         database_url, "search_court_cases", {"query": "договір поставки", "limit": 2, "cursor": page["next_cursor"]}
     )
@@ -84,19 +89,42 @@ def test_search_court_cases(database_url: str) -> None:
         {
             "query": "апеляційну скаргу",
             "court": "Київський апеляційний суд",
-            "proceeding_kind": "civil",
+            "justice_kind": "civil",
             "date_from": "2023-01-01",
             "date_to": "2024-12-31",
             "limit": 50,
         },
     )
     assert filtered["results"] and all(
-        r["court"] == "Київський апеляційний суд" and r["proceeding_kind"] == "civil" for r in filtered["results"]
+        r["court"] == "Київський апеляційний суд" and r["justice_kind"] == "Цивільне" for r in filtered["results"]
     )
-    assert checked(database_url, "search_court_cases", {"query": "шлюб", "proceeding_kind": "criminal"}) == {
+    assert checked(database_url, "search_court_cases", {"query": "шлюб", "justice_kind": "criminal"}) == {
         "results": [],
         "next_cursor": None,
     }
+
+
+def test_every_filter_of_a_lawyer(database_url: str) -> None:
+    def docs(**arguments: Any) -> list[dict[str, Any]]:
+        return checked(database_url, "search_court_cases", {**arguments, "limit": 50})["results"]
+
+    assert {r["court_code"] for r in docs(court="910")} == {"910"}
+    assert {r["region"] for r in docs(region="Львівська")} == {"Львівська область"}
+    assert {r["instance"] for r in docs(instance="cassation")} == {"Касаційна"}
+    assert {r["instance"] for r in docs(query="позов", instance="appeal")} == {"Апеляційна"}
+    assert {r["judgment_form"] for r in docs(judgment_form="Вирок")} == {"Вирок"}
+    assert {r["judgment_form"] for r in docs(judgment_form="1")} == {"Вирок"}
+    assert all("банкрутство" in r["category"] for r in docs(category="банкрутство"))
+    assert {r["judge"] for r in docs(judge="Руденко О")} == {"Руденко О.Т."}
+    assert {r["case_number"] for r in docs(cause_num=" 910/4312/23 ")} == {"910/4312/23"}
+    supreme = docs(supreme_court=True)
+    assert supreme and all("Верховного Суду" in r["court"] for r in supreme)
+    newest = docs(query="суд", sort="date")
+    assert [r["adjudication_date"] for r in newest] == sorted((r["adjudication_date"] for r in newest), reverse=True)
+    # Wildcards are literal; a category given by its code is the same as by its words.
+    assert docs(court="%") == []
+    by_words = docs(category="банкрутство")
+    assert docs(category=str(by_words[0]["category_code"])) == by_words
 
 
 def test_get_court_decision_reads_on_in_windows(database_url: str) -> None:
@@ -104,6 +132,9 @@ def test_get_court_decision_reads_on_in_windows(database_url: str) -> None:
     whole = checked(database_url, "get_court_decision", {"doc_id": doc_id})
     assert whole["doc_id"] == doc_id and whole["truncated"] is False and whole["next_offset"] is None
     assert whole["text"].startswith("РІШЕННЯ") and whole["text_length"] == len(whole["text"])
+    assert whole["instance"] == "Перша" and whole["text_status"] == "loaded"
+    others = whole["case_documents"]
+    assert others and all(d["doc_id"] != doc_id and d["url"].endswith(str(d["doc_id"])) for d in others)
 
     pieces, offset = [], 0
     while offset is not None:
@@ -116,18 +147,47 @@ def test_get_court_decision_reads_on_in_windows(database_url: str) -> None:
     assert past_the_end["text"] == "" and past_the_end["next_offset"] is None
 
 
-def test_get_case_decisions_lists_every_instance(database_url: str) -> None:
+def test_get_case_decisions_is_the_chain_across_instances(database_url: str) -> None:
     result = checked(database_url, "get_case_decisions", {"case_number": " 757/31452/23-ц "})
     assert result["case_number"] == "757/31452/23-ц" and result["count"] == 3
     assert [d["judgment_form"] for d in result["decisions"]] == ["Рішення", "Постанова", "Постанова"]
-    assert [d["court"] for d in result["decisions"]][-1] == "Верховний Суд"
+    assert result["decisions"][-1]["court"] == "Касаційний цивільний суд Верховного Суду"
+    assert [g["instance"] for g in result["instances"]] == ["Перша", "Апеляційна", "Касаційна"]
+    assert [d["latest"] for d in result["decisions"]] == [False, False, True]
+    assert result["latest_doc_id"] == result["decisions"][-1]["doc_id"]
     dates = [d["adjudication_date"] for d in result["decisions"]]
     assert dates == sorted(dates)
     assert checked(database_url, "get_case_decisions", {"case_number": "1/1/1"}) == {
         "case_number": "1/1/1",
         "count": 0,
+        "latest_doc_id": None,
+        "instances": [],
         "decisions": [],
     }
+
+
+def test_court_statistics_counts_by_each_group(database_url: str) -> None:
+    years = checked(database_url, "court_statistics", {"by": "year"})
+    assert years["total"] == 39 and [g["code"] for g in years["groups"]] == ["2022", "2023", "2024"]
+    assert sum(g["count"] for g in years["groups"]) == 39
+    civil = checked(database_url, "court_statistics", {"by": "instance", "justice_kind": "civil"})
+    assert {g["name"]: g["count"] for g in civil["groups"]} == {"Перша": 8, "Апеляційна": 3, "Касаційна": 1}
+    top = checked(database_url, "court_statistics", {"by": "category", "date_from": "2023-01-01", "limit": 2})
+    assert (
+        len(top["groups"]) == 2 and top["truncated"] is True and top["groups"][0]["count"] >= top["groups"][1]["count"]
+    )
+    for by in ("court", "region", "form", "justice_kind"):
+        counted = checked(database_url, "court_statistics", {"by": by, "supreme_court": True})
+        assert counted["total"] == 2 and all(g["name"] for g in counted["groups"])
+
+
+def test_list_courts(database_url: str) -> None:
+    found = checked(database_url, "list_courts", {"query": "апеляційний", "region": "Київ"})
+    assert {c["court_code"] for c in found["courts"]} == {"824", "4910"}
+    assert all(c["instance"] == "Апеляційна" for c in found["courts"])
+    assert checked(database_url, "list_courts", {"query": "0127"})["courts"][0]["court_code"] == "0127"
+    cassation = checked(database_url, "list_courts", {"instance": "cassation"})
+    assert cassation["count"] == 2 and not cassation["truncated"]
 
 
 # ---- legislation, companies (bills: test_rada_tools.py) ----------------------------------------------
@@ -168,11 +228,17 @@ def test_search_and_fetch_across_every_kind(database_url: str) -> None:
 
 BAD_INPUTS = [
     ("search_court_cases", {}, "query"),
+    ("search_court_cases", {"instance": "supreme"}, "instance"),
+    ("search_court_cases", {"query": "суд", "sort": "alphabet"}, "sort"),
+    ("court_statistics", {}, "by"),
+    ("court_statistics", {"by": "judge"}, "by"),
+    ("list_courts", {"instance": "first", "limit": 0}, "limit"),
     ("search_court_cases", {"query": ""}, "query"),
     ("search_court_cases", {"query": "   "}, "query"),
     ("search_court_cases", {"query": "..."}, "query"),
     ("search_court_cases", {"query": "x" * 501}, "query"),
     ("search_court_cases", {"query": "суд", "proceeding_kind": "family"}, "proceeding_kind"),
+    ("search_court_cases", {"query": "суд", "justice_kind": ""}, "justice_kind"),
     ("search_court_cases", {"query": "суд", "date_from": "2023-02-30"}, "date_from"),
     ("search_court_cases", {"query": "суд", "date_to": "вчора"}, "date_to"),
     ("search_court_cases", {"query": "суд", "date_from": "2024-01-01", "date_to": "2023-01-01"}, "date_to"),
@@ -247,6 +313,8 @@ def example_calls(database_url: str) -> list[tuple[str, dict[str, Any]]]:
         ("search_court_cases", {"query": "поновлення на роботі", "limit": 3}),
         ("get_court_decision", {"doc_id": doc_id, "max_chars": 600}),
         ("get_case_decisions", {"case_number": "910/4312/23"}),
+        ("court_statistics", {"by": "court"}),
+        ("list_courts", {"region": "Київ"}),
         ("search_legislation", {"query": "цивільний кодекс"}),
         ("get_legislation", {"act": "435-15"}),
         ("get_legislation_article", {"act": "ЦК", "article": "257", "as_of_date": "2021-03-01"}),
@@ -331,6 +399,7 @@ NUMBERS = {
     "Twenty-one": 21,
     "Twenty-two": 22,
     "Twenty-three": 23,
+    "Twenty-four": 24,
 }
 
 

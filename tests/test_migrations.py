@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
 from app.db.schema import alembic_config, downgrade, head_revision, upgrade
-from app.db.tables import metadata
+from app.db.tables import include_name, metadata
 
 
 def _tables(url: str) -> set[str]:
@@ -58,6 +58,6 @@ def test_each_revision_steps_down_and_up(make_database):
 def test_migrated_schema_matches_tables_module(database_url):
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://", 1), poolclass=pool.NullPool)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}), metadata)
     engine.dispose()
     assert diff == [], f"tables.py and the migrations disagree: {diff}"

@@ -1,4 +1,4 @@
-"""The legal corpus in PostgreSQL: query building for Ukrainian, search, records, EDRPOU codes, the importer.
+"""The legal corpus in PostgreSQL: query building for Ukrainian, search, records, EDRPOU codes, the importers.
 
 No Tornado server here (download.py uses its HTTP client): the tool families in app/tools/ and the CLI
 (`secondlayer import`) both call these functions.
@@ -8,6 +8,6 @@ full-text queries (to_tsquery, ts_headline, MATERIALIZED CTEs, the `- 0` that st
 against PostgreSQL's plans (see RANKED_POOL and BROAD_SHARE in search.py), which is easier to do and to
 review on the SQL as written than on what Core would generate. Only this package's own constants (column
 lists, the text search configuration) are formatted into the text; every value from a caller is a
-parameter. Writes (importer.py) are SQLAlchemy Core upserts built from the tables in app/db/tables.py, like
-the rest of the application.
+parameter. The official importers (one package per dataset) COPY into staging tables and merge, or upsert with
+Core; ARCHITECTURE.md says which and why.
 """

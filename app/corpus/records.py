@@ -121,44 +121,6 @@ def text_window(text: str, offset: int, max_chars: int) -> dict[str, Any]:
     }
 
 
-# ---- court decisions ----------------------------------------------------------------------------
-
-_DECISION_COLUMNS = (
-    "doc_id, case_number, court, judge, judgment_form, proceeding_kind, category, adjudication_date, source_url, demo"
-)
-
-
-async def _decision_row(db: Database, doc_id: int) -> dict[str, Any] | None:
-    return await db.fetch_one(
-        f"SELECT {_DECISION_COLUMNS}, full_text FROM court_decisions WHERE doc_id = %(id)s", {"id": doc_id}
-    )
-
-
-async def get_court_decision(
-    db: Database, doc_id: int, *, offset: int = 0, max_chars: int = DEFAULT_MAX_CHARS
-) -> dict[str, Any]:
-    row = await _decision_row(db, doc_id)
-    if row is None:
-        raise RecordNotFound("doc_id", f"no court decision with id {doc_id}")
-    text = row.pop("full_text")
-    row["url"] = court_url(row)
-    del row["source_url"]
-    return {**_dates(row), **text_window(text, offset, max_chars)}
-
-
-async def get_case_decisions(db: Database, case_number: str) -> list[dict[str, Any]]:
-    """Every decision in one case, oldest first (first instance, appeal, cassation, ...)."""
-    rows = await db.fetch_all(
-        f"SELECT {_DECISION_COLUMNS}, length(full_text) AS text_length FROM court_decisions "
-        "WHERE case_number = %(case)s ORDER BY adjudication_date, doc_id",
-        {"case": " ".join(case_number.split())},
-    )
-    for row in rows:
-        row["url"] = court_url(row)
-        del row["source_url"]
-    return [_dates(r) for r in rows]
-
-
 # ---- ChatGPT's fetch ------------------------------------------------------------------------------
 
 _WHOLE = 10**9  # a window larger than any text: fetch windows the whole document itself
@@ -180,22 +142,9 @@ def _lines(*pairs: tuple[str, Any]) -> str:
 
 
 async def _court_document(db: Database, key: str) -> Document:
-    if not (key.isascii() and key.isdigit()):  # str.isdigit() also takes ², ٣, ... which int() refuses
-        raise RecordNotFound("id", f"no court decision {key!r}: court ids are numbers")
-    row = await _decision_row(db, int(key))
-    if row is None:
-        raise RecordNotFound("id", f"no court decision with id {key}")
-    header = _lines(
-        ("Справа", row["case_number"]),
-        ("Суд", row["court"]),
-        ("Суддя", row["judge"]),
-        ("Форма рішення", row["judgment_form"]),
-        ("Дата", _iso(row["adjudication_date"])),
-        ("Категорія", row["category"]),
-    )
-    body, url = row.pop("full_text"), court_url(row)
-    del row["source_url"]
-    return Document(court_title(row), url, header, body, _dates(row))
+    from app.corpus.edrsr.queries import court_document  # the register's module reads through this one
+
+    return await court_document(db, key)
 
 
 async def _act_document(db: Database, key: str) -> Document:

@@ -12,20 +12,12 @@ from typing import Any
 
 from app.corpus.laws.formats import edition_url
 from app.corpus.laws.queries import ACT_COLUMNS, act_record
-from app.corpus.records import court_url
 from app.corpus.text import APOSTROPHE, APOSTROPHES, CONFIG, build_tsquery, fold
 from app.db import Database
 from app.db.expressions import contains_pattern
 
 # Deeper pages are refused: nobody reads result 5,000, and OFFSET cost grows with depth.
 MAX_OFFSET = 5000
-PROCEEDING_KINDS = {
-    "civil": "Цивільне",
-    "criminal": "Кримінальне",
-    "commercial": "Господарське",
-    "administrative": "Адміністративне",
-    "administrative_offense": "Справи про адміністративні правопорушення",
-}
 HEADLINE = 'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "'
 # Only the first characters of a very long document are scanned for the snippet.
 HEADLINE_CHARS = 60000
@@ -147,63 +139,6 @@ def _page(rows: list[dict[str, Any]], kind: str, params: Mapping[str, Any], offs
     return Page(rows, next_cursor)
 
 
-async def search_court_decisions(
-    db: Database,
-    query: str,
-    *,
-    court: str | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    proceeding_kind: str | None = None,
-    limit: int = 10,
-    cursor: str | None = None,
-) -> Page:
-    """Court decisions matching the query, best first; filters narrow the matches."""
-    scope = {
-        "query": query,
-        "court": court,
-        "date_from": date_from,
-        "date_to": date_to,
-        "proceeding_kind": proceeding_kind,
-    }
-    offset = decode_cursor(cursor, "court", scope)
-    params = _base_params(query, limit, offset)
-    filters = []
-    if court:
-        filters.append(r"AND d.court_key LIKE %(court)s ESCAPE '\'")
-        params["court"] = _like(court)
-    if date_from:
-        filters.append("AND d.adjudication_date >= %(date_from)s")
-        params["date_from"] = date_from
-    if date_to:
-        filters.append("AND d.adjudication_date <= %(date_to)s")
-        params["date_to"] = date_to
-    if proceeding_kind:
-        filters.append("AND d.proceeding_kind = %(proceeding_kind)s")
-        params["proceeding_kind"] = proceeding_kind
-    recency = "d.adjudication_date DESC, d.doc_id DESC"
-    where = f"court_decisions d WHERE d.search @@ to_tsquery('{CONFIG}', %(tsq)s) {' '.join(filters)}"
-    # `- 0` hides the date order from the b-tree, leaving the planner the GIN bitmap for narrower queries.
-    pool_order = (
-        recency
-        if await _is_broad(db, "court_decisions", where, params)
-        else "d.adjudication_date - 0 DESC, d.doc_id DESC"
-    )
-    sql = f"""
-        WITH {_pool("court_decisions", "d", "doc_id", recency, filters, pool_order)}
-        SELECT d.doc_id, d.case_number, d.court, d.judge, d.judgment_form, d.proceeding_kind, d.category,
-               d.adjudication_date, d.source_url, d.demo, hits.rank, {_headline("d.full_text")} AS snippet
-        FROM hits JOIN court_decisions d USING (doc_id), q
-        ORDER BY hits.rank DESC, {recency}
-    """
-    rows = await db.fetch_all(sql, params)
-    for row in rows:
-        row["url"] = court_url(row)
-        row["proceeding_kind_label"] = PROCEEDING_KINDS.get(row["proceeding_kind"], row["proceeding_kind"])
-        del row["source_url"]
-    return _page(rows, "court", scope, offset, limit)
-
-
 async def search_legislation(
     db: Database,
     query: str,
@@ -286,6 +221,7 @@ async def search_articles(db: Database, query: str, *, limit: int = 10) -> list[
 async def search_everything(db: Database, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """ChatGPT's `search`: the best matches of every kind, as {id, title, url}, best first."""
     from app.corpus.edr.queries import company_title, search_companies  # both build on this module
+    from app.corpus.edrsr.queries import search_court_decisions
     from app.corpus.rada.queries import search_bills
     from app.corpus.records import act_title, bill_title, court_title
 

@@ -46,10 +46,12 @@ def sync_specs() -> dict[str, SyncSpec]:
     """Every dataset that can be synced, by name (see DATASETS in provenance.py); each family declares its own."""
     # Family modules are imported here, not at the top: they build on SyncSpec from this module.
     from app.corpus.edr.commands import sync_edr
+    from app.corpus.edrsr.commands import sync_edrsr
     from app.corpus.laws import commands as laws
     from app.corpus.rada.commands import SYNCS as RADA
 
     specs: list[SyncSpec] = [
+        SyncSpec("edrsr", "sync_edrsr_cron", "sync_edrsr_url", sync_edrsr),
         *RADA,
         SyncSpec(laws.DATASET, "sync_rada_laws_cron", "sync_rada_laws_url", laws.sync),
         SyncSpec("edr", "sync_edr_cron", "sync_edr_url", sync_edr),

@@ -283,44 +283,95 @@ def _fts(*weighted: tuple[str, str]) -> sa.Computed:
     return sa.Computed(" || ".join(parts), persisted=True)
 
 
+# ---- court decisions: the official ЄДРСР dump (app/corpus/edrsr) ----
+# The register's dictionaries, loaded from each publication as they stand (codes are the publisher's).
+edrsr_courts = sa.Table(
+    "edrsr_courts",
+    metadata,
+    sa.Column("court_code", sa.Text, primary_key=True),  # text: "0713" keeps its leading zero
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("instance_code", sa.SmallInteger, nullable=True),
+    sa.Column("region_code", sa.SmallInteger, nullable=True),
+    sa.Index("ix_edrsr_courts_region", "region_code"),
+)
+
+
+def _dictionary(name: str, key: str, key_type: type[sa.SmallInteger] | type[sa.Integer]) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(key, key_type, primary_key=True, autoincrement=False),
+        sa.Column("name", sa.Text, nullable=False),
+    )
+
+
+edrsr_instances = _dictionary("edrsr_instances", "instance_code", sa.SmallInteger)
+edrsr_regions = _dictionary("edrsr_regions", "region_code", sa.SmallInteger)
+edrsr_justice_kinds = _dictionary("edrsr_justice_kinds", "justice_kind", sa.SmallInteger)
+edrsr_judgment_forms = _dictionary("edrsr_judgment_forms", "judgment_code", sa.SmallInteger)
+edrsr_cause_categories = _dictionary("edrsr_cause_categories", "category_code", sa.Integer)
+
+# One row per document of documents.csv, partitioned by year of adjudication (court_decisions_yYYYY, created by
+# the importer for the years it meets): a year can be re-imported or dropped on its own, and a date range reads
+# only its partitions. A unique constraint on a partitioned table must contain the partition key, so the primary
+# key is (doc_id, adjudication_date); doc_id alone is kept unique by the importer, which holds an advisory lock
+# and moves a document whose date changed (app/corpus/edrsr/store.py). Texts live in court_decision_texts.
 court_decisions = sa.Table(
     "court_decisions",
     metadata,
-    # The document id in the Unified State Register of Court Decisions (ЄДРСР).
     sa.Column("doc_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("case_number", sa.Text, nullable=False, index=True),
-    sa.Column("court", sa.Text, nullable=False),
-    # The court's name folded once at write time: the court filter then costs nothing per row.
-    sa.Column("court_key", sa.Text, sa.Computed("secondlayer_fold(court)", persisted=True), nullable=True),
+    sa.Column("adjudication_date", sa.Date, primary_key=True),  # the local calendar date, not UTC
+    sa.Column("court_code", sa.Text, nullable=False),
+    sa.Column("judgment_code", sa.SmallInteger, nullable=True),
+    sa.Column("justice_kind", sa.SmallInteger, nullable=True),
+    sa.Column("category_code", sa.Integer, nullable=True),
+    sa.Column("cause_num", sa.Text, nullable=True),
+    sa.Column("receipt_date", sa.Date, nullable=True),
     sa.Column("judge", sa.Text, nullable=True),
-    sa.Column("judgment_form", sa.Text, nullable=False),  # Рішення, Постанова, Ухвала, Вирок, ...
-    # civil | criminal | commercial | administrative | administrative_offense
-    sa.Column("proceeding_kind", sa.Text, nullable=False),
-    sa.Column("category", sa.Text, nullable=True),
-    sa.Column("adjudication_date", sa.Date, nullable=False),
-    sa.Column("full_text", sa.Text, nullable=False),
-    sa.Column("source_url", sa.Text, nullable=True),
+    # secondlayer_fold(judge), for the judge filter (a prefix: judges are written "Прізвище І. Б.").
+    sa.Column("judge_key", sa.Text, nullable=True),
+    sa.Column("doc_url", sa.Text, nullable=True),  # the text file; often filled only by a later publication
+    sa.Column("status", sa.SmallInteger, nullable=True),
+    sa.Column("date_publ", sa.Date, nullable=True),
     sa.Column("demo", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column(
-        "search",
-        TSVECTOR,
-        _fts(
-            ("coalesce(case_number, '') || ' ' || coalesce(category, '') || ' ' || coalesce(court, '')", "A"),
-            (f"left(full_text, {INDEXED_CHARS})", "D"),
-        ),
-        nullable=True,
-    ),
-    sa.CheckConstraint(
-        "proceeding_kind IN ('civil', 'criminal', 'commercial', 'administrative', 'administrative_offense')",
-        name="proceeding_kind",
-    ),
+    # Case number, category, court and judge in words, written by the importer's merge (it joins the
+    # dictionaries): a decision whose text is not loaded is still found by these.
+    sa.Column("search", TSVECTOR, nullable=True),
+    sa.Index("ix_court_decisions_doc_id", "doc_id"),
+    sa.Index("ix_court_decisions_date", "adjudication_date", "doc_id"),
+    sa.Index("ix_court_decisions_cause_num", "cause_num", "adjudication_date"),
+    sa.Index("ix_court_decisions_court_date", "court_code", "adjudication_date"),
+    sa.Index("ix_court_decisions_category_date", "category_code", "adjudication_date"),
+    sa.Index("ix_court_decisions_form_date", "judgment_code", "adjudication_date"),
+    sa.Index("ix_court_decisions_kind_date", "justice_kind", "adjudication_date"),
+    sa.Index("ix_court_decisions_judge_key", "judge_key", postgresql_ops={"judge_key": "text_pattern_ops"}),
     sa.Index("ix_court_decisions_search", "search", postgresql_using="gin"),
-    sa.Index("ix_court_decisions_date", "adjudication_date"),
-    sa.Index("ix_court_decisions_kind_date", "proceeding_kind", "adjudication_date"),
-    # Texts and tsvectors go out of line so the heap stays narrow: candidate scans read little (app/corpus/search.py).
+    postgresql_partition_by="RANGE (adjudication_date)",
+)
+
+# The decisions' texts, converted from the register's RTF (or HTML) files, kept out of the metadata rows.
+court_decision_texts = sa.Table(
+    "court_decision_texts",
+    metadata,
+    sa.Column("doc_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("text", sa.Text, nullable=True),  # NULL with `error` set: the file could not be fetched or read
+    sa.Column("format", sa.Text, nullable=True),  # rtf | html | text
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("search", TSVECTOR, _fts((f"left(coalesce(text, ''), {INDEXED_CHARS})", "D")), nullable=True),
+    sa.Index("ix_court_decision_texts_search", "search", postgresql_using="gin"),
     postgresql_with={"toast_tuple_target": 256},
 )
+
+# Partitions are managed by the importer, not by Alembic: autogenerate looks past them.
+PARTITION_NAME = "court_decisions_y{year:04d}"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's include_name: everything except court_decisions' yearly partitions."""
+    return not (type_ == "table" and name is not None and name.startswith("court_decisions_y"))
+
 
 # Legislation from the Rada's open data (app/corpus/laws/): one card per act, its editions, and each edition's
 # structure (books, sections, chapters, articles) pointing at article texts stored once per distinct content.

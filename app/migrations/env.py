@@ -11,7 +11,7 @@ from logging.config import dictConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.db.tables import metadata
+from app.db.tables import include_name, metadata
 
 # Alembic's progress ("Running upgrade 0001 -> 0002") on stderr; everything else only from WARNING.
 LOGGING = {
@@ -46,7 +46,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            transaction_per_migration=True,
+            include_name=include_name,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -12,7 +12,7 @@ from app.config import Settings
 from app.corpus.commands import MAX_ERRORS_SHOWN, ImportCommand
 from app.corpus.download import DownloadError, downloads_dir, is_url, local_file
 from app.corpus.edr.load import SourceError, StrictStop, load, xml_sources
-from app.corpus.importer import Progress
+from app.corpus.progress import Progress
 from app.corpus.provenance import import_run, last_import, set_publication
 from app.db import Database
 

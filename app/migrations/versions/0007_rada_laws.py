@@ -1,7 +1,7 @@
 """legislation from the Rada's open data: cards, dictionaries, events, editions, structure, article texts
 
 Revision ID: 0007
-Revises: 0005 (rechained after main's 0008, Parliament)
+Revises: 0006
 Create Date: 2026-11-29 23:30:00
 
 Replaces the invented legislation tables of 0002 (legislative_acts with one text per act, legislation_articles):
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,431 @@
+"""Reading the register: search with a lawyer's filters, one decision, a case's chain, statistics, the courts.
+
+Every filter is answered from an index of court_decisions (court, category, form, kind, judge prefix, case
+number, each with the date) or from the small dictionary tables; a date range reads only its yearly
+partitions. Codes and names come from the dictionaries the publication shipped, never from constants here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from app.corpus.records import Document, RecordNotFound, court_title, text_window
+from app.corpus.search import RANKED_POOL, Page, _base_params, _headline, _page, decode_cursor
+from app.corpus.text import CONFIG, fold
+from app.db import Database
+from app.db.expressions import contains_pattern
+
+REVIEW_URL = "https://reyestr.court.gov.ua/Review/{doc_id}"
+INSTANCES = {"first": "перш%", "appeal": "апеляц%", "cassation": "касац%"}
+# English names a client may use for the kinds of justice, as patterns over the dictionary's own names.
+JUSTICE_KINDS = {
+    "civil": "цивіл%",
+    "criminal": "кримінал%",
+    "commercial": "господар%",
+    "administrative": "адміністративн%",
+    "administrative_offense": "%правопоруш%",
+}
+GROUPS = ("year", "court", "region", "instance", "form", "justice_kind", "category")
+SORTS = ("relevance", "date")
+MAX_CASE_DOCUMENTS = 200
+SNIPPET_CHARS = 300
+
+_ROW = """
+    d.doc_id, d.cause_num AS case_number, d.court_code, c.name AS court, r.name AS region, i.name AS instance,
+    d.judgment_code, f.name AS judgment_form, d.justice_kind AS justice_kind_code, k.name AS justice_kind,
+    d.category_code, cat.name AS category, d.judge, d.adjudication_date, d.receipt_date, d.date_publ,
+    d.doc_url AS text_url, d.demo
+"""
+_JOINS = """
+    LEFT JOIN edrsr_courts c ON c.court_code = d.court_code
+    LEFT JOIN edrsr_regions r ON r.region_code = c.region_code
+    LEFT JOIN edrsr_instances i ON i.instance_code = c.instance_code
+    LEFT JOIN edrsr_judgment_forms f ON f.judgment_code = d.judgment_code
+    LEFT JOIN edrsr_justice_kinds k ON k.justice_kind = d.justice_kind
+    LEFT JOIN edrsr_cause_categories cat ON cat.category_code = d.category_code
+"""
+
+
+@dataclass
+class Filters:
+    """A lawyer's filters; codes or words where the register has both."""
+
+    court: str | None = None
+    region: str | None = None
+    instance: str | None = None
+    justice_kind: str | None = None
+    judgment_form: str | None = None
+    category: str | None = None
+    judge: str | None = None
+    cause_num: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    supreme_court: bool = False
+
+    def scope(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v not in (None, False)}
+
+
+def _prefix(value: str) -> str:
+    return contains_pattern(fold(value.strip()))[1:]
+
+
+def _is_code(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 9
+
+
+def where(filters: Filters, params: dict[str, Any]) -> list[str]:
+    """SQL conditions on `d` (court_decisions) for the filters; their values go into `params`."""
+    out = []
+    if filters.court:
+        if _is_code(filters.court):
+            out.append("d.court_code = %(court)s")
+            params["court"] = filters.court
+        else:
+            out.append(
+                "d.court_code IN (SELECT court_code FROM edrsr_courts "
+                r"WHERE secondlayer_fold(name) LIKE %(court)s ESCAPE '\')"
+            )
+            params["court"] = contains_pattern(fold(filters.court))
+    if filters.region:
+        if _is_code(filters.region):
+            condition = "region_code = %(region)s"
+            params["region"] = int(filters.region)
+        else:
+            condition = (
+                r"region_code IN (SELECT region_code FROM edrsr_regions WHERE secondlayer_fold(name) LIKE %(region)s "
+                r"ESCAPE '\')"
+            )
+            params["region"] = contains_pattern(fold(filters.region))
+        out.append(f"d.court_code IN (SELECT court_code FROM edrsr_courts WHERE {condition})")
+    if filters.instance:
+        out.append(
+            "d.court_code IN (SELECT c.court_code FROM edrsr_courts c JOIN edrsr_instances i USING (instance_code) "
+            "WHERE secondlayer_fold(i.name) LIKE %(instance)s)"
+        )
+        params["instance"] = INSTANCES[filters.instance]
+    if filters.supreme_court:
+        out.append(
+            "d.court_code IN (SELECT court_code FROM edrsr_courts WHERE secondlayer_fold(name) LIKE %(supreme)s)"
+        )
+        params["supreme"] = "%верховн% суд%"
+    for name, column, table, pattern_of in (
+        ("justice_kind", "justice_kind", "edrsr_justice_kinds", _kind_pattern),
+        ("judgment_form", "judgment_code", "edrsr_judgment_forms", _prefix),
+        ("category", "category_code", "edrsr_cause_categories", lambda v: contains_pattern(fold(v))),
+    ):
+        value = getattr(filters, name)
+        if not value:
+            continue
+        if _is_code(value):
+            out.append(f"d.{column} = %({name})s")
+            params[name] = int(value)
+        else:
+            out.append(
+                f"d.{column} IN (SELECT {column} FROM {table} WHERE secondlayer_fold(name) LIKE %({name})s "
+                r"ESCAPE '\')"
+            )
+            params[name] = pattern_of(value)
+    if filters.judge:
+        out.append(r"d.judge_key LIKE %(judge)s ESCAPE '\'")
+        params["judge"] = _prefix(filters.judge) + "%"
+    if filters.cause_num:
+        out.append("d.cause_num = %(cause_num)s")
+        params["cause_num"] = " ".join(filters.cause_num.split())
+    if filters.date_from:
+        out.append("d.adjudication_date >= %(date_from)s")
+        params["date_from"] = filters.date_from
+    if filters.date_to:
+        out.append("d.adjudication_date <= %(date_to)s")
+        params["date_to"] = filters.date_to
+    return out
+
+
+def _kind_pattern(value: str) -> str:
+    return JUSTICE_KINDS.get(value.strip().lower()) or _prefix(value) + "%"
+
+
+def finish(row: dict[str, Any]) -> dict[str, Any]:
+    """A decision row as tools return it: the official review URL, dates as ISO strings, words for codes."""
+    row["url"] = REVIEW_URL.format(doc_id=row["doc_id"])
+    row["judgment_form"] = row.get("judgment_form") or "Документ"
+    row["court"] = row.get("court") or f"суд {row['court_code']}"
+    row["case_number"] = row.get("case_number") or ""
+    for key, value in row.items():
+        if isinstance(value, dt.date):
+            row[key] = value.isoformat()
+    return row
+
+
+async def search_court_decisions(
+    db: Database,
+    query: str | None,
+    filters: Filters | None = None,
+    *,
+    sort: str = "relevance",
+    limit: int = 10,
+    cursor: str | None = None,
+) -> Page:
+    """Decisions matching the words (in their text or in their case number, category, court and judge) and the
+    filters: best first, or newest first with sort="date" or without words."""
+    filters = filters or Filters()
+    scope = {"query": query, "sort": sort, **filters.scope()}
+    offset = decode_cursor(cursor, "court", scope)
+    params = _base_params(query or "", limit, offset) if query else {"limit": limit + 1, "offset": offset}
+    conditions = where(filters, params)
+    recency = "adjudication_date DESC, doc_id DESC"
+    if not query:
+        sql = f"""
+            SELECT {_ROW}, 0.0 AS rank, left(coalesce(t.text, ''), {SNIPPET_CHARS}) AS snippet,
+                   t.text IS NOT NULL AS has_text
+            FROM court_decisions d {_JOINS} LEFT JOIN court_decision_texts t ON t.doc_id = d.doc_id
+            WHERE {" AND ".join(conditions) or "true"}
+            ORDER BY d.adjudication_date DESC, d.doc_id DESC
+            LIMIT %(limit)s OFFSET %(offset)s
+        """
+        rows = await db.fetch_all(sql, params)
+        return _page([finish(r) for r in rows], "court", scope, offset, limit)
+    extra = "".join(f" AND {c}" for c in conditions)
+    pool = RANKED_POOL if sort == "relevance" else offset + limit + 1
+    order = "rank DESC, " + recency if sort == "relevance" else recency
+    final = "hits.rank DESC, " if sort == "relevance" else ""
+    sql = f"""
+        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+        pool AS MATERIALIZED (
+            SELECT doc_id, adjudication_date FROM (
+                SELECT d.doc_id, d.adjudication_date FROM court_decisions d
+                WHERE d.search @@ to_tsquery('{CONFIG}', %(tsq)s){extra}
+                UNION
+                SELECT d.doc_id, d.adjudication_date FROM court_decision_texts t
+                JOIN court_decisions d ON d.doc_id = t.doc_id
+                WHERE t.search @@ to_tsquery('{CONFIG}', %(tsq)s){extra}
+            ) matched
+            ORDER BY {recency} LIMIT {pool}
+        ),
+        hits AS (
+            SELECT p.doc_id, p.adjudication_date,
+                   ts_rank_cd(coalesce(d.search, ''::tsvector) || coalesce(t.search, ''::tsvector), q.query, 32) AS rank
+            FROM pool p
+            JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date
+            LEFT JOIN court_decision_texts t ON t.doc_id = p.doc_id, q
+            ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
+        )
+        SELECT {_ROW}, hits.rank, t.text IS NOT NULL AS has_text,
+               {_headline("coalesce(t.text, concat_ws('. ', d.cause_num, cat.name, c.name, d.judge))")} AS snippet
+        FROM hits
+        JOIN court_decisions d ON d.doc_id = hits.doc_id AND d.adjudication_date = hits.adjudication_date
+        {_JOINS}
+        LEFT JOIN court_decision_texts t ON t.doc_id = hits.doc_id, q
+        ORDER BY {final}d.adjudication_date DESC, d.doc_id DESC
+    """
+    rows = await db.fetch_all(sql, params)
+    return _page([finish(r) for r in rows], "court", scope, offset, limit)
+
+
+async def _decision(db: Database, doc_id: int) -> dict[str, Any] | None:
+    return await db.fetch_one(
+        f"""SELECT {_ROW}, t.text, t.error AS text_error FROM court_decisions d {_JOINS}
+            LEFT JOIN court_decision_texts t ON t.doc_id = d.doc_id
+            WHERE d.doc_id = %(id)s ORDER BY d.adjudication_date DESC LIMIT 1""",
+        {"id": doc_id},
+    )
+
+
+def _text_status(row: dict[str, Any]) -> str:
+    if row.get("text") is not None:
+        return "loaded"
+    if row.get("text_error"):
+        return f"not available: {row['text_error']}"
+    if row.get("text_url"):
+        return "not loaded yet (secondlayer import edrsr-texts fetches it)"
+    return "not published yet: the register has no text file for this decision"
+
+
+async def _case_rows(db: Database, case_number: str, *, limit: int = MAX_CASE_DOCUMENTS) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(
+        f"""SELECT {_ROW}, EXISTS (SELECT 1 FROM court_decision_texts t WHERE t.doc_id = d.doc_id
+                                   AND t.text IS NOT NULL) AS has_text
+            FROM court_decisions d {_JOINS}
+            WHERE d.cause_num = %(case)s ORDER BY d.adjudication_date, d.doc_id LIMIT %(limit)s""",
+        {"case": " ".join(case_number.split()), "limit": limit},
+    )
+    return [finish(r) for r in rows]
+
+
+async def get_court_decision(db: Database, doc_id: int, *, offset: int = 0, max_chars: int = 20000) -> dict[str, Any]:
+    """One decision in words, a window of its text, and the other documents of its case."""
+    row = await _decision(db, doc_id)
+    if row is None:
+        raise RecordNotFound("doc_id", f"no court decision with id {doc_id}")
+    text = row.pop("text")
+    row["text_status"] = _text_status({**row, "text": text})
+    row.pop("text_error")
+    finish(row)
+    row["has_text"] = text is not None
+    others = []
+    if row["case_number"]:
+        others = [
+            {k: r[k] for k in ("doc_id", "adjudication_date", "court", "instance", "judgment_form", "url")}
+            for r in await _case_rows(db, row["case_number"])
+            if r["doc_id"] != doc_id
+        ]
+    return {**row, **text_window(text or "", offset, max_chars), "case_documents": others}
+
+
+async def get_case_decisions(db: Database, case_number: str) -> dict[str, Any]:
+    """The chain of one case across instances: every document oldest first, grouped by instance in the order the
+    case reached them, the latest decision marked."""
+    rows = await _case_rows(db, case_number)
+    latest = rows[-1]["doc_id"] if rows else None
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        row["latest"] = row["doc_id"] == latest
+        groups.setdefault(row.get("instance") or "—", []).append(row)
+    return {
+        "case_number": " ".join(case_number.split()),
+        "count": len(rows),
+        "latest_doc_id": latest,
+        "instances": [{"instance": name, "decisions": items} for name, items in groups.items()],
+        "decisions": rows,
+    }
+
+
+_GROUP_SQL = {
+    "year": ("extract(year FROM d.adjudication_date)::int", "NULL::text", "", "key"),
+    "court": ("d.court_code", "gc.name", "LEFT JOIN edrsr_courts gc ON gc.court_code = g.key", "count DESC, key"),
+    "region": (
+        "(SELECT region_code FROM edrsr_courts WHERE court_code = d.court_code)",
+        "gr.name",
+        "LEFT JOIN edrsr_regions gr ON gr.region_code = g.key",
+        "count DESC, key",
+    ),
+    "instance": (
+        "(SELECT instance_code FROM edrsr_courts WHERE court_code = d.court_code)",
+        "gi.name",
+        "LEFT JOIN edrsr_instances gi ON gi.instance_code = g.key",
+        "count DESC, key",
+    ),
+    "form": (
+        "d.judgment_code",
+        "gf.name",
+        "LEFT JOIN edrsr_judgment_forms gf ON gf.judgment_code = g.key",
+        "count DESC, key",
+    ),
+    "justice_kind": (
+        "d.justice_kind",
+        "gk.name",
+        "LEFT JOIN edrsr_justice_kinds gk ON gk.justice_kind = g.key",
+        "count DESC, key",
+    ),
+    "category": (
+        "d.category_code",
+        "gcat.name",
+        "LEFT JOIN edrsr_cause_categories gcat ON gcat.category_code = g.key",
+        "count DESC, key",
+    ),
+}
+
+
+async def court_statistics(db: Database, by: str, filters: Filters, *, limit: int = 50) -> dict[str, Any]:
+    """How many decisions match the filters, in groups (`by` one of GROUPS), largest first (years in order)."""
+    params: dict[str, Any] = {"limit": limit}
+    conditions = where(filters, params)
+    key, name, join, order = _GROUP_SQL[by]
+    sql = f"""
+        WITH g AS (
+            SELECT {key} AS key, count(*) AS count FROM court_decisions d
+            WHERE {" AND ".join(conditions) or "true"} GROUP BY 1
+        )
+        SELECT g.key, {name} AS name, g.count, sum(g.count) OVER () AS total, count(*) OVER () AS groups
+        FROM g {join} ORDER BY {order} LIMIT %(limit)s
+    """
+    rows = await db.fetch_all(sql, params)
+    total = int(rows[0]["total"]) if rows else 0
+    groups = int(rows[0]["groups"]) if rows else 0
+    return {
+        "by": by,
+        "total": total,
+        "group_count": groups,
+        "groups": [
+            {"code": None if r["key"] is None else str(r["key"]), "name": r["name"], "count": int(r["count"])}
+            for r in rows
+        ],
+        "truncated": groups > len(rows),
+    }
+
+
+async def list_courts(
+    db: Database,
+    *,
+    query: str | None = None,
+    region: str | None = None,
+    instance: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Courts of the register's dictionary by name, region and instance, with their codes."""
+    params: dict[str, Any] = {"limit": limit}
+    conditions = []
+    if query:
+        if _is_code(query.strip()):
+            conditions.append("c.court_code = %(query)s")
+            params["query"] = query.strip()
+        else:
+            conditions.append(r"secondlayer_fold(c.name) LIKE %(query)s ESCAPE '\'")
+            params["query"] = contains_pattern(fold(query))
+    if region:
+        if _is_code(region):
+            conditions.append("c.region_code = %(region)s")
+            params["region"] = int(region)
+        else:
+            conditions.append(r"secondlayer_fold(r.name) LIKE %(region)s ESCAPE '\'")
+            params["region"] = contains_pattern(fold(region))
+    if instance:
+        conditions.append("secondlayer_fold(i.name) LIKE %(instance)s")
+        params["instance"] = INSTANCES[instance]
+    rows = await db.fetch_all(
+        f"""SELECT c.court_code, c.name, i.name AS instance, r.name AS region, c.instance_code, c.region_code,
+                   count(*) OVER () AS total
+            FROM edrsr_courts c
+            LEFT JOIN edrsr_instances i ON i.instance_code = c.instance_code
+            LEFT JOIN edrsr_regions r ON r.region_code = c.region_code
+            WHERE {" AND ".join(conditions) or "true"}
+            ORDER BY c.name, c.court_code LIMIT %(limit)s""",
+        params,
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    for row in rows:
+        del row["total"]
+    return {"count": total, "courts": rows, "truncated": total > len(rows)}
+
+
+def _lines(*pairs: tuple[str, Any]) -> str:
+    return "\n".join(f"{label}: {value}" for label, value in pairs if value not in (None, "", []))
+
+
+async def court_document(db: Database, key: str) -> Document:
+    """ChatGPT's `fetch` of "court:<doc_id>": the decision in words, then its text."""
+    if not (key.isascii() and key.isdigit() and len(key) <= 18):
+        raise RecordNotFound("id", f"no court decision {key!r}: court ids are numbers")
+    row = await _decision(db, int(key))
+    if row is None:
+        raise RecordNotFound("id", f"no court decision with id {key}")
+    text = row.pop("text")
+    status = _text_status({**row, "text": text})
+    row.pop("text_error")
+    finish(row)
+    header = _lines(
+        ("Справа", row["case_number"]),
+        ("Суд", row["court"]),
+        ("Інстанція", row["instance"]),
+        ("Регіон", row["region"]),
+        ("Суддя", row["judge"]),
+        ("Форма рішення", row["judgment_form"]),
+        ("Вид судочинства", row["justice_kind"]),
+        ("Категорія", row["category"]),
+        ("Дата ухвалення", row["adjudication_date"]),
+        ("Текст", None if text is not None else status),
+    )
+    row["has_text"] = text is not None
+    return Document(court_title(row), row["url"], header, text or "", row)

@@ -1,0 +1,173 @@
+"""`secondlayer import edrsr` and `import edrsr-texts` on publications in the official format: an archive, a
+directory and a URL (a local HTTP server); idempotent re-import and doc_url backfill; bad rows named by line and
+skipped, or nothing imported with --strict; a truncated archive refused with the previous data intact; texts
+from a mirror converted from windows-1251 RTF; provenance recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.helpers_corpus import call
+from tests.helpers_edrsr import TEXT_HOST, document, documents_csv, rtf, write_publication, zip_publication
+from tests.helpers_server import run_db
+
+
+def rows(url: str, sql: str) -> list[dict[str, Any]]:
+    return run_db(url, lambda db: db.fetch_all(sql))
+
+
+def edrsr(cli: Any, url: str, *args: str) -> Any:
+    return cli("import", "edrsr", *args, "--json", env={"DATABASE_URL": url})
+
+
+def publication(tmp_path: Path, name: str, docs: list[dict[str, Any]], **kw: Any) -> Path:
+    directory = write_publication(tmp_path / name, docs, **kw)
+    return zip_publication(directory, tmp_path / f"{name}.zip")
+
+
+def test_an_archive_loads_dictionaries_and_documents_as_published(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    docs = [document(n) for n in range(1, 6)] + [
+        document(6, court_code="0713", adjudication_date=dt.date(2019, 12, 24))
+    ]
+    result = edrsr(cli, empty_database, str(publication(tmp_path, "y2023", docs)))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["added"], summary["updated"], summary["unchanged"], summary["bad"]) == (
+        6,
+        6,
+        0,
+        0,
+        0,
+    )
+    assert summary["years"] == [2019, 2023] and summary["dictionaries"]["edrsr_courts"] == 4
+    [row] = rows(
+        empty_database,
+        "SELECT court_code, adjudication_date, tableoid::regclass::text AS part FROM court_decisions WHERE doc_id = 6",
+    )
+    assert row["court_code"] == "0713" and row["adjudication_date"] == dt.date(2019, 12, 24)
+    assert row["part"] == "court_decisions_y2019"
+    [run] = rows(empty_database, "SELECT dataset, status, added, updated, unchanged, bad FROM data_imports")
+    assert run == {"dataset": "edrsr", "status": "succeeded", "added": 6, "updated": 0, "unchanged": 0, "bad": 0}
+
+
+def test_reimport_changes_nothing_and_a_later_publication_backfills(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    first = [document(1, doc_url=None), document(2), document(3)]
+    path = publication(tmp_path, "first", first)
+    assert edrsr(cli, empty_database, str(path)).returncode == 0
+    again = json.loads(edrsr(cli, empty_database, str(path)).stdout)
+    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 3)
+    # The republication fills doc 1's URL, moves doc 3 to another year, and drops doc 2's URL (which stays known).
+    later = [document(1), document(2, doc_url=None), document(3, adjudication_date=dt.date(2024, 1, 9)), document(4)]
+    summary = json.loads(edrsr(cli, empty_database, str(publication(tmp_path, "later", later))).stdout)
+    assert (summary["added"], summary["updated"], summary["unchanged"]) == (1, 2, 1)
+    found = {
+        r["doc_id"]: r for r in rows(empty_database, "SELECT doc_id, doc_url, adjudication_date FROM court_decisions")
+    }
+    assert sorted(found) == [1, 2, 3, 4]
+    assert found[1]["doc_url"] and found[2]["doc_url"] == document(2)["doc_url"]
+    assert found[3]["adjudication_date"] == dt.date(2024, 1, 9)
+
+
+def test_bad_rows_are_reported_by_line_and_the_rest_imported(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    good = documents_csv([document(n) for n in range(1, 5)]).encode()
+    header, *lines = good.splitlines()
+    lines[1] = lines[1].replace(b'"910"', b'"9999"')
+    lines[2] = lines[2].replace(b'"2023-07-12 00:00:00+03"', b'"0000-00-00 00:00:00+02"')
+    lines[3] = lines[3].replace("Довжанин".encode(), "Довжанин".encode("cp1251"))
+    raw = b"\n".join([header, *lines, b'5\t"910"\t3']) + b"\n"
+    result = edrsr(cli, empty_database, str(publication(tmp_path, "bad", [], raw_documents=raw)))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["added"] == 1 and summary["bad"] == 4
+    assert "documents.csv:3: court_code: unknown court code '9999' (not in courts.csv)" in result.stderr
+    assert "documents.csv:4: adjudication_date: impossible date" in result.stderr
+    assert "documents.csv:5: judge: not UTF-8 text (wrong encoding)" in result.stderr
+    assert "documents.csv:6: has 3 fields, the header has 12" in result.stderr
+    assert "Traceback" not in result.stderr
+    [run] = rows(empty_database, "SELECT bad FROM data_imports")
+    assert run["bad"] == 4
+
+
+def test_strict_imports_nothing_and_keeps_the_previous_data(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    assert edrsr(cli, empty_database, str(publication(tmp_path, "ok", [document(1)]))).returncode == 0
+    bad = [document(1, judge="Інший І. І."), document(2), document(3, court_code="9999")]
+    result = edrsr(cli, empty_database, "--strict", str(publication(tmp_path, "strict", bad)))
+    assert result.returncode == 1
+    assert "documents.csv line 4: court_code: unknown court code '9999'" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert rows(empty_database, "SELECT doc_id, judge FROM court_decisions") == [
+        {"doc_id": 1, "judge": "Довжанин М. М."}
+    ]
+    statuses = [r["status"] for r in rows(empty_database, "SELECT status FROM data_imports ORDER BY id")]
+    assert statuses[0] == "succeeded" and statuses[-1] != "succeeded"
+
+
+def test_a_truncated_archive_is_refused_and_the_data_stay(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    assert edrsr(cli, empty_database, str(publication(tmp_path, "ok", [document(1)]))).returncode == 0
+    whole = publication(tmp_path, "big", [document(n) for n in range(1, 400)]).read_bytes()
+    truncated = tmp_path / "edrsr_data_2023.zip"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    result = edrsr(cli, empty_database, str(truncated))
+    assert result.returncode == 1 and "truncated or damaged" in result.stderr and "Traceback" not in result.stderr
+    assert [r["doc_id"] for r in rows(empty_database, "SELECT doc_id FROM court_decisions")] == [1]
+    missing = edrsr(cli, empty_database, str(tmp_path / "nowhere.zip"))
+    assert missing.returncode == 1 and "no such file or directory" in missing.stderr
+
+
+def test_a_directory_and_texts_from_a_mirror(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    docs = [document(1), document(2), document(3, doc_url=None)]
+    directory = write_publication(tmp_path / "dir", docs)
+    mirror = tmp_path / "mirror"
+    relpath = document(1)["doc_url"].removeprefix(TEXT_HOST + "/")
+    (mirror / relpath).parent.mkdir(parents=True)
+    (mirror / relpath).write_bytes(rtf("РІШЕННЯ\nстягнення пені за прострочення оплати"))
+    result = edrsr(cli, empty_database, str(directory), "--texts", str(mirror))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["texts"] == {"loaded": 1, "missing": 1, "failed": 0}
+    found = call(empty_database, "search_court_cases", {"query": "пеня прострочення"})["results"]
+    assert [r["doc_id"] for r in found] == [1] and found[0]["has_text"] is True
+    # Without its text, a decision is still found by its metadata (the judge, the case number).
+    by_meta = call(empty_database, "search_court_cases", {"query": "Довжанин", "limit": 50})["results"]
+    assert {r["doc_id"] for r in by_meta} == {1, 2, 3}
+    decision = call(empty_database, "get_court_decision", {"doc_id": 3})
+    assert decision["text"] == "" and decision["text_status"].startswith("not published yet")
+
+
+def test_a_url_source_and_texts_fetched_later(cli: Any, empty_database: str, tmp_path: Path, publisher: Any) -> None:
+    archive = publisher.root / "data" / "edrsr_data_2023.zip"
+    archive.parent.mkdir()
+    archive.write_bytes(publication(tmp_path, "web", [document(1), document(2)]).read_bytes())
+    result = edrsr(cli, empty_database, publisher.url("data/edrsr_data_2023.zip"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["added"] == 2
+    # The same publication again: the publisher answers 304 to its ETag, and nothing is read.
+    again = json.loads(edrsr(cli, empty_database, publisher.url("data/edrsr_data_2023.zip")).stdout)
+    assert again["skipped"] is True and "If-None-Match" in publisher.requests[-1][1]
+    statuses = [r["status"] for r in rows(empty_database, "SELECT status FROM data_imports ORDER BY id")]
+    assert statuses == ["succeeded", "unchanged"]
+
+    html = '<html><head><meta charset="windows-1251"></head><body><p>ПОСТАНОВА про оренду</p></body></html>'
+    text_file = publisher.root / document(2)["doc_url"].removeprefix(TEXT_HOST + "/")
+    text_file.parent.mkdir(parents=True)
+    text_file.write_bytes(html.encode("cp1251"))
+
+    def texts(*args: str) -> dict[str, Any]:
+        out = cli(
+            "import", "edrsr-texts", "--texts", publisher.url(), *args, "--json", env={"DATABASE_URL": empty_database}
+        )
+        assert out.returncode == 0, out.stderr
+        return {k: v for k, v in json.loads(out.stdout).items() if k in ("loaded", "missing", "failed")}
+
+    assert texts("--limit", "5") == {"loaded": 1, "missing": 1, "failed": 0}
+    [row] = rows(empty_database, "SELECT text, format FROM court_decision_texts WHERE doc_id = 2")
+    assert row == {"text": "ПОСТАНОВА про оренду", "format": "html"}
+    # Resumable: what was loaded, or found missing, is not fetched again.
+    assert texts() == {"loaded": 0, "missing": 0, "failed": 0}
+    assert texts("--retry-failed") == {"loaded": 0, "missing": 1, "failed": 0}
