@@ -2,10 +2,11 @@
 
     .venv/bin/python scripts/measure_recall.py
 
-Loads the demo corpus (the court register's archive and Parliament's files under app/demo/) into a throw-away database (a temporary embedded
-PostgreSQL, or a scratch database on the server of DATABASE_URL) and runs a set of queries written the way
-people type them, in other inflections than the documents use, with other apostrophes and letter case.
-Relevant documents are decided from the demo data itself (categories, activity codes, bill numbers), not by
+Loads the demo corpus (the court register's archive and Parliament's files under app/demo/) into a throw-away
+database (a temporary embedded PostgreSQL, or a scratch database on the server of DATABASE_URL) and runs a set
+of queries written the way people type them, in other inflections than the documents use, with other
+apostrophes and letter case. Relevant documents are decided from the demo data itself (categories, bill
+numbers), not by
 the search. Three configurations:
 
   simple   to_tsvector('simple', raw text) @@ websearch_to_tsquery('simple', query): the stock starting point
