@@ -15,7 +15,7 @@ from app.config import Settings
 from app.corpus.sync import schedule_syncs
 from app.db import Database
 from app.jobs import schedule_cleanup
-from app.mcp.kernel import build_server
+from app.mcp.kernel import ToolCalls, build_server
 from app.mcp.sessions import SessionStore
 from app.tools.registry import default_registry
 
@@ -57,8 +57,10 @@ class Services:
         self.authenticator = BearerAuthenticator(db, config.accepted_audiences)
         self.jwks = JwksCache()  # private_key_jwt clients' fetched public keys, shared by every request
         self.tools = default_registry()
+        calls = ToolCalls(self.tools, config, db)
         self.mcp_sessions = SessionStore(
-            build_server(self.tools, config, db),
+            build_server(calls),
+            tool_calls=calls,
             max_per_principal=config.mcp_max_sessions,
             idle_timeout=config.mcp_session_idle_timeout,
         )

@@ -385,6 +385,7 @@ class StreamableHTTPHandler(McpHandler):
             caller=self.caller,
             streaming=sse_ok,
             static=sessions.static_results,
+            fast=sessions.fast_calls,
         )
         if isinstance(exchange, Answer):
             if exchange.body is None:

@@ -92,7 +92,25 @@ def encodable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def error_result(error: ToolError) -> types.CallToolResult:
+@dataclass(frozen=True)
+class ToolOutcome:
+    """How one tools/call ended, before any wire shape: the structured JSON, its text, and whether it is a tool
+    error. The kernel wraps it in the SDK's CallToolResult; the 2026-07-28 fast path (app/mcp/modern.py) writes
+    the same wire dict directly."""
+
+    structured: dict[str, Any]
+    text: str
+    is_error: bool
+
+    def result(self) -> types.CallToolResult:
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=self.text)],
+            structured_content=self.structured,
+            is_error=self.is_error,
+        )
+
+
+def error_outcome(error: ToolError) -> ToolOutcome:
     """A tool error the model can read (isError), never a protocol error: the session goes on."""
     if isinstance(error, ToolRecordNotFound):
         # MCP clients have always been told a missing record as invalid arguments (REST answers 404 not_found).
@@ -101,21 +119,62 @@ def error_result(error: ToolError) -> types.CallToolResult:
     structured: dict[str, Any] = {"code": error.code, "message": message}
     if error.field is not None:
         structured["field"] = encodable(error.field)
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=message)],
-        structured_content={"error": structured},
-        is_error=True,
-    )
+    return ToolOutcome({"error": structured}, message, True)
+
+
+def success_outcome(result: dict[str, Any]) -> ToolOutcome:
+    """structuredContent plus one JSON text item, for clients that read only text."""
+    return ToolOutcome(result, json.dumps(result, ensure_ascii=False, default=str), False)
+
+
+def error_result(error: ToolError) -> types.CallToolResult:
+    return error_outcome(error).result()
 
 
 def success_result(result: dict[str, Any]) -> types.CallToolResult:
-    """structuredContent plus one JSON text item, for clients that read only text."""
-    text = json.dumps(result, ensure_ascii=False, default=str)
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
+    return success_outcome(result).result()
 
 
-def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Server[Any]:
-    """The SDK server whose tools/list and tools/call come from `registry`."""
+@dataclass(frozen=True)
+class ToolCalls:
+    """The one way MCP runs a tool, shared by the kernel's tools/call handler and the 2026-07-28 fast path."""
+
+    registry: ToolRegistry
+    settings: Settings
+    db: Database
+
+    def knows(self, name: str) -> bool:
+        return _input_schema(self.registry, name) is not None
+
+    async def outcome(
+        self,
+        name: str,
+        arguments: Any,
+        caller: McpCaller | None,
+        progress: Callable[[float, float | None, str | None], Awaitable[None]] | None,
+        log: Callable[[LogLevel, Any], Awaitable[None]] | None,
+    ) -> ToolOutcome:
+        """The tool's outcome; MCPError (invalid params) for an unknown tool, which the spec makes a protocol error."""
+        tool_ctx = ToolContext(
+            db=self.db,
+            settings=self.settings,
+            principal=caller.principal if caller else None,
+            request_id=caller.request_id if caller else "-",
+            progress=progress,
+            log=log,
+        )
+        try:
+            result = await self.registry.call(name, arguments, tool_ctx)
+        except UnknownTool as exc:
+            raise MCPError(code=types.INVALID_PARAMS, message=encodable(str(exc))) from None
+        except ToolError as exc:
+            return error_outcome(exc)
+        return success_outcome(result)
+
+
+def build_server(calls: ToolCalls) -> Server[Any]:
+    """The SDK server whose tools/list and tools/call come from `calls.registry`."""
+    registry, settings = calls.registry, calls.settings
     listed: dict[int, types.ListToolsResult] = {}  # by registry revision: built once, not on every request
 
     async def list_tools(
@@ -133,22 +192,9 @@ def build_server(registry: ToolRegistry, settings: Settings, db: Database) -> Se
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         caller = ctx.request if isinstance(ctx.request, McpCaller) else None
-        tool_ctx = ToolContext(
-            db=db,
-            settings=settings,
-            principal=caller.principal if caller else None,
-            request_id=caller.request_id if caller else "-",
-            progress=ctx.session.report_progress,
-            log=_log_sender(ctx, params.name),
-        )
-        try:
-            result = await registry.call(params.name, params.arguments, tool_ctx)
-        except UnknownTool as exc:
-            # The spec makes an unknown tool a protocol error, not a tool result.
-            raise MCPError(code=types.INVALID_PARAMS, message=encodable(str(exc))) from None
-        except ToolError as exc:
-            return error_result(exc)
-        return success_result(result)
+        progress = ctx.session.report_progress
+        outcome = await calls.outcome(params.name, params.arguments, caller, progress, _log_sender(ctx, params.name))
+        return outcome.result()
 
     server: Server[Any] = Server(
         "SecondLayer",

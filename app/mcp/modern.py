@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +34,11 @@ from mcp.shared.inbound import (
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from mcp.shared.message import MessageMetadata, ServerMessageMetadata
 from mcp.shared.transport_context import TransportContext
+from mcp_types.methods import serialize_server_result, validate_client_request
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from app.mcp.kernel import McpCaller
+from app.mcp.kernel import McpCaller, ToolCalls, ToolOutcome
 from app.mcp.wire import dumps, jsonrpc_error
 
 
@@ -109,6 +112,89 @@ def reply_text(request_id: types.RequestId, result_text: str) -> str:
     return f'{{"jsonrpc": "2.0", "id": {json.dumps(request_id, ensure_ascii=False)}, "result": {result_text}}}'
 
 
+# The only params a tools/call may carry to be served by FastToolCalls; anything else goes to the kernel.
+_FAST_CALL_KEYS = frozenset({"name", "arguments", "_meta"})
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    """True when `value` is JSON as json.loads makes it (str keys, finite floats, no tuples or other types), so
+    pydantic's JSON-mode dump of it is the value itself. Bounded depth: deeper results take the kernel's dump."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if depth > 64:
+        return False
+    if kind is dict:
+        return all(type(key) is str and _plain_json(item, depth + 1) for key, item in value.items())
+    if kind is list:
+        return all(_plain_json(item, depth + 1) for item in value)
+    return False
+
+
+class FastToolCalls:
+    """2026-07-28 `tools/call` served without the SDK kernel's per-request machinery (runner, context, session,
+    pydantic request and result models), with the kernel's own checks and the kernel's wire answer.
+
+    Taken only when the request is one the kernel would hand to our tool handler unchanged: the params are
+    `name` (a tool of the registry), `arguments` (an object or null or absent) and an envelope-only `_meta` (no
+    progress token, no log level, so nothing is sent while the call runs), the SDK's surface validation of the
+    request passes, and no server middleware is installed. Then the tool runs through the same `ToolCalls` the
+    kernel's handler uses and its outcome is written the way the kernel's result pipeline writes it (surface
+    sieve, `resultType`, the `serverInfo` stamp). Everything else, refusals included, is the kernel's.
+    tests/test_mcp_fast_call.py compares the two answers byte for byte on every tool and error case.
+    """
+
+    def __init__(self, server: Server[Any], calls: ToolCalls) -> None:
+        self._server = server
+        self._calls = calls
+        self.served = 0  # calls answered here (the differential test checks it moves only when it should)
+
+    def accepts(self, request: types.JSONRPCRequest, protocol_version: str) -> bool:
+        if request.method != "tools/call" or self._server.middleware:
+            return False
+        if protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return False
+        params = request.params
+        if not isinstance(params, dict) or not params.keys() <= _FAST_CALL_KEYS:
+            return False
+        name, arguments, meta = params.get("name"), params.get("arguments"), params.get("_meta")
+        if type(name) is not str or not (arguments is None or type(arguments) is dict):
+            return False
+        if type(meta) is not dict or not meta.keys() <= _ENVELOPE_KEYS or not self._calls.knows(name):
+            return False
+        try:
+            validate_client_request("tools/call", protocol_version, params)  # the kernel's first rung, as is
+        except (ValidationError, KeyError, ValueError):
+            return False  # the kernel says why
+        return True
+
+    async def answer(self, request: types.JSONRPCRequest, protocol_version: str, caller: McpCaller) -> dict[str, Any]:
+        """The `result` the kernel would answer (it raises what the kernel's handler raises, e.g. MCPError)."""
+        params = request.params or {}
+        self.served += 1
+        outcome = await self._calls.outcome(params["name"], params.get("arguments"), caller, None, None)
+        return self.wire(outcome, protocol_version)
+
+    def wire(self, outcome: ToolOutcome, protocol_version: str) -> dict[str, Any]:
+        if _plain_json(outcome.structured):
+            # What the kernel's pipeline makes of a CallToolResult with one text item, in the surface's key order.
+            result: dict[str, Any] = {
+                "content": [{"text": outcome.text, "type": "text"}],
+                "isError": outcome.is_error,
+                "resultType": "complete",
+                "structuredContent": outcome.structured,
+            }
+        else:
+            dumped = outcome.result().model_dump(by_alias=True, mode="json", exclude_none=True)
+            result = serialize_server_result("tools/call", protocol_version, dumped)
+            if result.get("resultType") is None:
+                result["resultType"] = "complete"
+        result["_meta"] = {types.SERVER_INFO_META_KEY: self._server.server_info_stamp}
+        return result
+
+
 @dataclass
 class _ExchangeContext:
     """The SDK `DispatchContext` for one HTTP exchange: no back-channel, notifications to our queue."""
@@ -157,8 +243,11 @@ class ModernExchange:
         headers: Mapping[str, str],
         streaming: bool,
         static: StaticResults | None = None,
+        fast: FastToolCalls | None = None,
     ) -> None:
         self._server = server
+        self._fast = fast if fast is not None and fast.accepts(request, route.protocol_version) else None
+        self._caller = caller
         self._static = static
         self._static_key = static.key_of(request, route.protocol_version) if static is not None else None
         self._lifespan_state = lifespan_state
@@ -184,19 +273,17 @@ class ModernExchange:
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
 
+    @property
+    def fast(self) -> bool:
+        """Whether FastToolCalls serves this request instead of the kernel."""
+        return self._fast is not None
+
     async def _run(self) -> None:
-        connection = Connection.from_envelope(
-            self._route.protocol_version, self._route.client_info, self._route.client_capabilities
-        )
         try:
-            result = await serve_one(
-                self._server,
-                self._context,
-                self.request.method,
-                self.request.params,
-                connection=connection,
-                lifespan_state=self._lifespan_state,
-            )
+            if self._fast is not None:
+                result = await self._fast.answer(self.request, self._route.protocol_version, self._caller)
+            else:
+                result = await self._serve_one()
             self.reply = {"jsonrpc": "2.0", "id": self.request.id, "result": result}
             if self._static is not None:
                 self._static.put(self._static_key, result)
@@ -211,6 +298,19 @@ class ModernExchange:
             # Never full here: the web layer drains the queue while the call runs.
             with contextlib.suppress(asyncio.QueueFull):
                 self.queue.put_nowait(None)
+
+    async def _serve_one(self) -> dict[str, Any]:
+        connection = Connection.from_envelope(
+            self._route.protocol_version, self._route.client_info, self._route.client_capabilities
+        )
+        return await serve_one(
+            self._server,
+            self._context,
+            self.request.method,
+            self.request.params,
+            connection=connection,
+            lifespan_state=self._lifespan_state,
+        )
 
     @property
     def status(self) -> int:
@@ -239,6 +339,7 @@ def open_exchange(
     caller: McpCaller,
     streaming: bool,
     static: StaticResults | None = None,
+    fast: FastToolCalls | None = None,
 ) -> Answer | ModernExchange:
     """Validate one 2026-07-28 POST the way the SDK's HTTP entry does; an Answer when it ends here."""
     try:
@@ -269,7 +370,7 @@ def open_exchange(
     rejected = _param_header_rejection(server, request, headers)
     if rejected is not None:
         return _rejection(rejected, request.id)
-    return ModernExchange(server, lifespan_state, request, route, caller, headers, streaming, static)
+    return ModernExchange(server, lifespan_state, request, route, caller, headers, streaming, static, fast)
 
 
 def _param_header_rejection(

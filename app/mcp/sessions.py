@@ -30,8 +30,8 @@ from mcp.server.runner import serve_dual_era_loop, serve_loop
 from mcp.shared._context_streams import ContextSendStream, create_context_streams
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
-from app.mcp.kernel import McpCaller
-from app.mcp.modern import StaticResults
+from app.mcp.kernel import McpCaller, ToolCalls
+from app.mcp.modern import FastToolCalls, StaticResults
 
 log = logging.getLogger("secondlayer.mcp")
 
@@ -369,13 +369,22 @@ SessionKind = TypeVar("SessionKind", bound=KernelSession)
 class SessionStore:
     """Every open MCP session of this process, with per-principal caps and idle expiry."""
 
-    def __init__(self, server: Server[Any], *, max_per_principal: int, idle_timeout: float) -> None:
+    def __init__(
+        self,
+        server: Server[Any],
+        *,
+        max_per_principal: int,
+        idle_timeout: float,
+        tool_calls: ToolCalls | None = None,
+    ) -> None:
         self.server = server
         self.max_per_principal = max_per_principal
         self.idle_timeout = idle_timeout
         self.lifespan_state: Any = None
         self.static_results = StaticResults()  # 2026-07-28 answers replayed without running the kernel
         self.owner = ""  # this process's name (NODE_NAME and port), set once it listens
+        # 2026-07-28 tools/call run without the kernel's per-request machinery (None: every call to the kernel)
+        self.fast_calls = FastToolCalls(server, tool_calls) if tool_calls is not None else None
         self._sessions: dict[str, KernelSession] = {}
         self._streams: dict[str, int] = {}
         self._stack = AsyncExitStack()

@@ -1,0 +1,319 @@
+"""2026-07-28 tools/call served by FastToolCalls is byte for byte what the SDK kernel answers.
+
+Every case is posted twice with the same X-Request-Id (so request ids in answers agree): once with the fast path
+on and once with it off (every call to the kernel), and the status, content type and raw body must be equal.
+The cases are generated from the registry of a server that carries the product's tools plus the test tools
+(`slow` reports progress and logs, `boom` fails inside, `request_context` echoes the request id): for every tool,
+arguments empty, absent and null, one value per property of the input schema, each property given a wrong
+type, an unknown extra field, and a non-object; then the envelope and protocol cases (unknown tool, missing or
+non-string name, extra params, progress token, log level, client info and capabilities in every shape,
+notifications, batches, header mismatches). The fast path must have served the calls it is meant for, and
+nothing it is not sure about.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import pytest
+
+from app.mcp.wire import MODERN_VERSIONS
+from tests.helpers_http import CheckedClient
+from tests.helpers_mcp import ACCEPT_BOTH
+from tests.helpers_server import ServerThread
+
+pytestmark = pytest.mark.usefixtures("demo_corpus")
+
+VERSION = sorted(MODERN_VERSIONS)[-1]
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": VERSION,
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _tools(server: ServerThread) -> dict[str, dict[str, Any]]:
+    async def schemas() -> dict[str, dict[str, Any]]:
+        return {tool.name: tool.input_schema for tool in server.runtime.services.tools}
+
+    return dict(server.call(schemas()))
+
+
+def _served(server: ServerThread) -> int:
+    async def count() -> int:
+        fast = server.runtime.services.mcp_sessions.fast_calls
+        return fast.served if fast is not None else -1
+
+    return int(server.call(count()))
+
+
+def _set_fast(server: ServerThread, on: bool, saved: list[Any]) -> None:
+    async def switch() -> None:
+        sessions = server.runtime.services.mcp_sessions
+        if on:
+            sessions.fast_calls = saved[0]
+        else:
+            saved[:] = [sessions.fast_calls]
+            sessions.fast_calls = None
+
+    server.call(switch())
+
+
+def _sample(schema: dict[str, Any]) -> Any:
+    """One plausible value for a property schema (valid or not: both sides must answer it the same)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "integer":
+        return schema.get("minimum", 1)
+    if kind == "number":
+        return schema.get("minimum", 1.5)
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return [_sample(schema.get("items", {}))] if schema.get("items") else []
+    if kind == "object":
+        return {}
+    if kind == "null":
+        return None
+    if schema.get("format") == "date":
+        return "2023-01-01"
+    return "суд"
+
+
+def _wrong(schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    return "not a number" if kind in ("integer", "number") or (isinstance(kind, list) and "integer" in kind) else 12
+
+
+def argument_cases(schema: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, arguments) for one tool; `...` means no `arguments` key at all."""
+    properties: dict[str, Any] = schema.get("properties", {})
+    required = schema.get("required", [])
+    base = {name: _sample(properties[name]) for name in required if name in properties}
+    cases: list[tuple[str, Any]] = [("empty", {}), ("absent", ...), ("null", None), ("required", base)]
+    cases.append(("every property", {name: _sample(prop) for name, prop in properties.items()}))
+    for name, prop in properties.items():
+        cases.append((f"{name}=sample", {**base, name: _sample(prop)}))
+        cases.append((f"{name}=wrong type", {**base, name: _wrong(prop)}))
+    cases += [("extra field", {**base, "zz_unknown": 1}), ("a list", []), ("a string", "x")]
+    return cases
+
+
+def _post(
+    http: CheckedClient, auth: dict[str, str], body: Any, *, request_id: str, headers: dict[str, str] | None = None
+) -> tuple[int, str, bytes]:
+    name = (
+        body.get("params", {}).get("name") if isinstance(body, dict) and isinstance(body.get("params"), dict) else None
+    )
+    sent = {
+        **auth,
+        "Accept": ACCEPT_BOTH,
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": VERSION,
+        "Mcp-Method": body.get("method", "") if isinstance(body, dict) else "tools/call",
+        "X-Request-Id": request_id,
+    }
+    if isinstance(name, str):
+        sent["Mcp-Name"] = name
+    sent.update(headers or {})
+    r = http.post("/mcp", content=json.dumps(body, ensure_ascii=False).encode(), headers=sent)
+    return r.status_code, r.headers.get("Content-Type", ""), r.content
+
+
+def _compare(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], body: Any, **kw: Any
+) -> tuple[tuple[int, str, bytes], int]:
+    """Both answers (equal, or the assertion says which case differs) and how many the fast path served."""
+    request_id = secrets.token_hex(8)
+    before = _served(tool_server)
+    fast = _post(tool_http, auth, body, request_id=request_id, **kw)
+    served = _served(tool_server) - before
+    saved: list[Any] = []
+    _set_fast(tool_server, False, saved)
+    try:
+        kernel = _post(tool_http, auth, body, request_id=request_id, **kw)
+    finally:
+        _set_fast(tool_server, True, saved)
+    assert fast == kernel, f"fast path and kernel differ on {json.dumps(body, ensure_ascii=False)[:300]}"
+    return fast, served
+
+
+def _call(name: Any, arguments: Any = ..., meta: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"_meta": dict(ENVELOPE) if meta is None else meta, **extra}
+    if name is not ...:
+        params["name"] = name
+    if arguments is not ...:
+        params["arguments"] = arguments
+    return {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}
+
+
+def test_every_tool_and_argument_case(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    tools = _tools(tool_server)
+    assert {"server_info", "boom", "slow", "request_context"} <= tools.keys()
+    outcomes: set[str] = set()
+    fast_served = 0
+    for name, schema in sorted(tools.items()):
+        for label, arguments in argument_cases(schema):
+            if name == "slow" and isinstance(arguments, dict):
+                arguments = {**arguments, "delay": 0}  # the same answer, without the wait
+            (status, _, body), served = _compare(tool_server, tool_http, auth, _call(name, arguments))
+            reply = json.loads(body)
+            fast_served += served
+            if isinstance(arguments, list | str):
+                assert served == 0, f"{name} {label}: a non-object went the fast way"
+            else:
+                assert served == 1, f"{name} {label}: the fast path did not serve it"
+            result = reply.get("result", {})
+            if "error" in reply:
+                outcomes.add(f"protocol {reply['error']['code']}")
+            elif result.get("isError"):
+                outcomes.add(result["structuredContent"]["error"]["code"])
+            else:
+                outcomes.add("success")
+            assert status in (200, 400), (name, label, status)
+    assert fast_served > 0
+    # Every way a call ends was met: a result, bad arguments, a missing record, a tool failure, a protocol error.
+    assert {"success", "invalid_arguments", "tool_failed"} <= outcomes, outcomes
+    assert any(o.startswith("protocol") for o in outcomes), outcomes
+
+
+def test_not_found_and_results_of_the_corpus(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    tools = _tools(tool_server)
+    cases = [
+        ("search_court_cases", {"query": "договір поставки"}),
+        ("search_court_cases", {"query": "суд", "limit": 50}),
+        ("fetch", {"id": "court:0"}),
+        ("fetch", {"id": "no-such-kind:1"}),
+        ("search", {"query": "закон"}),
+        ("sources", {}),
+    ]
+    served = 0
+    for name, arguments in cases:
+        if name in tools:
+            served += _compare(tool_server, tool_http, auth, _call(name, arguments))[1]
+    assert served > 0
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown tool",
+        "missing name",
+        "name not a string",
+        "name null",
+        "extra param",
+        "task param",
+        "progress token",
+        "progress token bool",
+        "log level",
+        "client info",
+        "client info not an object",
+        "client info incomplete",
+        "capabilities full",
+        "capabilities not an object",
+        "meta extra key",
+        "params null",
+        "params a list",
+        "no params",
+        "string id",
+        "unicode id",
+        "big id",
+        "id null",
+        "notification",
+        "batch",
+        "wrong jsonrpc",
+        "version header mismatch",
+        "name header mismatch",
+        "old version in envelope",
+        "param header",
+    ],
+)
+def test_envelope_and_protocol_cases(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], case: str
+) -> None:
+    headers: dict[str, str] = {}
+    body: Any = _call("server_info", {})
+    fast_expected = False
+    if case == "unknown tool":
+        body = _call("no_such_tool", {})
+    elif case == "missing name":
+        body = _call(..., {})
+    elif case == "name not a string":
+        body = _call(12, {})
+    elif case == "name null":
+        body = _call(None, {})
+    elif case == "extra param":
+        body = _call("server_info", {}, zz=1)
+    elif case == "task param":
+        body = _call("server_info", {}, task={"ttl": 1000})
+    elif case == "progress token":
+        body = _call("slow", {"steps": 2, "delay": 0}, meta={**ENVELOPE, "progressToken": "p1"})
+    elif case == "progress token bool":
+        body = _call("server_info", {}, meta={**ENVELOPE, "progressToken": True})
+    elif case == "log level":
+        body = _call("slow", {"steps": 2, "delay": 0}, meta={**ENVELOPE, "io.modelcontextprotocol/logLevel": "info"})
+    elif case == "client info":
+        body = _call(
+            "server_info", {}, meta={**ENVELOPE, "io.modelcontextprotocol/clientInfo": {"name": "c ✓", "version": "1"}}
+        )
+        fast_expected = True
+    elif case == "client info not an object":
+        body = _call("server_info", {}, meta={**ENVELOPE, "io.modelcontextprotocol/clientInfo": "c"})
+    elif case == "client info incomplete":
+        body = _call("server_info", {}, meta={**ENVELOPE, "io.modelcontextprotocol/clientInfo": {"name": "c"}})
+    elif case == "capabilities full":
+        capabilities = {"roots": {"listChanged": True}, "sampling": {}, "elicitation": {}, "experimental": {"x": {}}}
+        body = _call("server_info", {}, meta={**ENVELOPE, "io.modelcontextprotocol/clientCapabilities": capabilities})
+        fast_expected = True
+    elif case == "capabilities not an object":
+        body = _call("server_info", {}, meta={**ENVELOPE, "io.modelcontextprotocol/clientCapabilities": []})
+    elif case == "meta extra key":
+        body = _call("server_info", {}, meta={**ENVELOPE, "vendor/x": 1})
+    elif case == "params null":
+        body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": None}
+    elif case == "params a list":
+        body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": ["server_info"]}
+    elif case == "no params":
+        body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call"}
+    elif case in ("string id", "unicode id", "big id", "id null"):
+        body["id"] = {"string id": "abc", "unicode id": 'ід"\\', "big id": 2**53 + 1, "id null": None}[case]
+        fast_expected = case != "id null"
+    elif case == "notification":
+        del body["id"]
+    elif case == "batch":
+        body = [body, _call("server_info", {})]
+    elif case == "wrong jsonrpc":
+        body["jsonrpc"] = "1.0"
+    elif case == "version header mismatch":
+        headers = {"MCP-Protocol-Version": "2025-11-25"}
+    elif case == "name header mismatch":
+        headers = {"Mcp-Name": "fetch"}
+    elif case == "old version in envelope":
+        body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = "2025-11-25"
+        headers = {"MCP-Protocol-Version": "2025-11-25"}
+    elif case == "param header":
+        body = _call("search_court_cases", {"query": "суд"})
+        headers = {"Mcp-Param-Query": "other"}  # no tool declares parameter headers: ignored by both
+        fast_expected = True
+    _, served = _compare(tool_server, tool_http, auth, body, headers=headers)
+    assert served == (1 if fast_expected else 0), case
+
+
+def test_every_modern_version_and_id_kind(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    for version in sorted(MODERN_VERSIONS):
+        meta = {**ENVELOPE, "io.modelcontextprotocol/protocolVersion": version}
+        for request_id in (0, -3, 2**40, "x", "ідентифікатор"):
+            body = _call("server_info", {}, meta=meta)
+            body["id"] = request_id
+            _, served = _compare(tool_server, tool_http, auth, body, headers={"MCP-Protocol-Version": version})
+            assert served == 1
