@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import mcp_types as types
@@ -66,6 +67,7 @@ class McpHandler(BearerAPIHandler):
         super().initialize(**kwargs)
         self._gone = asyncio.Event()
         self._ended = False
+        self._on_gone: Callable[[], None] | None = None  # called when the client leaves
 
     async def admit(self) -> None:
         if not host_allowed(self.request.headers.get("Host"), self.config):
@@ -106,6 +108,8 @@ class McpHandler(BearerAPIHandler):
 
     def on_connection_close(self) -> None:
         self._gone.set()
+        if self._on_gone is not None:
+            self._on_gone()
         super().on_connection_close()
 
     def on_finish(self) -> None:
@@ -400,7 +404,17 @@ class StreamableHTTPHandler(McpHandler):
             return
         exchange.start()
         try:
-            kind, note = await self._modern_wait(exchange)
+            if exchange.fast:
+                # FastToolCalls sends nothing before the reply (it takes no progress token or log level), so the
+                # reply is awaited alone, without the queue's waiters; the client leaving cancels the call.
+                self._on_gone = exchange.cancel
+                if self._gone.is_set():
+                    raise tornado.web.Finish()
+                kind, note = ("done", None) if await exchange.finished(KEEPALIVE_SECONDS) else ("idle", None)
+                if exchange.reply is None and kind == "done":
+                    raise tornado.web.Finish()  # cancelled: the client left
+            else:
+                kind, note = await self._modern_wait(exchange)
             if kind == "done":
                 # Finished before saying anything else: a plain JSON reply with the SDK's status for it.
                 return self.write_json(exchange.reply, exchange.status)

@@ -299,6 +299,13 @@ class ModernExchange:
             with contextlib.suppress(asyncio.QueueFull):
                 self.queue.put_nowait(None)
 
+    async def finished(self, within: float) -> bool:
+        """Wait up to `within` seconds for the call to end (answered or cancelled); True if it has."""
+        if self._task is None:
+            return False
+        done, _ = await asyncio.wait((self._task,), timeout=within)
+        return bool(done)
+
     async def _serve_one(self) -> dict[str, Any]:
         connection = Connection.from_envelope(
             self._route.protocol_version, self._route.client_info, self._route.client_capabilities
