@@ -72,6 +72,25 @@ def test_endpoint_event_first_then_message_events(
     assert reply["id"] == 2 and reply["result"]["structuredContent"]["name"] == "SecondLayer"
 
 
+def test_the_kernel_loop_starts_with_the_first_message(
+    server: Any, http: httpx2.Client, listener: SseListener, key: str
+) -> None:
+    """An idle stream costs no SDK serving loop; the first message starts it, and the session works as before."""
+    endpoint = endpoint_of(listener)
+    session_id = endpoint.partition("session_id=")[2]
+
+    def started() -> bool:
+        async def look() -> bool:
+            return bool(server.runtime.services.mcp_sessions._sessions[session_id].loop_started)
+
+        return bool(server.call(look()))
+
+    assert not started()
+    assert http.post(endpoint, json=initialize_body("2024-11-05"), headers=bearer(key)).status_code == 202
+    assert json.loads(listener.next_event()["data"])["result"]["protocolVersion"] == "2024-11-05"
+    assert started()
+
+
 def test_sse_session_is_bound_to_its_principal(
     server: Any, http: httpx2.Client, listener: SseListener, dbrun: Any, make_user: Any
 ) -> None:

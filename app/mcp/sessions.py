@@ -143,9 +143,23 @@ class KernelSession:
         self.last_active = time.monotonic()
         self.active_requests = 0
         self.closed = False
-        self._inbound, inbound_reader = create_context_streams[SessionMessage | Exception](0)
+        # The kernel's serving loop (its streams, task group and tasks) starts with the first client message:
+        # an HTTP+SSE stream or a session nobody writes to costs only these objects, not a running loop.
+        self._inbound: ContextSendStream[SessionMessage | Exception] | None = None
+        self._outbound: ContextSendStream[SessionMessage] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def loop_started(self) -> bool:
+        """Whether the kernel's serving loop runs (it starts with the first message delivered)."""
+        return self._task is not None
+
+    def _start_loop(self) -> ContextSendStream[SessionMessage | Exception]:
+        inbound, inbound_reader = create_context_streams[SessionMessage | Exception](0)
         self._outbound, self._outbound_reader = create_context_streams[SessionMessage](0)
+        self._inbound = inbound
         self._task = asyncio.ensure_future(self._run(inbound_reader))
+        return inbound
 
     async def _serve(self, reader: Any, writer: ContextSendStream[SessionMessage]) -> None:
         raise NotImplementedError
@@ -155,6 +169,7 @@ class KernelSession:
 
     async def _run(self, inbound_reader: Any) -> None:
         try:
+            assert self._outbound is not None
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._drain)
                 await self._serve(inbound_reader, self._outbound)
@@ -179,13 +194,16 @@ class KernelSession:
         if self.closed:
             raise SessionClosed(self.id)
         self.touch()
+        inbound = self._inbound if self._inbound is not None else self._start_loop()
         try:
-            await self._inbound.send(SessionMessage(message, metadata=metadata))
+            await inbound.send(SessionMessage(message, metadata=metadata))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             raise SessionClosed(self.id) from None
 
     async def cancel_request(self, request_id: types.RequestId, reason: str) -> None:
         """Cancel an in-flight call through the kernel's own notifications/cancelled path."""
+        if self._task is None:
+            return  # nothing was ever delivered, so nothing is in flight
         notice = types.JSONRPCNotification(
             jsonrpc="2.0", method="notifications/cancelled", params={"requestId": request_id, "reason": reason}
         )
@@ -214,6 +232,8 @@ class KernelSession:
         self.closed = True
         self.store._forget(self)
         self._on_end()
+        if self._inbound is None or self._task is None:
+            return  # the kernel's loop never started
         with contextlib.suppress(Exception):
             await self._inbound.aclose()
         try:
@@ -293,6 +313,8 @@ class StreamableSession(KernelSession):
         error = types.JSONRPCError(
             jsonrpc="2.0", id=request_id, error=types.ErrorData(code=REQUEST_CANCELLED, message="Request cancelled")
         )
+        if self._outbound is None:
+            return
         with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
             await self._outbound.send(SessionMessage(error))
 
