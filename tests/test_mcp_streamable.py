@@ -536,3 +536,52 @@ def test_shutdown_ends_open_streams(database_url: str, data_dir: Path, dbrun: An
     finally:
         if not ended.is_set():
             thread.stop()
+
+
+def _loop_started(server: Any, session_id: str) -> bool:
+    async def look() -> bool:
+        return bool(server.runtime.services.mcp_sessions._sessions[session_id].loop_started)
+
+    return bool(server.call(look()))
+
+
+def _wait_parked(server: Any, session_id: str) -> None:
+    deadline = time.monotonic() + 10
+    while _loop_started(server, session_id):
+        assert time.monotonic() < deadline, "the session's loop did not park after its handshake"
+        time.sleep(0.02)
+
+
+def test_a_session_parks_after_its_handshake_and_wakes_on_the_next_message(
+    server: Any, http: httpx2.Client, auth: dict[str, str]
+) -> None:
+    version = "2025-11-25"
+    session_id = open_session(http, auth, version=version)
+    _wait_parked(server, session_id)
+    headers = session_headers(auth, session_id, version)
+    # The first request after the park may reuse the handshake's id: the replayed handshake cannot answer it.
+    r = http.post("/mcp", json=request_body("tools/call", {"name": "server_info", "arguments": {}}, 1), headers=headers)
+    assert r.status_code == 200, r.text
+    (reply,) = messages(r.text)
+    assert reply["id"] == 1 and reply["result"]["structuredContent"]["name"] == "SecondLayer"
+    assert _loop_started(server, session_id)
+    r = http.post("/mcp", json=request_body("ping", {}, 2), headers=headers)
+    assert messages(r.text) == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
+    time.sleep(0.3)
+    assert _loop_started(server, session_id)  # it has done more than its handshake: it keeps its loop
+    assert http.delete("/mcp", headers=headers).status_code in (200, 204)
+
+
+def test_a_parked_session_still_refuses_a_second_initialize(
+    server: Any, http: httpx2.Client, auth: dict[str, str]
+) -> None:
+    version = "2025-11-25"
+    session_id = open_session(http, auth, version=version)
+    _wait_parked(server, session_id)
+    headers = session_headers(auth, session_id, version)
+    parked = http.post("/mcp", json=initialize_body(version, 5), headers=headers)
+    other = open_session(http, auth, version=version)
+    r = http.post("/mcp", json=request_body("ping", {}, 9), headers=session_headers(auth, other, version))
+    assert r.status_code == 200  # woken by a ping
+    live = http.post("/mcp", json=initialize_body(version, 5), headers=session_headers(auth, other, version))
+    assert (parked.status_code, messages(parked.text)) == (live.status_code, messages(live.text))

@@ -148,6 +148,8 @@ class KernelSession:
         self._inbound: ContextSendStream[SessionMessage | Exception] | None = None
         self._outbound: ContextSendStream[SessionMessage] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._parking = False  # the loop is being stopped to be started again later (StreamableSession)
+        self._parked: asyncio.Event | None = None  # set once a park has finished
 
     @property
     def loop_started(self) -> bool:
@@ -176,6 +178,8 @@ class KernelSession:
         except Exception:
             log.exception("MCP session %s crashed", self.id[:8])
         finally:
+            if self._parking:
+                return  # noqa: B012 - parked, not ended: the session lives on without a loop
             self.closed = True
             self._on_end()
             self.store._forget(self)
@@ -191,14 +195,28 @@ class KernelSession:
 
     async def deliver(self, message: types.JSONRPCMessage, metadata: ServerMessageMetadata | None) -> None:
         """Hand one client message to the kernel (its contextvars, e.g. the request id, travel with it)."""
+        if self._parked is not None:
+            await self._parked.wait()  # a park under way finishes first; this message starts the loop again
         if self.closed:
             raise SessionClosed(self.id)
         self.touch()
-        inbound = self._inbound if self._inbound is not None else self._start_loop()
         try:
-            await inbound.send(SessionMessage(message, metadata=metadata))
+            if self._inbound is None:
+                inbound = self._start_loop()
+                for replayed in self._replayed():
+                    await inbound.send(replayed)
+            await self._require_inbound().send(SessionMessage(message, metadata=metadata))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             raise SessionClosed(self.id) from None
+
+    def _require_inbound(self) -> ContextSendStream[SessionMessage | Exception]:
+        if self._inbound is None:
+            raise SessionClosed(self.id)
+        return self._inbound
+
+    def _replayed(self) -> list[SessionMessage]:
+        """What a loop started again after a park is fed before the next message (StreamableSession)."""
+        return []
 
     async def cancel_request(self, request_id: types.RequestId, reason: str) -> None:
         """Cancel an in-flight call through the kernel's own notifications/cancelled path."""
@@ -255,8 +273,76 @@ class StreamableSession(KernelSession):
         # Request ids as the client typed them (1 is not "1"), so a cancellation names them exactly.
         self._ids: dict[str, types.RequestId] = {}
         self._next_number = 1
+        # The handshake as the kernel saw it, to replay into a loop started again after a park; None once the
+        # session has seen any other message (its loop may then hold state, e.g. a log level, and never parks).
+        self._handshake: list[SessionMessage] | None = []
+        self._replay_id = f"secondlayer-replay-{secrets.token_hex(8)}"  # no client request can collide with it
+        self._replay: list[SessionMessage] = []  # what the next loop is fed first: the handshake, after a park
         super().__init__(store, identity)
         self.standalone = self._new_stream(GET_STREAM, keep=STANDALONE_KEEP)
+
+    async def deliver(self, message: types.JSONRPCMessage, metadata: ServerMessageMetadata | None) -> None:
+        handshake = self._handshake
+        park = False
+        if handshake is not None:
+            if isinstance(message, types.JSONRPCRequest) and message.method == "initialize" and not handshake:
+                replay = types.JSONRPCRequest(
+                    jsonrpc="2.0", id=self._replay_id, method="initialize", params=message.params
+                )
+                handshake.append(SessionMessage(replay))
+            elif (
+                isinstance(message, types.JSONRPCNotification)
+                and message.method == "notifications/initialized"
+                and len(handshake) == 1
+            ):
+                handshake.append(SessionMessage(message))
+                park = True
+            else:
+                self._handshake = None
+        await super().deliver(message, metadata)
+        if park:
+            self.store.spawn(self.park())
+
+    def _replayed(self) -> list[SessionMessage]:
+        replay, self._replay = self._replay, []
+        return replay
+
+    async def park(self) -> None:
+        """Stop the kernel's loop of a session that has done nothing but its handshake (an idle session costs
+        no running loop then); the next message starts a loop again, fed the same handshake first (its answer,
+        under a private id, is dropped). Sessions with anything else in their history keep their loop."""
+        task, inbound = self._task, self._inbound
+        if (
+            self.closed
+            or self._parked is not None
+            or task is None
+            or inbound is None
+            or self._handshake is None
+            or len(self._handshake) != 2
+            or self.protocol_version is None
+            or len(self._streams) > 1  # a request is in flight
+        ):
+            return
+        parked = self._parked = asyncio.Event()
+        replay = list(self._handshake)  # a message arriving meanwhile clears _handshake, not what it must follow
+        self._parking = True
+        try:
+            with contextlib.suppress(Exception):
+                await inbound.aclose()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("MCP session %s: its loop did not stop to park; the session ends", self.id[:8])
+                self._parking = False
+                task.cancel()
+        finally:
+            self._parking = False
+            if not self.closed:
+                self._inbound = self._outbound = None
+                self._task = None
+                self._replay = replay
+            self._parked = None
+            parked.set()
 
     async def _serve(self, reader: Any, writer: ContextSendStream[SessionMessage]) -> None:
         await serve_loop(
