@@ -5,6 +5,11 @@ HTTP, handshake era) or `serve_dual_era_loop` (HTTP+SSE, as `Server.run` does) o
 streams. The web layer pushes parsed JSON-RPC messages in with `deliver()`; whatever the kernel writes out
 is routed to the SSE stream it belongs to (a request's own stream, or the standalone one) and kept
 there for Last-Event-ID replay. Sessions belong to the principal identity that opened them.
+
+A session's loop starts with the first message delivered to it (an idle HTTP+SSE stream runs none), and a
+Streamable HTTP session whose loop has seen nothing but its handshake parks it: the loop ends, and the next
+message starts a new one fed the same `initialize` (under a private id, its answer dropped) and
+`notifications/initialized` first, so an idle session costs no running loop.
 """
 
 from __future__ import annotations
