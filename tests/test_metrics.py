@@ -83,6 +83,35 @@ def test_mcp_requests_are_timed_with_the_opentelemetry_names_and_bounded_labels(
     assert 'secondlayer_db_pool_connections{state="max"} 10.0' in after
 
 
+def test_a_fast_2026_tools_call_is_timed_like_the_kernels(metered, key):
+    """The 2026-07-28 fast path (FastToolCalls) records the same series, with the same labels, as the kernel's
+    middleware records for a 2025 session's call: a result, a tool error, an unknown tool."""
+    version = "2026-07-28"
+    meta = {"io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientCapabilities": {}}
+    calls = [("server_info", {}, ""), ("server_info", {"zz": 1}, "tool_error"), ("nope", {}, "-32602")]
+    name = "mcp_server_operation_duration_seconds_count"
+    with CheckedClient(metered.url) as client:
+        session = session_headers(bearer(key), open_session(client, bearer(key)))
+        for tool, arguments, error in calls:
+            label = tool if tool != "nope" else "unknown"
+            labels = {"mcp_method_name": "tools/call", "gen_ai_tool_name": label, "error_type": error}
+            before = _count(_scrape(metered.url), name, **labels)
+            body = request_body("tools/call", {"name": tool, "arguments": arguments, "_meta": meta})
+            modern = {
+                **bearer(key),
+                "Accept": ACCEPT_BOTH,
+                "MCP-Protocol-Version": version,
+                "Mcp-Method": "tools/call",
+                "Mcp-Name": tool,
+            }
+            client.post("/mcp", json=body, headers=modern)
+            assert _count(_scrape(metered.url), name, **labels) == before + 1, (tool, "2026-07-28")
+            client.post(
+                "/mcp", json=request_body("tools/call", {"name": tool, "arguments": arguments}), headers=session
+            )
+            assert _count(_scrape(metered.url), name, **labels) == before + 2, (tool, "2025 session")
+
+
 def test_sign_ins_are_counted_by_outcome(metered, make_user):
     user = make_user()
     before = _scrape(metered.url)

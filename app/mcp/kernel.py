@@ -215,6 +215,14 @@ def build_server(calls: ToolCalls) -> Server[Any]:
     return server
 
 
+class Replayed:
+    """The request context of a message the server feeds its own kernel again (a parked session's handshake,
+    app/mcp/sessions.py): no client sent it, so it is not timed."""
+
+
+REPLAYED = Replayed()
+
+
 class OperationMetrics:
     """The SDK's middleware hook, once around every MCP request of every transport and revision: its duration in
     mcp.server.operation.duration, labelled as the OpenTelemetry MCP conventions say."""
@@ -223,8 +231,8 @@ class OperationMetrics:
         self.registry = registry
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.request_id is None:
-            return await call_next(ctx)  # a notification is no operation
+        if ctx.request_id is None or ctx.request is REPLAYED:
+            return await call_next(ctx)  # a notification is no operation, and a replayed handshake no client's
         started = time.perf_counter()
         try:
             result = await call_next(ctx)
@@ -234,17 +242,26 @@ class OperationMetrics:
         except Exception as exc:
             self._observe(ctx, started, type(exc).__qualname__)
             raise
-        failed = isinstance(result, types.CallToolResult) and result.is_error
+        # What the chain returns is the wire dict the kernel already made of the handler's CallToolResult.
+        if isinstance(result, types.CallToolResult):
+            failed = bool(result.is_error)
+        else:
+            failed = isinstance(result, dict) and result.get("isError") is True
         self._observe(ctx, started, "tool_error" if failed else "")
         return result
 
     def _observe(self, ctx: ServerRequestContext[Any, Any], started: float, error: str) -> None:
+        name = ctx.params.get("name") if ctx.method == "tools/call" and ctx.params else None
+        self.observe(ctx.method, name, started, error)
+
+    def observe(self, method: str, name: Any, started: float, error: str) -> None:
+        """One request of `method` (a tools/call of tool `name`) that began at `started` (perf_counter) ended
+        with `error` ("" for none). The 2026-07-28 fast path (app/mcp/modern.py) calls this for its calls."""
         tool = ""
-        if ctx.method == "tools/call":
-            name = ctx.params.get("name") if ctx.params else None
+        if method == "tools/call":
             # Only real tools' names become label values: a client cannot grow the series without bound.
             tool = name if isinstance(name, str) and self._known(name) else "unknown"
-        method = ctx.method if ctx.method in KNOWN_METHODS else "other"
+        method = method if method in KNOWN_METHODS else "other"
         metrics.mcp_operation_duration.labels(method, tool, error).observe(time.perf_counter() - started)
 
     def _known(self, name: str) -> bool:

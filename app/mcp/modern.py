@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import modern_error_data, serve_one
 from mcp.shared.dispatcher import CallOptions
-from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
     InboundLadderRejection,
@@ -38,7 +39,7 @@ from mcp_types.methods import serialize_server_result, validate_client_request
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from app.mcp.kernel import McpCaller, ToolCalls, ToolOutcome
+from app.mcp.kernel import McpCaller, OperationMetrics, ToolCalls, ToolOutcome
 from app.mcp.wire import dumps, jsonrpc_error
 
 
@@ -140,9 +141,10 @@ class FastToolCalls:
     Taken only when the request is one the kernel would hand to our tool handler unchanged: the params are
     `name` (a tool of the registry), `arguments` (an object or null or absent) and an envelope-only `_meta` (no
     progress token, no log level, so nothing is sent while the call runs), the SDK's surface validation of the
-    request passes, and no server middleware is installed. Then the tool runs through the same `ToolCalls` the
-    kernel's handler uses and its outcome is written the way the kernel's result pipeline writes it (surface
-    sieve, `resultType`, the `serverInfo` stamp). Everything else, refusals included, is the kernel's.
+    request passes, and the only server middleware is our OperationMetrics (recorded here the same way). Then
+    the tool runs through the same `ToolCalls` the kernel's handler uses and its outcome is written the way the
+    kernel's result pipeline writes it (surface sieve, `resultType`, the `serverInfo` stamp). Everything else,
+    refusals included, is the kernel's.
     tests/test_mcp_fast_call.py compares the two answers byte for byte on every tool and error case.
     """
 
@@ -152,8 +154,10 @@ class FastToolCalls:
         self.served = 0  # calls answered here (the differential test checks it moves only when it should)
 
     def accepts(self, request: types.JSONRPCRequest, protocol_version: str) -> bool:
-        if request.method != "tools/call" or self._server.middleware:
+        if request.method != "tools/call":
             return False
+        if not all(isinstance(middleware, OperationMetrics) for middleware in self._server.middleware):
+            return False  # a middleware this path does not do itself: the kernel runs it
         if protocol_version not in MODERN_PROTOCOL_VERSIONS:
             return False
         params = request.params
@@ -173,9 +177,26 @@ class FastToolCalls:
     async def answer(self, request: types.JSONRPCRequest, protocol_version: str, caller: McpCaller) -> dict[str, Any]:
         """The `result` the kernel would answer (it raises what the kernel's handler raises, e.g. MCPError)."""
         params = request.params or {}
+        name = params["name"]
         self.served += 1
-        outcome = await self._calls.outcome(params["name"], params.get("arguments"), caller, None, None)
-        return self.wire(outcome, protocol_version)
+        started = time.perf_counter()
+        try:
+            outcome = await self._calls.outcome(name, params.get("arguments"), caller, None, None)
+            result = self.wire(outcome, protocol_version)
+        except MCPError as exc:
+            self._observe(name, started, str(exc.error.code))
+            raise
+        except Exception as exc:
+            self._observe(name, started, type(exc).__qualname__)
+            raise
+        self._observe(name, started, "tool_error" if outcome.is_error else "")
+        return result
+
+    def _observe(self, name: str, started: float, error: str) -> None:
+        """What the kernel's OperationMetrics middleware records for the same call."""
+        for middleware in self._server.middleware:
+            if isinstance(middleware, OperationMetrics):
+                middleware.observe("tools/call", name, started, error)
 
     def wire(self, outcome: ToolOutcome, protocol_version: str) -> dict[str, Any]:
         if _plain_json(outcome.structured):

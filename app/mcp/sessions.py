@@ -35,7 +35,7 @@ from mcp.server.runner import serve_dual_era_loop, serve_loop
 from mcp.shared._context_streams import ContextSendStream, create_context_streams
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
-from app.mcp.kernel import McpCaller, ToolCalls
+from app.mcp.kernel import REPLAYED, McpCaller, ToolCalls
 from app.mcp.modern import FastToolCalls, StaticResults
 
 log = logging.getLogger("secondlayer.mcp")
@@ -294,7 +294,7 @@ class StreamableSession(KernelSession):
                 replay = types.JSONRPCRequest(
                     jsonrpc="2.0", id=self._replay_id, method="initialize", params=message.params
                 )
-                handshake.append(SessionMessage(replay))
+                handshake.append(SessionMessage(replay, metadata=ServerMessageMetadata(request_context=REPLAYED)))
             elif (
                 isinstance(message, types.JSONRPCNotification)
                 and message.method == "notifications/initialized"
