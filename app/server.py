@@ -132,6 +132,7 @@ class Runtime:
             self._accept_waiting(self.server)
             self.server.stop()
             self.services.shutdown.set()  # long-lived streams end themselves
+            self.services.mcp_sessions.wake_all()  # at once, not at their next keepalive
             await self._quiet(inflight)
             await self.server.close_all_connections()
             self.server = None

@@ -68,6 +68,7 @@ class McpHandler(BearerAPIHandler):
         self._gone = asyncio.Event()
         self._ended = False
         self._on_gone: Callable[[], None] | None = None  # called when the client leaves
+        self._waiting_on: OutboundStream | None = None  # the stream this request waits on, woken when it leaves
 
     async def admit(self) -> None:
         if not host_allowed(self.request.headers.get("Host"), self.config):
@@ -110,6 +111,8 @@ class McpHandler(BearerAPIHandler):
         self._gone.set()
         if self._on_gone is not None:
             self._on_gone()
+        if self._waiting_on is not None:
+            self._waiting_on.wake()
         super().on_connection_close()
 
     def on_finish(self) -> None:
@@ -178,6 +181,7 @@ class McpHandler(BearerAPIHandler):
                     return position, True
                 if stream.closed or self.services.shutdown.is_set():
                     return position, not self._gone.is_set()
+                self._waiting_on = stream
                 await stream.wait(position, KEEPALIVE_SECONDS, self.services.shutdown, self._gone)
                 if self._gone.is_set():
                     return position, False
@@ -345,6 +349,7 @@ class StreamableHTTPHandler(McpHandler):
         while not stream.complete:
             if stream.closed or self._gone.is_set():
                 return False
+            self._waiting_on = stream
             await stream.wait(stream.last_seq, KEEPALIVE_SECONDS, self._gone)
         final = stream.after(stream.last_seq - 1)[-1][1]
         self.set_header(SESSION_HEADER, session.id)

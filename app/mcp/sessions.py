@@ -115,23 +115,20 @@ class OutboundStream:
         self.closed = True
         self._wake.set()
 
+    def wake(self) -> None:
+        """Wake whoever waits on this stream (the client left, the server is stopping)."""
+        self._wake.set()
+
     async def wait(self, seq: int, within: float, *also: asyncio.Event) -> None:
-        """Return on news after `seq`, the stream ending, one of `also` being set, or after `within` seconds."""
+        """Return on news after `seq`, the stream ending, `wake()`, or after `within` seconds; at once when one of
+        `also` is already set. Whoever sets one of `also` later calls `wake()` (the handler when its client leaves,
+        `SessionStore.wake_all()` at shutdown): one waiter per idle stream, not a task per event."""
         if self.after(seq) or self.closed or any(event.is_set() for event in also):
             return
         self._wake.clear()
-        await wait_any((self._wake, *also), within)
-
-
-async def wait_any(events: tuple[asyncio.Event, ...], within: float) -> bool:
-    """Wait until one of `events` is set or `within` seconds pass; True if one was set."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        done, _ = await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-    return bool(done)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._wake.wait()
 
 
 class KernelSession:
@@ -194,6 +191,10 @@ class KernelSession:
             async with self._outbound_reader:
                 async for message in self._outbound_reader:
                     await self._route(message)
+
+    def streams(self) -> list[OutboundStream]:
+        """The session's outbound streams."""
+        return []
 
     def _on_end(self) -> None:
         """Wake whoever waits on this session's streams."""
@@ -445,6 +446,9 @@ class StreamableSession(KernelSession):
         self.release(stream)
         self.store.spawn(self.cancel_request(request_id, "client disconnected"))
 
+    def streams(self) -> list[OutboundStream]:
+        return list(self._streams.values())
+
     def _on_end(self) -> None:
         for stream in list(self._streams.values()):
             stream.close()
@@ -471,6 +475,9 @@ class SseSession(KernelSession):
                 "HTTP+SSE session %s ended: its client left %d bytes unread", self.id[:8], self.stream.held_bytes
             )
             self.store.spawn(self.close())
+
+    def streams(self) -> list[OutboundStream]:
+        return [self.stream]
 
     def _on_end(self) -> None:
         self.stream.close()
@@ -529,6 +536,12 @@ class SessionStore:
         for session in self._sessions.values():
             by_kind[session.kind] = by_kind.get(session.kind, 0) + 1
         return by_kind, sum(self._streams.values())
+
+    def wake_all(self) -> None:
+        """Wake every stream's waiter (the server is stopping: pumps see the shutdown and end)."""
+        for session in list(self._sessions.values()):
+            for stream in session.streams():
+                stream.wake()
 
     def count(self, identity: str) -> int:
         return sum(1 for session in self._sessions.values() if session.identity == identity)
