@@ -30,10 +30,6 @@ class RecordNotFound(LookupError):
 # ---- urls and titles: `url` is never empty, since ChatGPT cites by it ----------------------------
 
 
-def court_url(row: dict[str, Any]) -> str:
-    return row.get("source_url") or f"https://reyestr.court.gov.ua/Review/{row['doc_id']}"
-
-
 def court_title(row: dict[str, Any]) -> str:
     """How a Ukrainian lawyer cites a decision: "Рішення Господарського суду міста Києва від 12.03.2024 у справі
     № 910/1234/24". A court name whose words `court_genitive` does not know is put in brackets instead, in the
@@ -92,14 +88,6 @@ def act_title(row: dict[str, Any]) -> str:
 
 def bill_title(row: dict[str, Any]) -> str:
     return f"Законопроєкт № {row['number']}: {row['title']}"
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _dates(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: _iso(value) for key, value in row.items()}
 
 
 def text_window(text: str, offset: int, max_chars: int) -> dict[str, Any]:

@@ -25,11 +25,6 @@ HEADLINE_CHARS = 60000
 # the RANKED_POOL most recent ones (all of them for any query this specific). The candidates come from the GIN
 # index and a narrow heap (toast_tuple_target keeps texts and tsvectors out of line), which stays fast.
 RANKED_POOL = 500
-# Above this share of the table, the pool is read in date order from the b-tree, stopping after RANKED_POOL
-# matches; below it, the GIN bitmap and a sort win. PostgreSQL's planner cannot see that the per-row @@ test
-# of the first plan reads a TOASTed tsvector (tens of microseconds), so the choice is made here from its own
-# row estimate (EXPLAIN) and reltuples.
-BROAD_SHARE = 0.15
 
 
 class CursorError(ValueError):
@@ -103,16 +98,6 @@ def _pool(table: str, alias: str, key: str, recency: str, filters: list[str], po
             ORDER BY rank DESC, {recency}
             LIMIT %(limit)s OFFSET %(offset)s
         )"""
-
-
-async def _is_broad(db: Database, table: str, where: str, params: dict[str, Any]) -> bool:
-    """Whether the planner expects the matches to be a large share of the table (see BROAD_SHARE)."""
-    plan = await db.fetch_value(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {where}", params)
-    total = await db.fetch_value("SELECT reltuples FROM pg_class WHERE oid = %(t)s::regclass", {"t": table})
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    estimated = float(plan[0]["Plan"]["Plan Rows"])
-    return bool(total and total > 0 and estimated > BROAD_SHARE * float(total))
 
 
 def _base_params(query: str, limit: int, offset: int) -> dict[str, Any]:
