@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_http import MODERN, PASSWORD, database, run_cli  # noqa: E402 - the same setup as bench_http
+from bench_rada_laws import decision_text  # noqa: E402 - the same 20-page decision as bench_rada_laws
 
 from app.deploy import BEGIN, END, Process, nginx_routing  # noqa: E402
 
@@ -127,10 +128,15 @@ def nginx(nginx_bin: str, routed: list[Process]) -> Iterator[tuple[str, int]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def lua_string(text: str) -> str:
+    """A Lua string literal of `text` (UTF-8 bytes kept as they are; Lua has no \\u escapes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
 def wrk_script(path: str, headers: dict[str, str], body: str) -> str:
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body, ensure_ascii=True)}"]
-    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
-    lines.append(f'wrk.path = "{path}"')
+    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body)}"]
+    lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()]
+    lines.append(f"wrk.path = {lua_string(path)}")
     return "\n".join(lines) + "\n"
 
 
@@ -146,12 +152,25 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int) -> tuple[flo
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", done.stdout)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", done.stdout)
     errors = re.search(r"Socket errors:.*", done.stdout)
-    if rate is None or latency is None:
-        raise SystemExit(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+    if rate is None or latency is None or done.stderr.strip():
+        # A script wrk cannot load is reported on stderr while it goes on sending GET / (measuring nothing).
+        raise SystemExit(f"wrk failed:\n{done.stdout}\n{done.stderr}")
     failed = int(bad.group(1)) if bad else 0
     if errors:
         print(f"    (wrk: {errors.group(0)})")
     return float(rate.group(1)), f"avg {latency.group(1)}, max {latency.group(3)}", failed
+
+
+def answer_summary(url: str, headers: dict[str, str], body: str) -> str:
+    """One request of a load, checked: the run stops unless it is a successful answer (not a tool or RPC error)."""
+    reply = httpx2.post(url, headers=headers, content=body.encode(), timeout=30)
+    data = reply.json() if reply.status_code == 200 else None
+    result = data.get("result", data) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(result, dict) or "error" in data or result.get("isError"):
+        raise SystemExit(f"{url} did not answer successfully ({reply.status_code}): {reply.text[:300]}")
+    if "structuredContent" in result:
+        result = result["structuredContent"]
+    return f"HTTP 200, {len(reply.content):,} bytes, top-level fields {', '.join(sorted(result)[:6])}"
 
 
 def connections(database_url: str) -> int:
@@ -210,6 +229,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=6, help="length of each wrk run (default: %(default)s)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating 1/2-process rounds (default: %(default)s)")
+    parser.add_argument("--only", help="run only the loads whose name contains this text")
     args = parser.parse_args()
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx_bin).exists() or shutil.which("wrk") is None:
@@ -243,51 +263,53 @@ def main() -> None:
         parts = {"servers": server_pids, "nginx": [one_nginx, two_nginx], "postgres": pg_pids}
         scripts = Path(tempfile.mkdtemp(prefix="bench-scale-wrk-"))
         auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        (scripts / "rest.lua").write_text(
-            wrk_script("/api/tools/search_court_cases", auth, json.dumps(SEARCH, ensure_ascii=False))
-        )
         meta = {
             "io.modelcontextprotocol/protocolVersion": MODERN,
             "io.modelcontextprotocol/clientCapabilities": {},
             "io.modelcontextprotocol/clientInfo": {"name": "bench_scale", "version": "1"},
         }
-        call = {"name": "search_court_cases", "arguments": SEARCH, "_meta": meta}
         mcp_headers = {
             **auth,
             "Accept": "application/json, text/event-stream",
             "MCP-Protocol-Version": MODERN,
             "Mcp-Method": "tools/call",
-            "Mcp-Name": "search_court_cases",
         }
-        (scripts / "mcp.lua").write_text(
-            wrk_script(
-                "/mcp",
-                mcp_headers,
-                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}, ensure_ascii=False),
-            )
-        )
+
+        def mcp_call(name: str, arguments: Mapping[str, object]) -> tuple[str, dict[str, str], str]:
+            params = {"name": name, "arguments": arguments, "_meta": meta}
+            body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+            return "/mcp", {**mcp_headers, "Mcp-Name": name}, json.dumps(body, ensure_ascii=False)
+
+        listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}
+        loads = [
+            (
+                "REST POST /api/tools/search_court_cases",
+                ("/api/tools/search_court_cases", auth, json.dumps(SEARCH, ensure_ascii=False)),
+            ),
+            ("MCP 2026-07-28 tools/call search_court_cases", mcp_call("search_court_cases", SEARCH)),
+            (
+                "MCP 2026-07-28 tools/list (no database work)",
+                ("/mcp", {**mcp_headers, "Mcp-Method": "tools/list"}, json.dumps(listing)),
+            ),
+            (
+                "MCP 2026-07-28 tools/call resolve_citations, 20-page decision (the server's own CPU work)",
+                mcp_call("resolve_citations", {"text": decision_text()}),
+            ),
+        ]
         print(
             f"bench_scale: wrk -t2 -c{args.connections} -d{args.seconds}s through nginx (1 worker), "
             f"{os.cpu_count()} cores, demo corpus, search_court_cases {SEARCH}; "
             f"load average {os.getloadavg()[0]:.1f} at the start"
         )
-        (scripts / "list.lua").write_text(
-            wrk_script(
-                "/mcp",
-                {**mcp_headers, "Mcp-Method": "tools/list"},
-                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}),
-            )
-        )
-        loads = (
-            ("REST POST /api/tools/search_court_cases", "rest.lua"),
-            ("MCP 2026-07-28 tools/call search_court_cases", "mcp.lua"),
-            ("MCP 2026-07-28 tools/list (no database work)", "list.lua"),
-        )
+        loads = [load for load in loads if args.only is None or args.only in load[0]]
         per_request_us: list[float] = []
-        for name, script in loads:
+        for number, (name, (path, headers, body)) in enumerate(loads):
+            script = f"load{number}.lua"
+            (scripts / script).write_text(wrk_script(path, headers, body))
+            print(f"  {name}")
+            print(f"    one answer: {answer_summary(two_url + path, headers, body)}")
             run_wrk(one_url, scripts / script, 2, args.connections)  # warm both paths up
             run_wrk(two_url, scripts / script, 2, args.connections)
-            print(f"  {name}")
             ratios = []
             cpu = dict.fromkeys(parts, 0.0)
             requests = 0.0
