@@ -211,6 +211,9 @@ def open_session(url: str, key: str) -> str:
     return session_id
 
 
+FLOOR_DB = "floor: bare Tornado + the same aiopg query, no auth/MCP"
+
+
 def lines_for(ours: str, key: str, sdk: str, floor: str) -> list[Line]:
     auth = {"Authorization": f"Bearer {key}"}
     session = {**auth, "Mcp-Session-Id": open_session(ours, key)}
@@ -232,6 +235,7 @@ def lines_for(ours: str, key: str, sdk: str, floor: str) -> list[Line]:
     )
     return [
         Line("floor: bare Tornado, parse JSON-RPC, no auth/DB", mcp(floor, listing, True, {})),
+        Line(FLOOR_DB, Target(floor, "/mcp-db", jsonrpc(*info, True), {"Content-Type": "application/json"})),
         Line(sdk_list, mcp(sdk, listing, True, {})),
         Line("ours tools/list (2026-07-28), API key", mcp(ours, listing, True, auth), sdk_list),
         Line(sdk_call, mcp(sdk, info, True, {})),
@@ -268,10 +272,15 @@ def side_by_side(lines: list[Line], rounds: int, duration: float, connections: i
     return statistics.median(floor_cpu)
 
 
+def modern_call(lines: list[Line]) -> Line:
+    return next(line for line in lines if line.name.startswith("ours tools/call server_info (2026-07-28)"))
+
+
 def print_side_by_side(lines: list[Line]) -> None:
     by_name = {line.name: line for line in lines}
     floor = lines[0].median()[0]
-    header = f"{'line':<54} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs SDK':>7} {'vs floor':>8}"
+    floor_db = by_name[FLOOR_DB].median()[0]
+    header = f"{'line':<54} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs SDK':>7} {'vs floor':>8} {'vs DB floor':>11}"
     print(header)
     print("-" * len(header))
     for line in lines:
@@ -283,8 +292,10 @@ def print_side_by_side(lines: list[Line]) -> None:
             if line.name.startswith("SDK")
             else f"{'':>7}"
         )
+        # The same server_info query with nothing around it: what Tornado and aiopg allow for that call.
+        db = f"{rate / floor_db:10.2f}x" if "server_info" in line.name or line.name == FLOOR_DB else f"{'':>11}"
         note = f"  ({bad} failed)" if bad else ""
-        print(f"{line.name:<54} {rate:7.0f} {p50:7.2f} {p99:7.2f} {versus} {rate / floor:7.2f}x{note}")
+        print(f"{line.name:<54} {rate:7.0f} {p50:7.2f} {p99:7.2f} {versus} {rate / floor:7.2f}x {db}{note}")
 
 
 # --- where the time goes ---------------------------------------------------------------------------------------
@@ -651,7 +662,7 @@ def servers(database_url: str, max_sessions: int) -> Iterator[Servers]:
     serve = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
     peers = [sys.executable, str(ROOT / "scripts" / "bench_peers.py")]
     sdk = [*peers, "sdk", "--port", str(sdk_port), "--database-url", database_url]
-    floor = [*peers, "floor", "--port", str(floor_port)]
+    floor = [*peers, "floor", "--port", str(floor_port), "--database-url", database_url]
 
     def answers(target: str) -> bool:
         try:
@@ -712,12 +723,12 @@ def main() -> None:
         print_side_by_side(lines)
         print()
         if args.profile:
-            profile(s.ours_pid, lines[4].target, args.profile, args.connections)
+            profile(s.ours_pid, modern_call(lines).target, args.profile, args.connections)
             print()
         asyncio.run(never_blocked(s.ours, s.email, s.keys[0], args.signins))
         if args.streams:
             print()
-            call = lines[4].target
+            call = modern_call(lines).target
             asyncio.run(idle_streams(s.ours, s.ours_pid, (s.keys[1], s.keys[2]), args.streams, 10, call))
 
 

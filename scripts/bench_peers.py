@@ -1,7 +1,7 @@
 """The reference servers `make bench-http` measures ours against, each in its own process:
 
     python scripts/bench_peers.py sdk   --port P --database-url URL
-    python scripts/bench_peers.py floor --port P
+    python scripts/bench_peers.py floor --port P [--database-url URL]
 
 `sdk` is what a user would write on the official `mcp` SDK directly: its lowlevel `Server` over its own
 Streamable HTTP app (stateless, JSON responses) on uvicorn, serving our tool definitions (exported from our
@@ -10,7 +10,10 @@ pool and any other tool (`search_court_cases`) run by our own tool code on the s
 call is equal. No authentication.
 
 `floor` is a bare Tornado handler that parses the same JSON-RPC body and answers a constant result: no
-authentication, no database, no MCP. It is the ceiling of one Python process on this machine.
+authentication, no database, no MCP. It is the ceiling of one Python process on this machine. With
+`--database-url` it also answers `POST /mcp-db` by running the `server_info` query (`SHOW server_version`) through
+an aiopg pool and writing its JSON-RPC result: the ceiling of a `tools/call server_info` on Tornado and aiopg, the
+stack this product is bound to, with nothing of MCP, authentication or ours around it.
 """
 
 from __future__ import annotations
@@ -90,8 +93,11 @@ def run_sdk(port: int, database_url: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def run_floor(port: int) -> None:
+def run_floor(port: int, database_url: str = "") -> None:
+    import aiopg
     import tornado.web
+
+    pools: list[aiopg.Pool] = []
 
     class Floor(tornado.web.RequestHandler):
         def post(self) -> None:
@@ -99,8 +105,20 @@ def run_floor(port: int) -> None:
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"jsonrpc": "2.0", "id": message.get("id"), "result": {"ok": True}}))
 
+    class FloorWithDatabase(tornado.web.RequestHandler):
+        async def post(self) -> None:
+            message = json.loads(self.request.body)
+            async with pools[0].acquire() as conn, conn.cursor() as cur:
+                await cur.execute("SHOW server_version")
+                (database_version,) = await cur.fetchone()
+            result = {"database": f"PostgreSQL {database_version}"}
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"jsonrpc": "2.0", "id": message.get("id"), "result": result}))
+
     async def serve() -> None:
-        tornado.web.Application([(r"/mcp", Floor)]).listen(port, address="127.0.0.1")
+        if database_url:
+            pools.append(await aiopg.create_pool(database_url, minsize=1, maxsize=10))
+        tornado.web.Application([(r"/mcp", Floor), (r"/mcp-db", FloorWithDatabase)]).listen(port, address="127.0.0.1")
         await asyncio.Event().wait()
 
     asyncio.run(serve())
@@ -117,7 +135,7 @@ def main() -> None:
             parser.error("sdk needs --database-url")
         run_sdk(args.port, args.database_url)
     else:
-        run_floor(args.port)
+        run_floor(args.port, args.database_url)
 
 
 if __name__ == "__main__":
