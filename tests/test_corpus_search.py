@@ -51,6 +51,9 @@ def test_stems_and_tsquery() -> None:
     assert build_tsquery("Стягнення заборгованості") == "'стягн':* & ( 'заборгованост':* | 'заборгованіст':* )"
     assert build_tsquery("договір") == "( 'договір':* | 'договор':* | 'договер':* )"
     assert build_tsquery("позову") == "( 'позов':* | 'позів':* )"
+    # -ість nouns: the query's nominative must find the genitive of "строк позовної давності"
+    assert build_tsquery("давність") == "( 'давніст':* | 'давност':* | 'давнест':* )"
+    assert build_tsquery("відповідальність") == "( 'відповідальніст':* | 'відповідальност':* | 'відповідальнест':* )"
     assert build_tsquery("ч. 1 ст. 130 КУпАП") == "'1' & '130' & 'купап':*"
     assert (
         build_tsquery('"договір підряду" -банкрутство')

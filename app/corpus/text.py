@@ -76,7 +76,8 @@ def _alternation(word: str, base: str) -> list[str]:
     if any(ch in _VOWELS for ch in tail):
         return []
     vowel = base[index]
-    if vowel == "і" and word == base:  # nominative with a closed syllable: договір → договор-, спір → спор-
+    if vowel == "і" and word in (base, base + "ь"):
+        # A nominative with a closed syllable: договір → договор-, спір → спор-, давність → давност- (давності)
         return [base[:index] + "о" + tail, base[:index] + "е" + tail]
     if vowel in "ое" and word != base:  # an inflected form: договору → договір, давності → давність
         return [base[:index] + "і" + tail]
