@@ -305,9 +305,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SYNC_EDRSR_URL",
-        "",
-        "the current year's edrsr_data_YYYY.zip on data.gov.ua (its download URL: data.gov.ua gives each year's "
-        "archive its own); an unchanged archive (ETag) is skipped; empty: no sync",
+        "https://data.gov.ua/api/3/action/package_search?q=%D1%81%D1%83%D0%B4%D0%BE%D0%B2%D0%B8%D1%85+"
+        "%D1%80%D1%96%D1%88%D0%B5%D0%BD%D1%8C&rows=50",
+        "an edrsr_data_YYYY.zip download URL, or data.gov.ua's catalogue search API (the default: \"судових "
+        "рішень\"), in whose answer the sync finds this year's archive (each year is a dataset of its own); an "
+        "unchanged archive (ETag) is skipped; empty: no sync",
         _optional_http_url,
     ),
     Setting(

@@ -83,6 +83,18 @@ def test_dictionaries_and_a_missing_column():
         list(fmt.read_documents(io.BytesIO(b"doc_id\tcourt_code\n1\t910\n"), COURTS))
 
 
+def test_a_dictionary_name_encoded_twice_is_read_back():
+    # Published judgment_forms.csv files have carried the UTF-8 bytes of "Вирок" read as windows-1251 and saved
+    # again as UTF-8; real names (Cyrillic, Latin, digits) are left exactly as they are.
+    twice = "Вирок".encode().decode("cp1251")
+    assert twice == "Р’РёСЂРѕРє"
+    data = f'judgment_code\tname\n1\t"{twice}"\n2\t"Постанова"\n3\t"Рішення"\n4\t"ВІННИЦЬКИЙ"\n5\t"Form 5"\n'
+    dictionary = fmt.read_dictionary(io.BytesIO(data.encode()), "judgment_forms.csv")
+    names = {code: row["name"] for code, row in dictionary.rows.items()}
+    assert names == {"1": "Вирок", "2": "Постанова", "3": "Рішення", "4": "ВІННИЦЬКИЙ", "5": "Form 5"}
+    assert fmt.repaired("Р") == "Р" and fmt.repaired("") == ""
+
+
 def test_rtf_in_windows_1251_becomes_text():
     text, kind = convert(rtf("РІШЕННЯ\nІМЕНЕМ УКРАЇНИ\nстягнення заборгованості, ґрунт"))
     assert kind == "rtf"

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers_corpus import call
 from tests.helpers_edrsr import TEXT_HOST, document, documents_csv, rtf, write_publication, zip_publication
 from tests.helpers_server import run_db
@@ -171,3 +173,55 @@ def test_a_url_source_and_texts_fetched_later(cli: Any, empty_database: str, tmp
     # Resumable: what was loaded, or found missing, is not fetched again.
     assert texts() == {"loaded": 0, "missing": 0, "failed": 0}
     assert texts("--retry-failed") == {"loaded": 0, "missing": 1, "failed": 0}
+
+
+def test_the_sync_finds_this_years_archive_through_the_catalogue(
+    empty_database: str, tmp_path: Path, publisher: Any
+) -> None:
+    from app.config import load_settings
+    from app.corpus.download import DownloadError
+    from app.corpus.edrsr.commands import current_archive_url, sync_edrsr
+
+    year = _kyiv_year()
+    # data.gov.ua gives each year's archive a dataset and a resource id of its own; its search API lists them.
+    for published in (year - 1, year):
+        archive = publisher.root / f"dataset/d{published}/resource/r{published}/download/edrsr_data_{published}.zip"
+        archive.parent.mkdir(parents=True)
+        docs = [document(published * 10 + n) for n in range(1, 3 if published == year else 5)]
+        archive.write_bytes(publication(tmp_path, f"p{published}", docs).read_bytes())
+    search = publisher.root / "api/3/action/package_search"
+    search.parent.mkdir(parents=True)
+    packages = [
+        {
+            "title": f"Єдиний державний реєстр судових рішень {published}",
+            "resources": [
+                {"url": publisher.url(f"dataset/d{published}/resource/r{published}/readme_{published}.pdf")},
+                {
+                    "url": publisher.url(
+                        f"dataset/d{published}/resource/r{published}/download/edrsr_data_{published}.zip"
+                    )
+                },
+            ],
+        }
+        for published in (year - 1, year)
+    ]
+    search.write_text(json.dumps({"success": True, "result": {"count": 2, "results": packages}}))
+    api = publisher.url("api/3/action/package_search?q=x&rows=50")
+    settings = load_settings({"DATABASE_URL": empty_database, "SECONDLAYER_DATA_DIR": str(tmp_path / "data")})
+    result = run_db(empty_database, lambda db: sync_edrsr(db, settings, api, None))
+    assert result["source"].endswith(f"/download/edrsr_data_{year}.zip") and result["added"] == 2
+    assert {r["n"] for r in rows(empty_database, "SELECT count(*) AS n FROM court_decisions")} == {2}
+    # A direct archive URL is used as it is; a catalogue without this year's archive says so.
+    direct = publisher.url(f"dataset/d{year}/resource/r{year}/download/edrsr_data_{year}.zip")
+    assert run_db(empty_database, lambda db: current_archive_url(direct, dt.date(year, 6, 1))) == direct
+    with pytest.raises(DownloadError, match=f"lists no edrsr_data_{year + 1}.zip"):
+        run_db(empty_database, lambda db: current_archive_url(api, dt.date(year + 1, 1, 2)))
+    search.write_text("<html>not the API</html>")
+    with pytest.raises(DownloadError, match="did not answer JSON"):
+        run_db(empty_database, lambda db: current_archive_url(api, dt.date(year, 6, 1)))
+
+
+def _kyiv_year() -> int:
+    from app.corpus.laws.formats import today
+
+    return today().year

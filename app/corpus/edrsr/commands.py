@@ -4,10 +4,13 @@ the demo publication for `bootstrap`, and the scheduled sync of the current year
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import sys
 import tempfile
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from app.cli import CommandError, Context, Result
 from app.config import Settings
@@ -23,6 +26,9 @@ DEMO_DIR = Path(__file__).resolve().parent.parent.parent / "demo" / "edrsr"
 DEMO_ARCHIVE = DEMO_DIR / "edrsr_data_2024.zip"
 DEMO_TEXTS = DEMO_DIR / "texts"
 MAX_PROBLEMS_SHOWN = 50
+# data.gov.ua is a CKAN catalogue: each year's archive is a dataset of its own, with its own resource id in its
+# download URL, so a sync that must follow the years asks the catalogue's search API (SYNC_EDRSR_URL's default).
+CATALOGUE_SEARCH = "/api/3/action/package_search"
 
 
 def tree_reader(tree: SourceTree) -> Reader:
@@ -234,8 +240,43 @@ async def load_demo(db: Database, progress: IO[str] | None) -> tuple[str, int]:
 
 
 async def sync_edrsr(db: Database, settings: Settings, url: str, progress: IO[str] | None) -> dict[str, Any]:
-    """The scheduled sync: the configured publication, skipped when the publisher says it has not changed."""
-    return await import_edrsr(db, settings, url, actor="scheduler", progress=progress)
+    """The scheduled sync: the configured publication (or this year's, found through the catalogue's search API),
+    skipped when the publisher says it has not changed."""
+    archive = await current_archive_url(url, _kyiv_today())
+    return await import_edrsr(db, settings, archive, actor="scheduler", progress=progress)
+
+
+def _kyiv_today() -> dt.date:
+    from app.corpus.laws.formats import today
+
+    return today()
+
+
+async def current_archive_url(url: str, today: dt.date) -> str:
+    """`url` itself, or for the catalogue's package_search API, the download URL of `edrsr_data_{year}.zip` for
+    this year that its answer lists; DownloadError saying what was wrong otherwise."""
+    if not urlsplit(url).path.rstrip("/").endswith(CATALOGUE_SEARCH):
+        return url
+    body = await fetch_bytes(url)
+    if body is None:
+        raise DownloadError(f"{url}: the catalogue's search API answered 404")
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise DownloadError(f"{url} did not answer JSON: is it the catalogue's package_search API?") from None
+    name = f"edrsr_data_{today.year}.zip"
+    result = answer.get("result") if isinstance(answer, dict) else None
+    packages = result.get("results") if isinstance(result, dict) else None
+    for package in packages if isinstance(packages, list) else []:
+        resources = package.get("resources") if isinstance(package, dict) else None
+        for resource in resources if isinstance(resources, list) else []:
+            link = resource.get("url") if isinstance(resource, dict) else None
+            if isinstance(link, str) and is_url(link) and urlsplit(link).path.rsplit("/", 1)[-1] == name:
+                return link
+    raise DownloadError(
+        f"{url}: the catalogue lists no {name} (the year's archive may not be published yet); "
+        "set SYNC_EDRSR_URL to the archive's download URL to sync a given one"
+    )
 
 
 IMPORTS = [

@@ -229,6 +229,16 @@ class Dictionary:
     problems: list[tuple[int, str]]
 
 
+def repaired(text: str) -> str:
+    """A name whose UTF-8 bytes were once read as windows-1251 and saved again (published dictionaries have had
+    "Р’РёСЂРѕРє" for "Вирок") is read back; other text is left as it is. Real Cyrillic never survives the round
+    trip: its windows-1251 bytes are not UTF-8."""
+    try:
+        return text.encode("cp1251").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
 def read_dictionary(stream: IO[bytes], name: str) -> Dictionary:
     key, extra = DICTIONARIES[name]
     rows: dict[str, dict[str, str | None]] = {}
@@ -247,9 +257,10 @@ def read_dictionary(stream: IO[bytes], name: str) -> Dictionary:
             label = _text(values["name"], "name")
             if label is None:
                 raise RowError("name: empty")
-            row: dict[str, str | None] = {"name": label}
+            row: dict[str, str | None] = {"name": repaired(label)}
             for column in extra:
-                row[column] = _text(values[column], column)
+                value = _text(values[column], column)
+                row[column] = repaired(value) if value is not None else None
         except RowError as exc:
             problems.append((line, str(exc)))
             continue
