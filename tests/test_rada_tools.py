@@ -125,6 +125,22 @@ def test_fetch_reads_a_bill_for_chatgpt(database_url: str) -> None:
     assert doc["metadata"]["expert_conclusion_url"]
 
 
+def test_search_finds_a_deputy_and_fetch_reads_them_for_chatgpt(database_url: str) -> None:
+    found = checked(database_url, "search", {"query": "Стефанчук Руслан"})["results"]
+    hit = next(r for r in found if r["id"] == f"deputy:{STEFANCHUK}")
+    assert hit["title"] == "Стефанчук Руслан Олексійович, народний депутат України 9 скликання"
+    assert hit["url"] == f"https://itd.rada.gov.ua/mps/info/page/{STEFANCHUK}"
+    doc = checked(database_url, "fetch", {"id": hit["id"]})
+    assert doc["title"] == hit["title"] and doc["url"] == hit["url"]
+    assert "Голова Верховної Ради України" in doc["text"] and "Присяга: 2019-08-29" in doc["text"]
+    assert doc["metadata"]["kind"] == "deputy" and doc["metadata"]["serving"] is True
+    with pytest.raises(ToolInputError) as caught:
+        call(database_url, "fetch", {"id": "deputy:Стефанчук"})
+    assert caught.value.field == "id"
+    with pytest.raises(ToolRecordNotFound):
+        call(database_url, "fetch", {"id": "deputy:1"})
+
+
 @pytest.mark.parametrize(
     ("name", "arguments", "field"),
     [

@@ -183,6 +183,12 @@ async def _bill_document(db: Database, key: str) -> Document:
     return await bill_document(db, key)
 
 
+async def _deputy_document(db: Database, key: str) -> Document:
+    from app.corpus.rada.queries import deputy_document  # the Parliament room imports this module's Document
+
+    return await deputy_document(db, key)
+
+
 async def _company_document(db: Database, key: str) -> Document:
     from app.corpus.edr.queries import company_document  # the register's module reads records' types
 
@@ -195,6 +201,7 @@ _DOCUMENTS: dict[str, Callable[[Database, str], Awaitable[Document]]] = {
     "act": _act_document,
     "article": _article_document,
     "bill": _bill_document,
+    "deputy": _deputy_document,
     "company": _company_document,
 }
 FETCH_KINDS = tuple(_DOCUMENTS)

@@ -207,7 +207,7 @@ async def search_everything(db: Database, query: str, *, limit: int = 20) -> lis
     """ChatGPT's `search`: the best matches of every kind, as {id, title, url}, best first."""
     from app.corpus.edr.queries import company_title, search_companies  # both build on this module
     from app.corpus.edrsr.queries import search_court_decisions
-    from app.corpus.rada.queries import search_bills
+    from app.corpus.rada.queries import deputy_title, search_bills, search_deputies
     from app.corpus.records import act_title, bill_title, court_title
 
     share = max(3, limit // 2)
@@ -222,6 +222,8 @@ async def search_everything(db: Database, query: str, *, limit: int = 20) -> lis
         found.append((row["rank"], {"id": f"article:{row['nreg']}:{row['number']}", "title": title, "url": row["url"]}))
     for row in (await search_bills(db, query, limit=share)).results:
         found.append((row["rank"], {"id": f"bill:{row['number']}", "title": bill_title(row), "url": row["url"]}))
+    for row in (await search_deputies(db, query, limit=max(3, share // 2), keep_rank=True)).results:
+        found.append((row["rank"], {"id": f"deputy:{row['person_id']}", "title": deputy_title(row), "url": row["url"]}))
     for row in (await search_companies(db, query, limit=share)).results:
         found.append((row["rank"], {"id": f"company:{row['id']}", "title": company_title(row), "url": row["url"]}))
     found.sort(key=lambda pair: pair[0], reverse=True)

@@ -36,6 +36,9 @@ async def _fetch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         raise ToolInputError(
             "id", f"unknown kind {kind!r}: ids look like " + ", ".join(f"{k}:<key>" for k in records.FETCH_KINDS)
         )
+    key = document_id.partition(":")[2].strip()
+    if kind == "deputy" and not (key.isascii() and key.isdigit() and len(key) <= 9):
+        raise ToolInputError("id", f"a deputy's id is deputy:<person_id>, a number from search; got {key!r}")
     if kind == "company":
         key = document_id.partition(":")[2].strip()
         if not key.startswith("fop-"):
@@ -57,8 +60,8 @@ TOOLS = [
     Tool(
         name="search",
         title="Search everything",
-        description="Search court decisions, legislation, bills and companies at once. Returns ids to pass to "
-        "`fetch`, with titles and the URL to cite.",
+        description="Search court decisions, legislation, bills, people's deputies and companies at once. Returns "
+        "ids to pass to `fetch`, with titles and the URL to cite.",
         input_schema=inputs({"query": query_schema("what to look for")}, ["query"]),
         output_schema=object_schema(
             {
@@ -81,8 +84,8 @@ TOOLS = [
         name="fetch",
         title="Fetch a document",
         description="The full text of a result of `search` by its id (court:<doc id>, act:<registration number>, "
-        "article:<registration number>:<article>, bill:<number>, company:<EDRPOU or fop-id>). Long texts come "
-        "in windows: call again with offset=metadata.next_offset.",
+        "article:<registration number>:<article>, bill:<number>, deputy:<person id>, company:<EDRPOU or fop-id>). "
+        "Long texts come in windows: call again with offset=metadata.next_offset.",
         input_schema=inputs(
             {"id": {"type": "string", "minLength": 3, "maxLength": 200}, "offset": OFFSET, "max_chars": MAX_CHARS},
             ["id"],

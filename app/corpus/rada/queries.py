@@ -265,8 +265,10 @@ async def search_deputies(
     include_former: bool = True,
     limit: int = 10,
     cursor: str | None = None,
+    keep_rank: bool = False,
 ) -> Page:
-    """Deputies by name (and filters), serving ones first, then by surname."""
+    """Deputies by name (and filters), serving ones first, then by surname (`keep_rank`: each with the text
+    rank of its match, for ChatGPT's search, which orders every kind by it)."""
     scope = {
         "query": query,
         "convocation": convocation,
@@ -306,10 +308,11 @@ async def search_deputies(
     if not include_former:
         filters.append("d.resignation_date IS NULL")
     where = " AND ".join(filters) or "TRUE"
+    rank = f"ts_rank(d.search, to_tsquery('{CONFIG}', %(tsq)s))" if query else "0.0"
     rows = await db.fetch_all(
         f"""
         SELECT * FROM (
-            SELECT DISTINCT ON (d.convocation, d.person_id) {_DEPUTY_LIST}, 0.0 AS rank
+            SELECT DISTINCT ON (d.convocation, d.person_id) {_DEPUTY_LIST}, {rank} AS rank
             FROM deputies d WHERE {where}
             ORDER BY d.convocation, d.person_id, {_FULLEST}
         ) found
@@ -325,8 +328,9 @@ async def search_deputies(
         for key in ("surname", "firstname", "patronymic"):
             del row[key]
     page = _page(rows, "deputies", scope, offset, limit)
-    for row in page.results:
-        del row["rank"]
+    if not keep_rank:
+        for row in page.results:
+            del row["rank"]
     return page
 
 
@@ -415,6 +419,46 @@ async def get_deputy(
         "url": row["url"],
         "demo": row["demo"],
     }
+
+
+def deputy_title(row: dict[str, Any]) -> str:
+    return f"{row['name']}, народний депутат України {row['convocation']} скликання"
+
+
+async def deputy_document(db: Database, key: str) -> Document:
+    """ChatGPT's `fetch` of "deputy:{person_id}": the deputy's latest convocation as a readable record."""
+    if not key.isascii() or not key.isdigit() or len(key) > 9:
+        raise RecordNotFound("id", f"a deputy's id is deputy:<person_id>, a number; got {key!r}")
+    deputy = await get_deputy(db, int(key))
+    faction = deputy["faction"]
+    header = _lines(
+        ("Скликання", deputy["convocation"]),
+        ("Обрано", deputy["elected"]),
+        ("Партія", deputy["party"]),
+        ("Фракція", faction and f"{faction['name']} ({faction['post']})"),
+        ("Регіон", deputy["region"]),
+        ("Присяга", deputy["date_oath"]),
+        ("Повноваження припинено", deputy["resignation_date"]),
+        ("Підстава", deputy["resignation_reason"]),
+        ("Законопроєктів ініційовано", deputy["bills_initiated"]),
+    )
+    posts = [
+        f"{p['post']}: {p['body']}"
+        for p in deputy["committees"] + deputy["commissions"] + deputy["other_posts"]
+        if p.get("post") or p.get("body")
+    ]
+    bills = [f"№ {b['number']} ({b['registered_on'] or '—'}): {b['title']}" for b in deputy["bills"]]
+    body = "\n\n".join(
+        part
+        for part in (
+            deputy["short_info"] or "",
+            "Посади:\n" + "\n".join(posts) if posts else "",
+            "Законопроєкти:\n" + "\n".join(bills) if bills else "",
+        )
+        if part
+    )
+    metadata = {k: deputy[k] for k in ("person_id", "convocation", "party", "serving", "bills_initiated", "demo")}
+    return Document(deputy_title(deputy), deputy["url"], header, body, metadata)
 
 
 async def list_factions_and_committees(
