@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -585,3 +586,35 @@ def test_a_parked_session_still_refuses_a_second_initialize(
     assert r.status_code == 200  # woken by a ping
     live = http.post("/mcp", json=initialize_body(version, 5), headers=session_headers(auth, other, version))
     assert (parked.status_code, messages(parked.text)) == (live.status_code, messages(live.text))
+
+
+def test_a_client_that_leaves_before_its_event_stream_starts_is_no_error(
+    server: Any, http: httpx2.Client, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+    import struct
+
+    session_id = open_session(http, bearer(key))
+    headers = session_headers(bearer(key), session_id)
+    host, port = server.url.removeprefix("http://").split(":")
+    caplog.set_level(logging.INFO)
+    for n in range(30):
+        body = json.dumps(request_body("tools/call", {"name": "server_info", "arguments": {}}, 100 + n)).encode()
+        head = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "Content-Type": "application/json"}.items())
+        request = f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(request.encode() + body)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # leave with a reset
+
+    def answered() -> int:
+        return sum(1 for r in caplog.records if r.name == "secondlayer.access" and "POST /mcp" in r.getMessage())
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and answered() < 30:
+        time.sleep(0.05)
+    assert answered() >= 30  # every request was taken, its client gone by the time the stream began ...
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []  # ... and that is not an error ("Cannot send error response after headers written")
+    # The session goes on: a call on a connection that stays gets its answer.
+    reply = http.post("/mcp", json=request_body("tools/call", {"name": "server_info"}, 500), headers=headers)
+    assert reply.status_code == 200 and messages(reply.text)[-1]["id"] == 500

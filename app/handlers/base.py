@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -299,6 +300,17 @@ class BaseHandler(tornado.web.RequestHandler):
     def _request_line(self) -> str:
         # Not Tornado's request summary, which carries the query string: it can hold session ids, codes, state.
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if self._headers_written and isinstance(exc, tornado.iostream.StreamClosedError):
+            # The client left after the answer began: there is no one to tell, and log_exception said so at
+            # info level (Tornado would log "Cannot send error response after headers written" as an error).
+            if not self._finished:
+                with contextlib.suppress(Exception):
+                    self.finish()
+            return
+        super().send_error(status_code, **kwargs)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, tornado.iostream.StreamClosedError):

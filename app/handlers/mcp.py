@@ -121,14 +121,20 @@ class McpHandler(BearerAPIHandler):
 
     # --- Server-Sent Events -------------------------------------------------------------------
 
-    async def start_sse(self, session_id: str | None = None) -> None:
+    async def start_sse(self, session_id: str | None = None) -> bool:
+        """Send the event stream's headers; False when the client has gone already (nothing more to send)."""
         self.set_status(200)
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache, no-transform")
         self.set_header("X-Accel-Buffering", "no")
         if session_id:
             self.set_header(SESSION_HEADER, session_id)
-        await self.flush()
+        try:
+            await self.flush()
+        except StreamClosedError:
+            self._gone.set()
+            return False
+        return True
 
     async def send_sse(self, *frames: bytes) -> bool:
         """Write and flush frames; False when the client has gone."""
@@ -335,7 +341,8 @@ class StreamableHTTPHandler(McpHandler):
             session.release(stream)
 
     async def _stream_response(self, session: StreamableSession, stream: OutboundStream, resumable: bool) -> bool:
-        await self.start_sse(session.id)
+        if not await self.start_sse(session.id):
+            return False  # the request stream is abandoned (kept for a resumption when resumable), not leaked
         if resumable and not await self.send_sse(
             sse_event("", event=None, event_id=stream.event_id(0), retry_ms=RETRY_MS)
         ):
@@ -360,7 +367,8 @@ class StreamableHTTPHandler(McpHandler):
     async def _serve_get(self, session: StreamableSession) -> None:
         last_event_id = self.request.headers.get("Last-Event-ID")
         found = session.stream_for_event(last_event_id) if last_event_id else None
-        await self.start_sse(session.id)
+        if not await self.start_sse(session.id):
+            return
         if found is not None and found[0].key != GET_STREAM:
             # Resuming a request's response stream: replay after the id, then live until the response.
             stream, position = found
@@ -423,7 +431,8 @@ class StreamableHTTPHandler(McpHandler):
             if kind == "done":
                 # Finished before saying anything else: a plain JSON reply with the SDK's status for it.
                 return self.write_json(exchange.reply, exchange.status)
-            await self.start_sse()
+            if not await self.start_sse():
+                return
             while kind != "done":
                 if not await self.send_sse(sse_event(note) if note else SSE_KEEPALIVE):
                     return
@@ -465,7 +474,8 @@ class LegacySSEHandler(StreamableHTTPHandler):
             raise ApiError(429, "too_many_sessions", str(exc), {"Retry-After": str(BUSY_RETRY_AFTER)}) from None
 
     async def _serve_sse(self, session: SseSession) -> None:
-        await self.start_sse()
+        if not await self.start_sse():
+            return
         # The spec: the first event names where to POST, relative to this server.
         if not await self.send_sse(sse_event(f"/messages?session_id={session.id}", event="endpoint")):
             return
