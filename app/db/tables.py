@@ -399,6 +399,8 @@ legislative_acts = sa.Table(
     ),
     sa.Index("ix_legislative_acts_search", "search", postgresql_using="gin"),
     sa.Index("ix_legislative_acts_adopted_on", "adopted_on"),
+    # Relations files may name acts by dokid (migration 0012).
+    sa.Index("ix_legislative_acts_dokid", "dokid"),
     # Lookups by registration number ignore case and apostrophe style (254К/96-ВР finds 254к/96-вр).
     sa.Index("uq_legislative_acts_nreg_key", sa.text("secondlayer_fold(nreg)"), unique=True),
     # Citations name laws by title («Про захист прав споживачів»): found by equality, not by a scan.
@@ -477,6 +479,22 @@ legislation_structure = sa.Table(
     sa.CheckConstraint("kind IN ('book', 'section', 'chapter', 'article')", name="kind"),
     sa.Index("ix_legislation_structure_article", "nreg", "number_key", "edition_date"),
     sa.Index("ix_legislation_structure_text_hash", "text_hash"),
+)
+
+
+# "act nreg <relation> act related", in the direction of the `vidnosh` dictionary (1 змінює, 5 роз'яснює, 22 визнає
+# нечинним, ...): from the relations file, or from an edition's cause (the causing act amends the act: 1). Either
+# end may be an act that is not loaded, hence no foreign key (migration 0012).
+legislation_relations = sa.Table(
+    "legislation_relations",
+    metadata,
+    sa.Column("nreg", sa.Text, primary_key=True),
+    sa.Column("relation", sa.Integer, primary_key=True, autoincrement=False),  # code of the `vidnosh` dictionary
+    sa.Column("related", sa.Text, primary_key=True),
+    sa.Column("since", sa.Date, nullable=True),
+    sa.Column("origin", sa.Text, nullable=False),  # relations (the file) or editions (an edition's cause)
+    sa.CheckConstraint("origin IN ('relations', 'editions')", name="origin"),
+    sa.Index("ix_legislation_relations_related", "related", "relation"),
 )
 
 

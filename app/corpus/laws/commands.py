@@ -1,5 +1,5 @@
-"""`secondlayer import rada-laws [SOURCE] [--acts ...] [--all-texts]`, the demo loader of `bootstrap`, and the
-scheduled sync: all three run `store.import_rada_laws` inside a recorded import run."""
+"""`secondlayer import rada-laws [SOURCE] [--acts ...] [--all-texts] [--strict]`, the demo loader of `bootstrap`,
+and the scheduled sync: all three run `store.import_rada_laws` inside a recorded import run."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def _args(p: argparse.ArgumentParser) -> None:
         "default: the Constitution and the main codes",
     )
     p.add_argument("--all-texts", action="store_true", help="load the editions and texts of every act (long)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first bad card, event, relation or edition text and roll back: nothing is imported",
+    )
 
 
 def _acts(value: str | None) -> list[str] | None:
@@ -56,12 +61,20 @@ async def run_import(
     acts: list[str] | None = None,
     all_texts: bool = False,
     demo: bool = False,
+    strict: bool = False,
     progress: IO[str] | None = None,
 ) -> ImportRun:
-    """One recorded import from `source` (a base URL or a directory); BadInput/DownloadError name what failed."""
+    """One recorded import from `source` (a base URL or a directory); BadInput/DownloadError/StrictStop name what
+    failed (a strict stop is recorded as rolled back)."""
     tree = SourceTree.open(source, cache_dir, headers=formats.HEADERS)
     async with import_run(db, DATASET, tree.root, actor=actor) as run:
-        await store.import_rada_laws(db, tree, run, acts=acts, all_texts=all_texts, demo=demo, progress=progress)
+        try:
+            await store.import_rada_laws(
+                db, tree, run, acts=acts, all_texts=all_texts, demo=demo, strict=strict, progress=progress
+            )
+        except store.StrictStop:
+            run.failure_status = "rolled_back"
+            raise
     return run
 
 
@@ -86,9 +99,10 @@ async def _import(ctx: Context) -> Result:
             actor="cli",
             acts=acts,
             all_texts=ctx.args.all_texts,
+            strict=ctx.args.strict,
             progress=sys.stderr,
         )
-    except (BadInput, DownloadError) as exc:
+    except (BadInput, DownloadError, store.StrictStop) as exc:
         raise CommandError(str(exc)) from None
     for problem in run.problems[:50]:
         print(f"{problem['where']}: {problem['reason']}", file=sys.stderr)
@@ -96,7 +110,8 @@ async def _import(ctx: Context) -> Result:
         print(f"... and {run.bad - 50} more problems", file=sys.stderr)
     text = (
         f"imported legislation from {run.source}: {run.added} added, {run.updated} updated, "
-        f"{run.unchanged} unchanged (cards and edition texts), {run.bad} problems"
+        f"{run.unchanged} unchanged (cards and edition texts), {run.bad} problems; "
+        f"events {run.details.get('events', {}).get('added', 0)} added"
     )
     return _summary(run), text
 
@@ -106,7 +121,9 @@ async def load_demo(db: Database, progress: IO[str] | None) -> tuple[str, int]:
     cards = DEMO_DIR / "laws" / "card"
     acts = sorted(str(p.relative_to(cards))[: -len(".json")] for p in cards.glob("**/*.json"))
     # A directory source downloads nothing: the cache directory is never written.
-    run = await run_import(db, DEMO_DIR, str(DEMO_DIR), actor="bootstrap", acts=acts, demo=True, progress=progress)
+    run = await run_import(
+        db, DEMO_DIR, str(DEMO_DIR), actor="bootstrap", acts=acts, demo=True, strict=True, progress=progress
+    )
     if run.bad:
         raise RuntimeError(f"the demo legislation mirror has problems: {run.problems[:3]}")
     count = await db.fetch_value("SELECT count(*) FROM legislative_acts")

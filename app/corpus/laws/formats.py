@@ -24,6 +24,20 @@ DOC_PATH = f"{CSV_DIR}/doc.txt"
 STRUCTURE_PATH = "ogd/zak/stru/doc-stru.csv"
 DATES_PATH = f"{CSV_DIR}/doc-dates.txt"
 DICTIONARIES = ("stan", "podia", "typ", "org")
+# Relations between acts: the kinds (`vidnosh.txt`: code, the relation as the acting act reads it, and as the act
+# acted upon reads it), and the relations themselves. The publisher lists `links.csv` beside doc.txt, but no public
+# parser we found documents its columns, so they are read like doc.txt's: from a header line when the file has one,
+# else from the structure file `links-stru.csv` (one line per column, the name first).
+RELATION_KINDS = "vidnosh"
+RELATIONS_PATH = f"{CSV_DIR}/links.csv"
+RELATIONS_STRUCTURE_PATH = "ogd/zak/stru/links-stru.csv"
+# The relation an edition's cause stands in (vidnosh 1: змінює / змінюється); DATA-FORMATS.md §2 names 1, 5, 22.
+AMENDS = 1
+RELATION_NAMES = {
+    1: ("змінює", "змінюється"),
+    5: ("роз'яснює", "роз'яснюється"),
+    22: ("визнає нечинним", "втрачає чинність"),
+}
 MAX_TEXT_CHARS = 2_000_000  # an edition's text beyond this is cut (the Tax Code is ~3 MB of HTML, ~1.5 M chars)
 
 # The acts whose editions are loaded by default, with the abbreviations lawyers cite them by.
@@ -143,16 +157,42 @@ class Edition:
     cause: str | None  # the act that caused it (pidstava)
 
 
-def read_structure(raw: bytes) -> list[str]:
-    """The column names of doc.txt, in order: the first comma-separated field of each line of doc-stru.csv."""
+def structure_columns(raw: bytes) -> list[str]:
+    """The column names a structure file (doc-stru.csv) lists, in order: the first field of each line (fields
+    separated by commas, or by `;` or tabs in a re-saved copy)."""
     columns = []
     for line in decode(raw).splitlines():
-        name = line.split(",", 1)[0].strip().strip('"').strip().lower()
+        sep = _separator(line, ",")
+        name = line.split(sep, 1)[0].strip().strip('"').strip().lower()
         if name:
             columns.append(name)
+    return columns
+
+
+def read_structure(raw: bytes) -> list[str]:
+    """The column names of doc.txt, in order, from doc-stru.csv."""
+    columns = structure_columns(raw)
     if "nreg" not in columns or "nazva" not in columns:
         raise BadInput("the structure file names no nreg and nazva columns: is it doc-stru.csv?")
     return columns
+
+
+def _separator(line: str, default: str = "\t") -> str:
+    for sep in ("\t", ";", ","):
+        if sep in line:
+            return sep
+    return default
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    """A line's fields; a field wholly in double quotes loses them (a re-saved copy quotes text)."""
+    values = []
+    for value in line.rstrip("\r\n").split(sep):
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('""', '"')
+        values.append(value)
+    return values
 
 
 def _multi(value: Any) -> list[str]:
@@ -227,14 +267,26 @@ def parse_card_json(raw: bytes) -> tuple[Card, list[Edition]]:
 
 
 def parse_dictionary(raw: bytes) -> dict[int, str]:
-    """`code<TAB>name` lines (a header line or other lines without a numeric code are skipped)."""
-    found = {}
+    """`code<TAB>name` lines as published (windows-1251, no header); a header line, `;`-separated or quoted copies
+    are read too, and lines without a numeric code are skipped."""
+    return {code: names[0] for code, names in parse_dictionary_columns(raw).items()}
+
+
+def parse_dictionary_columns(raw: bytes) -> dict[int, list[str]]:
+    """Every dictionary line's code and the names after it: vidnosh.txt has two (`1<TAB>Змінює документ<TAB>
+    Змінюється документом`), the others one. A name may hold the separator only in the last column."""
+    found: dict[int, list[str]] = {}
     for line in decode(raw).splitlines():
-        sep = "\t" if "\t" in line else (";" if ";" in line else ",")
-        code, _, name = line.partition(sep)
-        code, name = code.strip().strip('"'), _clean(name.strip().strip('"'))
-        if code.isascii() and code.isdigit() and name and len(code) < 10:
-            found[int(code)] = name[:500]
+        sep = _separator(line)
+        code, _, rest = line.partition(sep)
+        code = code.strip().strip('"').strip()
+        if not (code.isascii() and code.isdigit() and len(code) < 10):
+            continue
+        # Tab-separated columns; after `;` or `,` the rest of the line is the name (it may hold commas).
+        names = _fields(rest, sep) if sep == "\t" else _fields(rest, "\x00")
+        names = [_clean(n)[:500] for n in names]
+        if names and names[0]:
+            found[int(code)] = names
     return found
 
 
@@ -247,8 +299,9 @@ class Event:
 
 
 def parse_event_line(line: str) -> Event | None:
-    """One doc-dates.txt line (`poddat, nreg, podid, pidstava`); None for the header line."""
-    values = [v.strip() for v in line.rstrip("\r\n").split("\t")]
+    """One doc-dates.txt line (`poddat, nreg, podid, pidstava`, tab-separated as published; `;` in a re-saved
+    copy); None for a header line."""
+    values = _fields(line, "\t" if "\t" in line else (";" if ";" in line else "\t"))
     if values and values[0].lower() == "poddat":
         return None
     if len(values) < 3:
@@ -264,6 +317,73 @@ def parse_event_line(line: str) -> Event | None:
         raise BadInput("no event kind (podid)")
     cause = _clean(values[3]) if len(values) > 3 and values[3] else None
     return Event(day, nreg, event, (cause or None) and cause[:100])
+
+
+def causes(pidstava: str | None) -> list[str]:
+    """The acts an edition's `pidstava` names: one registration number, or several separated by commas (the Tax
+    Code's edition of 01.01.2026 has `4536-20,4698-20`)."""
+    return [c for c in (_clean(part) for part in (pidstava or "").replace(";", ",").split(",")) if c][:20]
+
+
+# ---- relations between acts ---------------------------------------------------------------------------------
+
+_FROM = ("nreg1", "nreg", "dokid1", "dokid")
+_TO = ("nreg2", "dokid2")
+_KIND = ("vidnosh", "idvid", "vid")
+_SINCE = ("datvid", "poddat", "data")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """`source` <kind> `target`; either end a registration number, or a dokid when `*_dokid`."""
+
+    source: str
+    source_dokid: bool
+    kind: int
+    target: str
+    target_dokid: bool
+    since: dt.date | None
+
+
+def relation_columns(names: list[str]) -> list[str]:
+    """The relations file's columns, checked: one for each end and one for the kind (`vidnosh`)."""
+    names = [n.strip().lower() for n in names]
+    missing = [" or ".join(group) for group in (_FROM, _KIND, _TO) if not any(name in names for name in group)]
+    if missing:
+        raise BadInput(f"the relations file's columns ({', '.join(names)}) lack {'; '.join(missing)}")
+    return names
+
+
+def is_relation_header(line: str) -> bool:
+    names = [n.lower() for n in _fields(line, _separator(line))]
+    return any(n in names for n in _KIND) and any(n in names for n in _FROM)
+
+
+def parse_relation_line(line: str, columns: list[str]) -> Relation:
+    values = _fields(line, _separator(line))
+    if len(values) != len(columns):
+        raise BadInput(f"{len(values)} columns where the relations file has {len(columns)}")
+    row = dict(zip(columns, values, strict=True))
+
+    def end(names: tuple[str, ...]) -> tuple[str, bool]:
+        for name in names:
+            value = _clean(row.get(name) or "")
+            if value:
+                dokid = name.startswith("dokid")
+                if dokid and _int(value, name) is None:
+                    break
+                if len(value) > 100:
+                    raise BadInput(f"{name} too long: {value[:40]!r}…")
+                return value, dokid
+        raise BadInput(f"no act in {' or '.join(names)}")
+
+    source, source_dokid = end(_FROM)
+    target, target_dokid = end(_TO)
+    kind = next((_int(row[n], n) for n in _KIND if n in row), None)
+    if kind is None:
+        raise BadInput("no relation kind (vidnosh)")
+    since = next((parse_date(row[n]) for n in _SINCE if row.get(n)), None)
+    return Relation(source, source_dokid, kind, target, target_dokid, since)
 
 
 # ---- an edition's text -----------------------------------------------------------------------------------
