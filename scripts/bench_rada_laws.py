@@ -1,8 +1,10 @@
-"""Measure the legislation tools over a generated Rada mirror: an article as in force on a date, and the
-citations of a 20-page decision, each next to a reference measured in the same run (one primary-key SELECT of
-an article's text through the same pool: the round trip no tool can beat).
+"""Measure the legislation import and tools over a generated Rada mirror: the card list (a doc.txt of ~293,000
+lines in windows-1251, and its doc-dates.txt) imported through COPY and the merge, beside a raw COPY of the same
+lines into an unindexed table (the physical limit); an article as in force on a date, and the citations of a
+20-page decision, each next to a reference measured in the same run (one primary-key SELECT of an article's text
+through the same pool: the round trip no tool can beat).
 
-    .venv/bin/python scripts/bench_rada_laws.py [--editions N] [--articles N] [--rounds R]
+    .venv/bin/python scripts/bench_rada_laws.py [--cards N] [--events N] [--editions N] [--articles N] [--rounds R]
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL under $SECONDLAYER_DATA_DIR/bench (./var/bench). The
 mirror (the demo's acts plus a code of N editions of M articles, a few articles changing in each edition, like
@@ -89,6 +91,98 @@ def write_big_code(root: Path, editions: int, articles: int) -> None:
     doc.write_bytes(doc.read_bytes() + line.encode("cp1251"))
 
 
+CARD_COLUMNS = ["dokid", "nreg", "status", "nazva", "types", "organs", "datred"]
+TITLE_WORDS = "про внесення змін до деяких законодавчих актів україни щодо порядку державної реєстрації".split()
+
+
+def write_card_list(root: Path, cards: int, events: int) -> None:
+    """doc-stru.csv, a doc.txt of `cards` acts (no header, tab-separated, windows-1251, like the publisher's) and a
+    doc-dates.txt of `events` events of them."""
+    rng = random.Random(293)
+    csv_dir = root / "ogd/zak/laws/data/csv"
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    (root / "ogd/zak/stru").mkdir(parents=True, exist_ok=True)
+    (root / "ogd/zak/stru/doc-stru.csv").write_bytes("".join(f"{c},C,\r\n" for c in CARD_COLUMNS).encode("cp1251"))
+    with (csv_dir / "doc.txt").open("wb") as out:
+        for n in range(cards):
+            day = dt.date(1991, 1, 1) + dt.timedelta(days=n % 12000)
+            title = " ".join(rng.choice(TITLE_WORDS) for _ in range(rng.randint(4, 14))).capitalize()
+            fields = (n + 10, f"{n}-{n % 20 + 1:02d}", n % 10, title, f"{n % 7 + 1}|21", f"1:{day:%Y%m%d}:{n}-IX")
+            out.write(("\t".join(map(str, fields)) + f"\t{day:%Y%m%d}\r\n").encode("cp1251"))
+    with (csv_dir / "doc-dates.txt").open("wb") as out:
+        for n in range(events):
+            act = n % cards
+            day = dt.date(1991, 1, 1) + dt.timedelta(days=(act + n) % 12000)
+            cause = f"{(act * 7) % cards}-{act % 20 + 1:02d}" if n % 3 == 0 else ""
+            out.write(f"{day:%Y%m%d}\t{act}-{act % 20 + 1:02d}\t{n % 7}\t{cause}\r\n".encode("cp1251"))
+
+
+async def bench_cards(url: str, cards: int, events: int) -> None:
+    """The card list and events through the importer, twice (the second time unchanged), beside a raw COPY of
+    the same lines."""
+    import psycopg2
+
+    from app.corpus.download import SourceTree
+    from app.corpus.laws import store
+    from app.corpus.provenance import import_run
+    from app.db import Database
+
+    db = Database(url, maxsize=2)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            write_card_list(root, cards, events)
+            doc = root / "ogd/zak/laws/data/csv/doc.txt"
+            print(
+                f"generated doc.txt: {cards:,} lines, {doc.stat().st_size / 1e6:.1f} MB (windows-1251); "
+                f"doc-dates.txt: {events:,} lines"
+            )
+            conn = psycopg2.connect(url)
+            try:
+                with conn.cursor() as cur:
+                    columns = ", ".join(f"{c} text" for c in CARD_COLUMNS)
+                    cur.execute(f"CREATE UNLOGGED TABLE bench_raw_cards ({columns})")
+                    started = time.perf_counter()
+                    with doc.open("rb") as raw:
+                        cur.copy_expert("COPY bench_raw_cards FROM STDIN (FORMAT text, ENCODING 'WIN1251')", raw)
+                    raw_seconds = time.perf_counter() - started
+                    cur.execute("DROP TABLE bench_raw_cards")
+                conn.commit()
+            finally:
+                conn.close()
+            raw_rate = cards / raw_seconds
+            print(
+                f"  raw COPY of the same lines into an unindexed text table: {raw_rate:,.0f} rows/s "
+                f"({raw_seconds:.1f} s)"
+            )
+            tree = SourceTree.open(str(root), root, headers={})
+            for label in ("first import", "same publication again"):
+                async with import_run(db, "rada-laws", f"{root} ({label})", actor="bench") as run:
+                    loader = store.Loader(db.url, run)
+                    try:
+                        started = time.perf_counter()
+                        lines = await store.import_cards(loader, db, tree, {})
+                        card_seconds = time.perf_counter() - started
+                        counts = run.counts()
+                        started = time.perf_counter()
+                        events_done = await store.import_events(loader, tree, {})
+                        event_seconds = time.perf_counter() - started
+                    finally:
+                        loader.close()
+                rate = lines / card_seconds
+                print(
+                    f"  cards import ({label}): {rate:,.0f} rows/s ({card_seconds:.1f} s), {rate / raw_rate:.1%} of "
+                    f"raw COPY; added {counts['added']:,}, updated {counts['updated']:,}, "
+                    f"unchanged {counts['unchanged']:,}, bad {counts['bad']:,}"
+                )
+                print(
+                    f"  events import ({label}): {events_done['lines'] / event_seconds:,.0f} rows/s "
+                    f"({event_seconds:.1f} s); added {events_done['added']:,}, unchanged {events_done['unchanged']:,}"
+                )
+    finally:
+        await db.close()
+
+
 def decision_text(pages: int = 20, per_page: int = 3000) -> str:
     """A decision of `pages` pages of ~`per_page` characters, citing two or three articles a page."""
     rng = random.Random(20)
@@ -167,11 +261,16 @@ async def measure(url: str, rounds: int, articles: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cards", type=int, default=293_000, help="lines of the generated doc.txt (0: skip)")
+    parser.add_argument("--events", type=int, default=660_000, help="lines of the generated doc-dates.txt")
     parser.add_argument("--editions", type=int, default=240)
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
     with bench_database() as url:
+        print(f"machine load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+        if args.cards:
+            asyncio.run(bench_cards(url, args.cards, args.events))
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             write_demo(root)

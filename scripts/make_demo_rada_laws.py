@@ -6,7 +6,8 @@ doc-stru.csv, doc-dates.txt, the dictionaries, card JSONs with their editions, a
 
 The cards carry real registration numbers and titles so that citations resolve; the article texts are short
 invented ones (the acts are flagged demo and `fetch` says so). The Civil Code has three editions in the past, in
-which article 625 changes and article 16¹ appears, and one future edition.
+which article 625 changes and article 16¹ appears, and one future edition; a small relations file (links.csv,
+its columns in links-stru.csv, the kinds in vidnosh.txt) says which acts amended it.
 
     .venv/bin/python scripts/make_demo_rada_laws.py [OUTPUT_DIR]
 """
@@ -47,6 +48,20 @@ STAN = {
 PODIA = {0: "Редакція", 1: "Набрання чинності", 2: "Зміни", 4: "Прийняття", 6: "Нова редакція"}
 TYP = {1: "Закон", 21: "Кодекс", 3: "Постанова", 95: "Конституція", 124: "Документ"}
 ORG = {1: "Верховна Рада України", 2: "Кабінет Міністрів України"}
+# vidnosh.txt: a relation as the acting act reads it, and as the act acted upon reads it.
+VIDNOSH = {
+    1: ("Змінює документ", "Змінюється документом"),
+    5: ("Роз'яснює", "Роз'яснюється"),
+    22: ("Визнає нечинним", "Втрачає чинність"),
+}
+# links.csv: no header, its columns named by links-stru.csv (the acts by dokid, as the publisher's ids go).
+LINK_COLUMNS = [
+    ("dokid1", "N", "документ, що діє"),
+    ("vidnosh", "N", "вид відношення (vidnosh.txt)"),
+    ("dokid2", "N", "документ, на який діє"),
+    ("datvid", "D", "дата відношення"),
+]
+LINKS = [(1006, 1, 1002, "20210302"), (1007, 1, 1002, "20220315"), (1010, 22, 1008, "20990101")]
 
 
 def article(number: str, title: str, *parts: str) -> str:
@@ -295,6 +310,10 @@ def main(out: Path = OUT) -> None:
     write(out, "ogd/zak/stru/doc-stru.csv", "".join(f"{n},{t},{d}\n" for n, t, d in COLUMNS).encode("cp1251"))
     for name, table in (("stan", STAN), ("podia", PODIA), ("typ", TYP), ("org", ORG)):
         write(out, f"{CSV}/{name}.txt", "".join(f"{k}\t{v}\n" for k, v in table.items()).encode("cp1251"))
+    vidnosh = "".join(f"{k}\t{forward}\t{reverse}\n" for k, (forward, reverse) in VIDNOSH.items())
+    write(out, f"{CSV}/vidnosh.txt", vidnosh.encode("cp1251"))
+    write(out, "ogd/zak/stru/links-stru.csv", "".join(f"{n},{t},{d}\n" for n, t, d in LINK_COLUMNS).encode("cp1251"))
+    write(out, f"{CSV}/links.csv", "".join("\t".join(map(str, link)) + "\r\n" for link in LINKS).encode("cp1251"))
     doc_lines, date_lines = [], []
     for nreg, dokid, status, title, types, organs, editions in ACTS:
         current = max((d for d, *_ in editions if d < "2090"), default="") if editions else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,48 @@ def test_an_edition_splits_into_books_sections_chapters_and_articles() -> None:
         formats.split_structure(formats.text_lines("<p>Постанова без статей.</p>".encode("cp1251")))
 
 
+def test_dictionaries_as_published_and_as_resaved() -> None:
+    # As published: windows-1251, `code<TAB>name`, no header; vidnosh.txt has both readings of a relation.
+    assert formats.parse_dictionary("5\tЧинний\r\n1\tВтратив чинність\r\n".encode("cp1251")) == {
+        5: "Чинний",
+        1: "Втратив чинність",
+    }
+    kinds = formats.parse_dictionary_columns("1\tЗмінює документ\tЗмінюється документом\r\n".encode("cp1251"))
+    assert kinds == {1: ["Змінює документ", "Змінюється документом"]}
+    # A re-saved copy: a header line, `;`, quotes, UTF-8; a name may hold commas.
+    resaved = 'id;name\r\n"9";"Втратив чинність, крім окремих положень"\r\n'.encode()
+    assert formats.parse_dictionary(resaved) == {9: "Втратив чинність, крім окремих положень"}
+    assert formats.parse_dictionary(b"no codes here\n") == {}
+
+
+def test_events_with_and_without_a_header_tab_or_semicolon() -> None:
+    event = formats.Event(dt.date(2021, 3, 2), "435-15", 0, "1293-20")
+    assert formats.parse_event_line("poddat\tnreg\tpodid\tpidstava") is None
+    assert formats.parse_event_line("20210302\t435-15\t0\t1293-20") == event
+    assert formats.parse_event_line('20210302;"435-15";0;1293-20') == event
+    assert formats.parse_event_line("20040101\t435-15\t1\t") == formats.Event(dt.date(2004, 1, 1), "435-15", 1, None)
+    with pytest.raises(BadInput, match="podid is not a number"):
+        formats.parse_event_line("20040101\t435-15\tx")
+    with pytest.raises(BadInput, match="no usable event date"):
+        formats.parse_event_line("00000000\t435-15\t1")
+    with pytest.raises(BadInput, match="status is out of range"):
+        formats.parse_doc_line("1-1\tНазва\t99999999999\t", ["nreg", "nazva", "status", "organs"])
+    assert formats.causes("4536-20,4698-20") == ["4536-20", "4698-20"] and formats.causes(None) == []
+
+
+def test_relations_read_by_their_columns() -> None:
+    columns = formats.relation_columns(formats.structure_columns(b"dokid1,N\nvidnosh,N\ndokid2,N\ndatvid,D\n"))
+    relation = formats.parse_relation_line("1006\t1\t1002\t20210302", columns)
+    assert relation == formats.Relation("1006", True, 1, "1002", True, dt.date(2021, 3, 2))
+    assert formats.is_relation_header("nreg1;vidnosh;nreg2") and not formats.is_relation_header("1006\t1\t1002")
+    by_number = formats.parse_relation_line("1293-20;1;435-15", ["nreg1", "vidnosh", "nreg2"])
+    assert (by_number.source, by_number.source_dokid, by_number.target) == ("1293-20", False, "435-15")
+    with pytest.raises(BadInput, match="lack vidnosh or idvid or vid"):
+        formats.relation_columns(["nreg1", "nreg2"])
+    with pytest.raises(BadInput, match="2 columns where the relations file has 3"):
+        formats.parse_relation_line("1\t2", ["nreg1", "vidnosh", "nreg2"])
+
+
 def test_citations_as_lawyers_write_them() -> None:
     text = (
         "Відповідно до ст. 625 ЦК України, частини другої статті 16 ЦПК, п. 3 ч. 1 ст. 284 КАС, "
@@ -197,6 +240,93 @@ def test_import_over_http_is_idempotent_and_sends_the_publishers_user_agent(
         {"dataset": "rada-laws", "status": "succeeded", "added": 20},
         {"dataset": "rada-laws", "status": "succeeded", "added": 0},
     ]
+
+
+def test_a_strict_import_stops_at_the_first_bad_card_and_keeps_the_previous_data(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    assert import_laws(cli, empty_database, str(DEMO), "--acts", "ЦК").returncode == 0
+    snapshot = "SELECT nreg, title, updated_at FROM legislative_acts ORDER BY nreg"
+    before = rows(empty_database, snapshot)
+    source = tmp_path / "mirror"
+    shutil.copytree(DEMO, source)
+    doc = source / formats.DOC_PATH
+    text = doc.read_bytes().decode("cp1251").replace("Про власність", "Про власність (нова назва)")
+    doc.write_bytes((text + "9-9\tлише три\tколонки\r\n").encode("cp1251"))
+    result = import_laws(cli, empty_database, str(source), "--acts", "ЦК", "--strict")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{formats.DOC_PATH}:12: 3 columns where the structure file has 7; stopped (--strict)" in result.stderr
+    assert rows(empty_database, snapshot) == before
+    last = rows(empty_database, "SELECT status, bad FROM data_imports ORDER BY id DESC LIMIT 1")
+    assert last == [{"status": "rolled_back", "bad": 1}]
+    # A missing edition text stops a strict run too, after the cards: they are rolled back with it.
+    doc.write_bytes(text.encode("cp1251"))
+    (source / "laws/show/1618-15/ed20050901").unlink()
+    stopped = import_laws(cli, empty_database, str(source), "--acts", "ЦК,ЦПК", "--strict")
+    assert stopped.returncode == 1 and "is listed but its text is missing; stopped (--strict)" in stopped.stderr
+    assert rows(empty_database, snapshot) == before
+
+
+def test_a_failed_import_resumes_after_the_last_merged_batch(cli: Any, empty_database: str) -> None:
+    # The database refuses one card (a constraint standing for any failure between two batches).
+    run_db(
+        empty_database,
+        lambda db: db.execute("ALTER TABLE legislative_acts ADD CONSTRAINT test_refused CHECK (nreg <> '1099-2020-п')"),
+    )
+    failed = import_laws(cli, empty_database, str(DEMO), "--acts", "ЦК", "--batch-size", "3")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "the database refused a batch" in failed.stderr and "test_refused" in failed.stderr
+    recorded = rows(empty_database, "SELECT status, added, details FROM data_imports ORDER BY id")
+    assert recorded[-1]["status"] == "failed" and recorded[-1]["added"] == 9
+    assert recorded[-1]["details"]["checkpoint"]["doc.txt"]["line"] == 9
+    assert rows(empty_database, "SELECT count(*) AS n FROM legislative_acts") == [{"n": 9}]
+    run_db(empty_database, lambda db: db.execute("ALTER TABLE legislative_acts DROP CONSTRAINT test_refused"))
+    again = import_laws(cli, empty_database, str(DEMO), "--acts", "ЦК", "--batch-size", "3", "--json")
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["details"]["resumed_doc.txt"] == "after line 9 (the previous run merged up to there)"
+    # Only the lines after the checkpoint were read into the merge: the two cards left, and the Civil Code's texts.
+    assert (summary["added"], summary["unchanged"]) == (2 + 4 - 1, 0) or summary["added"] >= 2
+    assert rows(empty_database, "SELECT count(*) AS n FROM legislative_acts") == [{"n": 11}]
+
+
+def test_relations_events_in_a_zip_and_a_relations_file_with_a_header(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "mirror"
+    shutil.copytree(DEMO, source)
+    dates = source / formats.DATES_PATH
+    with zipfile.ZipFile(source / formats.CSV_DIR / "doc-dates.zip", "w") as archive:
+        archive.writestr("doc-dates.txt", b"poddat\tnreg\tpodid\tpidstava\r\n" + dates.read_bytes())
+    dates.unlink()
+    (source / "ogd/zak/stru/links-stru.csv").unlink()
+    (source / formats.RELATIONS_PATH).write_bytes(
+        "nreg1;vidnosh;nreg2\r\n1293-20;1;435-15\r\n1099-2020-п;5;435-15\r\nне;відношення\r\n".encode("cp1251")
+    )
+    result = import_laws(cli, empty_database, str(source), "--acts", "ЦК", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["problems"] == [
+        {"where": f"{formats.RELATIONS_PATH}:4", "reason": "2 columns where the relations file has 3"}
+    ]
+    assert summary["details"]["events"] == {"lines": 21, "added": 18, "unchanged": 2}
+    assert summary["details"]["relations"] == {"file": formats.RELATIONS_PATH, "lines": 4, "merged": 2, "unresolved": 0}
+    relations = rows(
+        empty_database, "SELECT nreg, relation, related, origin FROM legislation_relations ORDER BY relation, nreg"
+    )
+    assert relations == [
+        {"nreg": "1293-20", "relation": 1, "related": "435-15", "origin": "relations"},
+        {"nreg": "2120-20", "relation": 1, "related": "435-15", "origin": "editions"},
+        {"nreg": "9999-20", "relation": 1, "related": "435-15", "origin": "editions"},
+        {"nreg": "1099-2020-п", "relation": 5, "related": "435-15", "origin": "relations"},
+    ]
+    # Without a relations file the rest imports, and the absence is noted, not counted as a problem.
+    (source / formats.RELATIONS_PATH).unlink()
+    (source / formats.CSV_DIR / "vidnosh.txt").unlink()
+    quiet = json.loads(import_laws(cli, empty_database, str(source), "--acts", "ЦК", "--json").stdout)
+    assert quiet["bad"] == 0 and quiet["details"]["relations"] == {
+        "file": f"{formats.RELATIONS_PATH} not published by this source"
+    }
 
 
 def test_a_source_without_the_card_list_fails_with_a_clear_message(
@@ -311,6 +441,37 @@ def test_citations_resolve_to_the_text_on_the_date(laws: str) -> None:
     assert by_quote["ст. 9999 ЦК"]["found"] is False
     later = checked(laws, "resolve_citations", {"text": "ст. 16-1 ЦК"})
     assert later["citations"][0]["found"] is True
+
+
+def test_what_amended_an_act_and_what_it_amends(laws: str) -> None:
+    card = checked(laws, "get_legislation", {"act": "ЦК"})
+    assert [(r["act"], r["relation"], r["since"]) for r in card["amended_by"]] == [
+        ("1293-20", "Змінюється документом", "2021-03-02"),
+        ("2120-20", "Змінюється документом", "2022-03-15"),
+        ("9999-20", "Змінюється документом", "2099-01-01"),
+    ]
+    assert card["amended_by"][0]["title"] == "Про внесення змін до Цивільного кодексу України"
+    assert card["amends"] == [] and card["relations"] == []
+    amending = checked(laws, "get_legislation", {"act": "9999-20"})
+    assert [(r["act"], r["relation"], r["direction"]) for r in amending["amends"]] == [
+        ("435-15", "Змінює документ", "outgoing")
+    ]
+    assert [(r["act"], r["relation"], r["relation_code"]) for r in amending["relations"]] == [
+        ("1001-12", "Визнає нечинним", 22)
+    ]
+    repealed = checked(laws, "get_legislation", {"act": "1001-12"})
+    assert [(r["act"], r["relation"], r["direction"]) for r in repealed["relations"]] == [
+        ("9999-20", "Втрачає чинність", "incoming")
+    ]
+    editions = checked(laws, "list_legislation_editions", {"act": "ЦК"})
+    assert editions["editions"][1]["amending_acts"] == [
+        {
+            "act": "1293-20",
+            "title": "Про внесення змін до Цивільного кодексу України",
+            "url": "https://zakon.rada.gov.ua/laws/show/1293-20",
+        }
+    ]
+    assert editions["editions"][0]["amending_acts"] == []
 
 
 def test_bad_arguments_name_their_field(laws: str) -> None:

@@ -67,6 +67,22 @@ _EDITION = object_schema(
     }
 )
 _NULLABLE_EDITION = {**_EDITION, "type": ["object", "null"]}
+_RELATION = object_schema(
+    {
+        "act": {"type": "string", "description": "registration number of the other act"},
+        "title": {**NULLABLE_STR, "description": "its title, when its card is loaded"},
+        "relation": {"type": "string", "description": "in the publisher's words (vidnosh), as read from this act"},
+        "relation_code": {"type": "integer"},
+        "direction": {"type": "string", "enum": ["outgoing", "incoming"]},
+        "since": NULLABLE_DATE,
+        "url": {"type": "string"},
+    }
+)
+_RELATIONS = {
+    "amended_by": {"type": "array", "items": _RELATION, "description": "acts that amended this act"},
+    "amends": {"type": "array", "items": _RELATION, "description": "acts this act amends"},
+    "relations": {"type": "array", "items": _RELATION, "description": "other relations, both ways"},
+}
 
 
 def _act(args: dict[str, Any]) -> str:
@@ -170,7 +186,8 @@ TOOLS = [
         title="Read an act's card",
         description="A legislative act by registration number, abbreviation or title: its card (title, number, "
         "type, issuer, dates, status in words), how many editions it has, the current edition (the latest not "
-        "after today) and that edition's table of contents. Read an article with get_legislation_article.",
+        "after today), that edition's table of contents, the acts that amended it and those it amends, and its "
+        "other relations (роз'яснює, визнає нечинним, ...). Read an article with get_legislation_article.",
         input_schema=inputs({"act": _ACT, "reg_number": _REG_NUMBER}, []),
         output_schema=object_schema(
             {
@@ -189,6 +206,7 @@ TOOLS = [
                         }
                     ),
                 },
+                **_RELATIONS,
             }
         ),
         run=_get_legislation,
@@ -241,6 +259,13 @@ TOOLS = [
                         {
                             **_EDITION["properties"],
                             "cause_title": NULLABLE_STR,
+                            "amending_acts": {
+                                "type": "array",
+                                "description": "the acts that caused the edition (pidstava may name several)",
+                                "items": object_schema(
+                                    {"act": {"type": "string"}, "title": NULLABLE_STR, "url": {"type": "string"}}
+                                ),
+                            },
                             "current": {"type": "boolean"},
                             "future": {"type": "boolean"},
                         }

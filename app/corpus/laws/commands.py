@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+import psycopg2
+
 from app.cli import CommandError, Context, Result
 from app.config import Settings
 from app.corpus.commands import ImportCommand
@@ -41,6 +43,12 @@ def _args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stop at the first bad card, event, relation or edition text and roll back: nothing is imported",
     )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=store.BATCH,
+        help=f"lines of doc.txt, doc-dates.txt and links.csv per merge and checkpoint (default {store.BATCH})",
+    )
 
 
 def _acts(value: str | None) -> list[str] | None:
@@ -62,6 +70,7 @@ async def run_import(
     all_texts: bool = False,
     demo: bool = False,
     strict: bool = False,
+    batch: int = store.BATCH,
     progress: IO[str] | None = None,
 ) -> ImportRun:
     """One recorded import from `source` (a base URL or a directory); BadInput/DownloadError/StrictStop name what
@@ -70,7 +79,15 @@ async def run_import(
     async with import_run(db, DATASET, tree.root, actor=actor) as run:
         try:
             await store.import_rada_laws(
-                db, tree, run, acts=acts, all_texts=all_texts, demo=demo, strict=strict, progress=progress
+                db,
+                tree,
+                run,
+                acts=acts,
+                all_texts=all_texts,
+                demo=demo,
+                strict=strict,
+                batch=batch,
+                progress=progress,
             )
         except store.StrictStop:
             run.failure_status = "rolled_back"
@@ -90,6 +107,8 @@ def _summary(run: ImportRun) -> dict[str, Any]:
 
 async def _import(ctx: Context) -> Result:
     acts = _acts(ctx.args.acts)
+    if not 1 <= ctx.args.batch_size <= 1_000_000:
+        raise CommandError("--batch-size must be between 1 and 1000000")
     db = await ctx.db()
     try:
         run = await run_import(
@@ -100,10 +119,17 @@ async def _import(ctx: Context) -> Result:
             acts=acts,
             all_texts=ctx.args.all_texts,
             strict=ctx.args.strict,
+            batch=ctx.args.batch_size,
             progress=sys.stderr,
         )
     except (BadInput, DownloadError, store.StrictStop) as exc:
         raise CommandError(str(exc)) from None
+    except psycopg2.Error as exc:
+        message = (exc.pgerror or str(exc) or type(exc).__name__).strip().splitlines()[0]
+        raise CommandError(
+            f"the database refused a batch: {message}; the batches merged before it are kept, and the next run "
+            "from the same source resumes after them"
+        ) from None
     for problem in run.problems[:50]:
         print(f"{problem['where']}: {problem['reason']}", file=sys.stderr)
     if run.bad > 50:

@@ -120,12 +120,16 @@ def parse_date(value: Any) -> dt.date | None:
 
 
 def _int(value: Any, name: str) -> int | None:
+    """A code (a 32-bit integer in the database) or a dokid (64-bit); anything else names the field at fault."""
     text = str(value).strip() if value is not None else ""
     if not text:
         return None
-    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 12:
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 18:
         raise BadInput(f"{name} is not a number: {text[:40]!r}")
-    return int(text)
+    number = int(text)
+    if not name.startswith("dokid") and not -(2**31) <= number < 2**31:
+        raise BadInput(f"{name} is out of range: {text}")
+    return number
 
 
 def _clean(value: Any) -> str:

@@ -16,6 +16,7 @@ from app.db.expressions import contains_pattern
 
 DIFF_MAX_WORDS = 20000  # a diff of longer texts is refused: it would cost seconds, and nobody reads it
 TOC_MAX = 5000
+RELATIONS_MAX = 500  # per list of an act's relations (the Tax Code has been amended by ~240 acts)
 
 ACT_COLUMNS = (
     "a.nreg, a.dokid, a.title, a.status AS status_code, a.types, a.issuers, a.official_number, a.adopted_on, "
@@ -109,11 +110,12 @@ async def edition_on(db: Database, nreg: str, day: dt.date) -> dict[str, Any] | 
 
 def edition_record(nreg: str, row: dict[str, Any], *, today: dt.date | None = None) -> dict[str, Any]:
     cause = row["cause"]
+    causes = formats.causes(cause)
     record = {
         "date": row["edition_date"].isoformat(),
         "event": row.get("event_name") or (None if row["event"] is None else f"код {row['event']}"),
         "cause": cause,
-        "cause_url": formats.act_url(cause) if cause else None,
+        "cause_url": formats.act_url(causes[0]) if causes else None,
         "url": formats.edition_url(nreg, row["edition_date"]),
         "text_loaded": row["articles"] is not None,
     }
@@ -151,6 +153,54 @@ async def get_legislation(db: Database, act: str) -> dict[str, Any]:
         "future_editions": int(counts["future"]),
         "current_edition": edition_record(nreg, current) if current else None,
         "contents": contents,
+        **await relations_of(db, nreg),
+    }
+
+
+_RELATION_SQL = """
+    SELECT r.{other} AS act, r.relation, r.since, r.origin, a.title,
+        (SELECT name FROM legislation_dictionary WHERE dictionary = %(words)s AND code = r.relation) AS words
+    FROM legislation_relations r LEFT JOIN legislative_acts a ON a.nreg = r.{other}
+    WHERE r.{this} = %(nreg)s {kind} ORDER BY r.since NULLS LAST, r.{other} LIMIT %(max)s
+"""
+
+
+def _relation_record(row: dict[str, Any], direction: str) -> dict[str, Any]:
+    code = row["relation"]
+    fallback = formats.RELATION_NAMES.get(code)
+    words = row["words"] or (fallback[0 if direction == "outgoing" else 1] if fallback else f"код {code}")
+    return {
+        "act": row["act"],
+        "title": row["title"],
+        "relation": words,
+        "relation_code": code,
+        "direction": direction,
+        "since": _iso(row["since"]),
+        "url": formats.act_url(row["act"]),
+    }
+
+
+async def _relations(db: Database, nreg: str, direction: str, amends: bool) -> list[dict[str, Any]]:
+    outgoing = direction == "outgoing"
+    sql = _RELATION_SQL.format(
+        other="related" if outgoing else "nreg",
+        this="nreg" if outgoing else "related",
+        kind=f"AND r.relation {'=' if amends else '<>'} {formats.AMENDS}",
+    )
+    params = {"nreg": nreg, "words": "vidnosh" if outgoing else "vidnosh_reverse", "max": RELATIONS_MAX}
+    return [_relation_record(r, direction) for r in await db.fetch_all(sql, params)]
+
+
+async def relations_of(db: Database, nreg: str) -> dict[str, Any]:
+    """What amended the act and what it amends (vidnosh 1, from the relations file and the editions' causes),
+    and its other relations (роз'яснює, визнає нечинним, ...) both ways, in the publisher's words."""
+    return {
+        "amended_by": await _relations(db, nreg, "incoming", True),
+        "amends": await _relations(db, nreg, "outgoing", True),
+        "relations": [
+            *await _relations(db, nreg, "outgoing", False),
+            *await _relations(db, nreg, "incoming", False),
+        ],
     }
 
 
@@ -166,10 +216,22 @@ async def list_editions(db: Database, act: str) -> dict[str, Any]:
         {"nreg": nreg},
     )
     current = max((r["edition_date"] for r in rows if r["edition_date"] <= today), default=None)
+    named = sorted({c for r in rows for c in formats.causes(r["cause"])})
+    titles = {
+        t["nreg"]: t["title"]
+        for t in await db.fetch_all(
+            "SELECT nreg, title FROM legislative_acts WHERE nreg = ANY(%(named)s)", {"named": named}
+        )
+    }
     editions = []
     for r in rows:
         record = edition_record(nreg, r, today=today)
-        record["cause_title"] = r["cause_title"]
+        record["cause_title"] = r["cause_title"] or next(
+            (titles[c] for c in formats.causes(r["cause"]) if c in titles), None
+        )
+        record["amending_acts"] = [
+            {"act": c, "title": titles.get(c), "url": formats.act_url(c)} for c in formats.causes(r["cause"])
+        ]
         record["current"] = r["edition_date"] == current
         editions.append(record)
     return {**act_record(row), "count": len(editions), "editions": editions}

@@ -115,13 +115,6 @@ CARD_STAGE = """
         adopted_on date, card_edition date, edition_count integer, demo boolean NOT NULL
     )
 """
-# A card whose number differs from a stored one only by letter case or apostrophe (two spellings of one act)
-# would break the unique key on the folded number: it leaves the stage and is reported.
-_CARD_SPELLINGS = """
-    DELETE FROM laws_card_stage s USING legislative_acts a
-    WHERE secondlayer_fold(a.nreg) = s.key AND a.nreg <> s.nreg
-    RETURNING s.line, s.nreg, a.nreg
-"""
 _CARD_FIELDS = (
     "dokid",
     "title",
@@ -136,18 +129,36 @@ _CARD_FIELDS = (
 )
 
 
-def _kept(column: str) -> str:
+def _kept(column: str, new: str = "EXCLUDED", old: str = "a") -> str:
     """A field a source leaves empty keeps its stored value: doc.txt and the card JSON carry different fields."""
     if column in ("types", "issuers"):
-        return f"coalesce(nullif(EXCLUDED.{column}, '{{}}'), a.{column})"
-    return f"coalesce(EXCLUDED.{column}, a.{column})"
+        return f"coalesce(nullif({new}.{column}, '{{}}'), {old}.{column})"
+    return f"coalesce({new}.{column}, {old}.{column})"
 
 
+# Each staged card is looked up by its number (the primary key, or the folded number's unique index), one probe a
+# card: a hash join would fold every stored number (~293,000) for every batch.
+PROBES_ONLY = "SET enable_hashjoin = off; SET enable_mergejoin = off"
+PROBES_DONE = "RESET enable_hashjoin; RESET enable_mergejoin"
+# Cards stored exactly as staged leave the stage first: proposing them to the merge would compute their search
+# vector and lock their rows for nothing.
+CARD_UNCHANGED = f"""
+    DELETE FROM laws_card_stage s USING legislative_acts a
+    WHERE a.nreg = s.nreg
+      AND ({", ".join(f"a.{c}" for c in _CARD_FIELDS)}) IS NOT DISTINCT FROM
+          ({", ".join(_kept(c, "s") for c in _CARD_FIELDS)})
+"""
+# A card whose number differs from a stored one only by letter case or apostrophe (two spellings of one act)
+# would break the unique key on the folded number: it leaves the stage and is reported.
+CARD_SPELLINGS = """
+    DELETE FROM laws_card_stage s USING legislative_acts a
+    WHERE secondlayer_fold(a.nreg) = s.key AND a.nreg <> s.nreg
+    RETURNING s.line, s.nreg, a.nreg
+"""
 CARD_MERGE = f"""
     INSERT INTO legislative_acts AS a (nreg, {", ".join(_CARD_FIELDS)})
     SELECT nreg, {", ".join(_CARD_FIELDS)} FROM laws_card_stage
     ON CONFLICT (nreg) DO UPDATE SET {", ".join(f"{c} = {_kept(c)}" for c in _CARD_FIELDS)}, updated_at = now()
-    WHERE ({", ".join(f"a.{c}" for c in _CARD_FIELDS)}) IS DISTINCT FROM ({", ".join(_kept(c) for c in _CARD_FIELDS)})
     RETURNING (xmax = 0) AS inserted
 """
 
@@ -206,8 +217,8 @@ class Loader:
     """The import's own connection and its rules: every call runs in a worker thread; `checkpoint` commits
     (except under strict, where only `finish` does); `problem` reports a bad input, and under strict stops."""
 
-    def __init__(self, dsn: str, run: Run, *, strict: bool = False, demo: bool = False) -> None:
-        self.run, self.strict, self.demo = run, strict, demo
+    def __init__(self, dsn: str, run: Run, *, strict: bool = False, demo: bool = False, batch: int = BATCH) -> None:
+        self.run, self.strict, self.demo, self.batch = run, strict, demo, batch
         self.conn = psycopg2.connect(dsn)
         self.conn.autocommit = False
 
@@ -282,7 +293,7 @@ def _decoded(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def _next_batch(lines: Iterator[tuple[int, str]], size: int = BATCH) -> list[tuple[int, str]]:
+def _next_batch(lines: Iterator[tuple[int, str]], size: int) -> list[tuple[int, str]]:
     batch = []
     for item in lines:
         batch.append(item)
@@ -332,7 +343,7 @@ class Stream:
             _say(self.progress, f"{self.name}: resuming after line {skip:,}")
         lines = lines_of(self.path)
         while True:
-            batch = await loader.call(_next_batch, lines)
+            batch = await loader.call(_next_batch, lines, loader.batch)
             if not batch:
                 break
             self.lines += len(batch)
@@ -386,13 +397,18 @@ def merge_cards(loader: Loader, cards: list[tuple[int, str, Card]]) -> tuple[int
     loader.execute(CARD_STAGE).close()
     rows = [card_row(line, c, loader.demo) for line, _, c in unique.values()]
     loader.copy("laws_card_stage", CARD_STAGE_COLUMNS, rows)
-    staged = len(unique)
-    for line, nreg, stored in loader.fetch_all(_CARD_SPELLINGS):
-        staged -= 1
+    loader.execute(PROBES_ONLY).close()
+    try:
+        with loader.execute(CARD_UNCHANGED) as cur:
+            unchanged = cur.rowcount
+        spelled = loader.fetch_all(CARD_SPELLINGS)
+    finally:
+        loader.execute(PROBES_DONE).close()
+    for line, nreg, stored in spelled:
         loader.problem(places[line], f"{nreg}: already stored as {stored} (the same number spelled otherwise)")
     result = loader.fetch_all(CARD_MERGE)
     added = sum(1 for (inserted,) in result if inserted)
-    return added, len(result) - added, staged - len(result)
+    return added, len(result) - added, int(unchanged)
 
 
 async def import_cards(
@@ -762,12 +778,13 @@ async def import_rada_laws(
     all_texts: bool = False,
     demo: bool = False,
     strict: bool = False,
+    batch: int = BATCH,
     progress: IO[str] | None = None,
 ) -> None:
     """The whole import: dictionaries, cards, events, relations, then editions and texts of the acts named.
     StrictStop under `strict` (nothing written stays)."""
     resume = {} if strict else await resume_points(db, run)
-    loader = await asyncio.to_thread(Loader, db.url, run, strict=strict, demo=demo)
+    loader = await asyncio.to_thread(Loader, db.url, run, strict=strict, demo=demo, batch=batch)
     try:
         run.note("dictionaries", await import_dictionaries(loader, source))
         run.note("card_lines", await import_cards(loader, db, source, resume, progress=progress))
