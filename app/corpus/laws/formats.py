@@ -132,9 +132,15 @@ def _int(value: Any, name: str) -> int | None:
     return number
 
 
+_CONTROLS = dict.fromkeys(range(32), " ")
+
+
 def _clean(value: Any) -> str:
     """Text without control characters (the feeds carry some), spaces collapsed."""
-    return " ".join("".join(ch if ch >= " " else " " for ch in str(value)).split())
+    text = str(value)
+    if not text.isprintable():  # most fields have no control character: skip the character-by-character pass
+        text = text.translate(_CONTROLS)
+    return " ".join(text.split())
 
 
 # ---- cards -----------------------------------------------------------------------------------------------

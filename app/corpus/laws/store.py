@@ -71,16 +71,19 @@ def _say(progress: IO[str] | None, message: str) -> None:
 
 def copy_value(value: Any) -> str:
     """One field of COPY's text format."""
+    kind = type(value)
+    if kind is str:
+        return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
+    if kind is bool:
         return "t" if value else "f"
+    if kind is int:
+        return str(value)
+    if kind is list:
+        return "{" + ",".join(str(int(v)) for v in value) + "}"
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, list):
-        return "{" + ",".join(str(int(v)) for v in value) + "}"
-    if isinstance(value, str):
-        return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
     return str(value)
 
 
