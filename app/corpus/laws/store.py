@@ -787,6 +787,8 @@ async def import_rada_laws(
     """The whole import: dictionaries, cards, events, relations, then editions and texts of the acts named.
     StrictStop under `strict` (nothing written stays)."""
     resume = {} if strict else await resume_points(db, run)
+    if resume:  # carried forward: a resumed run that fails before its first batch still knows where to resume
+        run.details["checkpoint"] = {name: dict(mark) for name, mark in resume.items() if isinstance(mark, dict)}
     loader = await asyncio.to_thread(Loader, db.url, run, strict=strict, demo=demo, batch=batch)
     try:
         run.note("dictionaries", await import_dictionaries(loader, source))
