@@ -262,14 +262,15 @@ class Loader:
             cur.execute(f"TRUNCATE {table}")
             cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", copy_lines(rows))
 
-    def save_checkpoint(self, name: str, sha256: str, line: int) -> None:
-        """Record, in the batch's own transaction, that `name` (with this digest) is merged up to `line`."""
-        mark = self.run.details.setdefault("checkpoint", {})
-        mark[name] = {"sha256": sha256, "line": line}
+    def save_checkpoint(self, name: str, sha256: str, line: int) -> dict[str, Any]:
+        """Record, in the batch's own transaction, that `name` (with this digest) is merged up to `line`; the
+        checkpoints to keep in the run once that transaction has committed."""
+        marks = {**self.run.details.get("checkpoint", {}), name: {"sha256": sha256, "line": line}}
         self.execute(
             "UPDATE data_imports SET details = jsonb_set(details, '{checkpoint}', %s::jsonb) WHERE id = %s",
-            (json.dumps(mark), self.run.id),
+            (json.dumps(marks), self.run.id),
         ).close()
+        return marks
 
 
 # ---- streamed files ----------------------------------------------------------------------------------------
@@ -360,9 +361,10 @@ class Stream:
     def _merge(self, merge_batch: Callable[[list[tuple[int, str]]], int], batch: list[tuple[int, str]]) -> None:
         try:
             merge_batch(batch)
-            if not self.loader.strict:
-                self.loader.save_checkpoint(self.name, self.sha256, batch[-1][0])
+            marks = None if self.loader.strict else self.loader.save_checkpoint(self.name, self.sha256, batch[-1][0])
             self.loader.checkpoint()
+            if marks is not None:  # only once committed: a rolled-back batch's checkpoint is never recorded
+                self.loader.run.details["checkpoint"] = marks
         except BaseException:
             if not self.loader.strict:
                 self.loader.conn.rollback()
