@@ -718,3 +718,35 @@ company_history = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Index("ix_company_history_company", "company_id", "id"),
 )
+
+# A ЄДР import in progress, per source and publication (size, ETag or mtime): the last element whose batch was
+# committed (`file_index` within the source's XML files, `element` within that file), so a failed or killed
+# import resumes after it; and the ids the publication held so far, for marking the vanished at the end.
+edr_import_checkpoints = sa.Table(
+    "edr_import_checkpoints",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("publication", sa.Text, nullable=False),
+    sa.Column("file_index", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("element", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("elements", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("entities", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("kinds", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'::text[]")),
+    sa.Column("import_id", sa.BigInteger, nullable=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("source", "publication", name="uq_edr_import_checkpoints_source"),
+)
+
+edr_import_seen = sa.Table(
+    "edr_import_seen",
+    metadata,
+    sa.Column(
+        "checkpoint_id",
+        sa.BigInteger,
+        sa.ForeignKey("edr_import_checkpoints.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("id", sa.Text, primary_key=True),
+)

@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import queue
+import re
+import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +29,8 @@ from lxml import etree
 
 from app.corpus.edr.parse import Entity, kind_from_name, read_elements
 
-BATCH = 2000  # entities buffered before a COPY
+BATCH = 2000  # entities in one batch: one COPY into staging, one merge, one transaction with the checkpoint
+_HTML = re.compile(rb"(?:<!--.{0,200}?-->\s{0,20})?<(?:!doctype\s{1,5}html|html)[\s>]", re.IGNORECASE | re.DOTALL)
 
 
 class Run(Protocol):
@@ -61,6 +65,7 @@ class XmlSource:
     kind_hint: str | None
     size: int
     open: Callable[[], IO[bytes]]
+    identity: str = ""  # what changes with a new publication: the size and the mtime (a zip member's CRC)
 
 
 def xml_sources(path: Path) -> list[XmlSource]:
@@ -83,13 +88,28 @@ def xml_sources(path: Path) -> list[XmlSource]:
                 kind_from_name(m.filename) or kind_from_name(path.name),
                 m.file_size,
                 _member_opener(path, m.filename),
+                f"{m.file_size}:{m.CRC:08x}",
             )
             for m in members
         ]
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped.startswith(b"<"):
         raise SourceError(f"{path} is neither an XML file nor a zip archive")
-    return [XmlSource(str(path), kind_from_name(path.name), path.stat().st_size, lambda: path.open("rb"))]
+    if _HTML.match(stripped):
+        raise SourceError(
+            f"{path} is a web page (HTML), not a dump: a dataset's page on data.gov.ua is not its file; give the URL "
+            "of the uo.zip, fop.zip or fsu.zip resource itself (its download link)"
+        )
+    stat = path.stat()
+    return [
+        XmlSource(
+            str(path),
+            kind_from_name(path.name),
+            stat.st_size,
+            lambda: path.open("rb"),
+            f"{stat.st_size}:{stat.st_mtime_ns}",
+        )
+    ]
 
 
 def _member_opener(path: Path, member: str) -> Callable[[], IO[bytes]]:
@@ -117,23 +137,11 @@ class _Counting:
 # ---- COPY lines ----------------------------------------------------------------------------------------
 
 
-def _field(value: Any) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if type(value) is str:
-        text = value
-    elif isinstance(value, bool):
-        return "t" if value else "f"
-    elif isinstance(value, dict | list):
-        # Keys come in the parser's fixed order, so the text (and the fingerprint) is stable without sorting.
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    elif isinstance(value, Decimal):
-        text = format(value, "f")
-    elif hasattr(value, "isoformat"):
-        text = value.isoformat()
-    else:
-        text = str(value)
+# One encoder for every value: json.dumps with options builds a new JSONEncoder on each call.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _escape(text: str) -> str:
     # Plain `in` tests first: most values need no escaping, and translate() with a mapping is slow per character.
     if "\\" in text:
         text = text.replace("\\", "\\\\")
@@ -148,8 +156,29 @@ def _field(value: Any) -> str:
     return text
 
 
+def _field(value: Any) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        return _escape(value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is dict or kind is list:
+        # Keys come in the parser's fixed order, so the text (and the fingerprint) is stable without sorting.
+        return _escape(_JSON(value))
+    if kind is int:
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):
+        return _escape(value.isoformat())
+    return _escape(str(value))
+
+
 def _line(values: list[Any]) -> str:
-    return "\t".join(_field(v) for v in values) + "\n"
+    return "\t".join([_field(v) for v in values]) + "\n"
 
 
 COMPANY_COLUMNS = (
@@ -223,15 +252,15 @@ CREATE TEMP TABLE edr_stage (
     seq bigint, id text, kind text, edrpou text, name text, short_name text, status text, status_code text,
     address text, region text, registered_on date, capital numeric, head text, activities jsonb, kveds jsonb,
     termination jsonb, bankruptcy jsonb, tax_registrations jsonb, details jsonb, fingerprint text
-) ON COMMIT DROP;
+);
 CREATE TEMP TABLE edr_stage_persons (
     seq bigint, company_id text, role text, position int, name text, code text, share numeric,
     share_percent numeric, details text
-) ON COMMIT DROP;
+);
 CREATE TEMP TABLE edr_stage_links (
     seq bigint, company_id text, relation text, position int, name text, code text, details jsonb
-) ON COMMIT DROP;
-CREATE TEMP TABLE edr_skipped (id text) ON COMMIT DROP;
+);
+CREATE TEMP TABLE edr_skipped (id text);
 """
 _COPY = {
     "edr_stage": f"COPY edr_stage (seq, {COMPANY_COLUMNS}, fingerprint) FROM STDIN",
@@ -241,12 +270,14 @@ _COPY = {
 }
 
 _UPDATED_COLUMNS = [c.strip() for c in COMPANY_COLUMNS.split(",") if c.strip() != "id"]
+# One batch's merge: the staged entities (the last of an id wins) against the register, writing only those whose
+# fingerprint changed, then the ids the batch held recorded against the checkpoint, then the staging emptied.
 _MERGE = f"""
-CREATE TEMP TABLE edr_latest ON COMMIT DROP AS
+CREATE TEMP TABLE edr_latest AS
     SELECT DISTINCT ON (id) * FROM edr_stage ORDER BY id, seq DESC;
 CREATE UNIQUE INDEX ON edr_latest (id);
 ANALYZE edr_latest;
-CREATE TEMP TABLE edr_changed ON COMMIT DROP AS
+CREATE TEMP TABLE edr_changed AS
     SELECT l.id, l.seq, c.id IS NULL AS is_new, c.status AS old_status, c.head AS old_head,
            c.vanished_at IS NOT NULL AS returned
     FROM edr_latest l LEFT JOIN companies c ON c.id = l.id
@@ -280,12 +311,33 @@ INSERT INTO company_history (company_id, field, value, import_id)
     UNION ALL
     SELECT ch.id, 'presence', 'returned', %(run)s::bigint FROM edr_changed ch WHERE ch.returned;
 """
+_MERGE_COUNTS = (
+    "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new), (SELECT count(*) FROM edr_latest) "
+    "FROM edr_changed"
+)
+# The ids the batch held, against the checkpoint: the entities kept (the rows inserted are the entities this
+# publication had not listed before), then those of bad elements (not marked vanished for being skipped).
+_SEEN = (
+    "INSERT INTO edr_import_seen (checkpoint_id, id) SELECT %(checkpoint)s, id FROM edr_latest ON CONFLICT DO NOTHING"
+)
+_SEEN_SKIPPED = (
+    "INSERT INTO edr_import_seen (checkpoint_id, id) SELECT DISTINCT %(checkpoint)s, id FROM edr_skipped "
+    "ON CONFLICT DO NOTHING"
+)
+_MERGE_DONE = "DROP TABLE edr_latest, edr_changed; TRUNCATE edr_stage, edr_stage_persons, edr_stage_links, edr_skipped"
+_CHECKPOINT_MOVE = """
+UPDATE edr_import_checkpoints SET file_index = %(file_index)s, element = %(element)s,
+    elements = elements + %(elements)s, entities = entities + %(entities)s,
+    kinds = ARRAY(SELECT DISTINCT unnest(kinds || %(kinds)s::text[]) ORDER BY 1), updated_at = now()
+WHERE id = %(checkpoint)s
+"""
+# The final step, once every file was read to its end: the entities of the kinds the dump holds that it no
+# longer lists (nor listed as a bad element) are marked vanished.
 _VANISH = """
 WITH gone AS (
     UPDATE companies c SET vanished_at = now(), updated_at = now()
     WHERE c.kind = ANY(%(kinds)s) AND c.vanished_at IS NULL AND NOT c.demo
-      AND NOT EXISTS (SELECT 1 FROM edr_latest l WHERE l.id = c.id)
-      AND NOT EXISTS (SELECT 1 FROM edr_skipped s WHERE s.id = c.id)
+      AND NOT EXISTS (SELECT 1 FROM edr_import_seen s WHERE s.checkpoint_id = %(checkpoint)s AND s.id = c.id)
     RETURNING c.id
 )
 INSERT INTO company_history (company_id, field, value, import_id)
@@ -295,39 +347,142 @@ INSERT INTO company_history (company_id, field, value, import_id)
 
 @dataclass
 class LoadResult:
-    elements: int = 0
-    entities: int = 0  # distinct entities kept
+    elements: int = 0  # elements read by this run (a resumed run does not count those read before)
+    entities: int = 0  # distinct entities the publication holds (with those of the run it resumed)
     vanished: int = 0
     kinds: list[str] = field(default_factory=list)
     complete: bool = True  # every file read to its end (else nothing is marked vanished)
+    resumed_from: int = 0  # elements a failed earlier run of the same publication had committed
+    batches: int = 0
 
 
-class _Stager:
-    """Buffers COPY lines and sends them to the staging tables every BATCH entities."""
+@dataclass
+class Batch:
+    """One batch of parsed entities as COPY text for each staging table, and where it ends in the source."""
 
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-        self.buffers: dict[str, list[str]] = {name: [] for name in _COPY}
-        self.pending = 0
+    lines: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in _COPY})
+    entities: int = 0
+    elements: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+    file_index: int = 0
+    element: int = 0  # the number of the last element of the batch within its file
+    done_bytes: int = 0
+    end: bool = False  # the last batch: every file read
+    complete: bool = True
 
-    def add(self, entity: Entity, seq: int) -> None:
-        company, persons, links = entity_lines(entity, seq)
-        self.buffers["edr_stage"].append(company)
-        self.buffers["edr_stage_persons"].extend(persons)
-        self.buffers["edr_stage_links"].extend(links)
-        self.pending += 1
-        if self.pending >= BATCH:
-            self.flush()
 
-    def skipped(self, entity_id: str) -> None:
-        self.buffers["edr_skipped"].append(_line([entity_id]))
+def _batches(
+    sources: list[XmlSource], start: tuple[int, int], size: int, strict: bool, done: list[int]
+) -> Generator[Batch, None, None]:
+    """The sources parsed into batches of `size` entities, from after element `start` = (file index, element).
 
-    def flush(self) -> None:
-        for table, lines in self.buffers.items():
-            if lines:
-                self.cursor.copy_expert(_COPY[table], io.StringIO("".join(lines)))
-                lines.clear()
-        self.pending = 0
+    A batch also ends at the end of each file (a checkpoint names one file), and under --strict right after a bad
+    element, so that the import stops there. `done[0]` counts the bytes read, for the progress bar."""
+    seq = 0
+    batch = Batch()
+    complete = True
+
+    def seen(count: int) -> None:
+        done[0] += count
+
+    for index, source in enumerate(sources):
+        if index < start[0]:
+            continue
+        skip = start[1] if index == start[0] else 0
+        batch.file_index, batch.element = index, skip
+        with _opened(source) as raw:
+            try:
+                for parsed in read_elements(_Counting(raw, seen), source.kind_hint, skip):  # type: ignore[arg-type]
+                    batch.element = max(batch.element, parsed.number)
+                    where = f"{source.name}: element {parsed.number} (line {parsed.line})"
+                    if parsed.entity is None:
+                        if parsed.entity_id:
+                            batch.lines["edr_skipped"].append(_line([parsed.entity_id]))
+                        batch.problems.append((where, parsed.error or "unreadable"))
+                    else:
+                        seq += 1
+                        entity = parsed.entity
+                        batch.elements += 1
+                        batch.kinds.add(entity.kind)
+                        for warning in entity.warnings:
+                            batch.problems.append((where, f"{warning}; kept as published"))
+                        company, persons, links = entity_lines(entity, seq)
+                        batch.lines["edr_stage"].append(company)
+                        batch.lines["edr_stage_persons"].extend(persons)
+                        batch.lines["edr_stage_links"].extend(links)
+                        batch.entities += 1
+                    if batch.entities >= size or (strict and batch.problems):
+                        batch.done_bytes = done[0]
+                        yield batch
+                        batch = Batch(file_index=index, element=batch.element)
+            except etree.XMLSyntaxError as exc:
+                complete = False
+                batch.problems.append(
+                    (
+                        f"{source.name}: line {exc.lineno or 0}",
+                        f"malformed XML, the rest of the file is unreadable: {exc.msg}",
+                    )
+                )
+        batch.done_bytes = done[0]
+        if index == len(sources) - 1:
+            break
+        yield batch
+        batch = Batch(file_index=index + 1, element=0)
+    batch.end, batch.complete, batch.done_bytes = True, complete, done[0]
+    yield batch
+
+
+class _Pipeline:
+    """Parsing in a thread of its own, a bounded queue of batches ahead of the database writes.
+
+    Parsing is Python work that holds the GIL; the writes wait on the PostgreSQL server with the GIL released,
+    so the two overlap. At most QUEUED batches wait, so memory stays bounded whatever the file's size."""
+
+    QUEUED = 2
+
+    def __init__(self, batches: Generator[Batch, None, None]) -> None:
+        self.batches = batches
+        self.queue: queue.Queue[Batch | BaseException] = queue.Queue(self.QUEUED)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="edr-parse", daemon=True)
+        self.thread.start()
+
+    def _put(self, item: Batch | BaseException) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for batch in self.batches:
+                if not self._put(batch):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the writer, which raises it in its thread
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[Batch]:
+        while True:
+            item = self.queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item.end:
+                return
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self.batches.close()
+
+
+def publication_of(sources: list[XmlSource]) -> str:
+    """What tells one publication of a source from another: each file's size and mtime (a zip member's CRC)."""
+    return ";".join(source.identity for source in sources)
 
 
 def load(
@@ -339,70 +494,128 @@ def load(
     strict: bool = False,
     demo: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    source: str | None = None,
+    publication: str | None = None,
+    batch_size: int = BATCH,
+    pipeline: bool = True,
 ) -> LoadResult:
-    """Read every source and merge it into the register in one transaction (blocking: run it in a thread)."""
+    """Read every source and merge it into the register (blocking: run it in a thread).
+
+    One transaction per batch of `batch_size` entities, with the checkpoint moved in the same transaction: a
+    failed or killed run leaves what it committed, and running the same publication again (`source`, by default
+    the files' names, and `publication`, by default their sizes and mtimes) resumes after the last committed
+    element. The entities that vanished are marked in a final step, only once every file was read to its end.
+    Under `strict` (and for the demo) the whole load is one transaction instead, so a bad element leaves nothing
+    written: an earlier run's checkpoint of the same source is not resumed then, but started over.
+    """
     result = LoadResult()
-    kinds: set[str] = set()
-    done_bytes = 0
-
-    def seen(count: int) -> None:
-        nonlocal done_bytes
-        done_bytes += count
-
-    def bad(where: str, reason: str) -> None:
-        run.problem(where, reason)
-        if strict:
-            raise StrictStop(where, reason)
-
+    label = source or ", ".join(s.name for s in sources)
+    key = publication or publication_of(sources)
+    per_batch = not strict and not demo
     with _connection(dsn) as conn, conn.cursor() as cursor:
         cursor.execute(_STAGING)
-        stager = _Stager(cursor)
-        for source in sources:
-            with _opened(source) as raw:
-                stream: Any = _Counting(raw, seen)
-                try:
-                    for parsed in read_elements(stream, source.kind_hint):
-                        where = f"{source.name}: element {parsed.number} (line {parsed.line})"
-                        if parsed.entity is None:
-                            if parsed.entity_id:
-                                stager.skipped(parsed.entity_id)
-                            bad(where, parsed.error or "unreadable")
-                            continue
-                        result.elements += 1
-                        kinds.add(parsed.entity.kind)
-                        for warning in parsed.entity.warnings:
-                            bad(where, f"{warning}; kept as published")
-                        stager.add(parsed.entity, result.elements)
-                        if progress is not None and result.elements % 500 == 0:
-                            progress(done_bytes, result.elements)
-                except etree.XMLSyntaxError as exc:
-                    result.complete = False
-                    where = f"{source.name}: line {exc.lineno or 0}"
-                    bad(where, f"malformed XML, the rest of the file is unreadable: {exc.msg}")
-        stager.flush()
-        cursor.execute("SELECT count(DISTINCT id) FROM edr_stage")
-        result.entities = int(cursor.fetchone()[0])
-        params = {"run": run_id, "demo": demo, "kinds": sorted(kinds)}
-        if not demo:
+        checkpoint, start, result.resumed_from = _checkpoint(cursor, label, key, run_id, resume=per_batch)
+        if result.resumed_from:
+            run.note("resumed_from_element", result.resumed_from)
+        if not demo:  # a real import replaces the demo rows, with its first batch
             cursor.execute("DELETE FROM companies WHERE demo")
-        cursor.execute(_MERGE, params)
-        cursor.execute("SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM edr_changed")
-        added, updated = cursor.fetchone()
-        run.added += int(added)
-        run.updated += int(updated)
-        run.unchanged += result.entities - int(added) - int(updated)
+        done = [0]
+        produced = _batches(sources, start, batch_size, strict, done)
+        stream: Any = _Pipeline(produced) if pipeline else produced
+        params: dict[str, Any] = {"run": run_id, "demo": demo, "checkpoint": checkpoint}
+        last: Batch | None = None
+        try:
+            for batch in stream:
+                for where, reason in batch.problems:
+                    run.problem(where, reason)
+                    if strict:
+                        raise StrictStop(where, reason)
+                counts = _write(cursor, batch, params)
+                run.added += counts.added
+                run.updated += counts.updated
+                run.unchanged += counts.unchanged
+                result.elements += batch.elements
+                result.batches += 1
+                if per_batch:
+                    conn.commit()
+                if progress is not None:
+                    progress(batch.done_bytes, result.elements)
+                last = batch
+        finally:
+            if pipeline:
+                stream.close()
+            else:
+                produced.close()
+        assert last is not None and last.end
+        result.complete = last.complete
+        cursor.execute("SELECT kinds, entities FROM edr_import_checkpoints WHERE id = %(checkpoint)s", params)
+        kinds, entities = cursor.fetchone()
+        result.kinds, result.entities = sorted(kinds), int(entities)
         if result.complete and kinds:
-            cursor.execute(_VANISH, params)
+            cursor.execute(_VANISH, {**params, "kinds": result.kinds})
             result.vanished = cursor.rowcount
         elif kinds:
             run.note("vanished_not_marked", "a file could not be read to its end")
         run.note("vanished", result.vanished)
-        cursor.execute("ANALYZE companies; ANALYZE company_persons; ANALYZE company_links")
+        # The publication was read to its end: nothing is left to resume.
+        cursor.execute("DELETE FROM edr_import_checkpoints WHERE id = %(checkpoint)s", params)
         conn.commit()
-    if progress is not None:
-        progress(done_bytes, result.elements)
-    result.kinds = sorted(kinds)
+        conn.autocommit = True
+        cursor.execute("ANALYZE companies; ANALYZE company_persons; ANALYZE company_links")
     return result
+
+
+def _checkpoint(
+    cursor: Any, source: str, publication: str, run_id: int | None, *, resume: bool
+) -> tuple[int, tuple[int, int], int]:
+    """The checkpoint of this publication of the source: its id, where to start, and the elements done before.
+
+    Checkpoints of other publications of the same source are obsolete (the file changed) and go."""
+    cursor.execute(
+        "SELECT id, file_index, element, elements FROM edr_import_checkpoints "
+        "WHERE source = %(source)s AND publication = %(publication)s FOR UPDATE",
+        {"source": source, "publication": publication},
+    )
+    row = cursor.fetchone()
+    if row is not None and resume:
+        return int(row[0]), (int(row[1]), int(row[2])), int(row[3])
+    cursor.execute("DELETE FROM edr_import_checkpoints WHERE source = %(source)s", {"source": source})
+    cursor.execute(
+        "INSERT INTO edr_import_checkpoints (source, publication, import_id) "
+        "VALUES (%(source)s, %(publication)s, %(run)s) RETURNING id",
+        {"source": source, "publication": publication, "run": run_id},
+    )
+    return int(cursor.fetchone()[0]), (0, 0), 0
+
+
+def _write(cursor: Any, batch: Batch, params: dict[str, Any]) -> Counts:
+    """COPY one batch into the staging tables, merge it, and move the checkpoint past it."""
+    for table, lines in batch.lines.items():
+        if lines:
+            cursor.copy_expert(_COPY[table], io.StringIO("".join(lines)))
+    added = updated = entities = new = 0
+    if batch.entities:
+        cursor.execute(_MERGE, params)
+        cursor.execute(_MERGE_COUNTS)
+        added, updated, entities = cursor.fetchone()
+        cursor.execute(_SEEN, params)
+        new = cursor.rowcount
+        cursor.execute(_MERGE_DONE)
+    if batch.lines["edr_skipped"]:
+        cursor.execute(_SEEN_SKIPPED, params)
+        cursor.execute("TRUNCATE edr_skipped")
+    cursor.execute(
+        _CHECKPOINT_MOVE,
+        {
+            **params,
+            "file_index": batch.file_index,
+            "element": batch.element,
+            "elements": batch.elements,
+            "entities": new,
+            "kinds": sorted(batch.kinds),
+        },
+    )
+    return Counts(added=int(added), updated=int(updated), unchanged=int(entities) - int(added) - int(updated))
 
 
 @contextmanager

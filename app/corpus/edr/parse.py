@@ -128,16 +128,25 @@ def clean(value: str | None) -> str | None:
     return value[:MAX_TEXT] or None
 
 
-def _text(element: Any, tag: str) -> str | None:
-    child = element.find(tag)
+def kids(element: Any) -> dict[Any, Any]:
+    """An element's children by tag (the first of each): one pass, then every lookup is a dict get. Comments and
+    processing instructions are keyed by their (non-string) tag, so a lookup by name never finds them."""
+    found: dict[Any, Any] = {}
+    for child in element:
+        found.setdefault(child.tag, child)
+    return found
+
+
+def _text(children: dict[Any, Any], tag: str) -> str | None:
+    child = children.get(tag)
     if child is None:
         return None
     return clean(child.text if len(child) == 0 else "".join(child.itertext()))
 
 
-def _items(element: Any, parent: str, tag: str) -> list[Any]:
-    holder = element.find(parent)
-    return [] if holder is None else holder.findall(tag)
+def _items(children: dict[Any, Any], parent: str, tag: str) -> list[Any]:
+    holder = children.get(parent)
+    return [] if holder is None else [child for child in holder if child.tag == tag]
 
 
 def _item_text(item: Any) -> str | None:
@@ -272,16 +281,17 @@ def parse_signer(text: str) -> Person:
 # ---- elements ----------------------------------------------------------------------------------------
 
 
-def _info(element: Any, tag: str, fields: tuple[str, ...]) -> dict[str, Any] | None:
-    holder = element.find(tag)
+def _info(element: dict[Any, Any], tag: str, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    holder = element.get(tag)
     if holder is None:
         return None
-    found = {name.lower(): _text(holder, name) for name in fields}
+    children = kids(holder)
+    found = {name.lower(): _text(children, name) for name in fields}
     found = {k: v for k, v in found.items() if v}
     return found or None
 
 
-def _common(entity: Entity, element: Any) -> None:
+def _common(entity: Entity, element: dict[Any, Any]) -> None:
     """What UO, FOP and FSU share: registration, termination, bankruptcy, tax registration, activities."""
     registration = _text(element, "REGISTRATION")
     entity.registered_on = parse_date(registration)
@@ -302,20 +312,22 @@ def _common(entity: Entity, element: Any) -> None:
         element, "BANKRUPTCY_READJUSTMENT_INFO", ("OP_DATE", "REASON", "SBJ_STATE", "BANKRUPTCY_READJUSTMENT_HEAD_NAME")
     )
     for answer in _items(element, "EXCHANGE_DATA", "EXCHANGE_ANSWER"):
+        children = kids(answer)
         found = {
-            name.lower(): _text(answer, name)
+            name.lower(): _text(children, name)
             for name in ("TAX_PAYER_TYPE", "START_DATE", "START_NUM", "END_DATE", "END_NUM")
         }
         if any(found.values()):
             entity.tax_registrations.append({k: v for k, v in found.items() if v})
     for activity in _items(element, "ACTIVITY_KINDS", "ACTIVITY_KIND"):
-        code, name = _text(activity, "CODE"), _text(activity, "NAME")
+        children = kids(activity)
+        code, name = _text(children, "CODE"), _text(children, "NAME")
         if code or name:
-            primary = fold(_text(activity, "PRIMARY") or "") in ("так", "true", "1")
+            primary = fold(_text(children, "PRIMARY") or "") in ("так", "true", "1")
             entity.activities.append({"code": code, "name": name, "primary": primary})
 
 
-def _organisation(element: Any, kind: str) -> Entity:
+def _organisation(element: dict[Any, Any], kind: str) -> Entity:
     """A legal entity (UO) or a public association (FSU)."""
     raw_code = _text(element, "EDRPOU")
     if not raw_code:
@@ -328,10 +340,11 @@ def _organisation(element: Any, kind: str) -> Entity:
     if not name:
         raise ElementError(f"EDRPOU {code}: no NAME")
     entity = Entity(kind, code, code, name, short_name=_text(element, "SHORT_NAME"))
-    _status(entity, _text(entity_element := element, "STAN"))
-    capital_text = _text(entity_element, "AUTHORIZED_CAPITAL")
+    _status(entity, _text(element, "STAN"))
+    capital_text = _text(element, "AUTHORIZED_CAPITAL")
     entity.capital = parse_amount(capital_text)
-    executive = element.find("EXECUTIVE_POWER")
+    executive = element.get("EXECUTIVE_POWER")
+    executive_kids = kids(executive) if executive is not None else {}
     details = {
         "opf": _text(element, "OPF"),
         "founding_document_num": _text(element, "FOUNDING_DOCUMENT_NUM"),
@@ -342,7 +355,9 @@ def _organisation(element: Any, kind: str) -> Entity:
         "type_subject": _text(element, "TYPE_SUBJECT"),
         "type_branch": _text(element, "TYPE_BRANCH"),
         "executive_power": (
-            {"name": _text(executive, "NAME"), "code": _text(executive, "CODE")} if executive is not None else None
+            {"name": _text(executive_kids, "NAME"), "code": _text(executive_kids, "CODE")}
+            if executive is not None
+            else None
         ),
     }
     entity.details.update({k: v for k, v in details.items() if v})
@@ -351,7 +366,7 @@ def _organisation(element: Any, kind: str) -> Entity:
     return entity
 
 
-def _people(entity: Entity, element: Any) -> None:
+def _people(entity: Entity, element: dict[Any, Any]) -> None:
     for item in _items(element, "SIGNERS", "SIGNER"):
         text = _item_text(item)
         if text:
@@ -378,7 +393,8 @@ def _people(entity: Entity, element: Any) -> None:
         if text:
             name, rest = split_first(text)
             entity.persons.append(Person("member", name, details=rest or None))
-    for branch in _items(element, "BRANCHES", "BRANCH"):
+    for branch_element in _items(element, "BRANCHES", "BRANCH"):
+        branch = kids(branch_element)
         signer = _text(branch, "SIGNER")
         entity.links.append(
             Link(
@@ -392,12 +408,12 @@ def _people(entity: Entity, element: Any) -> None:
             entity.persons.append(Person("branch_signer", parse_signer(signer).name, details=_text(branch, "NAME")))
     for tag, relation in (("PREDECESSORS", "predecessor"), ("ASSIGNEES", "assignee")):
         for item in _items(element, tag, tag[:-1]):
-            linked, raw = _text(item, "NAME"), _text(item, "CODE")
+            linked, raw = _text(children := kids(item), "NAME"), _text(children, "CODE")
             if linked or raw:
                 entity.links.append(Link(relation, linked, entity_code(raw), {"code_as_published": raw} if raw else {}))
 
 
-def _entrepreneur(element: Any) -> Entity:
+def _entrepreneur(element: dict[Any, Any]) -> Entity:
     name = _text(element, "NAME") or _text(element, "FIO")
     if not name:
         raise ElementError("no NAME of the entrepreneur")
@@ -415,7 +431,7 @@ def _entrepreneur(element: Any) -> Entity:
     return entity
 
 
-def _legacy_kved(entity: Entity, element: Any) -> None:
+def _legacy_kved(entity: Entity, element: dict[Any, Any]) -> None:
     """Legacy dumps write the activity as "code description" in one KVED element."""
     kved = _text(element, "KVED")
     if kved and not entity.activities:
@@ -426,7 +442,7 @@ def _legacy_kved(entity: Entity, element: Any) -> None:
             entity.activities.append({"code": None, "name": kved, "primary": True})
 
 
-def _legacy_organisation(element: Any) -> Entity:
+def _legacy_organisation(element: dict[Any, Any]) -> Entity:
     entity = _organisation(element, "uo")
     boss = _text(element, "BOSS")
     if boss and entity.head is None:
@@ -438,11 +454,11 @@ def _legacy_organisation(element: Any) -> Entity:
 
 def parse_element(element: Any, kind_hint: str | None) -> Entity:
     """One entity element; `kind_hint` is the file's kind when its name tells it, else the element decides."""
-    tags = {child.tag for child in element if isinstance(child.tag, str)}
+    children = kids(element)
     if element.tag == "RECORD":  # legacy 15.1 / 15.2
-        return _entrepreneur(element) if "FIO" in tags or kind_hint == "fop" else _legacy_organisation(element)
-    kind = kind_hint or ("fsu" if "TYPE_SUBJECT" in tags else "uo" if "EDRPOU" in tags else "fop")
-    return _entrepreneur(element) if kind == "fop" else _organisation(element, kind)
+        return _entrepreneur(children) if "FIO" in children or kind_hint == "fop" else _legacy_organisation(children)
+    kind = kind_hint or ("fsu" if "TYPE_SUBJECT" in children else "uo" if "EDRPOU" in children else "fop")
+    return _entrepreneur(children) if kind == "fop" else _organisation(children, kind)
 
 
 def kind_from_name(name: str) -> str | None:
@@ -465,11 +481,16 @@ class Parsed:
     entity_id: str | None = None  # what the element's id would be, when it could be told despite the error
 
 
-def read_elements(stream: IO[bytes], kind_hint: str | None) -> Iterator[Parsed]:
+def read_elements(stream: IO[bytes], kind_hint: str | None, skip: int = 0) -> Iterator[Parsed]:
     """Every entity element of a dump, in order, clearing each as soon as it is read.
 
     lxml recovers from malformed markup (an unclosed tag, a stray byte) where it can and goes on; what it had to
     skip is reported as an element error with the line, so a damaged dump still yields everything readable.
+    The first `skip` elements (read by an import that is being resumed) are only read past: neither extracted
+    nor yielded, nor their markup errors.
+
+    Memory stays flat: each element is cleared once read and the elements before it are deleted from the root
+    (lxml keeps the tree it builds, so an element that was only cleared would still hold a node per entity).
     """
     context = etree.iterparse(
         stream, events=("end",), tag=("SUBJECT", "RECORD"), recover=True, huge_tree=True, resolve_entities=False
@@ -481,22 +502,24 @@ def read_elements(stream: IO[bytes], kind_hint: str | None) -> Iterator[Parsed]:
         if element.tag == "RECORD" and parent is not None and parent.getparent() is not None:
             continue  # SUBJECT/RECORD: the record number inside an entity
         number += 1
-        try:
-            yield Parsed(number, element.sourceline or 0, parse_element(element, kind_hint))
-        except ElementError as exc:
-            code = _text(element, "EDRPOU")
-            yield Parsed(number, element.sourceline or 0, None, str(exc), entity_code(code) if code else None)
-        except (ValueError, TypeError, AttributeError, ArithmeticError) as exc:
-            # Odd data this reader did not foresee: reported like any bad element, never a traceback.
-            yield Parsed(number, element.sourceline or 0, None, f"could not read the element: {exc}")
+        if number > skip:
+            try:
+                yield Parsed(number, element.sourceline or 0, parse_element(element, kind_hint))
+            except ElementError as exc:
+                code = _text(kids(element), "EDRPOU")
+                yield Parsed(number, element.sourceline or 0, None, str(exc), entity_code(code) if code else None)
+            except (ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+                # Odd data this reader did not foresee: reported like any bad element, never a traceback.
+                yield Parsed(number, element.sourceline or 0, None, f"could not read the element: {exc}")
         element.clear()
         if parent is not None:
             while element.getprevious() is not None:
                 del parent[0]
         errors = context.error_log
         if len(errors) > reported:
-            for entry in list(errors)[reported:]:
-                yield Parsed(number, entry.line, None, f"malformed XML: {entry.message.strip()}")
+            if number > skip:
+                for entry in list(errors)[reported:]:
+                    yield Parsed(number, entry.line, None, f"malformed XML: {entry.message.strip()}")
             reported = len(errors)
     errors = context.error_log
     for entry in list(errors)[reported:]:
