@@ -52,10 +52,10 @@ def write_dump(path: Path, subjects: list[str], encoding: str = "windows-1251") 
     return path
 
 
-def run_load(url: str, path: Path, *, strict: bool = False) -> tuple[Counts, LoadResult]:
+def run_load(url: str, path: Path, *, strict: bool = False, **options: Any) -> tuple[Counts, LoadResult]:
     async def go(db: Database) -> tuple[Counts, LoadResult]:
         counts = Counts()
-        result = await asyncio.to_thread(load, db.url, xml_sources(path), counts, run_id=None, strict=strict)
+        result = await asyncio.to_thread(load, db.url, xml_sources(path), counts, run_id=None, strict=strict, **options)
         return counts, result
 
     return run_db(url, go)
@@ -284,3 +284,92 @@ def test_an_association_is_told_from_its_elements_with_branches_and_notes() -> N
     assignee = next(link for link in entity.links if link.relation == "assignee")
     assert assignee.code is None and assignee.details == {"code_as_published": "1234567"}  # a bad check digit
     assert [(p.role, p.name) for p in entity.persons] == [("branch_signer", "ПЕТРЕНКО ПЕТРО")]
+
+
+class Killed(Exception):
+    """Stands for the process dying between two batches."""
+
+
+def register_state(url: str) -> dict[str, Any]:
+    """What an import leaves in the register, without the times and import ids that differ from run to run."""
+    return {
+        "companies": rows(
+            url,
+            "SELECT id, name, status, head, fingerprint, vanished_at IS NOT NULL AS vanished, demo "
+            "FROM companies ORDER BY id",
+        ),
+        "persons": rows(url, "SELECT * FROM company_persons ORDER BY company_id, role, position"),
+        "links": rows(url, "SELECT * FROM company_links ORDER BY company_id, relation, position"),
+        "history": sorted(
+            (r["company_id"], r["field"], r["value"] or "")
+            for r in rows(url, "SELECT company_id, field, value FROM company_history")
+        ),
+    }
+
+
+def test_a_failed_import_keeps_its_batches_and_the_same_file_resumes_to_a_clean_import_s_result(
+    make_database: Any, tmp_path: Path
+) -> None:
+    from app.db.schema import upgrade
+
+    clean, resumed = make_database("sl_edr_clean"), make_database("sl_edr_resumed")
+    upgrade(clean)
+    upgrade(resumed)
+    (tmp_path / "old").mkdir()
+    old = write_dump(
+        tmp_path / "old" / "UO_FULL_out.xml", [subject(FOUNDER_CODE, "БЕТА"), subject("14360570", "АЛЬФА")]
+    )
+    codes = ["30000015", "30000020", "30000036", "30000041", "30000057", "30000062"]
+    newer = [subject("14360570", "АЛЬФА", status="в стані припинення", head="КОВАЛЕНКО ОЛЕНА ПЕТРІВНА")]
+    newer += [subject(code, f"НОВА {n}") for n, code in enumerate(codes)]
+    newer.insert(3, subject("14360571", "ПОГАНИЙ КОД"))  # a bad element between batches
+    path = write_dump(tmp_path / "UO_FULL_out.xml", newer)
+    for url in (clean, resumed):
+        run_load(url, old, batch_size=2)
+    clean_counts, clean_result = run_load(clean, path, batch_size=2)
+    assert (clean_result.vanished, clean_result.entities, clean_counts.bad) == (1, 7, 1)
+
+    # A truncated copy of the newer dump (a download cut short): read as far as it goes, nothing marked vanished.
+    cut = tmp_path / "cut" / "UO_FULL_out.xml"
+    cut.parent.mkdir()
+    text = path.read_bytes()
+    cut.write_bytes(text[: text.index(b"<SUBJECT><NAME>\xd2\xce\xc2 \xab\xcd\xce\xc2\xc0 4")])
+    counts, result = run_load(resumed, cut, batch_size=2)
+    assert not result.complete and result.vanished == 0
+    assert any("malformed XML" in reason for _, reason in counts.problems)
+    assert any(where.endswith("end of file") and "cut short" in reason for where, reason in counts.problems)
+    assert rows(resumed, "SELECT count(*) AS n FROM edr_import_checkpoints") == [{"n": 0}]  # read to its end
+
+    # The complete dump, killed after its second batch: both batches stay, the vanished are not marked yet.
+    batches = []
+
+    def die_after_two(done: int, elements: int) -> None:
+        batches.append(elements)
+        if len(batches) == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_load(resumed, path, batch_size=2, progress=die_after_two)
+    assert batches == [2, 4]
+    checkpoint = rows(resumed, "SELECT file_index, element, elements, entities FROM edr_import_checkpoints")
+    assert checkpoint == [{"file_index": 0, "element": 5, "elements": 4, "entities": 4}]
+    assert rows(resumed, "SELECT count(*) AS n FROM companies WHERE vanished_at IS NOT NULL") == [{"n": 0}]
+    assert rows(resumed, "SELECT status FROM companies WHERE id = '14360570'") == [{"status": "в стані припинення"}]
+
+    # Run again on the same file: it starts after element 5, and ends where a clean import ends.
+    counts, result = run_load(resumed, path, batch_size=2)
+    assert (result.resumed_from, result.elements, result.complete) == (4, 3, True)
+    # НОВА 3 came with the truncated copy already: the two after it are new.
+    assert (result.vanished, result.entities, counts.added, counts.unchanged, counts.bad) == (1, 7, 2, 1, 0)
+    assert rows(resumed, "SELECT count(*) AS n FROM edr_import_checkpoints") == [{"n": 0}]
+    assert rows(resumed, "SELECT count(*) AS n FROM edr_import_seen") == [{"n": 0}]
+    assert register_state(resumed) == register_state(clean)
+
+
+def test_strict_is_one_transaction_and_starts_over_rather_than_resume(empty_database: str, tmp_path: Path) -> None:
+    good = [subject(code, f"НОВА {n}") for n, code in enumerate(["30000015", "30000020", "30000036"])]
+    path = write_dump(tmp_path / "UO_FULL_out.xml", [*good, subject("14360571", "ПОГАНИЙ")])
+    with pytest.raises(StrictStop, match="element 4"):
+        run_load(empty_database, path, strict=True, batch_size=1)
+    assert rows(empty_database, "SELECT count(*) AS n FROM companies") == [{"n": 0}]
+    assert rows(empty_database, "SELECT count(*) AS n FROM edr_import_checkpoints") == [{"n": 0}]

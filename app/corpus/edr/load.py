@@ -17,6 +17,7 @@ import queue
 import re
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,11 +128,19 @@ class _Counting:
 
     def __init__(self, raw: IO[bytes], seen: Callable[[int], None]) -> None:
         self.raw, self.seen = raw, seen
+        self.tail = b""  # the last bytes read: whether the file ends with its root's closing tag
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
         self.seen(len(data))
+        if data:
+            self.tail = (self.tail + data)[-64:]
         return data
+
+    def ended(self) -> bool:
+        """Whether the file ends with `</DATA>`, the root of every ЄДР dump: else it was cut short (lxml's
+        recovery closes what is open at the end of the data, so a truncated file otherwise reads as whole)."""
+        return self.tail.rstrip().endswith(b"</DATA>")
 
 
 # ---- COPY lines ----------------------------------------------------------------------------------------
@@ -392,8 +401,9 @@ def _batches(
         skip = start[1] if index == start[0] else 0
         batch.file_index, batch.element = index, skip
         with _opened(source) as raw:
+            counting = _Counting(raw, seen)
             try:
-                for parsed in read_elements(_Counting(raw, seen), source.kind_hint, skip):  # type: ignore[arg-type]
+                for parsed in read_elements(counting, source.kind_hint, skip):  # type: ignore[arg-type]
                     batch.element = max(batch.element, parsed.number)
                     where = f"{source.name}: element {parsed.number} (line {parsed.line})"
                     if parsed.entity is None:
@@ -416,6 +426,15 @@ def _batches(
                         batch.done_bytes = done[0]
                         yield batch
                         batch = Batch(file_index=index, element=batch.element)
+                if not counting.ended():
+                    complete = False
+                    batch.problems.append(
+                        (
+                            f"{source.name}: end of file",
+                            "the file ends before its closing </DATA>: it was cut short (an interrupted download or "
+                            "copy?); what it held is imported, nothing is marked vanished",
+                        )
+                    )
             except etree.XMLSyntaxError as exc:
                 complete = False
                 batch.problems.append(
@@ -423,6 +442,11 @@ def _batches(
                         f"{source.name}: line {exc.lineno or 0}",
                         f"malformed XML, the rest of the file is unreadable: {exc.msg}",
                     )
+                )
+            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                complete = False
+                batch.problems.append(
+                    (f"{source.name}: byte {done[0]}", f"the archive is damaged, the rest is unreadable: {exc}")
                 )
         batch.done_bytes = done[0]
         if index == len(sources) - 1:
