@@ -138,6 +138,19 @@ def _optional_http_url(name: str, raw: str) -> str:
     return _http_url(name, raw) if raw.strip() else ""
 
 
+def _dump_url(name: str, raw: str) -> str:
+    """The URL of a file to download, or "": a dataset's page on data.gov.ua (/dataset/ID, no /resource/) is not
+    one, and saying so here beats importing an HTML page at the first scheduled run."""
+    value = _optional_http_url(name, raw)
+    path = urlsplit(value).path.rstrip("/")
+    if "/dataset/" in path and "/resource/" not in path and path.rsplit("/", 2)[-2] == "dataset":
+        raise ConfigError(
+            f"{name} is a dataset's page, not a file: give the download URL of the resource itself "
+            f"(the uo.zip, fop.zip or fsu.zip link on that page), got {raw!r}"
+        )
+    return value
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     origins = []
     for item in raw.split(","):
@@ -379,9 +392,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SYNC_EDR_URL",
-        "https://data.gov.ua/dataset/1c7f3815-3259-45e0-bdf1-64dca07ddc10",
-        "the ЄДР dump the scheduled sync imports: the URL of uo.zip, fop.zip or fsu.zip on data.gov.ua",
-        _http_url,
+        "",
+        "the ЄДР dump the scheduled sync imports: the download URL of the uo.zip, fop.zip or fsu.zip resource on "
+        "data.gov.ua (each publication is a dated resource of its own, so no stable file URL exists; the dataset's "
+        "page is refused); empty: no sync",
+        _dump_url,
     ),
 )
 

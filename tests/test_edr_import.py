@@ -373,3 +373,29 @@ def test_strict_is_one_transaction_and_starts_over_rather_than_resume(empty_data
         run_load(empty_database, path, strict=True, batch_size=1)
     assert rows(empty_database, "SELECT count(*) AS n FROM companies") == [{"n": 0}]
     assert rows(empty_database, "SELECT count(*) AS n FROM edr_import_checkpoints") == [{"n": 0}]
+
+
+def test_a_web_page_is_not_a_dump_and_the_sync_wants_a_file_url(
+    cli: Any, empty_database: str, publisher: PublisherSite
+) -> None:
+    from app.config import ConfigError, load_settings
+    from app.corpus.edr.commands import EdrImportError, sync_edr
+
+    page = publisher.root / "dataset" / "1c7f3815-3259-45e0-bdf1-64dca07ddc10"
+    page.parent.mkdir()
+    page.write_text('<!DOCTYPE html>\n<html lang="uk"><head><title>ЄДР</title></head><body></body></html>\n')
+    result = cli(
+        "import",
+        "edr",
+        publisher.url("dataset/1c7f3815-3259-45e0-bdf1-64dca07ddc10"),
+        env={"DATABASE_URL": empty_database},
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "is a web page (HTML), not a dump" in result.stderr and "uo.zip" in result.stderr
+    with pytest.raises(ConfigError, match="SYNC_EDR_URL is a dataset's page, not a file"):
+        load_settings({"SYNC_EDR_URL": "https://data.gov.ua/dataset/1c7f3815-3259-45e0-bdf1-64dca07ddc10/"})
+    resource = "https://data.gov.ua/dataset/1c7f3815/resource/5f0e8b4c/download/uo.zip"
+    assert load_settings({"SYNC_EDR_URL": resource}).sync_edr_url == resource
+    assert load_settings({}).sync_edr_url == ""
+    with pytest.raises(EdrImportError, match="SYNC_EDR_URL is not set"):
+        run_db(empty_database, lambda db: sync_edr(db, load_settings({}), "", None))

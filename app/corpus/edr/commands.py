@@ -7,11 +7,13 @@ import asyncio
 import sys
 from typing import IO, Any
 
+import psycopg2
+
 from app.cli import CommandError, Context, Result
 from app.config import Settings
 from app.corpus.commands import MAX_ERRORS_SHOWN, ImportCommand
 from app.corpus.download import DownloadError, downloads_dir, is_url, local_file
-from app.corpus.edr.load import SourceError, StrictStop, load, xml_sources
+from app.corpus.edr.load import SourceError, StrictStop, load, publication_of, xml_sources
 from app.corpus.progress import Progress
 from app.corpus.provenance import import_run, last_import, set_publication
 from app.db import Database
@@ -54,6 +56,11 @@ async def import_edr(
             except SourceError as exc:
                 raise EdrImportError(str(exc)) from None
             bar = Progress("edr", sum(s.size for s in sources), progress) if progress is not None else None
+            # The checkpoint's key: the source as given (a local path made absolute) and, for a URL, the
+            # publisher's ETag/Last-Modified; the files' sizes (and mtimes, for lack of those) complete it.
+            label = source if is_url(source) else str(got.path.resolve())
+            validator = got.etag or got.last_modified
+            publication = f"{validator};{publication_of(sources)}" if validator and is_url(source) else None
             try:
                 result = await asyncio.to_thread(
                     load,
@@ -63,10 +70,15 @@ async def import_edr(
                     run_id=run.id,
                     strict=strict,
                     progress=bar.update if bar is not None else None,
+                    source=label,
+                    publication=publication,
                 )
             except StrictStop:
                 run.failure_status = "rolled_back"
                 raise
+            except (psycopg2.Error, OSError) as exc:
+                kept = "" if strict else "; the batches committed so far are kept: run the same import again to resume"
+                raise EdrImportError(f"the import stopped: {str(exc).strip() or type(exc).__name__}{kept}") from exc
             if bar is not None:
                 bar.finish(result.elements)
             return {
@@ -78,6 +90,7 @@ async def import_edr(
                 "entities": result.entities,
                 "vanished": result.vanished,
                 "complete": result.complete,
+                "resumed_from": result.resumed_from,
                 **run.counts(),
                 "problems": run.problems,
             }
@@ -107,16 +120,22 @@ async def _handler(ctx: Context) -> Result:
         print(f"... and {summary['bad'] - MAX_ERRORS_SHOWN} more bad elements", file=sys.stderr)
     if summary["skipped"]:
         return summary, f"{ctx.args.source} is unchanged since the last import (import {summary['import_id']}); skipped"
+    resumed = f" (resumed after element {summary['resumed_from']:,})" if summary["resumed_from"] else ""
     text = (
         f"imported {summary['entities']} ЄДР entities ({', '.join(summary['kinds']) or 'none'}) from "
         f"{ctx.args.source}: {summary['added']} new, {summary['updated']} updated, {summary['unchanged']} unchanged, "
-        f"{summary['vanished']} vanished, {summary['bad']} bad elements (import {summary['import_id']})"
+        f"{summary['vanished']} vanished, {summary['bad']} bad elements (import {summary['import_id']}){resumed}"
     )
     return summary, text
 
 
 async def sync_edr(db: Database, settings: Settings, url: str, progress: IO[str] | None) -> dict[str, Any]:
     """The scheduled sync: the same import from the configured URL (skipped when the publication is unchanged)."""
+    if not url:
+        raise EdrImportError(
+            "SYNC_EDR_URL is not set: give it the download URL of the register's uo.zip (or fop.zip, fsu.zip) "
+            "resource on data.gov.ua"
+        )
     return await import_edr(db, settings, url, actor="schedule", progress=progress)
 
 
