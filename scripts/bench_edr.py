@@ -1,16 +1,20 @@
 """Benchmark the ЄДР importer and the register's person and graph queries on a generated dump.
 
-    .venv/bin/python scripts/bench_edr.py [--count N] [--rounds R] [--keep]
+    .venv/bin/python scripts/bench_edr.py [--count N] [--rounds R] [--compare-count M]
 
     .venv/bin/python scripts/bench_edr.py --skip-import --query-count 1000000   # the queries at 1M entities
 
-1. Generates a UO dump of N invented entities (scripts/make_demo_edr.py --varied-names; windows-1251) unless it
-   is there already, under $SECONDLAYER_DATA_DIR/bench (./var/bench).
-2. Imports it through the real importer (parse, COPY into staging, merge) into an emptied register, sampling
-   the process's resident memory every 0.2 s, and prints entities/s and MB/s with the peak RSS at each tenth
-   of the file (flat when memory does not grow with the file).
+1. Generates a UO dump of N invented entities (scripts/make_demo_edr.py --varied-names; windows-1251; written to
+   disk as a stream, never held in memory; the default 620,000 make about 1 GB) unless it is there already,
+   under $SECONDLAYER_DATA_DIR/bench (./var/bench).
+2. Imports it through the real importer (parse in a thread, COPY into staging, one merge and one commit per
+   batch) into an emptied register, and prints entities/s and MB/s next to the file's size, with the process's
+   resident memory (RSS) at the start, after every tenth of the entities, and the largest seen by a sampler
+   every 0.2 s (flat when memory does not grow with the file).
 3. Measures the reference in the same run: a raw COPY of the very rows the importer extracted (written to files
    first, not timed) into unindexed tables: the physical limit of loading them. Prints the ratio.
+   With --compare-count M, also imports a dump of M entities with parsing pipelined and not (parse, then
+   write, in turn), into an emptied register each time: what the pipeline buys.
 4. Runs search_persons and get_company_relations(depth 3) through the real tools, R rounds each over names and
    codes drawn from the register, and prints median and p95 milliseconds; with --query-count N on a register of
    N entities COPYed straight into the tables instead (see fill_register).
@@ -47,12 +51,15 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class MemorySampler:
-    """Samples this process's resident set size; `peaks` holds the largest seen in each tenth of the input."""
+    """This process's resident set size: at the start, after every `step` entities (from the progress callback,
+    called once a batch is committed), and the largest seen by a thread sampling every 0.2 s."""
 
-    def __init__(self, total: int) -> None:
-        self.total = max(total, 1)
-        self.done = 0
-        self.peaks = [0] * 10
+    def __init__(self, step: int) -> None:
+        self.step = max(step, 1)
+        self.start = self.rss()
+        self.samples: list[tuple[int, int]] = []
+        self.largest = self.start
+        self.next = self.step
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -63,11 +70,12 @@ class MemorySampler:
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
-            tenth = min(9, self.done * 10 // self.total)
-            self.peaks[tenth] = max(self.peaks[tenth], self.rss())
+            self.largest = max(self.largest, self.rss())
 
-    def progress(self, done: int, _elements: int) -> None:
-        self.done = done
+    def progress(self, _done: int, elements: int) -> None:
+        if elements >= self.next:
+            self.samples.append((elements, self.rss()))
+            self.next = (elements // self.step + 1) * self.step
 
 
 def generate(path: Path, count: int) -> None:
@@ -231,13 +239,38 @@ async def queries(url: str, rounds: int) -> None:
         await db.close()
 
 
+def empty_register(url: str) -> None:
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE companies CASCADE; TRUNCATE edr_import_checkpoints CASCADE")
+    conn.close()
+
+
+def timed_import(url: str, path: Path, *, pipeline: bool = True, sampler: MemorySampler | None = None) -> float:
+    empty_register(url)
+    counts = Counts()
+    started = time.monotonic()
+    load(
+        url,
+        xml_sources(path),
+        counts,
+        run_id=None,
+        progress=sampler.progress if sampler is not None else None,
+        pipeline=pipeline,
+    )
+    return time.monotonic() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=200_000, help="entities in the generated dump")
-    parser.add_argument("--rounds", type=int, default=50, help="calls per query kind")
+    parser.add_argument("--count", type=int, default=620_000, help="entities in the generated dump (about 1.6 KB each)")
+    parser.add_argument("--rounds", type=int, default=50, help="calls per query kind (0: no queries)")
     parser.add_argument("--skip-import", action="store_true", help="only the queries")
     parser.add_argument(
         "--query-count", type=int, default=0, help="fill the register with this many entities for the queries"
+    )
+    parser.add_argument(
+        "--compare-count", type=int, default=0, help="import a dump of this many entities pipelined and serially"
     )
     args = parser.parse_args()
     folder = Path(os.environ.get("SECONDLAYER_DATA_DIR", ROOT / "var")) / "bench"
@@ -247,25 +280,28 @@ def main() -> None:
         if not args.skip_import:
             generate(path, args.count)
             size = path.stat().st_size
-            conn = psycopg2.connect(url)
-            with conn, conn.cursor() as cur:
-                cur.execute("TRUNCATE companies CASCADE")
-            conn.close()
-            sampler = MemorySampler(size)
-            sampler.peaks[0] = sampler.rss()
+            empty_register(url)
+            sampler = MemorySampler(args.count // 10)
             sampler.thread.start()
             counts = Counts()
             started = time.monotonic()
+            cpu = time.process_time()
             result = load(url, xml_sources(path), counts, run_id=None, progress=sampler.progress)
             seconds = time.monotonic() - started
+            cpu = time.process_time() - cpu
             sampler.stop.set()
             sampler.thread.join()
             print(
                 f"import: {result.entities:,} entities, {size / 1e6:,.0f} MB in {seconds:.1f} s: "
                 f"{result.entities / seconds:,.0f} entities/s, {size / 1e6 / seconds:.1f} MB/s "
-                f"(added {counts.added:,}, bad {counts.bad})"
+                f"(added {counts.added:,}, bad {counts.bad}, {result.batches} batches; this process's CPU "
+                f"{cpu:.0f} s, load average {os.getloadavg()[0]:.1f})"
             )
-            print("peak RSS per tenth of the file (MB): " + " ".join(f"{p / 1e6:.0f}" for p in sampler.peaks))
+            print(
+                f"RSS (MB) for a {size / 1e6:,.0f} MB file: start {sampler.start / 1e6:.0f}; "
+                + ", ".join(f"{n:,}: {rss / 1e6:.0f}" for n, rss in sampler.samples)
+                + f"; largest {sampler.largest / 1e6:.0f}"
+            )
             with tempfile.TemporaryDirectory(dir=folder) as scratch:
                 files = extract(path, Path(scratch))
                 copy_seconds, copied = raw_copy(url, files)
@@ -273,10 +309,21 @@ def main() -> None:
                 f"reference: raw COPY of the same {copied:,} entities' rows (companies, people, links) into "
                 f"unindexed tables: {copy_seconds:.1f} s, {copied / copy_seconds:,.0f} entities/s"
             )
-            print(f"import rate / raw COPY rate: {copy_seconds / seconds:.2f}")
+            print(f"import rate / raw COPY rate: {copy_seconds / seconds:.3f}")
+        if args.compare_count:
+            small = folder / f"UO_FULL_out_{args.compare_count}.xml"
+            generate(small, args.compare_count)
+            serial = timed_import(url, small, pipeline=False)
+            piped = timed_import(url, small, pipeline=True)
+            print(
+                f"{args.compare_count:,} entities: parse then write in turn {serial:.1f} s "
+                f"({args.compare_count / serial:,.0f}/s); parsing pipelined with the writes {piped:.1f} s "
+                f"({args.compare_count / piped:,.0f}/s): x{serial / piped:.2f}"
+            )
         if args.query_count:
             fill_register(url, args.query_count)
-        asyncio.run(queries(url, args.rounds))
+        if args.rounds:
+            asyncio.run(queries(url, args.rounds))
 
 
 if __name__ == "__main__":
