@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -399,3 +402,50 @@ def test_a_web_page_is_not_a_dump_and_the_sync_wants_a_file_url(
     assert load_settings({}).sync_edr_url == ""
     with pytest.raises(EdrImportError, match="SYNC_EDR_URL is not set"):
         run_db(empty_database, lambda db: sync_edr(db, load_settings({}), "", None))
+
+
+def test_an_import_killed_mid_way_resumes_from_its_checkpoint(
+    empty_database: str, data_dir: Path, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    path = tmp_path / "UO_FULL_out.xml"
+    subprocess.run(
+        [sys.executable, str(root / "scripts" / "make_demo_edr.py"), "--count", "1500", "--out", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_database,
+        "SECONDLAYER_DATA_DIR": str(data_dir),
+        "PUBLIC_URL": "http://127.0.0.1:8000",
+    }
+    command = [sys.executable, "-m", "app", "import", "edr", str(path), "--batch-size", "50"]
+    importer = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        committed: list[dict[str, Any]] = []
+        while importer.poll() is None and time.monotonic() < deadline:
+            committed = rows(empty_database, "SELECT element FROM edr_import_checkpoints WHERE element >= 150")
+            if committed:
+                break
+            time.sleep(0.05)
+        assert committed, "the import ended before three batches were seen committed"
+        importer.send_signal(signal.SIGKILL)  # no clean-up at all: the server rolls the open batch back
+    finally:
+        importer.kill()
+        importer.communicate()
+    (kept,) = rows(empty_database, "SELECT element, elements FROM edr_import_checkpoints")
+    assert kept["element"] == kept["elements"] and kept["element"] % 50 == 0 and kept["element"] < 1500
+    assert rows(empty_database, "SELECT count(*) AS n FROM companies") == [{"n": kept["element"]}]
+
+    again = subprocess.run([*command, "--json"], env=env, cwd=root, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["resumed_from"] == kept["element"] and summary["elements"] == 1500 - kept["element"]
+    assert (summary["entities"], summary["added"], summary["bad"]) == (1500, 1500 - kept["element"], 0)
+    assert rows(empty_database, "SELECT count(*) AS n FROM companies") == [{"n": 1500}]
+    assert rows(empty_database, "SELECT count(*) AS n FROM edr_import_checkpoints") == [{"n": 0}]
+    runs = rows(empty_database, "SELECT status, details FROM data_imports ORDER BY id")
+    assert [r["status"] for r in runs] == ["running", "succeeded"]  # the killed run never wrote its end
+    assert runs[1]["details"]["resumed_from_element"] == kept["element"]

@@ -13,7 +13,7 @@ from app.cli import CommandError, Context, Result
 from app.config import Settings
 from app.corpus.commands import MAX_ERRORS_SHOWN, ImportCommand
 from app.corpus.download import DownloadError, downloads_dir, is_url, local_file
-from app.corpus.edr.load import SourceError, StrictStop, load, publication_of, xml_sources
+from app.corpus.edr.load import BATCH, SourceError, StrictStop, load, publication_of, xml_sources
 from app.corpus.progress import Progress
 from app.corpus.provenance import import_run, last_import, set_publication
 from app.db import Database
@@ -31,6 +31,7 @@ async def import_edr(
     strict: bool = False,
     actor: str = "cli",
     progress: IO[str] | None = None,
+    batch_size: int = BATCH,
 ) -> dict[str, Any]:
     """Import a ЄДР dump (file, zip or URL) with its provenance; the summary as a dict. EdrImportError on failure."""
     previous = await last_import(db, "edr", source=source) if is_url(source) else None
@@ -72,6 +73,7 @@ async def import_edr(
                     progress=bar.update if bar is not None else None,
                     source=label,
                     publication=publication,
+                    batch_size=batch_size,
                 )
             except StrictStop:
                 run.failure_status = "rolled_back"
@@ -106,12 +108,36 @@ def _args(p: argparse.ArgumentParser) -> None:
         "15.1-EX_XML_EDR_UO.xml / 15.2-EX_XML_EDR_FOP.xml, or an http(s) URL of any of them",
     )
     p.add_argument("--strict", action="store_true", help="stop at the first bad element and import nothing")
+    p.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=BATCH,
+        metavar="N",
+        help=f"entities per batch: one COPY, one merge, one commit with the checkpoint (default {BATCH})",
+    )
+
+
+def _batch_size(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to 100000, got {raw!r}")
+    return value
 
 
 async def _handler(ctx: Context) -> Result:
     db = await ctx.db()
     try:
-        summary = await import_edr(db, ctx.settings, ctx.args.source, strict=ctx.args.strict, progress=sys.stderr)
+        summary = await import_edr(
+            db,
+            ctx.settings,
+            ctx.args.source,
+            strict=ctx.args.strict,
+            progress=sys.stderr,
+            batch_size=ctx.args.batch_size,
+        )
     except EdrImportError as exc:
         raise CommandError(str(exc)) from None
     for problem in summary.get("problems", [])[:MAX_ERRORS_SHOWN]:
