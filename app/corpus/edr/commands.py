@@ -1,4 +1,4 @@
-"""`secondlayer import edr SOURCE [--strict]`, and the scheduled sync of the register from its URL."""
+"""`secondlayer import edr SOURCE [--strict] [--batch-size N]`, and the scheduled sync of the register from its URL."""
 
 from __future__ import annotations
 
