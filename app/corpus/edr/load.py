@@ -570,7 +570,8 @@ def load(
                 stream.close()
             else:
                 produced.close()
-        assert last is not None and last.end
+        if last is None or not last.end:  # the parser always ends with a batch marked end, or raises
+            raise RuntimeError("the parser stopped before the end of the dump")
         result.complete = last.complete
         cursor.execute("SELECT kinds, entities FROM edr_import_checkpoints WHERE id = %(checkpoint)s", params)
         kinds, entities = cursor.fetchone()
