@@ -1,7 +1,7 @@
 """the ЄДР import's resumable checkpoint: how far a publication was read, and the entities it held so far
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-11-30 02:00:00
 
 An import of the register commits one batch at a time; `edr_import_checkpoints` keeps, per source and
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
