@@ -12,12 +12,15 @@ import csv
 import datetime as dt
 import functools
 import io
+import operator
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from app.corpus.text import fold
 
 DOCUMENTS = "documents.csv"
 DOCUMENT_COLUMNS = (
@@ -140,8 +143,9 @@ def _show(value: str) -> str:
     return repr(shown.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
-def _rows(stream: IO[bytes], name: str) -> Iterator[tuple[int, dict[str, str] | str]]:
-    """(line, {column: value}) for each row of one file, or (line, reason) for a row of the wrong shape.
+def _records(stream: IO[bytes], name: str) -> tuple[list[str], Iterator[tuple[int, list[str] | str]]]:
+    """The header's column names, and (line, fields) for each row of one file, or (line, reason) for a row of the
+    wrong shape.
 
     Bytes that are not UTF-8 survive as surrogates, so that one badly encoded row is reported, not fatal."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -153,23 +157,36 @@ def _rows(stream: IO[bytes], name: str) -> Iterator[tuple[int, dict[str, str] | 
     if not header:
         raise FormatError(f"{name} is empty: it has no header row")
     columns = [column.strip().lower() for column in header]
-    start = reader.line_num
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield start + 1, f"cannot be read as a tab-separated row: {exc}"
-            start = reader.line_num
-            continue
-        line, start = start + 1, reader.line_num
-        if not fields or fields == [""]:
-            continue
-        if len(fields) != len(columns):
-            yield line, f"has {len(fields)} fields, the header has {len(columns)}"
-            continue
-        yield line, dict(zip(columns, fields, strict=True))
+
+    def records() -> Iterator[tuple[int, list[str] | str]]:
+        width = len(columns)
+        start = reader.line_num
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start + 1, f"cannot be read as a tab-separated row: {exc}"
+                start = reader.line_num
+                continue
+            line, start = start + 1, reader.line_num
+            if len(fields) != width or width == 1:  # blank lines are skipped, other rows must fit the header
+                if not fields or fields == [""]:
+                    continue
+                if len(fields) != width:
+                    yield line, f"has {len(fields)} fields, the header has {width}"
+                    continue
+            yield line, fields
+
+    return columns, records()
+
+
+def _rows(stream: IO[bytes], name: str) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line, {column: value}) for each row of one file, or (line, reason) for a row of the wrong shape."""
+    columns, records = _records(stream, name)
+    for line, fields in records:
+        yield line, fields if isinstance(fields, str) else dict(zip(columns, fields, strict=True))
 
 
 def parse_document(values: dict[str, str], courts: set[str]) -> Document:
@@ -219,6 +236,244 @@ def read_documents(stream: IO[bytes], courts: set[str]) -> Iterator[tuple[int, D
             yield line, parse_document(values, courts)
         except RowError as exc:
             yield line, str(exc)
+
+
+# ---- the import's fast path: rows straight to the staging table's COPY text, in batches ----
+
+# The staging table's columns, in the order of the lines stage_line() and read_batches() write.
+STAGE_COLUMNS = (
+    "line",
+    "doc_id",
+    "adjudication_date",
+    "court_code",
+    "judgment_code",
+    "justice_kind",
+    "category_code",
+    "cause_num",
+    "receipt_date",
+    "judge",
+    "doc_url",
+    "status",
+    "date_publ",
+    "judge_key",  # fold(judge): the judge filter's key
+    "cause_key",  # fold(cause_num), for the search vector (folded here: secondlayer_fold() in SQL costs ~15 µs)
+)
+_NULL = "\\N"
+
+
+def _copy_text(value: str | None) -> str:
+    if value is None:
+        return _NULL
+    return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def stage_line(line: int, doc: Document) -> str:
+    """One row of the staging table in COPY text format (without its newline)."""
+    return "\t".join(
+        (
+            str(line),
+            str(doc.doc_id),
+            doc.adjudication_date.isoformat(),
+            _copy_text(doc.court_code),
+            _NULL if doc.judgment_code is None else str(doc.judgment_code),
+            _NULL if doc.justice_kind is None else str(doc.justice_kind),
+            _NULL if doc.category_code is None else str(doc.category_code),
+            _copy_text(doc.cause_num),
+            _NULL if doc.receipt_date is None else doc.receipt_date.isoformat(),
+            _copy_text(doc.judge),
+            _copy_text(doc.doc_url),
+            _NULL if doc.status is None else str(doc.status),
+            _NULL if doc.date_publ is None else doc.date_publ.isoformat(),
+            _copy_text(None if doc.judge is None else fold(doc.judge)),
+            _copy_text(None if doc.cause_num is None else fold(doc.cause_num)),
+        )
+    )
+
+
+@dataclass(slots=True)
+class Batch:
+    """Consecutive rows of documents.csv: the good ones as staging lines, the bad ones as (line, reason)."""
+
+    text: str  # COPY text format, one line per good row
+    rows: int  # good rows
+    read: int  # rows read, good and bad
+    last_line: int
+    years: set[int]
+    min_id: int
+    max_id: int
+    duplicates: bool  # a doc_id appears twice in this batch
+    problems: list[tuple[int, str]]
+    ids: set[int]
+
+
+def read_batches(stream: IO[bytes], courts: set[str], size: int, *, after_line: int = 0) -> Iterator[Batch]:
+    """documents.csv in batches of `size` good rows, skipping the lines up to `after_line` (a checkpoint).
+
+    Each row takes a fast path when every field is plainly well-formed (the common case, a few microseconds);
+    anything else goes through parse_document, so both paths give the same staging line or the same reason
+    (tests/test_edrsr_fuzz.py compares them)."""
+    columns, records = _records(stream, DOCUMENTS)
+    missing = [column for column in DOCUMENT_COLUMNS if column not in columns]
+    if missing:
+        raise FormatError(f"{DOCUMENTS}: the header lacks the column(s) {', '.join(missing)}")
+    fast = _FastRow(columns, courts)
+    lines: list[str] = []
+    problems: list[tuple[int, str]] = []
+    years: set[int] = set()
+    ids: set[int] = set()
+    read = 0
+    line = after_line
+    for line, fields in records:
+        if line <= after_line:
+            continue
+        read += 1
+        if isinstance(fields, str):
+            problems.append((line, fields))
+            continue
+        staged = fast.stage(line, fields)
+        if staged is None:
+            try:
+                doc = parse_document(dict(zip(columns, fields, strict=True)), courts)
+            except RowError as exc:
+                problems.append((line, str(exc)))
+                continue
+            staged = (stage_line(line, doc), doc.doc_id, doc.adjudication_date.year)
+        text, doc_id, year = staged
+        lines.append(text)
+        ids.add(doc_id)
+        years.add(year)
+        if len(lines) >= size:
+            yield _batch(lines, ids, years, read, line, problems)
+            lines, problems, years, ids, read = [], [], set(), set(), 0
+    if lines or problems:
+        yield _batch(lines, ids, years, read, line, problems)
+
+
+def _batch(
+    lines: list[str], ids: set[int], years: set[int], read: int, last: int, problems: list[tuple[int, str]]
+) -> Batch:
+    lines.append("")
+    return Batch(
+        text="\n".join(lines),
+        rows=len(lines) - 1,
+        read=read,
+        last_line=last,
+        years=years,
+        min_id=min(ids, default=0),
+        max_id=max(ids, default=0),
+        duplicates=len(ids) < len(lines) - 1,
+        problems=problems,
+        ids=ids,
+    )
+
+
+_SMALL_DIGITS = 4  # at most 9999: within smallint without converting
+_INT_DIGITS = 9  # at most 999,999,999: within integer
+_CACHED = 100_000  # distinct dates and judges remembered by the fast path (a year has a few thousand of each)
+
+
+def _fold_key(value: str) -> str:
+    """fold(value) for the staging line: the ASCII case (most case numbers) is lower()."""
+    if value.isascii() and "'" not in value and "`" not in value:
+        return value.lower()
+    return fold(value)
+
+
+class _FastRow:
+    """The staging line of a plainly well-formed row, or None: then parse_document decides (same result)."""
+
+    def __init__(self, columns: list[str], courts: set[str]) -> None:
+        index = {column: n for n, column in enumerate(columns)}
+        self.pick = operator.itemgetter(*(index[column] for column in DOCUMENT_COLUMNS))
+        self.courts = courts
+        self.dates: dict[str, tuple[str, int] | None] = {}
+        self.judges: dict[str, str] = {}
+
+    def _date(self, value: str) -> tuple[str, int] | None:
+        """(ISO date, year) of a well-formed timestamp, or None; each distinct string is parsed once."""
+        parsed = _timestamp(value)
+        result = (parsed.isoformat(), parsed.year) if isinstance(parsed, dt.date) else None
+        if len(self.dates) > _CACHED:
+            self.dates.clear()
+        self.dates[value] = result
+        return result
+
+    def stage(self, line: int, fields: list[str]) -> tuple[str, int, int] | None:
+        doc_id, court, judgment, kind, category, cause, adjudication, receipt, judge, url, status, publ = self.pick(
+            fields
+        )
+        if not (doc_id.isdigit() and doc_id.isascii() and len(doc_id) <= 18 and doc_id[0] != "0"):
+            return None
+        if court not in self.courts:
+            return None
+        if judgment and not (judgment.isdigit() and judgment.isascii() and len(judgment) <= _SMALL_DIGITS):
+            return None
+        if kind and not (kind.isdigit() and kind.isascii() and len(kind) <= _SMALL_DIGITS):
+            return None
+        if status and not (status.isdigit() and status.isascii() and len(status) <= _SMALL_DIGITS):
+            return None
+        if category and not (category.isdigit() and category.isascii() and len(category) <= _INT_DIGITS):
+            return None
+        dates = self.dates
+        decided = dates[adjudication] if adjudication in dates else self._date(adjudication)
+        if decided is None or not FIRST_YEAR <= decided[1] <= LAST_YEAR:
+            return None
+        if receipt:
+            received = dates[receipt] if receipt in dates else self._date(receipt)
+            if received is None:
+                return None
+            receipt = received[0]
+        else:
+            receipt = _NULL
+        if publ:
+            published = dates[publ] if publ in dates else self._date(publ)
+            if published is None:
+                return None
+            publ = published[0]
+        else:
+            publ = _NULL
+        # parse_document cleans text with control characters, lone surrogates or runs of spaces: not this path.
+        if not (cause.isprintable() and judge.isprintable() and url.isprintable()):
+            return None
+        if "  " in cause or "  " in judge or "  " in url:
+            return None
+        cause, judge, url = cause.strip(), judge.strip(), url.strip()
+        if url and not url.startswith(("http://", "https://")):
+            return None
+        if "\\" in cause or "\\" in judge or "\\" in url:
+            cause, judge, url = (v.replace("\\", "\\\\") for v in (cause, judge, url))
+        if judge:
+            judge_key = self.judges.get(judge)
+            if judge_key is None:
+                if len(self.judges) > _CACHED:
+                    self.judges.clear()
+                judge_key = self.judges[judge] = fold(judge)
+        else:
+            judge = judge_key = _NULL
+        if cause:
+            cause_key = _fold_key(cause)
+        else:
+            cause = cause_key = _NULL
+        text = "\t".join(
+            (
+                str(line),
+                doc_id,
+                decided[0],
+                court,
+                judgment or _NULL,
+                kind or _NULL,
+                category or _NULL,
+                cause,
+                receipt,
+                judge,
+                url or _NULL,
+                status or _NULL,
+                publ,
+                judge_key,
+                cause_key,
+            )
+        )
+        return text, int(doc_id), decided[1]
 
 
 @dataclass
@@ -310,6 +565,15 @@ class Archive:
         if self._zip is not None:
             return self._zip.getinfo(member).file_size
         return Path(member).stat().st_size
+
+    def identity(self, name: str) -> dict[str, Any]:
+        """What tells this file from another one of the same name: a run's checkpoint holds only for it."""
+        member = self._members[name]
+        if self._zip is not None:
+            info = self._zip.getinfo(member)
+            return {"member": member, "size": info.file_size, "crc": info.CRC}
+        stat = Path(member).stat()
+        return {"file": str(Path(member).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
     def open(self, name: str) -> IO[bytes]:
         """The file's bytes as a stream; FormatError when the archive lacks it."""

@@ -9,10 +9,12 @@ checked completely before anything is written, and one bad row means nothing is 
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -23,13 +25,15 @@ from app.corpus.edrsr import format as fmt
 from app.corpus.edrsr import store
 
 DATASET = "edrsr"
-DEFAULT_BATCH = 20000
+DEFAULT_BATCH = 50000
+STRICT_BATCH = 100_000  # rows per step of the --strict check (nothing is written)
 MAX_PROBLEMS_KEPT = 100
 
 
 class Recorder(Protocol):
     """What the import records as it goes: an import run of app.corpus.provenance."""
 
+    id: int
     added: int
     updated: int
     unchanged: int
@@ -69,6 +73,12 @@ class _Counting:
         self._raw = raw
         self._on_read = on_read
         self.done = 0
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def readable(self) -> bool:
         return True
@@ -128,10 +138,13 @@ def _read_dictionaries(archive: fmt.Archive, run: Recorder, loaded: Loaded) -> d
 def _strict_check(archive: fmt.Archive, courts: set[str], run: Recorder, loaded: Loaded) -> None:
     """Read documents.csv through once; ImportFailed (nothing written) at its first bad row."""
     with archive.open(fmt.DOCUMENTS) as stream:
-        for line, item in fmt.read_documents(stream, courts):
-            if isinstance(item, str):
-                loaded.problem(run, f"{fmt.DOCUMENTS}:{line}", item)
-                raise ImportFailed(f"{fmt.DOCUMENTS} line {line}: {item}; stopped (--strict) and nothing was imported")
+        for batch in fmt.read_batches(stream, courts, STRICT_BATCH):
+            if batch.problems:
+                line, reason = batch.problems[0]
+                loaded.problem(run, f"{fmt.DOCUMENTS}:{line}", reason)
+                raise ImportFailed(
+                    f"{fmt.DOCUMENTS} line {line}: {reason}; stopped (--strict) and nothing was imported"
+                )
 
 
 def load_archive(
@@ -145,7 +158,10 @@ def load_archive(
     progress: Callable[[int, int, int], None] | None = None,
     keep_ids: bool = False,
 ) -> Loaded:
-    """Import one publication (blocking: call it in a thread). `progress(done_bytes, total_bytes, rows)`."""
+    """Import one publication (blocking: call it in a thread). `progress(done_bytes, total_bytes, rows)`.
+
+    Each batch is merged with the run's checkpoint in one transaction; a run of the same file after a failed or
+    killed one resumes after its last committed batch."""
     started = time.monotonic()
     loaded = Loaded()
     try:
@@ -156,11 +172,14 @@ def load_archive(
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ImportFailed(
             f"{path.name} is truncated or damaged ({exc}); the batches merged before this point are kept, "
-            "and the rest is unchanged"
+            "and a run of the same file resumes after them"
         ) from None
     except psycopg2.Error as exc:
         message = (exc.pgerror or str(exc)).strip().splitlines()[0] if (exc.pgerror or str(exc)) else "error"
-        raise ImportFailed(f"the database refused a batch: {message}; that batch was rolled back") from None
+        raise ImportFailed(
+            f"the database refused a batch: {message}; that batch was rolled back, and a run of the same file "
+            "resumes after the batches merged before it"
+        ) from None
 
 
 def _load(
@@ -187,37 +206,45 @@ def _load(
                 raise ImportFailed("the dictionaries have bad rows (see the problems); stopped (--strict)")
             _strict_check(archive, courts, run, loaded)
         loaded.dictionaries = store.write_dictionaries(conn, dictionaries)
-        counts = store.Counts()
+        identity = archive.identity(fmt.DOCUMENTS)
+        load = store.begin(conn, dataset=DATASET, run_id=run.id, identity=identity, demo=demo)
+        checkpoint: dict[str, Any] | None = None
+        if load.after_line:
+            checkpoint = {"identity": identity, "line": load.after_line}
+            run.note("resumed_after_line", load.after_line)
+        run.note("checkpoint", checkpoint)
         total = archive.size(fmt.DOCUMENTS)
-        batch: list[tuple[int, fmt.Document]] = []
         rows = 0
 
         def report(done: int) -> None:
             if progress is not None:
                 progress(done, total, rows)
 
-        with archive.open(fmt.DOCUMENTS) as raw:
-            stream = _Counting(raw, report)
-            for line, item in fmt.read_documents(stream, courts):  # type: ignore[arg-type]
-                rows += 1
-                if isinstance(item, str):
-                    loaded.problem(run, f"{fmt.DOCUMENTS}:{line}", item)
-                    loaded.bad += 1
-                    continue
-                batch.append((line, item))
-                if keep_ids:
-                    loaded.doc_ids.append(item.doc_id)
-                if len(batch) >= batch_size:
-                    _merge(conn, batch, demo, counts, run)
-                    batch = []
-            if batch:
-                _merge(conn, batch, demo, counts, run)
+        def documents() -> IO[bytes]:
+            return _Counting(archive.open(fmt.DOCUMENTS), report)  # type: ignore[return-value]
+
+        for batch in _parsed_in_thread(documents, courts, batch_size, load.after_line):
+            rows += batch.read
+            for line, reason in batch.problems:
+                loaded.problem(run, f"{fmt.DOCUMENTS}:{line}", reason)
+                loaded.bad += 1
+            if keep_ids:
+                loaded.doc_ids.extend(sorted(batch.ids))
+            checkpoint = {"identity": identity, "line": batch.last_line}
+            if batch.rows:
+                _merge(load, batch, checkpoint, run)
+            run.note("checkpoint", checkpoint)
         loaded.rows = rows
         if rows and loaded.bad == rows:
             raise ImportFailed(f"no row of {fmt.DOCUMENTS} could be imported ({loaded.bad} bad rows)")
-        if counts.added or counts.updated:
+        attached = store.attach_loaded(load)
+        if attached:
+            run.note("years_loaded_apart", attached)
+        store.finish(load)
+        run.note("checkpoint", None)
+        if load.counts.added or load.counts.updated:
             store.analyze(conn)
-        loaded.years = sorted(counts.years)
+        loaded.years = sorted(load.counts.years)
     finally:
         conn.close()
     loaded.seconds = time.monotonic() - started
@@ -227,9 +254,59 @@ def _load(
     return loaded
 
 
-def _merge(conn: Any, batch: list[tuple[int, fmt.Document]], demo: bool, counts: store.Counts, run: Recorder) -> None:
+_END = object()
+
+
+def _parsed_in_thread(
+    open_stream: Callable[[], IO[bytes]], courts: set[str], batch_size: int, after_line: int
+) -> Iterator[fmt.Batch]:
+    """fmt.read_batches run in a thread of its own: the next batch is parsed while the database merges this one
+    (psycopg2 releases the GIL while it waits). At most two batches wait, so memory stays flat; the reader's
+    exceptions arrive here."""
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def parse() -> None:
+        outcome: Any = RuntimeError(f"the reader of {fmt.DOCUMENTS} stopped")
+        try:
+            with open_stream() as stream:
+                for batch in fmt.read_batches(stream, courts, batch_size, after_line=after_line):
+                    if not put(batch):
+                        return
+            outcome = _END
+        except Exception as exc:  # noqa: BLE001 (handed to the importing thread, which reports it)
+            outcome = exc
+        finally:
+            put(outcome)
+
+    reader = threading.Thread(target=parse, name="edrsr-parse", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = waiting.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _merge(load: store.Load, batch: fmt.Batch, checkpoint: dict[str, Any], run: Recorder) -> None:
+    counts = load.counts
     before = (counts.added, counts.updated, counts.unchanged)
-    store.merge_batch(conn, batch, demo=demo, counts=counts)
+    store.merge_batch(load, batch, checkpoint)
     run.added += counts.added - before[0]
     run.updated += counts.updated - before[1]
     run.unchanged += counts.unchanged - before[2]
