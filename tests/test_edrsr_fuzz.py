@@ -6,6 +6,7 @@ derandomized, so CI meets the same inputs on every run."""
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 
@@ -81,3 +82,73 @@ def test_any_text_file_converts_or_is_refused(data: bytes) -> None:
     except (TextError, ValueError, IndexError):
         return
     assert kind in ("rtf", "html", "text") and isinstance(text, str) and "\x00" not in text
+
+
+_NUMBERS = st.sampled_from(["", "1", "5", "007", "0", "-1", "٣", " 5", "32767", "32768", "99999", "2147483648", "1.5"])
+_DATES = st.sampled_from(
+    [
+        "",
+        "2023-07-12 00:00:00+03",
+        "2019-12-24",
+        " 2020-01-01 00:00:00+02",
+        "0000-00-00 00:00:00+02",
+        "2023-02-30",
+        "1800-01-01",
+        "x",
+    ]
+)
+_TEXTS = st.one_of(
+    st.sampled_from(
+        ["", " ", "910/1/23", " Довжанин М. М. ", "a  b", "back\\slash", "tab\there", "ҐЁ'`x", "http://h/f.rtf"]
+    ),
+    st.text(max_size=10),
+)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["1", "86740127", "007", "0", " 12", "٣", "123456789012345678", "abc"]),
+            st.sampled_from(["910", "0713", " 910", "999", ""]),
+            _NUMBERS,
+            _NUMBERS,
+            _NUMBERS,
+            _TEXTS,
+            _DATES,
+            _DATES,
+            _TEXTS,
+            st.one_of(_TEXTS, st.sampled_from(["https://od.reyestr.court.gov.ua/files/1/a.rtf", "ftp://x"])),
+            _NUMBERS,
+            _DATES,
+        ),
+        max_size=12,
+    )
+)
+def test_the_fast_path_stages_what_parse_document_stages(rows: list[tuple[str, ...]]) -> None:
+    """read_batches (a fast path for plain rows, parse_document for the rest) gives the same staging rows and the
+    same reasons as reading each row with parse_document."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(fmt.DOCUMENT_COLUMNS)
+    writer.writerows(rows)
+    data = out.getvalue().encode("utf-8", "surrogatepass")
+    expected_lines, expected_problems = [], []
+    for line, item in fmt.read_documents(io.BytesIO(data), COURTS):
+        if isinstance(item, str):
+            expected_problems.append((line, item))
+        else:
+            expected_lines.append(_normal(fmt.stage_line(line, item)))
+    batches = list(fmt.read_batches(io.BytesIO(data), COURTS, 5))
+    got_lines = [_normal(text) for b in batches for text in b.data.decode("utf-8", "surrogateescape").splitlines()]
+    assert got_lines == expected_lines
+    assert [p for b in batches for p in b.problems] == expected_problems
+    assert sum(b.read for b in batches) == len(expected_lines) + len(expected_problems)
+
+
+_NUMERIC = {fmt.STAGE_COLUMNS.index(c) for c in ("doc_id", "judgment_code", "justice_kind", "category_code", "status")}
+
+
+def _normal(text: str) -> list[str]:
+    """A staging line's fields, numbers as numbers (`007` and `7` are the same value for COPY)."""
+    return [str(int(v)) if n in _NUMERIC and v != "\\N" else v for n, v in enumerate(text.split("\t"))]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers_corpus import call
 from tests.helpers_edrsr import TEXT_HOST, document, documents_csv, rtf, write_publication, zip_publication
@@ -225,3 +226,90 @@ def _kyiv_year() -> int:
     from app.corpus.laws.formats import today
 
     return today().year
+
+
+def _execute(url: str, sql: str) -> None:
+    run_db(url, lambda db: db.execute(sa.text(sql)))
+
+
+def _two_years(first: int, last: int) -> list[dict[str, Any]]:
+    """Documents first..last: every tenth in 2022 (a year already loaded), the rest in 2023 (a new year)."""
+    return [
+        document(n, adjudication_date=dt.date(2022 if n % 10 == 0 else 2023, n % 12 + 1, n % 28 + 1))
+        for n in range(first, last + 1)
+    ]
+
+
+def test_a_failed_import_resumes_after_its_last_batch(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    url = empty_database
+    assert (
+        edrsr(
+            cli,
+            url,
+            str(
+                publication(tmp_path, "y2022", [document(n, adjudication_date=dt.date(2022, 3, 1)) for n in (1, 2, 3)])
+            ),
+        ).returncode
+        == 0
+    )
+    # The database refuses the batch holding doc 450 (rows 301-400 of 600, in batches of 100): a real refusal,
+    # as a full disk or a lost connection would be.
+    _execute(url, "ALTER TABLE court_decisions_y2022 ADD CONSTRAINT refuse_450 CHECK (doc_id <> 450) NOT VALID")
+    path = publication(tmp_path, "big", _two_years(101, 700))
+    failed = edrsr(cli, url, str(path), "--batch-size", "100")
+    assert failed.returncode == 1 and "the database refused a batch" in failed.stderr
+    assert "resumes" in failed.stderr and "Traceback" not in failed.stderr
+    [run] = rows(
+        url, "SELECT status, details -> 'checkpoint' -> 'line' AS line FROM data_imports ORDER BY id DESC LIMIT 1"
+    )
+    assert run == {"status": "failed", "line": 301}
+    # The previous data stay queryable, with the merged batches' rows of the year already loaded; the new year
+    # is loaded apart and shows only when the import completes.
+    visible = [r["doc_id"] for r in rows(url, "SELECT doc_id FROM court_decisions ORDER BY doc_id")]
+    assert visible == [1, 2, 3, *range(110, 401, 10)]
+    assert rows(url, "SELECT count(*) AS n FROM court_decisions_load_y2023") == [{"n": 270}]
+
+    _execute(url, "ALTER TABLE court_decisions_y2022 DROP CONSTRAINT refuse_450")
+    resumed = edrsr(cli, url, str(path), "--batch-size", "100")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["resumed_after_line"] == 301
+    assert (summary["rows"], summary["added"], summary["updated"], summary["unchanged"]) == (300, 300, 0, 0)
+    [count] = rows(url, "SELECT count(*) AS n, count(DISTINCT doc_id) AS ids FROM court_decisions")
+    assert count == {"n": 603, "ids": 603}
+    parts = rows(
+        url,
+        "SELECT tablename, count(*) AS indexes FROM pg_indexes WHERE starts_with(tablename, 'court_decisions_y') "
+        "GROUP BY tablename ORDER BY tablename",
+    )
+    assert [p["tablename"] for p in parts] == ["court_decisions_y2022", "court_decisions_y2023"]
+    assert parts[0]["indexes"] == parts[1]["indexes"]  # the loaded year got every index when it was attached
+    assert rows(url, "SELECT to_regclass('court_decisions_load_y2023') IS NULL AS gone") == [{"gone": True}]
+    found = call(url, "search_court_cases", {"query": "Довжанин", "date_from": "2023-01-01", "limit": 5})
+    assert found["results"] and all(r["adjudication_date"].startswith("2023") for r in found["results"])
+
+    # Done: the same file again is compared with what is stored, not resumed.
+    again = json.loads(edrsr(cli, url, str(path), "--batch-size", "100").stdout)
+    assert "resumed_after_line" not in again and (again["added"], again["unchanged"]) == (0, 600)
+
+
+def test_another_file_after_a_failed_import_starts_afresh(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    url = empty_database
+    assert (
+        edrsr(
+            cli, url, str(publication(tmp_path, "y2022", [document(1, adjudication_date=dt.date(2022, 3, 1))]))
+        ).returncode
+        == 0
+    )
+    _execute(url, "ALTER TABLE court_decisions_y2022 ADD CONSTRAINT refuse_250 CHECK (doc_id <> 250) NOT VALID")
+    assert (
+        edrsr(cli, url, str(publication(tmp_path, "big", _two_years(101, 400))), "--batch-size", "100").returncode == 1
+    )
+    _execute(url, "ALTER TABLE court_decisions_y2022 DROP CONSTRAINT refuse_250")
+    other = edrsr(cli, url, str(publication(tmp_path, "other", _two_years(1001, 1010))), "--batch-size", "100")
+    assert other.returncode == 0, other.stderr
+    summary = json.loads(other.stdout)
+    assert "resumed_after_line" not in summary and summary["added"] == 10
+    # What the abandoned run had loaded apart is gone; what it had merged into 2022 stays (it was committed).
+    ids = {r["doc_id"] for r in rows(url, "SELECT doc_id FROM court_decisions")}
+    assert ids == {1, *range(110, 201, 10), *range(1001, 1011)}

@@ -369,8 +369,11 @@ PARTITION_NAME = "court_decisions_y{year:04d}"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's include_name: everything except court_decisions' yearly partitions."""
-    return not (type_ == "table" and name is not None and name.startswith("court_decisions_y"))
+    """Alembic's include_name: everything except court_decisions' yearly partitions and the tables an import
+    loads new years into before attaching them (court_decisions_load, app/corpus/edrsr/store.py)."""
+    return not (
+        type_ == "table" and name is not None and name.startswith(("court_decisions_y", "court_decisions_load"))
+    )
 
 
 # Legislation from the Rada's open data (app/corpus/laws/): one card per act, its editions, and each edition's

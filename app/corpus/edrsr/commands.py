@@ -122,6 +122,8 @@ def _summary(run: Any, loaded: Loaded, texts: TextsLoaded | None) -> dict[str, A
         "seconds": round(loaded.seconds, 2),
         "problems": [{"where": where, "reason": reason} for where, reason in loaded.problems],
     }
+    if loaded.resumed_after_line:
+        out["resumed_after_line"] = loaded.resumed_after_line
     if texts is not None:
         out["texts"] = {"loaded": texts.loaded, "missing": texts.missing, "failed": texts.failed}
     return out
@@ -170,6 +172,8 @@ async def _edrsr(ctx: Context) -> Result:
         f"imported {ctx.args.source}: {result['rows']} rows, {result['added']} added, {result['updated']} updated, "
         f"{result['unchanged']} unchanged, {result['bad']} bad (years {', '.join(map(str, result['years']))})"
     )
+    if "resumed_after_line" in result:
+        text += f"; resumed after line {result['resumed_after_line']} (the batches a failed run had merged)"
     if "texts" in result:
         t = result["texts"]
         text += f"; texts: {t['loaded']} loaded, {t['missing']} missing, {t['failed']} unreadable"

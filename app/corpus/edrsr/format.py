@@ -294,7 +294,7 @@ def stage_line(line: int, doc: Document) -> str:
 class Batch:
     """Consecutive rows of documents.csv: the good ones as staging lines, the bad ones as (line, reason)."""
 
-    text: str  # COPY text format, one line per good row
+    data: bytes  # COPY text format in UTF-8, one line per good row
     rows: int  # good rows
     read: int  # rows read, good and bad
     last_line: int
@@ -354,7 +354,7 @@ def _batch(
 ) -> Batch:
     lines.append("")
     return Batch(
-        text="\n".join(lines),
+        data="\n".join(lines).encode("utf-8", "surrogateescape"),
         rows=len(lines) - 1,
         read=read,
         last_line=last,

@@ -57,6 +57,7 @@ class Loaded:
     years: list[int] = field(default_factory=list)
     dictionaries: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    resumed_after_line: int = 0  # a failed or killed run of the same file committed its batches up to this line
     doc_ids: list[int] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # the first MAX_PROBLEMS_KEPT, for the caller
 
@@ -212,6 +213,7 @@ def _load(
         if load.after_line:
             checkpoint = {"identity": identity, "line": load.after_line}
             run.note("resumed_after_line", load.after_line)
+            loaded.resumed_after_line = load.after_line
         run.note("checkpoint", checkpoint)
         total = archive.size(fmt.DOCUMENTS)
         rows = 0
@@ -261,9 +263,9 @@ def _parsed_in_thread(
     open_stream: Callable[[], IO[bytes]], courts: set[str], batch_size: int, after_line: int
 ) -> Iterator[fmt.Batch]:
     """fmt.read_batches run in a thread of its own: the next batch is parsed while the database merges this one
-    (psycopg2 releases the GIL while it waits). At most two batches wait, so memory stays flat; the reader's
+    (psycopg2 releases the GIL while it waits). At most one batch waits, so memory stays flat; the reader's
     exceptions arrive here."""
-    waiting: queue.Queue[Any] = queue.Queue(maxsize=2)
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def put(item: Any) -> bool:

@@ -303,7 +303,7 @@ def merge_batch(load: Load, batch: Batch, checkpoint: dict[str, Any]) -> None:
             bulk_years = sorted((load.bulk | bulk) & batch.years)
             ensure_partitions(conn, batch.years - load.bulk - bulk)
             cur.execute(_CREATE_STAGE)
-            cur.copy_expert(f"COPY edrsr_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN", io.StringIO(batch.text))
+            cur.copy_expert(f"COPY edrsr_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN", io.BytesIO(batch.data))
             # Statistics for the planner: without them it takes the batch for a few rows and joins the
             # dictionaries by nested loops (seconds per batch instead of milliseconds).
             cur.execute("SET LOCAL default_statistics_target = 10")  # a small sample is enough for that
@@ -394,9 +394,12 @@ def attach_loaded(load: Load, on_year: Any = None) -> list[int]:
 
 
 def finish(load: Load) -> None:
-    """The import is complete: its checkpoint is cleared (a later run starts afresh)."""
+    """The import is complete: its checkpoint is cleared (a later run starts afresh), and the parent of the
+    loading tables goes when none is left."""
     with load.conn.cursor() as cur:
         cur.execute(_CHECKPOINT, {"checkpoint": "null", "run": load.run_id})
+        if not _loading_years(cur):
+            cur.execute(f"DROP TABLE IF EXISTS {LOAD_PARENT}")
     load.conn.commit()
 
 
