@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import statistics
 import sys
@@ -54,6 +55,9 @@ FILTERED: list[dict[str, Any]] = [
 ]
 
 
+ROWS_PER_MB = 5650  # rows of gen_edrsr's documents.csv in a megabyte (177 bytes a row)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
@@ -75,6 +79,15 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _rss() -> int:
+    """The process's resident size now, in bytes."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return _peak_rss()
+
+
 def raw_copy(url: str, documents: Path) -> float:
     """Seconds to COPY documents.csv into an unindexed table of text columns: the physical limit."""
     _sql(url, "DROP TABLE IF EXISTS bench_raw_copy")
@@ -90,10 +103,13 @@ def raw_copy(url: str, documents: Path) -> float:
     return seconds
 
 
-async def import_publication(url: str, directory: Path, samples: list[tuple[float, int]]) -> tuple[Loaded, float]:
+async def import_publication(url: str, directory: Path, samples: list[tuple[float, int, int]]) -> tuple[Loaded, float]:
+    """Import the publication through the real importer; `samples` gets (share of the file read, RSS now, peak
+    RSS) at every tenth of the file."""
+
     def progress(done: int, total: int, rows: int) -> None:
         if not samples or done / total - samples[-1][0] >= 0.1:
-            samples.append((done / total, _peak_rss()))
+            samples.append((done / total, _rss(), _peak_rss()))
 
     db = Database(url, maxsize=2)
     started = time.perf_counter()
@@ -102,30 +118,45 @@ async def import_publication(url: str, directory: Path, samples: list[tuple[floa
             loaded = await load_archive_async(url, directory, run, progress=progress)
     finally:
         await db.close()
+    samples.append((1.0, _rss(), _peak_rss()))
     return loaded, time.perf_counter() - started
 
 
-def bench_import(url: str, rows: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+def bench_import(url: str, rows: int, *, again: bool = True) -> None:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         directory = Path(tmp)
+        started = time.perf_counter()
         path = write(directory, rows, seed=7)
         size = path.stat().st_size / 1e6
+        generated = time.perf_counter() - started
+        print(f"import: documents.csv of {rows:,} rows ({size:,.0f} MB, generated in {generated:.0f} s)")
+        # Every year's partition empty: each is loaded apart and attached.
         _sql(url, "TRUNCATE court_decisions, court_decision_texts")
         copy_seconds = raw_copy(url, path)
-        samples: list[tuple[float, int]] = []
-        rss_before = _peak_rss()
+        samples: list[tuple[float, int, int]] = []
+        rss_start = _rss()
         loaded, seconds = asyncio.run(import_publication(url, directory, samples))
-        _, seconds_again = asyncio.run(import_publication(url, directory, []))
+        seconds_again = asyncio.run(import_publication(url, directory, []))[1] if again else 0.0
     copy_rate, import_rate = rows / copy_seconds, rows / seconds
-    print(f"import: documents.csv of {rows:,} rows ({size:.0f} MB)")
     print(f"  raw COPY into an unindexed text table: {copy_rate:,.0f} rows/s ({copy_seconds:.1f} s)")
     print(
         f"  secondlayer import edrsr into the empty indexed table: {import_rate:,.0f} rows/s ({seconds:.1f} s), "
         f"{import_rate / copy_rate:.0%} of raw COPY; {loaded.rows:,} rows, {loaded.bad} bad"
     )
-    print(f"  the same file again (all unchanged): {rows / seconds_again:,.0f} rows/s ({seconds_again:.1f} s)")
-    marks = ", ".join(f"{share:.0%}: {(rss - rss_before) / 1e6:+.0f} MB" for share, rss in samples)
-    print(f"  peak memory of the process beside its start, as the file is read: {marks}")
+    merging = seconds - loaded.attaching - loaded.analyzing
+    print(
+        f"    of which: reading, COPY and merge of the batches {merging:.1f} s, index builds of the "
+        f"{len(loaded.years)} years loaded apart (ATTACH) {loaded.attaching:.1f} s, planner statistics (ANALYZE) "
+        f"{loaded.analyzing:.1f} s"
+    )
+    if again:
+        print(f"  the same file again (all unchanged): {rows / seconds_again:,.0f} rows/s ({seconds_again:.1f} s)")
+    marks = ", ".join(f"{share:.0%} {now / 1e6:.0f}" for share, now, _ in samples)
+    peak = max(p for _, _, p in samples)
+    print(
+        f"  memory (RSS, MB) as the file is read: {marks}; at the start {rss_start / 1e6:.0f}, "
+        f"peak {peak / 1e6:.0f} for a {size:,.0f} MB file"
+    )
 
 
 def build_scale(url: str, count: int) -> None:
@@ -175,12 +206,17 @@ async def measure(url: str, rounds: int) -> list[tuple[str, list[float]]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--import-rows", type=int, default=200_000, help="rows of the import benchmark")
+    parser.add_argument(
+        "--import-mb", type=int, default=0, help="size of the import benchmark's file instead (1000: about 1 GB)"
+    )
+    parser.add_argument("--no-again", action="store_true", help="skip importing the same file a second time")
     parser.add_argument("--scale", type=int, default=1_000_000, help="decisions of the query benchmark")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each call")
     args = parser.parse_args()
     with bench_database() as url:
-        if args.import_rows:
-            bench_import(url, args.import_rows)
+        rows = args.import_mb * ROWS_PER_MB if args.import_mb else args.import_rows
+        if rows:
+            bench_import(url, rows, again=not args.no_again)
         if args.scale:
             build_scale(url, args.scale)
             size = _sql(url, "SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) FROM pg_inherits "

@@ -57,6 +57,8 @@ class Loaded:
     years: list[int] = field(default_factory=list)
     dictionaries: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    attaching: float = 0.0  # seconds of the loaded years' index builds (ATTACH), part of `seconds`
+    analyzing: float = 0.0  # seconds of the planner statistics at the end, part of `seconds`
     resumed_after_line: int = 0  # a failed or killed run of the same file committed its batches up to this line
     doc_ids: list[int] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # the first MAX_PROBLEMS_KEPT, for the caller
@@ -239,13 +241,17 @@ def _load(
         loaded.rows = rows
         if rows and loaded.bad == rows:
             raise ImportFailed(f"no row of {fmt.DOCUMENTS} could be imported ({loaded.bad} bad rows)")
+        step = time.monotonic()
         attached = store.attach_loaded(load)
+        loaded.attaching = time.monotonic() - step
         if attached:
             run.note("years_loaded_apart", attached)
         store.finish(load)
         run.note("checkpoint", None)
+        step = time.monotonic()
         if load.counts.added or load.counts.updated:
             store.analyze(conn)
+        loaded.analyzing = time.monotonic() - step
         loaded.years = sorted(load.counts.years)
     finally:
         conn.close()
