@@ -1,15 +1,21 @@
 """`secondlayer import edrsr` and `import edrsr-texts` on publications in the official format: an archive, a
 directory and a URL (a local HTTP server); idempotent re-import and doc_url backfill; bad rows named by line and
 skipped, or nothing imported with --strict; a truncated archive refused with the previous data intact; texts
-from a mirror converted from windows-1251 RTF; provenance recorded."""
+from a mirror converted from windows-1251 RTF; provenance recorded; an import that fails or is killed mid-way
+resumed after its last committed batch by a run of the same file."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 import sqlalchemy as sa
 
@@ -313,3 +319,69 @@ def test_another_file_after_a_failed_import_starts_afresh(cli: Any, empty_databa
     # What the abandoned run had loaded apart is gone; what it had merged into 2022 stays (it was committed).
     ids = {r["doc_id"] for r in rows(url, "SELECT doc_id FROM court_decisions")}
     assert ids == {1, *range(110, 201, 10), *range(1001, 1011)}
+
+
+def test_a_killed_import_resumes_after_its_last_committed_batch(
+    cli: Any, empty_database: str, data_dir: Path, tmp_path: Path
+) -> None:
+    url = empty_database
+    first = publication(tmp_path, "y2022", [document(1, adjudication_date=dt.date(2022, 3, 1))])
+    assert edrsr(cli, url, str(first)).returncode == 0
+    # The first batch is all 2023 (loaded apart); the second writes into 2022, which the test holds locked, so the
+    # import is killed while it waits there, its first batch committed and its second not.
+    docs = [document(n, adjudication_date=dt.date(2023, 5, 1)) for n in range(101, 201)] + _two_years(201, 400)
+    path = publication(tmp_path, "big", docs)
+    holder = psycopg2.connect(url)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("LOCK TABLE court_decisions_y2022 IN SHARE MODE")
+            importer = subprocess.Popen(
+                [sys.executable, "-m", "app", "import", "edrsr", str(path), "--batch-size", "100", "--json"],
+                env={**os.environ, "DATABASE_URL": url, "SECONDLAYER_DATA_DIR": str(data_dir)},
+                cwd=Path(__file__).resolve().parent.parent,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                backend = _waiting_backend(cur)
+                [run] = rows(url, "SELECT status, details -> 'checkpoint' -> 'line' AS line FROM data_imports "
+                                  "ORDER BY id DESC LIMIT 1")  # fmt: skip
+                assert run == {"status": "running", "line": 101}
+            finally:
+                importer.kill()
+                importer.wait(timeout=30)
+        holder.rollback()
+        holder.autocommit = True  # pg_stat_activity is read afresh by each statement, not once per transaction
+        with holder.cursor() as cur:
+            _gone(cur, backend)  # the killed client's session ends, its open batch rolled back
+    finally:
+        holder.close()
+    assert [r["doc_id"] for r in rows(url, "SELECT doc_id FROM court_decisions")] == [1]
+    resumed = edrsr(cli, url, str(path), "--batch-size", "100")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["resumed_after_line"] == 101 and (summary["rows"], summary["added"]) == (200, 200)
+    [count] = rows(url, "SELECT count(*) AS n, count(DISTINCT doc_id) AS ids FROM court_decisions")
+    assert count == {"n": 301, "ids": 301}
+
+
+def _waiting_backend(cur: Any) -> int:
+    """The pid of the session waiting for a lock (the importer's), once it waits."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        cur.execute("SELECT pid FROM pg_locks WHERE NOT granted LIMIT 1")
+        found = cur.fetchone()
+        if found:
+            return int(found[0])
+        time.sleep(0.05)
+    raise AssertionError("the import never reached its second batch")
+
+
+def _gone(cur: Any, pid: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,))
+        if (cur.fetchone() or (0,))[0] == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the killed import's session {pid} did not end")
