@@ -247,7 +247,6 @@ def begin(
         if isinstance(checkpoint, dict) and checkpoint.get("identity") == identity and checkpoint.get("line"):
             load.after_line = int(checkpoint["line"])
             load.bulk = set(loading)
-            load.merged = {int(y) for y in checkpoint.get("merged", [])}
         else:
             checkpoint = None
             for year in loading:
