@@ -70,6 +70,10 @@ def breakable(text: str) -> str:
     return "".join(out)
 
 
+# json.dumps(payload, ensure_ascii=False, default=str) without building a JSONEncoder on every answer.
+_encode_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 @dataclass(frozen=True)
 class ErrorText:
     """What an error page says to a person, in English (translated when shown): what happened, then what to do."""
@@ -347,7 +351,7 @@ class APIHandler(BaseHandler):
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(payload, ensure_ascii=False, default=str))
+        self.finish(_encode_json(payload))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

@@ -22,7 +22,7 @@ from app.auth.bearer import Principal
 from app.handlers.base import ApiError
 from app.handlers.bearer import BearerAPIHandler
 from app.mcp.kernel import McpCaller
-from app.mcp.modern import Answer, ModernExchange, open_exchange
+from app.mcp.modern import NOT_DECODED, Answer, FastCall, FastToolCalls, ModernExchange, decode_body, open_exchange
 from app.mcp.sessions import (
     BUSY_RETRY_AFTER,
     GET_STREAM,
@@ -69,6 +69,8 @@ class McpHandler(BearerAPIHandler):
         self._ended = False
         self._on_gone: Callable[[], None] | None = None  # called when the client leaves
         self._waiting_on: OutboundStream | None = None  # the stream this request waits on, woken when it leaves
+        self._sse_started = False
+        self._keepalive: asyncio.TimerHandle | None = None  # a fast call's next keepalive (_serve_fast)
 
     async def admit(self) -> None:
         if not host_allowed(self.request.headers.get("Host"), self.config):
@@ -123,18 +125,22 @@ class McpHandler(BearerAPIHandler):
 
     async def start_sse(self, session_id: str | None = None) -> bool:
         """Send the event stream's headers; False when the client has gone already (nothing more to send)."""
-        self.set_status(200)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache, no-transform")
-        self.set_header("X-Accel-Buffering", "no")
-        if session_id:
-            self.set_header(SESSION_HEADER, session_id)
+        self._sse_headers(session_id)
         try:
             await self.flush()
         except StreamClosedError:
             self._gone.set()
             return False
         return True
+
+    def _sse_headers(self, session_id: str | None = None) -> None:
+        self._sse_started = True
+        self.set_status(200)
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache, no-transform")
+        self.set_header("X-Accel-Buffering", "no")
+        if session_id:
+            self.set_header(SESSION_HEADER, session_id)
 
     async def send_sse(self, *frames: bytes) -> bool:
         """Write and flush frames; False when the client has gone."""
@@ -394,6 +400,12 @@ class StreamableHTTPHandler(McpHandler):
         if not json_ok:
             raise ApiError(406, "not_acceptable", "Accept application/json (and text/event-stream for streaming)")
         sessions = self.services.mcp_sessions
+        decoded = decode_body(body)
+        fast = sessions.fast_calls
+        if fast is not None and decoded is not NOT_DECODED:
+            call = fast.route(decoded, self.request.headers)
+            if call is not None:
+                return await self._serve_fast(fast, call)
         exchange = open_exchange(
             sessions.server,
             sessions.lifespan_state,
@@ -402,7 +414,8 @@ class StreamableHTTPHandler(McpHandler):
             caller=self.caller,
             streaming=sse_ok,
             static=sessions.static_results,
-            fast=sessions.fast_calls,
+            fast=fast,
+            decoded=decoded,
         )
         if isinstance(exchange, Answer):
             if exchange.body is None:
@@ -441,6 +454,55 @@ class StreamableHTTPHandler(McpHandler):
             self.end_stream()
         finally:
             exchange.cancel()  # a no-op once finished; cancels the call if the client left or we shut down
+
+    async def _serve_fast(self, fast: FastToolCalls, call: FastCall) -> None:
+        """A tools/call FastToolCalls serves: it sends nothing before its reply (no progress token, no log level),
+        so the call is awaited right here, without a task, queue or timeout of its own. As for every exchange, the
+        client leaving cancels the call, and a call still running after KEEPALIVE_SECONDS turns the answer into an
+        event stream that carries a keepalive every KEEPALIVE_SECONDS and then the reply."""
+        if self._gone.is_set():
+            raise tornado.web.Finish()
+        task = asyncio.current_task()
+        assert task is not None
+        left = False
+
+        def cancel() -> None:
+            nonlocal left
+            left = True
+            task.cancel()
+
+        self._on_gone = cancel
+        self._keepalive = asyncio.get_running_loop().call_later(KEEPALIVE_SECONDS, self._fast_keepalive)
+        try:
+            status, text = await fast.reply(call, self.caller)
+        except asyncio.CancelledError:
+            if not left:
+                raise  # the server is stopping
+            task.uncancel()
+            raise tornado.web.Finish() from None  # the client left
+        finally:
+            self._on_gone = None
+            self._keepalive.cancel()
+        if left:
+            raise tornado.web.Finish()  # the client left as the call ended
+        if not self._sse_started:
+            self.set_status(status)
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.finish(text)
+            return
+        await self.send_sse(sse_event(text))
+        self.end_stream()
+
+    def _fast_keepalive(self) -> None:
+        """KEEPALIVE_SECONDS more of a fast call: a keepalive, on an event stream started by the first one."""
+        self._keepalive = asyncio.get_running_loop().call_later(KEEPALIVE_SECONDS, self._fast_keepalive)
+        if self._gone.is_set():
+            return
+        if not self._sse_started:
+            self._sse_headers()
+        with contextlib.suppress(StreamClosedError):
+            self.write(SSE_KEEPALIVE)
+            self.flush().add_done_callback(_retrieved)
 
     async def _modern_wait(self, exchange: ModernExchange) -> tuple[str, str | None]:
         waiter = asyncio.ensure_future(exchange.next(KEEPALIVE_SECONDS))
@@ -507,6 +569,12 @@ class MessagesHandler(McpHandler):
             raise ApiError(404, "session_not_found", "The HTTP+SSE session ended: open GET /sse again") from None
         self.set_status(202)
         self.finish(json.dumps({"status": "accepted"}))
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """A write nobody awaits: its failure (the client left) is on_connection_close's to handle, not the loop's log's."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _sse_metadata(caller: McpCaller) -> ServerMessageMetadata:

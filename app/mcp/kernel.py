@@ -101,6 +101,7 @@ class ToolOutcome:
     structured: dict[str, Any]
     text: str
     is_error: bool
+    text_is_json: bool = False  # text is json.dumps(structured, ensure_ascii=False) (a success's)
 
     def result(self) -> types.CallToolResult:
         return types.CallToolResult(
@@ -122,9 +123,13 @@ def error_outcome(error: ToolError) -> ToolOutcome:
     return ToolOutcome({"error": structured}, message, True)
 
 
+# json.dumps(value, ensure_ascii=False, default=str), without building an encoder per call as json.dumps does.
+_encode_text = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def success_outcome(result: dict[str, Any]) -> ToolOutcome:
     """structuredContent plus one JSON text item, for clients that read only text."""
-    return ToolOutcome(result, json.dumps(result, ensure_ascii=False, default=str), False)
+    return ToolOutcome(result, _encode_text(result), False, text_is_json=True)
 
 
 def error_result(error: ToolError) -> types.CallToolResult:
@@ -145,6 +150,10 @@ class ToolCalls:
 
     def knows(self, name: str) -> bool:
         return _input_schema(self.registry, name) is not None
+
+    def input_schema(self, name: str) -> dict[str, Any] | None:
+        """The input schema of tool `name`, None when there is no such tool."""
+        return _input_schema(self.registry, name)
 
     async def outcome(
         self,
@@ -229,6 +238,9 @@ class OperationMetrics:
 
     def __init__(self, registry: ToolRegistry) -> None:
         self.registry = registry
+        # The labelled series met so far (labels() takes a lock and builds its key on every call); as bounded as
+        # the metric's own label values.
+        self._series: dict[tuple[str, str, str], Any] = {}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.request_id is None or ctx.request is REPLAYED:
@@ -262,7 +274,11 @@ class OperationMetrics:
             # Only real tools' names become label values: a client cannot grow the series without bound.
             tool = name if isinstance(name, str) and self._known(name) else "unknown"
         method = method if method in KNOWN_METHODS else "other"
-        metrics.mcp_operation_duration.labels(method, tool, error).observe(time.perf_counter() - started)
+        key = (method, tool, error)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metrics.mcp_operation_duration.labels(method, tool, error)
+        series.observe(time.perf_counter() - started)
 
     def _known(self, name: str) -> bool:
         try:

@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
@@ -26,11 +26,16 @@ from mcp.shared.dispatcher import CallOptions
 from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
+    MCP_METHOD_HEADER,
+    MCP_NAME_HEADER,
+    MCP_PROTOCOL_VERSION_HEADER,
     InboundLadderRejection,
     classify_inbound_request,
     find_duplicated_routing_header,
+    find_invalid_x_mcp_header,
     unsupported_protocol_version_rejection,
     validate_mcp_param_headers,
+    x_mcp_header_map,
 )
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from mcp.shared.message import MessageMetadata, ServerMessageMetadata
@@ -134,6 +139,30 @@ def _plain_json(value: Any, depth: int = 0) -> bool:
     return False
 
 
+class HeaderLists(Protocol):
+    """Request headers that still show a repeated header's every copy (tornado's HTTPHeaders)."""
+
+    def get_list(self, name: str) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FastCall:
+    """A 2026-07-28 tools/call that FastToolCalls.route found the SDK's whole inbound ladder would pass and the
+    kernel would hand to our tool handler unchanged."""
+
+    request_id: int | str
+    name: str
+    arguments: dict[str, Any] | None
+    protocol_version: str
+
+
+_ROUTING_HEADERS = (MCP_PROTOCOL_VERSION_HEADER, MCP_METHOD_HEADER, MCP_NAME_HEADER)
+_SENTINEL_START = "=?"  # a header value starting so may be base64-wrapped: the SDK's decoder decides, not us
+_NO_CLIENT_INFO: Any = object()
+# json.dumps(value, ensure_ascii=False) without building a JSONEncoder per call (json.dumps does for any argument).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class FastToolCalls:
     """2026-07-28 `tools/call` served without the SDK kernel's per-request machinery (runner, context, session,
     pydantic request and result models), with the kernel's own checks and the kernel's wire answer.
@@ -145,6 +174,11 @@ class FastToolCalls:
     the tool runs through the same `ToolCalls` the kernel's handler uses and its outcome is written the way the
     kernel's result pipeline writes it (surface sieve, `resultType`, the `serverInfo` stamp). Everything else,
     refusals included, is the kernel's.
+
+    `route` decides that on the decoded body alone, before any SDK model is built: it admits a request only
+    when each rung of the SDK's inbound ladder (envelope, duplicated routing headers, header/body agreement,
+    supported version, Mcp-Param-* headers) is one it can see passing with an exact test, and leaves every
+    other request, whatever its fate, to `open_exchange`, which runs the SDK's own ladder.
     tests/test_mcp_fast_call.py compares the two answers byte for byte on every tool and error case.
     """
 
@@ -152,11 +186,18 @@ class FastToolCalls:
         self._server = server
         self._calls = calls
         self.served = 0  # calls answered here (the differential test checks it moves only when it should)
+        # Per tool: its input schema and whether Mcp-Param-* headers are checked against it at all (the SDK
+        # checks nothing for a schema without a valid x-mcp-header annotation).
+        self._param_headers: dict[str, tuple[dict[str, Any], bool]] = {}
+        self._meta_text: str | None = None
+
+    def _middleware_ours(self) -> bool:
+        return all(isinstance(middleware, OperationMetrics) for middleware in self._server.middleware)
 
     def accepts(self, request: types.JSONRPCRequest, protocol_version: str) -> bool:
         if request.method != "tools/call":
             return False
-        if not all(isinstance(middleware, OperationMetrics) for middleware in self._server.middleware):
+        if not self._middleware_ours():
             return False  # a middleware this path does not do itself: the kernel runs it
         if protocol_version not in MODERN_PROTOCOL_VERSIONS:
             return False
@@ -168,11 +209,116 @@ class FastToolCalls:
             return False
         if type(meta) is not dict or not meta.keys() <= _ENVELOPE_KEYS or not self._calls.knows(name):
             return False
+        return self._surface_valid(protocol_version, params)
+
+    def _surface_valid(self, protocol_version: str, params: dict[str, Any]) -> bool:
+        """The SDK's surface validation of these params (the kernel's first rung). With a str name, object-or-null
+        arguments and an envelope-only _meta, it depends on the _meta alone (the model has no cross-field
+        validators); the envelope every client sends (no capabilities, a client info of a str name and a str
+        version) passes it by the model's plain field types, which is tested exactly instead."""
+        meta = params["_meta"]
+        capabilities = meta.get(types.CLIENT_CAPABILITIES_META_KEY)
+        info = meta.get(types.CLIENT_INFO_META_KEY, _NO_CLIENT_INFO)
+        if type(capabilities) is dict and not capabilities:
+            if info is _NO_CLIENT_INFO:
+                return True
+            if type(info) is dict and len(info) == 2 and type(info.get("name")) is str:
+                if type(info.get("version")) is str:
+                    return True
         try:
             validate_client_request("tools/call", protocol_version, params)  # the kernel's first rung, as is
         except (ValidationError, KeyError, ValueError):
             return False  # the kernel says why
         return True
+
+    def route(self, decoded: Any, headers: HeaderLists) -> FastCall | None:
+        """The call when `decoded` (the JSON body) with `headers` is one this path serves with certainty, else None
+        (then `open_exchange` runs the SDK's ladder and answers, refusals included)."""
+        if type(decoded) is not dict:
+            return None
+        request_id, jsonrpc, method = decoded.get("id"), decoded.get("jsonrpc"), decoded.get("method")
+        # The JSON-RPC envelope: what JSONRPCRequest admits and keeps as is (an int or str id; a float id, which
+        # pydantic would turn into an int, goes the long way).
+        if type(jsonrpc) is not str or jsonrpc != "2.0" or type(method) is not str or method != "tools/call":
+            return None
+        if type(request_id) is not int and type(request_id) is not str:
+            return None
+        params = decoded.get("params")
+        if type(params) is not dict or not params.keys() <= _FAST_CALL_KEYS:
+            return None
+        name, arguments, meta = params.get("name"), params.get("arguments"), params.get("_meta")
+        if type(name) is not str or not (arguments is None or type(arguments) is dict):
+            return None
+        if type(meta) is not dict or not meta.keys() <= _ENVELOPE_KEYS:
+            return None
+        version = meta.get(types.PROTOCOL_VERSION_META_KEY)
+        if type(version) is not str or version not in MODERN_PROTOCOL_VERSIONS:
+            return None
+        if types.CLIENT_CAPABILITIES_META_KEY not in meta:
+            return None
+        # The routing headers: each present exactly once and equal to the body (a repeated one, a missing one or
+        # a possibly base64-wrapped name is the ladder's to judge).
+        version_lines, method_lines, name_lines = (headers.get_list(header) for header in _ROUTING_HEADERS)
+        if version_lines != [version] or method_lines != [method] or name_lines != [name]:
+            return None
+        if name.startswith(_SENTINEL_START) or not self._middleware_ours():
+            return None
+        if self._param_headers_checked(name) is not False:
+            return None  # an unknown tool (None), or Mcp-Param-* headers to compare: the long way
+        if not self._surface_valid(version, params):
+            return None
+        return FastCall(request_id, name, arguments, version)
+
+    def _param_headers_checked(self, name: str) -> bool | None:
+        """None for an unknown tool, else whether the SDK compares Mcp-Param-* headers against its schema."""
+        schema = self._calls.input_schema(name)
+        if schema is None:
+            return None
+        known = self._param_headers.get(name)
+        if known is not None and known[0] is schema:
+            return known[1]
+        checked = find_invalid_x_mcp_header(schema) is None and bool(x_mcp_header_map(schema))
+        self._param_headers[name] = (schema, checked)
+        return checked
+
+    async def reply(self, call: FastCall, caller: McpCaller) -> tuple[int, str]:
+        """The HTTP status and the JSON-RPC reply text the kernel would answer `call` with."""
+        self.served += 1
+        started = time.perf_counter()
+        try:
+            outcome = await self._calls.outcome(call.name, call.arguments, caller, None, None)
+            text = self.reply_text(call, outcome)
+        except Exception as exc:  # noqa: BLE001 - every failure of the call is the JSON-RPC error the client gets
+            self._observe(
+                call.name, started, str(exc.error.code) if isinstance(exc, MCPError) else type(exc).__qualname__
+            )
+            error = modern_error_data(exc)
+            body = {
+                "jsonrpc": "2.0",
+                "id": call.request_id,
+                "error": error.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+            return _reply_status(body), json.dumps(body, ensure_ascii=False, default=str)
+        self._observe(call.name, started, "tool_error" if outcome.is_error else "")
+        return 200, text
+
+    def reply_text(self, call: FastCall, outcome: ToolOutcome) -> str:
+        """`json.dumps({"jsonrpc": "2.0", "id": ..., "result": self.wire(outcome, ...)}, ensure_ascii=False)`,
+        serialising the structured result once: a success's text already is its JSON."""
+        if not _plain_json(outcome.structured):
+            reply = {"jsonrpc": "2.0", "id": call.request_id, "result": self.wire(outcome, call.protocol_version)}
+            return json.dumps(reply, ensure_ascii=False, default=str)
+        structured = outcome.text if outcome.text_is_json else _encode(outcome.structured)
+        if self._meta_text is None:
+            self._meta_text = json.dumps(
+                {types.SERVER_INFO_META_KEY: self._server.server_info_stamp}, ensure_ascii=False
+            )
+        return (
+            f'{{"jsonrpc": "2.0", "id": {_encode(call.request_id)}, "result": '
+            f'{{"content": [{{"text": {_encode(outcome.text)}, "type": "text"}}], '
+            f'"isError": {"true" if outcome.is_error else "false"}, "resultType": "complete", '
+            f'"structuredContent": {structured}, "_meta": {self._meta_text}}}}}'
+        )
 
     async def answer(self, request: types.JSONRPCRequest, protocol_version: str, caller: McpCaller) -> dict[str, Any]:
         """The `result` the kernel would answer (it raises what the kernel's handler raises, e.g. MCPError)."""
@@ -358,6 +504,17 @@ class ModernExchange:
             self._task.cancel()
 
 
+NOT_DECODED: Any = object()  # a body that is not JSON (json.loads raised)
+
+
+def decode_body(body: bytes) -> Any:
+    """`json.loads(body)`, or NOT_DECODED when it is not JSON (or too deep to parse)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return NOT_DECODED
+
+
 def open_exchange(
     server: Server[Any],
     lifespan_state: Any,
@@ -368,11 +525,14 @@ def open_exchange(
     streaming: bool,
     static: StaticResults | None = None,
     fast: FastToolCalls | None = None,
+    decoded: Any = NOT_DECODED,
 ) -> Answer | ModernExchange:
-    """Validate one 2026-07-28 POST the way the SDK's HTTP entry does; an Answer when it ends here."""
-    try:
-        decoded = json.loads(body)
-    except (ValueError, RecursionError):
+    """Validate one 2026-07-28 POST the way the SDK's HTTP entry does; an Answer when it ends here.
+
+    `decoded` is `json.loads(body)` when the caller already made it (`decode_body`)."""
+    if decoded is NOT_DECODED:
+        decoded = decode_body(body)
+    if decoded is NOT_DECODED:
         return Answer(400, jsonrpc_error(None, types.PARSE_ERROR, "Parse error"))
     headers = {name.lower(): value for name, value in header_lines}
     if isinstance(decoded, dict) and "id" not in decoded:
