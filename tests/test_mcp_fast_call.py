@@ -13,13 +13,17 @@ nothing it is not sure about.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
+import time
 from typing import Any
 
 import pytest
 
+from app.handlers import mcp as mcp_handlers
 from app.mcp.wire import MODERN_VERSIONS
+from app.tools.registry import Tool, ToolContext
 from tests.helpers_http import CheckedClient
 from tests.helpers_mcp import ACCEPT_BOTH
 from tests.helpers_server import ServerThread
@@ -104,8 +108,17 @@ def argument_cases(schema: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _post(
-    http: CheckedClient, auth: dict[str, str], body: Any, *, request_id: str, headers: dict[str, str] | None = None
+    http: CheckedClient,
+    auth: dict[str, str],
+    body: Any,
+    *,
+    request_id: str,
+    headers: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    repeat: tuple[tuple[str, str], ...] = (),
 ) -> tuple[int, str, bytes]:
+    """POST `body` with the routing headers it calls for, `headers` over them, `drop` left out, and `repeat`
+    sent as additional header lines (a header given twice)."""
     name = (
         body.get("params", {}).get("name") if isinstance(body, dict) and isinstance(body.get("params"), dict) else None
     )
@@ -120,7 +133,8 @@ def _post(
     if isinstance(name, str):
         sent["Mcp-Name"] = name
     sent.update(headers or {})
-    r = http.post("/mcp", content=json.dumps(body, ensure_ascii=False).encode(), headers=sent)
+    lines = [(name, value) for name, value in sent.items() if name not in drop] + list(repeat)
+    r = http.post("/mcp", content=json.dumps(body, ensure_ascii=False).encode(), headers=lines)
     return r.status_code, r.headers.get("Content-Type", ""), r.content
 
 
@@ -234,12 +248,33 @@ def test_not_found_and_results_of_the_corpus(
         "name header mismatch",
         "old version in envelope",
         "param header",
+        "name header repeated",
+        "method header repeated",
+        "version header repeated",
+        "no name header",
+        "no method header",
+        "no version header",
+        "name header base64",
+        "name header bad base64",
+        "float id",
+        "bool id",
+        "extra top-level key",
+        "meta without capabilities",
+        "meta without version",
+        "meta version not a string",
+        "client info with title",
+        "client info version a number",
+        "client info null",
+        "capabilities roots",
+        "arguments a number",
     ],
 )
 def test_envelope_and_protocol_cases(
     tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], case: str
 ) -> None:
     headers: dict[str, str] = {}
+    drop: tuple[str, ...] = ()
+    repeat: tuple[tuple[str, str], ...] = ()
     body: Any = _call("server_info", {})
     fast_expected = False
     if case == "unknown tool":
@@ -303,7 +338,44 @@ def test_envelope_and_protocol_cases(
         body = _call("search_court_cases", {"query": "суд"})
         headers = {"Mcp-Param-Query": "other"}  # no tool declares parameter headers: ignored by both
         fast_expected = True
-    _, served = _compare(tool_server, tool_http, auth, body, headers=headers)
+    elif case.endswith("header repeated"):
+        header = {"name": "Mcp-Name", "method": "Mcp-Method", "version": "MCP-Protocol-Version"}[case.split()[0]]
+        value = {"Mcp-Name": "server_info", "Mcp-Method": "tools/call", "MCP-Protocol-Version": VERSION}[header]
+        repeat = ((header, value),)  # the same value twice: still refused, first- and last-copy readers may differ
+    elif case.startswith("no ") and case.endswith(" header"):
+        drop = ({"name": "Mcp-Name", "method": "Mcp-Method", "version": "MCP-Protocol-Version"}[case.split()[1]],)
+    elif case == "name header base64":
+        headers = {"Mcp-Name": "=?base64?" + base64.b64encode(b"server_info").decode() + "?="}
+        fast_expected = True  # the SDK's ladder decodes it; FastToolCalls still serves the call, after the ladder
+    elif case == "name header bad base64":
+        headers = {"Mcp-Name": "=?base64?c2VydmVyX2luZm8?="}
+    elif case == "float id":
+        body["id"] = 7.0  # not a JSON-RPC id to the SDK's model
+    elif case == "bool id":
+        body["id"] = True
+    elif case == "extra top-level key":
+        body["zz"] = {"ignored": True}
+        fast_expected = True
+    elif case == "meta without capabilities":
+        del body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]
+    elif case == "meta without version":
+        del body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"]
+    elif case == "meta version not a string":
+        body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = 20260728
+    elif case.startswith("client info"):
+        info = {
+            "client info with title": {"name": "c", "version": "1", "title": "C"},
+            "client info version a number": {"name": "c", "version": 1},
+            "client info null": None,
+        }[case]
+        body = _call("server_info", {}, meta={**ENVELOPE, "io.modelcontextprotocol/clientInfo": info})
+        fast_expected = case != "client info version a number"
+    elif case == "capabilities roots":
+        body = _call("server_info", {}, meta={**ENVELOPE, "io.modelcontextprotocol/clientCapabilities": {"roots": {}}})
+        fast_expected = True
+    elif case == "arguments a number":
+        body = _call("server_info", 12)
+    _, served = _compare(tool_server, tool_http, auth, body, headers=headers, drop=drop, repeat=repeat)
     assert served == (1 if fast_expected else 0), case
 
 
@@ -317,3 +389,111 @@ def test_every_modern_version_and_id_kind(
             body["id"] = request_id
             _, served = _compare(tool_server, tool_http, auth, body, headers={"MCP-Protocol-Version": version})
             assert served == 1
+
+
+def _add_tool(server: ServerThread, tool: Tool) -> None:
+    """`tool` in the module server's registry (once: the server is this module's own)."""
+
+    async def add() -> None:
+        registry = server.runtime.services.tools
+        if tool.name not in {known.name for known in registry}:
+            registry.add(tool)
+
+    server.call(add())
+
+
+async def _echo(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return {"region": args.get("region"), "limit": args.get("limit")}
+
+
+async def _not_plain(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    # A tuple and a non-str key: what json.loads never makes, so the answer goes through the kernel's dump.
+    return {"pair": (1, 2), "keyed": {3: "three"}, "text": "ґ"}
+
+
+def test_mcp_param_headers_of_an_annotated_tool(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    """A tool declaring x-mcp-header parameters: FastToolCalls.route leaves it to the SDK's Mcp-Param-* check
+    (matching headers are still served by FastToolCalls, after the ladder; mismatches are the ladder's)."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "limit": {"type": "integer", "x-mcp-header": "Limit"},
+        },
+        "additionalProperties": False,
+    }
+    _add_tool(tool_server, Tool("region_echo", "Region echo", "Echoes.", schema, {"type": "object"}, _echo))
+    cases: list[tuple[dict[str, Any], dict[str, str], int]] = [
+        ({"region": "kyiv", "limit": 3}, {"Mcp-Param-Region": "kyiv", "Mcp-Param-Limit": "3"}, 1),
+        ({"region": "київ"}, {"Mcp-Param-Region": "=?base64?" + base64.b64encode("київ".encode()).decode() + "?="}, 1),
+        ({}, {}, 1),
+        ({"region": "kyiv"}, {"Mcp-Param-Region": "lviv"}, 0),
+        ({"region": "kyiv"}, {}, 0),
+        ({}, {"Mcp-Param-Region": "kyiv"}, 0),
+        ({"limit": 3}, {"Mcp-Param-Limit": "4"}, 0),
+    ]
+    for arguments, headers, expected in cases:
+        (status, _, body), served = _compare(
+            tool_server, tool_http, auth, _call("region_echo", arguments), headers=headers
+        )
+        assert served == expected, (arguments, headers, status, body[:200])
+        assert status == (200 if expected else 400), (arguments, headers)
+    # The same header given twice is refused whatever its value.
+    (status, _, _), served = _compare(
+        tool_server,
+        tool_http,
+        auth,
+        _call("region_echo", {"region": "kyiv"}),
+        headers={"Mcp-Param-Region": "kyiv"},
+        repeat=(("Mcp-Param-Region", "kyiv"),),
+    )
+    assert (status, served) == (400, 0)
+
+
+def test_a_result_that_is_not_plain_json(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    """A tool result json.loads could not have made is written by the kernel's own dump, on both paths."""
+    schema = {"type": "object", "properties": {}}
+    _add_tool(tool_server, Tool("not_plain", "Not plain", "Odd types.", schema, {"type": "object"}, _not_plain))
+    (status, _, body), served = _compare(tool_server, tool_http, auth, _call("not_plain", {}))
+    assert (status, served) == (200, 1)
+    assert json.loads(body)["result"]["structuredContent"]["pair"] == [1, 2]
+
+
+def _events(body: bytes) -> tuple[int, list[str]]:
+    """(keepalive comments, data of each event) of an event stream."""
+    text = body.decode()
+    keepalives = text.count(": keepalive\n\n")
+    data = [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
+    return keepalives, data
+
+
+def test_a_long_call_turns_into_an_event_stream_of_keepalives(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call still running after KEEPALIVE_SECONDS: both paths answer an event stream, keepalives, then the reply."""
+    monkeypatch.setattr(mcp_handlers, "KEEPALIVE_SECONDS", 0.2)  # the server runs in this process
+    body = _call("slow", {"steps": 3, "delay": 0.25})
+    answers = []
+    for fast_on in (True, False):
+        saved: list[Any] = []
+        if not fast_on:
+            _set_fast(tool_server, False, saved)
+        try:
+            before = _served(tool_server) if fast_on else 0
+            started = time.monotonic()
+            status, ctype, raw = _post(tool_http, auth, body, request_id="long-call")
+            answers.append((status, ctype, *_events(raw)))
+            assert time.monotonic() - started >= 0.7
+            if fast_on:
+                assert _served(tool_server) - before == 1
+        finally:
+            if not fast_on:
+                _set_fast(tool_server, True, saved)
+    (fast_status, fast_type, fast_keepalives, fast_data), (status, ctype, keepalives, data) = answers
+    assert (fast_status, fast_type) == (status, ctype) == (200, "text/event-stream; charset=utf-8")
+    assert fast_keepalives >= 1 and keepalives >= 1
+    assert fast_data == data and json.loads(data[-1])["result"]["structuredContent"] == {"steps": 3}

@@ -13,7 +13,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -555,10 +555,29 @@ def open_exchange(
     route = classify_inbound_request(decoded, headers=headers)
     if isinstance(route, InboundLadderRejection):
         return _rejection(route, request.id)
-    rejected = _param_header_rejection(server, request, headers)
+    rejected = _param_header_rejection(server, request, _HeaderLines(header_lines))
     if rejected is not None:
         return _rejection(rejected, request.id)
     return ModernExchange(server, lifespan_state, request, route, caller, headers, streaming, static, fast)
+
+
+class _HeaderLines(Mapping[str, str]):
+    """Raw header lines as the Mapping `validate_mcp_param_headers` reads: iterating it names every line, a repeated
+    header as often as it was sent (as the SDK's own transport hands it Starlette's headers), so a repeated
+    Mcp-Param-* header is refused; a name's value is its last line's."""
+
+    def __init__(self, lines: list[tuple[str, str]]) -> None:
+        self._lines = lines
+        self._folded = {name.lower(): value for name, value in lines}
+
+    def __getitem__(self, name: str) -> str:
+        return self._folded[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
 
 
 def _param_header_rejection(
