@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -200,6 +201,11 @@ async def serve(settings: Settings, host: str, port: int, *, database: str) -> N
     runtime = Runtime(settings, database_url)
     try:
         await runtime.start(host, port, sockets)
+        # What startup built (modules, the application, schemas, the tools) lives as long as the process: moved out
+        # of the collector's sight, so a full collection scans only what requests and open streams made since,
+        # not the whole heap, and pauses the event loop that much less.
+        gc.collect()
+        gc.freeze()
         log.info(
             "serving on http://%s:%s; public URL %s%s; database %s",
             host,
