@@ -188,16 +188,17 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds used) of a process, from /proc."""
+    """(parent pid, CPU seconds used) of a process and of its children that have exited, from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[1]), sum(int(f) for f in fields[11:15]) / CLOCK_TICKS  # utime, stime, cutime, cstime
 
 
 def tree_cpu(roots: list[int]) -> float:
-    """CPU seconds used so far by these processes and all their descendants (living ones)."""
+    """CPU seconds used so far by these processes and all their descendants (the living ones, and through their
+    parents' counts those that have exited, such as PostgreSQL backends of closed connections)."""
     stats = {int(p.name): _stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
     total, todo, seen = 0.0, list(roots), set()
     while todo:
