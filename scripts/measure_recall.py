@@ -74,8 +74,8 @@ QUERIES: list[tuple[str, str, Predicate]] = [
 ]
 
 # (table, key expression, the raw text the stock configuration indexes)
-# The court register's words are in two tsvectors: the metadata row's and the text's.
-SEARCH = {"court": "(d.search || coalesce(t.search, ''::tsvector))"}
+# The court register's words: the decision's metadata and its text, both on the decision's row.
+SEARCH = {"court": "(coalesce(d.search, ''::tsvector) || coalesce(d.text_search, ''::tsvector))"}
 TABLES = {
     "court": (
         "court_decisions d LEFT JOIN court_decision_texts t USING (doc_id) "

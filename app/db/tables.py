@@ -311,6 +311,9 @@ edrsr_justice_kinds = _dictionary("edrsr_justice_kinds", "justice_kind", sa.Smal
 edrsr_judgment_forms = _dictionary("edrsr_judgment_forms", "judgment_code", sa.SmallInteger)
 edrsr_cause_categories = _dictionary("edrsr_cause_categories", "category_code", sa.Integer)
 
+# The words a court search matches: a decision's metadata and its text (ix_court_decisions_words).
+COURT_WORDS = "(coalesce(search, ''::tsvector) || coalesce(text_search, ''::tsvector))"
+
 # One row per document of documents.csv, partitioned by year of adjudication (court_decisions_yYYYY, created by
 # the importer for the years it meets): a year can be re-imported or dropped on its own, and a date range reads
 # only its partitions. A unique constraint on a partitioned table must contain the partition key, so the primary
@@ -338,6 +341,10 @@ court_decisions = sa.Table(
     # Case number, category, court and judge in words, written by the importer's merge (it joins the
     # dictionaries): a decision whose text is not loaded is still found by these.
     sa.Column("search", TSVECTOR, nullable=True),
+    # The words of the decision's text (secondlayer_court_text_words), written by a trigger on
+    # court_decision_texts (migration 0011): one GIN index over both finds words of either, and a search never
+    # joins the texts to match or to filter.
+    sa.Column("text_search", TSVECTOR, nullable=True),
     sa.Index("ix_court_decisions_doc_id", "doc_id"),
     sa.Index("ix_court_decisions_date", "adjudication_date", "doc_id"),
     sa.Index("ix_court_decisions_cause_num", "cause_num", "adjudication_date"),
@@ -346,11 +353,12 @@ court_decisions = sa.Table(
     sa.Index("ix_court_decisions_form_date", "judgment_code", "adjudication_date"),
     sa.Index("ix_court_decisions_kind_date", "justice_kind", "adjudication_date"),
     sa.Index("ix_court_decisions_judge_key", "judge_key", postgresql_ops={"judge_key": "text_pattern_ops"}),
-    sa.Index("ix_court_decisions_search", "search", postgresql_using="gin"),
+    sa.Index("ix_court_decisions_words", sa.text(COURT_WORDS), postgresql_using="gin"),
     postgresql_partition_by="RANGE (adjudication_date)",
 )
 
-# The decisions' texts, converted from the register's RTF (or HTML) files, kept out of the metadata rows.
+# The decisions' texts, converted from the register's RTF (or HTML) files, kept out of the metadata rows; their
+# words are indexed on the decision (court_decisions.text_search, kept in step by a trigger).
 court_decision_texts = sa.Table(
     "court_decision_texts",
     metadata,
@@ -359,8 +367,6 @@ court_decision_texts = sa.Table(
     sa.Column("format", sa.Text, nullable=True),  # rtf | html | text
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("search", TSVECTOR, _fts((f"left(coalesce(text, ''), {INDEXED_CHARS})", "D")), nullable=True),
-    sa.Index("ix_court_decision_texts_search", "search", postgresql_using="gin"),
     postgresql_with={"toast_tuple_target": 256},
 )
 

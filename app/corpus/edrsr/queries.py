@@ -31,6 +31,8 @@ GROUPS = ("year", "court", "region", "instance", "form", "justice_kind", "catego
 SORTS = ("relevance", "date")
 MAX_CASE_DOCUMENTS = 200
 SNIPPET_CHARS = 300
+# The words of a decision (metadata and text): the expression of the GIN index ix_court_decisions_words.
+WORDS = "(coalesce(d.search, ''::tsvector) || coalesce(d.text_search, ''::tsvector))"
 
 _ROW = """
     d.doc_id, d.cause_num AS case_number, d.court_code, c.name AS court, r.name AS region, i.name AS instance,
@@ -191,25 +193,20 @@ async def search_court_decisions(
     pool = RANKED_POOL if sort == "relevance" else offset + limit + 1
     order = "rank DESC, " + recency if sort == "relevance" else recency
     final = "hits.rank DESC, " if sort == "relevance" else ""
+    # One table answers the words and the filters together (WORDS is ix_court_decisions_words' expression): the
+    # planner takes the GIN bitmap for rare words and walks the date index newest first for common ones, so the
+    # pool never collects every match. Only the pool's rows are ranked, and only the page's rows read a text.
     sql = f"""
         WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
         pool AS MATERIALIZED (
-            SELECT doc_id, adjudication_date FROM (
-                SELECT d.doc_id, d.adjudication_date FROM court_decisions d
-                WHERE d.search @@ to_tsquery('{CONFIG}', %(tsq)s){extra}
-                UNION
-                SELECT d.doc_id, d.adjudication_date FROM court_decision_texts t
-                JOIN court_decisions d ON d.doc_id = t.doc_id
-                WHERE t.search @@ to_tsquery('{CONFIG}', %(tsq)s){extra}
-            ) matched
-            ORDER BY {recency} LIMIT {pool}
+            SELECT d.doc_id, d.adjudication_date FROM court_decisions d
+            WHERE {WORDS} @@ to_tsquery('{CONFIG}', %(tsq)s){extra}
+            ORDER BY d.adjudication_date DESC, d.doc_id DESC LIMIT {pool}
         ),
         hits AS (
-            SELECT p.doc_id, p.adjudication_date,
-                   ts_rank_cd(coalesce(d.search, ''::tsvector) || coalesce(t.search, ''::tsvector), q.query, 32) AS rank
+            SELECT p.doc_id, p.adjudication_date, ts_rank_cd({WORDS}, q.query, 32) AS rank
             FROM pool p
-            JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date
-            LEFT JOIN court_decision_texts t ON t.doc_id = p.doc_id, q
+            JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date, q
             ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
         )
         SELECT {_ROW}, hits.rank, t.text IS NOT NULL AS has_text,
