@@ -162,9 +162,9 @@ TOOLS = [
         name="search_court_cases",
         title="Search court decisions",
         description=(
-            "Search the Unified State Register of Court Decisions (ЄДРСР) as a lawyer does: words in the text "
-            '(any inflection; `"phrase"` word for word, `-word` excludes, `OR` accepts either) or in the case '
-            "number, category, court and judge, plus filters: court (code or name), region, instance "
+            "Search the Unified State Register of Court Decisions (ЄДРСР) as a lawyer does: words anywhere in a "
+            'decision, its text, case number, category, court and judge together (any inflection; `"phrase"` word '
+            "for word, `-word` excludes, `OR` accepts either), plus filters: court (code or name), region, instance "
             "(first/appeal/cassation), justice_kind, judgment_form, category (code or words), judge, cause_num, "
             "adjudication date range, supreme_court. Best matches first, or newest first with sort=date (the "
             "order without words). Each hit names court, instance, form, kind, category and date in words and "

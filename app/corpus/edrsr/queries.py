@@ -34,19 +34,28 @@ SNIPPET_CHARS = 300
 # The words of a decision (metadata and text): the expression of the GIN index ix_court_decisions_words.
 WORDS = "(coalesce(d.search, ''::tsvector) || coalesce(d.text_search, ''::tsvector))"
 
+# The columns of court_decisions that _ROW reads.
+_COLUMNS = ", ".join(
+    f"d.{c}"
+    for c in (
+        "doc_id", "cause_num", "court_code", "judgment_code", "justice_kind", "category_code", "judge",
+        "adjudication_date", "receipt_date", "date_publ", "doc_url", "demo",
+    )
+)  # fmt: skip
+# A decision in words. The dictionaries' names are scalar subqueries rather than joins: over a partitioned table
+# six joins cost the planner more (tens of milliseconds choosing a join order) than running the query does.
 _ROW = """
-    d.doc_id, d.cause_num AS case_number, d.court_code, c.name AS court, r.name AS region, i.name AS instance,
-    d.judgment_code, f.name AS judgment_form, d.justice_kind AS justice_kind_code, k.name AS justice_kind,
-    d.category_code, cat.name AS category, d.judge, d.adjudication_date, d.receipt_date, d.date_publ,
-    d.doc_url AS text_url, d.demo
-"""
-_JOINS = """
-    LEFT JOIN edrsr_courts c ON c.court_code = d.court_code
-    LEFT JOIN edrsr_regions r ON r.region_code = c.region_code
-    LEFT JOIN edrsr_instances i ON i.instance_code = c.instance_code
-    LEFT JOIN edrsr_judgment_forms f ON f.judgment_code = d.judgment_code
-    LEFT JOIN edrsr_justice_kinds k ON k.justice_kind = d.justice_kind
-    LEFT JOIN edrsr_cause_categories cat ON cat.category_code = d.category_code
+    d.doc_id, d.cause_num AS case_number, d.court_code,
+    (SELECT name FROM edrsr_courts WHERE court_code = d.court_code) AS court,
+    (SELECT r.name FROM edrsr_courts c JOIN edrsr_regions r ON r.region_code = c.region_code
+     WHERE c.court_code = d.court_code) AS region,
+    (SELECT i.name FROM edrsr_courts c JOIN edrsr_instances i ON i.instance_code = c.instance_code
+     WHERE c.court_code = d.court_code) AS instance,
+    d.judgment_code, (SELECT name FROM edrsr_judgment_forms WHERE judgment_code = d.judgment_code) AS judgment_form,
+    d.justice_kind AS justice_kind_code,
+    (SELECT name FROM edrsr_justice_kinds WHERE justice_kind = d.justice_kind) AS justice_kind,
+    d.category_code, (SELECT name FROM edrsr_cause_categories WHERE category_code = d.category_code) AS category,
+    d.judge, d.adjudication_date, d.receipt_date, d.date_publ, d.doc_url AS text_url, d.demo
 """
 
 
@@ -170,8 +179,9 @@ async def search_court_decisions(
     limit: int = 10,
     cursor: str | None = None,
 ) -> Page:
-    """Decisions matching the words (in their text or in their case number, category, court and judge) and the
-    filters: best first, or newest first with sort="date" or without words."""
+    """Decisions matching the words (anywhere in their text, case number, category, court and judge together) and
+    the filters: best first among the RANKED_POOL newest matches, or newest first with sort="date" or without
+    words. Ties are ordered newest first, then by doc_id, largest first."""
     filters = filters or Filters()
     scope = {"query": query, "sort": sort, **filters.scope()}
     offset = decode_cursor(cursor, "court", scope)
@@ -182,7 +192,7 @@ async def search_court_decisions(
         sql = f"""
             SELECT {_ROW}, 0.0 AS rank, left(coalesce(t.text, ''), {SNIPPET_CHARS}) AS snippet,
                    t.text IS NOT NULL AS has_text
-            FROM court_decisions d {_JOINS} LEFT JOIN court_decision_texts t ON t.doc_id = d.doc_id
+            FROM court_decisions d LEFT JOIN court_decision_texts t ON t.doc_id = d.doc_id
             WHERE {" AND ".join(conditions) or "true"}
             ORDER BY d.adjudication_date DESC, d.doc_id DESC
             LIMIT %(limit)s OFFSET %(offset)s
@@ -192,7 +202,7 @@ async def search_court_decisions(
     extra = "".join(f" AND {c}" for c in conditions)
     pool = RANKED_POOL if sort == "relevance" else offset + limit + 1
     order = "rank DESC, " + recency if sort == "relevance" else recency
-    final = "hits.rank DESC, " if sort == "relevance" else ""
+    final = "h.rank DESC, " if sort == "relevance" else ""
     # One table answers the words and the filters together (WORDS is ix_court_decisions_words' expression): the
     # planner takes the GIN bitmap for rare words and walks the date index newest first for common ones, so the
     # pool never collects every match. Only the pool's rows are ranked, and only the page's rows read a text.
@@ -204,18 +214,16 @@ async def search_court_decisions(
             ORDER BY d.adjudication_date DESC, d.doc_id DESC LIMIT {pool}
         ),
         hits AS (
-            SELECT p.doc_id, p.adjudication_date, ts_rank_cd({WORDS}, q.query, 32) AS rank
+            SELECT {_COLUMNS}, ts_rank_cd({WORDS}, q.query, 32) AS rank
             FROM pool p
             JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date, q
             ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
         )
-        SELECT {_ROW}, hits.rank, t.text IS NOT NULL AS has_text,
-               {_headline("coalesce(t.text, concat_ws('. ', d.cause_num, cat.name, c.name, d.judge))")} AS snippet
-        FROM hits
-        JOIN court_decisions d ON d.doc_id = hits.doc_id AND d.adjudication_date = hits.adjudication_date
-        {_JOINS}
-        LEFT JOIN court_decision_texts t ON t.doc_id = hits.doc_id, q
-        ORDER BY {final}d.adjudication_date DESC, d.doc_id DESC
+        SELECT h.*, t.text IS NOT NULL AS has_text,
+               {_headline("coalesce(t.text, concat_ws('. ', h.case_number, h.category, h.court, h.judge))")} AS snippet
+        FROM (SELECT {_ROW}, d.rank FROM hits d) h
+        LEFT JOIN court_decision_texts t ON t.doc_id = h.doc_id, q
+        ORDER BY {final}h.adjudication_date DESC, h.doc_id DESC
     """
     rows = await db.fetch_all(sql, params)
     return _page([finish(r) for r in rows], "court", scope, offset, limit)
@@ -223,7 +231,7 @@ async def search_court_decisions(
 
 async def _decision(db: Database, doc_id: int) -> dict[str, Any] | None:
     return await db.fetch_one(
-        f"""SELECT {_ROW}, t.text, t.error AS text_error FROM court_decisions d {_JOINS}
+        f"""SELECT {_ROW}, t.text, t.error AS text_error FROM court_decisions d
             LEFT JOIN court_decision_texts t ON t.doc_id = d.doc_id
             WHERE d.doc_id = %(id)s ORDER BY d.adjudication_date DESC LIMIT 1""",
         {"id": doc_id},
@@ -244,7 +252,7 @@ async def _case_rows(db: Database, case_number: str, *, limit: int = MAX_CASE_DO
     rows = await db.fetch_all(
         f"""SELECT {_ROW}, EXISTS (SELECT 1 FROM court_decision_texts t WHERE t.doc_id = d.doc_id
                                    AND t.text IS NOT NULL) AS has_text
-            FROM court_decisions d {_JOINS}
+            FROM court_decisions d
             WHERE d.cause_num = %(case)s ORDER BY d.adjudication_date, d.doc_id LIMIT %(limit)s""",
         {"case": " ".join(case_number.split()), "limit": limit},
     )
@@ -289,37 +297,45 @@ async def get_case_decisions(db: Database, case_number: str) -> dict[str, Any]:
     }
 
 
+# by: (the decisions' column counted, its key after counting, the join that gives the key its name, the order).
+# Region and instance belong to the court: the decisions are counted by court first (an index-only scan of
+# ix_court_decisions_court_date) and the few hundred court counts are summed by region or instance after.
 _GROUP_SQL = {
-    "year": ("extract(year FROM d.adjudication_date)::int", "NULL::text", "", "key"),
-    "court": ("d.court_code", "gc.name", "LEFT JOIN edrsr_courts gc ON gc.court_code = g.key", "count DESC, key"),
+    "year": ("extract(year FROM d.adjudication_date)::int", "g0.key", "", "", "key"),
+    "court": ("d.court_code", "g0.key", "", "LEFT JOIN edrsr_courts n ON n.court_code = g.key", "count DESC, key"),
     "region": (
-        "(SELECT region_code FROM edrsr_courts WHERE court_code = d.court_code)",
-        "gr.name",
-        "LEFT JOIN edrsr_regions gr ON gr.region_code = g.key",
+        "d.court_code",
+        "gc.region_code",
+        "LEFT JOIN edrsr_courts gc ON gc.court_code = g0.key",
+        "LEFT JOIN edrsr_regions n ON n.region_code = g.key",
         "count DESC, key",
     ),
     "instance": (
-        "(SELECT instance_code FROM edrsr_courts WHERE court_code = d.court_code)",
-        "gi.name",
-        "LEFT JOIN edrsr_instances gi ON gi.instance_code = g.key",
+        "d.court_code",
+        "gc.instance_code",
+        "LEFT JOIN edrsr_courts gc ON gc.court_code = g0.key",
+        "LEFT JOIN edrsr_instances n ON n.instance_code = g.key",
         "count DESC, key",
     ),
     "form": (
         "d.judgment_code",
-        "gf.name",
-        "LEFT JOIN edrsr_judgment_forms gf ON gf.judgment_code = g.key",
+        "g0.key",
+        "",
+        "LEFT JOIN edrsr_judgment_forms n ON n.judgment_code = g.key",
         "count DESC, key",
     ),
     "justice_kind": (
         "d.justice_kind",
-        "gk.name",
-        "LEFT JOIN edrsr_justice_kinds gk ON gk.justice_kind = g.key",
+        "g0.key",
+        "",
+        "LEFT JOIN edrsr_justice_kinds n ON n.justice_kind = g.key",
         "count DESC, key",
     ),
     "category": (
         "d.category_code",
-        "gcat.name",
-        "LEFT JOIN edrsr_cause_categories gcat ON gcat.category_code = g.key",
+        "g0.key",
+        "",
+        "LEFT JOIN edrsr_cause_categories n ON n.category_code = g.key",
         "count DESC, key",
     ),
 }
@@ -329,14 +345,17 @@ async def court_statistics(db: Database, by: str, filters: Filters, *, limit: in
     """How many decisions match the filters, in groups (`by` one of GROUPS), largest first (years in order)."""
     params: dict[str, Any] = {"limit": limit}
     conditions = where(filters, params)
-    key, name, join, order = _GROUP_SQL[by]
+    column, key, map_join, name_join, order = _GROUP_SQL[by]
+    name = "NULL::text" if by == "year" else "n.name"
     sql = f"""
-        WITH g AS (
-            SELECT {key} AS key, count(*) AS count FROM court_decisions d
+        WITH g0 AS (
+            SELECT {column} AS key, count(*) AS count FROM court_decisions d
             WHERE {" AND ".join(conditions) or "true"} GROUP BY 1
+        ), g AS (
+            SELECT {key} AS key, sum(g0.count)::bigint AS count FROM g0 {map_join} GROUP BY 1
         )
         SELECT g.key, {name} AS name, g.count, sum(g.count) OVER () AS total, count(*) OVER () AS groups
-        FROM g {join} ORDER BY {order} LIMIT %(limit)s
+        FROM g {name_join} ORDER BY {order} LIMIT %(limit)s
     """
     rows = await db.fetch_all(sql, params)
     total = int(rows[0]["total"]) if rows else 0
