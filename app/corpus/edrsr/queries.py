@@ -14,8 +14,9 @@ from typing import Any
 from app.corpus.records import Document, RecordNotFound, court_title, text_window
 from app.corpus.search import RANKED_POOL, Page, _base_params, _headline, _page, decode_cursor
 from app.corpus.text import CONFIG, fold
-from app.db import Database
+from app.db import Connection, Database
 from app.db.expressions import contains_pattern
+from app.db.tables import PARTITION_NAME
 
 REVIEW_URL = "https://reyestr.court.gov.ua/Review/{doc_id}"
 INSTANCES = {"first": "перш%", "appeal": "апеляц%", "cassation": "касац%"}
@@ -87,17 +88,21 @@ def _is_code(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 9
 
 
-def where(filters: Filters, params: dict[str, Any]) -> list[str]:
-    """SQL conditions on `d` (court_decisions) for the filters; their values go into `params`."""
-    out = []
+def where(filters: Filters, params: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """SQL conditions on `d` (court_decisions) for the filters, their values put into `params`; and the filters
+    given in words as (column, query of the dictionary's codes), which `conditions` turns into code lists."""
+    out: list[str] = []
+    lookups: list[tuple[str, str]] = []
     if filters.court:
         if _is_code(filters.court):
             out.append("d.court_code = %(court)s")
             params["court"] = filters.court
         else:
-            out.append(
-                "d.court_code IN (SELECT court_code FROM edrsr_courts "
-                r"WHERE secondlayer_fold(name) LIKE %(court)s ESCAPE '\')"
+            lookups.append(
+                (
+                    "court_code",
+                    r"SELECT court_code FROM edrsr_courts WHERE secondlayer_fold(name) LIKE %(court)s ESCAPE '\'",
+                )
             )
             params["court"] = contains_pattern(fold(filters.court))
     if filters.region:
@@ -110,16 +115,19 @@ def where(filters: Filters, params: dict[str, Any]) -> list[str]:
                 r"ESCAPE '\')"
             )
             params["region"] = contains_pattern(fold(filters.region))
-        out.append(f"d.court_code IN (SELECT court_code FROM edrsr_courts WHERE {condition})")
+        lookups.append(("court_code", f"SELECT court_code FROM edrsr_courts WHERE {condition}"))
     if filters.instance:
-        out.append(
-            "d.court_code IN (SELECT c.court_code FROM edrsr_courts c JOIN edrsr_instances i USING (instance_code) "
-            "WHERE secondlayer_fold(i.name) LIKE %(instance)s)"
+        lookups.append(
+            (
+                "court_code",
+                "SELECT c.court_code FROM edrsr_courts c JOIN edrsr_instances i USING (instance_code) "
+                "WHERE secondlayer_fold(i.name) LIKE %(instance)s",
+            )
         )
         params["instance"] = INSTANCES[filters.instance]
     if filters.supreme_court:
-        out.append(
-            "d.court_code IN (SELECT court_code FROM edrsr_courts WHERE secondlayer_fold(name) LIKE %(supreme)s)"
+        lookups.append(
+            ("court_code", "SELECT court_code FROM edrsr_courts WHERE secondlayer_fold(name) LIKE %(supreme)s")
         )
         params["supreme"] = "%верховн% суд%"
     for name, column, table, pattern_of in (
@@ -134,9 +142,8 @@ def where(filters: Filters, params: dict[str, Any]) -> list[str]:
             out.append(f"d.{column} = %({name})s")
             params[name] = int(value)
         else:
-            out.append(
-                f"d.{column} IN (SELECT {column} FROM {table} WHERE secondlayer_fold(name) LIKE %({name})s "
-                r"ESCAPE '\')"
+            lookups.append(
+                (column, f"SELECT {column} FROM {table} WHERE secondlayer_fold(name) LIKE %({name})s " r"ESCAPE '\'")
             )
             params[name] = pattern_of(value)
     if filters.judge:
@@ -151,6 +158,22 @@ def where(filters: Filters, params: dict[str, Any]) -> list[str]:
     if filters.date_to:
         out.append("d.adjudication_date <= %(date_to)s")
         params["date_to"] = filters.date_to
+    return out, lookups
+
+
+async def conditions(conn: Connection, filters: Filters, params: dict[str, Any]) -> list[str]:
+    """`where`'s conditions, the filters given in words first turned into the codes they name (one query of the
+    small dictionaries): `d.court_code = ANY(codes)` lets the planner estimate a filter from the column's
+    statistics, and combine its index with the words' index, where `IN (subquery)` left it guessing."""
+    out, lookups = where(filters, params)
+    if lookups:
+        row = await conn.fetch_one(
+            "SELECT " + ", ".join(f"ARRAY({sql}) AS codes{n}" for n, (_, sql) in enumerate(lookups)), params
+        )
+        assert row is not None  # a SELECT without FROM returns one row
+        for n, (column, _) in enumerate(lookups):
+            out.append(f"d.{column} = ANY(%(codes{n})s)")
+            params[f"codes{n}"] = list(row[f"codes{n}"])
     return out
 
 
@@ -186,47 +209,105 @@ async def search_court_decisions(
     scope = {"query": query, "sort": sort, **filters.scope()}
     offset = decode_cursor(cursor, "court", scope)
     params = _base_params(query or "", limit, offset) if query else {"limit": limit + 1, "offset": offset}
-    conditions = where(filters, params)
-    recency = "adjudication_date DESC, doc_id DESC"
-    if not query:
-        sql = f"""
-            SELECT {_ROW}, 0.0 AS rank, left(coalesce(t.text, ''), {SNIPPET_CHARS}) AS snippet,
-                   t.text IS NOT NULL AS has_text
-            FROM court_decisions d LEFT JOIN court_decision_texts t ON t.doc_id = d.doc_id
-            WHERE {" AND ".join(conditions) or "true"}
-            ORDER BY d.adjudication_date DESC, d.doc_id DESC
-            LIMIT %(limit)s OFFSET %(offset)s
-        """
-        rows = await db.fetch_all(sql, params)
-        return _page([finish(r) for r in rows], "court", scope, offset, limit)
-    extra = "".join(f" AND {c}" for c in conditions)
-    pool = RANKED_POOL if sort == "relevance" else offset + limit + 1
-    order = "rank DESC, " + recency if sort == "relevance" else recency
+    order = (
+        "rank DESC, adjudication_date DESC, doc_id DESC"
+        if sort == "relevance"
+        else "adjudication_date DESC, doc_id DESC"
+    )
     final = "h.rank DESC, " if sort == "relevance" else ""
-    # One table answers the words and the filters together (WORDS is ix_court_decisions_words' expression): the
-    # planner takes the GIN bitmap for rare words and walks the date index newest first for common ones, so the
-    # pool never collects every match. Only the pool's rows are ranked, and only the page's rows read a text.
-    sql = f"""
-        WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
-        pool AS MATERIALIZED (
-            SELECT d.doc_id, d.adjudication_date FROM court_decisions d
-            WHERE {WORDS} @@ to_tsquery('{CONFIG}', %(tsq)s){extra}
-            ORDER BY d.adjudication_date DESC, d.doc_id DESC LIMIT {pool}
-        ),
-        hits AS (
-            SELECT {_COLUMNS}, ts_rank_cd({WORDS}, q.query, 32) AS rank
-            FROM pool p
-            JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date, q
-            ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
-        )
-        SELECT h.*, t.text IS NOT NULL AS has_text,
-               {_headline("coalesce(t.text, concat_ws('. ', h.case_number, h.category, h.court, h.judge))")} AS snippet
-        FROM (SELECT {_ROW}, d.rank FROM hits d) h
-        LEFT JOIN court_decision_texts t ON t.doc_id = h.doc_id, q
-        ORDER BY {final}h.adjudication_date DESC, h.doc_id DESC
-    """
-    rows = await db.fetch_all(sql, params)
+    async with db.connection() as conn:
+        found = await conditions(conn, filters, params)
+        if not query:
+            sql = f"""
+                SELECT {_ROW}, 0.0 AS rank, left(coalesce(t.text, ''), {SNIPPET_CHARS}) AS snippet,
+                       t.text IS NOT NULL AS has_text
+                FROM court_decisions d LEFT JOIN court_decision_texts t ON t.doc_id = d.doc_id
+                WHERE {" AND ".join(found) or "true"}
+                ORDER BY d.adjudication_date DESC, d.doc_id DESC
+                LIMIT %(limit)s OFFSET %(offset)s
+            """
+            rows = await conn.fetch_all(sql, params)
+            return _page([finish(r) for r in rows], "court", scope, offset, limit)
+        size = RANKED_POOL if sort == "relevance" else offset + limit + 1
+        pool = await _newest_matches(conn, found, params, filters, size)
+        if not pool:
+            return _page([], "court", scope, offset, limit)
+        params |= {
+            "ids": [p[0] for p in pool],
+            "dates": [p[1] for p in pool],
+            "oldest": pool[-1][1],
+            "newest": pool[0][1],
+        }
+        # Only the pool's rows are ranked, and only the page's rows read a text.
+        sql = f"""
+            WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
+            hits AS (
+                SELECT {_COLUMNS}, ts_rank_cd({WORDS}, q.query, 32) AS rank
+                FROM unnest(%(ids)s::bigint[], %(dates)s::date[]) AS p (doc_id, adjudication_date)
+                JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date
+                     AND d.adjudication_date BETWEEN %(oldest)s AND %(newest)s, q
+                ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
+            )
+            SELECT h.*, t.text IS NOT NULL AS has_text,
+                   {_headline("coalesce(t.text, concat_ws('. ', h.case_number, h.category, h.court, h.judge))")}
+                   AS snippet
+            FROM (SELECT {_ROW}, d.rank FROM hits d) h
+            LEFT JOIN court_decision_texts t ON t.doc_id = h.doc_id, q
+            ORDER BY {final}h.adjudication_date DESC, h.doc_id DESC
+        """
+        rows = await conn.fetch_all(sql, params)
     return _page([finish(r) for r in rows], "court", scope, offset, limit)
+
+
+async def _years(conn: Connection) -> list[int] | None:
+    """The years of court_decisions' partitions, newest first; None if a partition is not one the importer made."""
+    rows = await conn.fetch_all(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'court_decisions'::regclass"
+    )
+    years = []
+    for row in rows:
+        name = str(row["relname"])
+        suffix = name.removeprefix(PARTITION_NAME.format(year=0)[:-4])
+        if not (suffix.isascii() and suffix.isdigit() and name == PARTITION_NAME.format(year=int(suffix))):
+            return None
+        if not 1 <= int(suffix) < dt.MAXYEAR:
+            return None
+        years.append(int(suffix))
+    return sorted(years, reverse=True)
+
+
+async def _newest_matches(
+    conn: Connection, conditions: list[str], params: dict[str, Any], filters: Filters, size: int
+) -> list[tuple[int, dt.date]]:
+    """(doc_id, adjudication_date) of the `size` newest decisions matching the words and the filters, newest
+    first (ties by doc_id, largest first).
+
+    Asked one yearly partition at a time, newest year first, stopping once `size` are found: a common word fills
+    the pool from the newest year and never reads the older years' posting lists (a GIN index returns every
+    match of its partition at once, so the work is that of the partitions asked), while a rare word costs little
+    in each. In a partition the planner picks the GIN bitmap, or walks the date index when the words are common.
+    """
+    words = f"{WORDS} @@ to_tsquery('{CONFIG}', %(tsq)s)"
+    order = "ORDER BY d.adjudication_date DESC, d.doc_id DESC LIMIT %(need)s"
+    years = await _years(conn)
+    spans = [(dt.date(y, 1, 1), dt.date(y + 1, 1, 1)) for y in years] if years is not None else [None]
+    found: list[tuple[int, dt.date]] = []
+    for span in spans:
+        where_span = list(conditions)
+        if span is not None:  # a constant range: the planner reads this one partition
+            if (filters.date_from and span[1] <= filters.date_from) or (filters.date_to and span[0] > filters.date_to):
+                continue
+            where_span += ["d.adjudication_date >= %(year_from)s", "d.adjudication_date < %(year_to)s"]
+        rows = await conn.fetch_all(
+            f"SELECT d.doc_id, d.adjudication_date FROM court_decisions d "
+            f"WHERE {' AND '.join([words, *where_span])} {order}",
+            {**params, "year_from": span and span[0], "year_to": span and span[1], "need": size - len(found)},
+        )
+        found += [(r["doc_id"], r["adjudication_date"]) for r in rows]
+        if len(found) >= size:
+            break
+    return found
 
 
 async def _decision(db: Database, doc_id: int) -> dict[str, Any] | None:
@@ -344,20 +425,21 @@ _GROUP_SQL = {
 async def court_statistics(db: Database, by: str, filters: Filters, *, limit: int = 50) -> dict[str, Any]:
     """How many decisions match the filters, in groups (`by` one of GROUPS), largest first (years in order)."""
     params: dict[str, Any] = {"limit": limit}
-    conditions = where(filters, params)
     column, key, map_join, name_join, order = _GROUP_SQL[by]
     name = "NULL::text" if by == "year" else "n.name"
-    sql = f"""
-        WITH g0 AS (
-            SELECT {column} AS key, count(*) AS count FROM court_decisions d
-            WHERE {" AND ".join(conditions) or "true"} GROUP BY 1
-        ), g AS (
-            SELECT {key} AS key, sum(g0.count)::bigint AS count FROM g0 {map_join} GROUP BY 1
-        )
-        SELECT g.key, {name} AS name, g.count, sum(g.count) OVER () AS total, count(*) OVER () AS groups
-        FROM g {name_join} ORDER BY {order} LIMIT %(limit)s
-    """
-    rows = await db.fetch_all(sql, params)
+    async with db.connection() as conn:
+        found = await conditions(conn, filters, params)
+        sql = f"""
+            WITH g0 AS (
+                SELECT {column} AS key, count(*) AS count FROM court_decisions d
+                WHERE {" AND ".join(found) or "true"} GROUP BY 1
+            ), g AS (
+                SELECT {key} AS key, sum(g0.count)::bigint AS count FROM g0 {map_join} GROUP BY 1
+            )
+            SELECT g.key, {name} AS name, g.count, sum(g.count) OVER () AS total, count(*) OVER () AS groups
+            FROM g {name_join} ORDER BY {order} LIMIT %(limit)s
+        """
+        rows = await conn.fetch_all(sql, params)
     total = int(rows[0]["total"]) if rows else 0
     groups = int(rows[0]["groups"]) if rows else 0
     return {
