@@ -209,12 +209,6 @@ async def search_court_decisions(
     scope = {"query": query, "sort": sort, **filters.scope()}
     offset = decode_cursor(cursor, "court", scope)
     params = _base_params(query or "", limit, offset) if query else {"limit": limit + 1, "offset": offset}
-    order = (
-        "rank DESC, adjudication_date DESC, doc_id DESC"
-        if sort == "relevance"
-        else "adjudication_date DESC, doc_id DESC"
-    )
-    final = "h.rank DESC, " if sort == "relevance" else ""
     async with db.connection() as conn:
         found = await conditions(conn, filters, params)
         if not query:
@@ -230,32 +224,37 @@ async def search_court_decisions(
             return _page([finish(r) for r in rows], "court", scope, offset, limit)
         size = RANKED_POOL if sort == "relevance" else offset + limit + 1
         pool = await _newest_matches(conn, found, params, filters, size)
-        if not pool:
+        if sort == "relevance":  # best first; equal ranks newest first, then by doc_id (the pool's own order)
+            pool.sort(key=lambda p: -p[2])
+        page = pool[offset : offset + limit + 1]
+        if not page:
             return _page([], "court", scope, offset, limit)
         params |= {
-            "ids": [p[0] for p in pool],
-            "dates": [p[1] for p in pool],
-            "oldest": pool[-1][1],
-            "newest": pool[0][1],
+            "ids": [p[0] for p in page],
+            "dates": [p[1] for p in page],
+            "ranks": [p[2] for p in page],
+            "oldest": min(p[1] for p in page),
+            "newest": max(p[1] for p in page),
         }
-        # Only the pool's rows are ranked, and only the page's rows read a text.
+        # Only the page's rows are read in words and with their texts.
         sql = f"""
-            WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query),
-            hits AS (
-                SELECT {_COLUMNS}, ts_rank_cd({WORDS}, q.query, 32) AS rank
-                FROM unnest(%(ids)s::bigint[], %(dates)s::date[]) AS p (doc_id, adjudication_date)
-                JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date
-                     AND d.adjudication_date BETWEEN %(oldest)s AND %(newest)s, q
-                ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
-            )
+            WITH q AS MATERIALIZED (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS query)
             SELECT h.*, t.text IS NOT NULL AS has_text,
                    {_headline("coalesce(t.text, concat_ws('. ', h.case_number, h.category, h.court, h.judge))")}
                    AS snippet
-            FROM (SELECT {_ROW}, d.rank FROM hits d) h
+            FROM (
+                SELECT {_ROW}, p.rank, p.n
+                FROM unnest(%(ids)s::bigint[], %(dates)s::date[], %(ranks)s::float8[])
+                     WITH ORDINALITY AS p (doc_id, adjudication_date, rank, n)
+                JOIN court_decisions d ON d.doc_id = p.doc_id AND d.adjudication_date = p.adjudication_date
+                     AND d.adjudication_date BETWEEN %(oldest)s AND %(newest)s
+            ) h
             LEFT JOIN court_decision_texts t ON t.doc_id = h.doc_id, q
-            ORDER BY {final}h.adjudication_date DESC, h.doc_id DESC
+            ORDER BY h.n
         """
         rows = await conn.fetch_all(sql, params)
+    for row in rows:
+        del row["n"]
     return _page([finish(r) for r in rows], "court", scope, offset, limit)
 
 
@@ -279,8 +278,8 @@ async def _years(conn: Connection) -> list[int] | None:
 
 async def _newest_matches(
     conn: Connection, conditions: list[str], params: dict[str, Any], filters: Filters, size: int
-) -> list[tuple[int, dt.date]]:
-    """(doc_id, adjudication_date) of the `size` newest decisions matching the words and the filters, newest
+) -> list[tuple[int, dt.date, float]]:
+    """(doc_id, adjudication_date, rank) of the `size` newest decisions matching the words and the filters, newest
     first (ties by doc_id, largest first).
 
     Asked one yearly partition at a time, newest year first, stopping once `size` are found: a common word fills
@@ -292,19 +291,22 @@ async def _newest_matches(
     order = "ORDER BY d.adjudication_date DESC, d.doc_id DESC LIMIT %(need)s"
     years = await _years(conn)
     spans = [(dt.date(y, 1, 1), dt.date(y + 1, 1, 1)) for y in years] if years is not None else [None]
-    found: list[tuple[int, dt.date]] = []
+    found: list[tuple[int, dt.date, float]] = []
     for span in spans:
         where_span = list(conditions)
         if span is not None:  # a constant range: the planner reads this one partition
             if (filters.date_from and span[1] <= filters.date_from) or (filters.date_to and span[0] > filters.date_to):
                 continue
             where_span += ["d.adjudication_date >= %(year_from)s", "d.adjudication_date < %(year_to)s"]
+        # The words' tsvectors ride along the sort (not detoasted) and are ranked only for the rows kept.
         rows = await conn.fetch_all(
-            f"SELECT d.doc_id, d.adjudication_date FROM court_decisions d "
-            f"WHERE {' AND '.join([words, *where_span])} {order}",
+            f"SELECT p.doc_id, p.adjudication_date, ts_rank_cd({WORDS.replace('d.', 'p.')}, "
+            f"to_tsquery('{CONFIG}', %(tsq)s), 32) AS rank FROM ("
+            f"SELECT d.doc_id, d.adjudication_date, d.search, d.text_search FROM court_decisions d "
+            f"WHERE {' AND '.join([words, *where_span])} {order}) p",
             {**params, "year_from": span and span[0], "year_to": span and span[1], "need": size - len(found)},
         )
-        found += [(r["doc_id"], r["adjudication_date"]) for r in rows]
+        found += [(r["doc_id"], r["adjudication_date"], float(r["rank"])) for r in rows]
         if len(found) >= size:
             break
     return found
