@@ -83,3 +83,35 @@ def test_ties_are_ordered_newest_first_then_by_doc_id(cli: Any, empty_database: 
         if not cursor:
             break
     assert pages == [4, 8, 5, 3]
+
+
+def test_matches_are_gathered_across_the_years_newest_first(cli: Any, empty_database: str, tmp_path: Path) -> None:
+    url = empty_database
+    dates = {1: (2019, 3, 1), 2: (2021, 5, 2), 3: (2021, 5, 2), 4: (2023, 1, 9), 5: (2024, 12, 31), 6: (2020, 1, 1)}
+    load(cli, url, tmp_path / "pub", [document(n, adjudication_date=dt.date(*d)) for n, d in dates.items()])
+    newest_first = [5, 4, 3, 2, 6, 1]
+    assert found(url, "Довжанин") == newest_first
+    # Page by page (each page asks for one more than it shows): the later pages reach the older years.
+    for args in ({"sort": "date"}, {}):
+        pages, cursor = [], None
+        while True:
+            page = call(
+                url,
+                "search_court_cases",
+                {"query": "Довжанин", "limit": 2, **args, **({"cursor": cursor} if cursor else {})},
+            )
+            pages += [r["doc_id"] for r in page["results"]]
+            if not (cursor := page.get("next_cursor")):
+                break
+        assert pages == newest_first
+    assert found(url, "Довжанин", date_from="2020-01-01", date_to="2021-12-31") == [3, 2, 6]
+    assert found(url, "Довжанин", date_from="2021-05-02", date_to="2021-05-02") == [3, 2]
+    assert found(url, "Довжанин", date_to="2019-12-31") == [1]
+    assert found(url, "Довжанин", date_from="2025-01-01") == []
+    # Filters in words become the codes they name; words naming nothing find nothing.
+    assert found(url, "Довжанин", court="господарський суд міста", date_from="2023-01-01") == [5, 4]
+    assert found(url, "Довжанин", court="такого суду немає") == []
+    assert (
+        found(url, "Довжанин", category="заборгованості", judgment_form="Рішення", justice_kind="commercial")
+        == newest_first
+    )
