@@ -33,7 +33,7 @@ SORTS = ("relevance", "date")
 MAX_CASE_DOCUMENTS = 200
 SNIPPET_CHARS = 300
 # The words of a decision (metadata and text): the expression of the GIN index ix_court_decisions_words.
-WORDS = "(coalesce(d.search, ''::tsvector) || coalesce(d.text_search, ''::tsvector))"
+WORDS = "(coalesce({alias}.search, ''::tsvector) || coalesce({alias}.text_search, ''::tsvector))"
 
 # The columns of court_decisions that _ROW reads.
 _COLUMNS = ", ".join(
@@ -287,7 +287,7 @@ async def _newest_matches(
     match of its partition at once, so the work is that of the partitions asked), while a rare word costs little
     in each. In a partition the planner picks the GIN bitmap, or walks the date index when the words are common.
     """
-    words = f"{WORDS} @@ to_tsquery('{CONFIG}', %(tsq)s)"
+    words = f"{WORDS.format(alias='d')} @@ to_tsquery('{CONFIG}', %(tsq)s)"
     order = "ORDER BY d.adjudication_date DESC, d.doc_id DESC LIMIT %(need)s"
     years = await _years(conn)
     spans = [(dt.date(y, 1, 1), dt.date(y + 1, 1, 1)) for y in years] if years is not None else [None]
@@ -300,7 +300,7 @@ async def _newest_matches(
             where_span += ["d.adjudication_date >= %(year_from)s", "d.adjudication_date < %(year_to)s"]
         # The words' tsvectors ride along the sort (not detoasted) and are ranked only for the rows kept.
         rows = await conn.fetch_all(
-            f"SELECT p.doc_id, p.adjudication_date, ts_rank_cd({WORDS.replace('d.', 'p.')}, "
+            f"SELECT p.doc_id, p.adjudication_date, ts_rank_cd({WORDS.format(alias='p')}, "
             f"to_tsquery('{CONFIG}', %(tsq)s), 32) AS rank FROM ("
             f"SELECT d.doc_id, d.adjudication_date, d.search, d.text_search FROM court_decisions d "
             f"WHERE {' AND '.join([words, *where_span])} {order}) p",
