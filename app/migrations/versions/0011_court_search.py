@@ -1,7 +1,7 @@
 """court search in one index: each decision's text words beside its metadata words on the decision's own row
 
 Revision ID: 0011
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-30 02:00:00
 
 court_decisions gains text_search (the words of the decision's text), written by a trigger on
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
