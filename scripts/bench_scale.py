@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import socket
@@ -312,15 +313,18 @@ def main() -> None:
             run_wrk(one_url, scripts / script, 2, args.connections)  # warm both paths up
             run_wrk(two_url, scripts / script, 2, args.connections)
             ratios = []
-            cpu = dict.fromkeys(parts, 0.0)
+            cpu = dict.fromkeys([*parts, "wrk"], 0.0)
             requests = 0.0
             # Alternating rounds, so that other work on the machine weighs on both sides alike.
             for round_no in range(1, args.rounds + 1):
                 before = {part: tree_cpu(pids) for part, pids in parts.items()}
+                wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 one, one_latency, one_bad = run_wrk(one_url, scripts / script, args.seconds, args.connections)
                 two, two_latency, two_bad = run_wrk(two_url, scripts / script, args.seconds, args.connections)
                 for part, pids in parts.items():
                     cpu[part] += tree_cpu(pids) - before[part]
+                wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu["wrk"] += (wrk_after.ru_utime - wrk_before.ru_utime) + (wrk_after.ru_stime - wrk_before.ru_stime)
                 requests += (one + two) * args.seconds
                 ratios.append(two / one)
                 per_request_us.append(1e6 / one)
@@ -331,6 +335,17 @@ def main() -> None:
             print(f"    median ratio 2/1: {statistics.median(ratios):.2f}x")
             shares = ", ".join(f"{part} {seconds / requests * 1000:.3f} ms" for part, seconds in cpu.items())
             print(f"    CPU per request (all rounds): {shares}")
+            # Every part shares the same cores: one process is held to one core of server work, two processes to
+            # the cores left by nginx, PostgreSQL and wrk. From the CPU each part used per request, the best ratio
+            # this box allows for this load (an estimate: it assumes the split is the same at 1 and 2 processes).
+            total = sum(cpu.values())
+            cores = os.cpu_count() or 1
+            server = cpu["servers"]
+            ceiling = min(2 / server, cores / total) / min(1 / server, cores / total) if server else float("nan")
+            print(
+                f"    the ratio this CPU split allows on {cores} cores (an estimate): {ceiling:.2f}x; the server work "
+                f"is {cpu['servers'] / total * 100:.0f}% of all the CPU per request"
+            )
         print(f"  load average {os.getloadavg()[0]:.1f} at the end")
         print(
             f"  database connections open after the runs (2 processes, pools and LISTEN): {connections(database_url)}"
