@@ -18,7 +18,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from app.corpus.edrsr.format import dump_row, kyiv_timestamp
+from app.corpus.edrsr.format import DOCUMENT_COLUMNS, dump_row, kyiv_timestamp
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).resolve().parent / "demo_edrsr_source.jsonl"
@@ -120,24 +120,7 @@ def html(text: str) -> bytes:
 def main() -> None:
     decisions = [json.loads(line) for line in SOURCE.read_text(encoding="utf-8").splitlines() if line.strip()]
     categories: dict[str, int] = {}
-    documents = [
-        dump_row(
-            [
-                "doc_id",
-                "court_code",
-                "judgment_code",
-                "justice_kind",
-                "category_code",
-                "cause_num",
-                "adjudication_date",
-                "receipt_date",
-                "judge",
-                "doc_url",
-                "status",
-                "date_publ",
-            ]
-        )
-    ]
+    documents = [dump_row(DOCUMENT_COLUMNS)]
     texts = OUT / "texts"
     if texts.exists():
         shutil.rmtree(texts)
