@@ -95,6 +95,10 @@ class _ForwardedHeaderFilter(httputil.HTTPMessageDelegate):
         # The context's remote_ip is still the TCP peer here: xheaders are applied after this, per request.
         peer = getattr(getattr(self.connection, "context", None), "remote_ip", None)
         sanitize(headers, peer, self.networks)
+        if not any(name in headers for name in FROM_TRUSTED_ONLY):
+            # Nothing forwarded is left to apply: the request goes straight to the application, past Tornado's
+            # xheaders step, which would only validate the peer's own address again (a getaddrinfo per request).
+            self.delegate = getattr(self.delegate, "delegate", self.delegate)
         return self.delegate.headers_received(start_line, headers)
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:

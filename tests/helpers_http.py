@@ -3,6 +3,7 @@ responses keep, whatever the endpoint (as JupyterHub's `api_request()` does), an
 
 from __future__ import annotations
 
+import email.utils
 import socket
 import time
 from typing import Any
@@ -18,6 +19,10 @@ def check_invariants(response: httpx2.Response, *, body: bool = True) -> httpx2.
     for header in SECURITY_HEADERS:
         assert header in response.headers, f"{response.request.url} lacks {header}"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # No Server header (what serves us is nobody's business); a Date of now (RFC 9110 6.6.1), formatted once a second.
+    assert "Server" not in response.headers, f"{response.request.url} names its server"
+    sent = email.utils.parsedate_to_datetime(response.headers["Date"])
+    assert abs(time.time() - sent.timestamp()) < 120, response.headers["Date"]
     ctype = response.headers.get("Content-Type", "")
     if response.status_code >= 400 and not ctype.startswith("text/html"):
         assert ctype.startswith("application/json"), f"error without JSON: {ctype}"

@@ -93,8 +93,12 @@ class Connection:
         return rows[0] if rows else None
 
     async def fetch_value(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Any:
-        row = await self.fetch_one(stmt, params)
-        return None if row is None else next(iter(row.values()))
+        """The first column of the first row, or None; read with a plain cursor (no dict per row)."""
+        sql, values = compile_statement(stmt, params)
+        async with self._conn.cursor() as cur:
+            await cur.execute(sql, values)
+            row = await cur.fetchone()
+            return None if row is None else row[0]
 
 
 class Database:

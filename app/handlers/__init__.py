@@ -8,13 +8,15 @@ from app.handlers import admin, api, health, mcp, oauth, pages, resource_metadat
 
 
 def all_routes() -> list[Any]:
+    # Tornado tries the rules in order, so the busiest paths (MCP, then the REST tools) come first; no pattern
+    # of one module matches a path of another, so the order changes nothing else.
     return [
+        *mcp.routes,
+        *api.routes,
         *health.routes,
         *pages.routes,
         *oauth.routes,
         *wellknown.routes,
         *admin.routes,
-        *mcp.routes,
         *resource_metadata.routes,
-        *api.routes,
     ]

@@ -70,6 +70,22 @@ def breakable(text: str) -> str:
     return "".join(out)
 
 
+class _HttpDate:
+    """The Date header's value (RFC 9110 5.6.7), formatted once per second rather than on every response."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._text = second, tornado.httputil.format_timestamp(second)
+        return self._text
+
+
+_http_date = _HttpDate()
+
 # json.dumps(payload, ensure_ascii=False, default=str) without building a JSONEncoder on every answer.
 _encode_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
@@ -153,6 +169,11 @@ class ApiError(tornado.web.HTTPError):
         self.field = field
 
 
+# The labelled series of http_request_duration met so far, by histogram, handler class, method and status
+# (labels() takes a lock and builds its key on every call); as bounded as the metric's own label values.
+_request_series: dict[tuple[Any, type, str | None, int], Any] = {}
+
+
 class BaseHandler(tornado.web.RequestHandler):
     """Common to every handler: request id, security headers, access log, in-flight accounting."""
 
@@ -183,12 +204,22 @@ class BaseHandler(tornado.web.RequestHandler):
         request_id_var.set(self._request_id)
         self._counted = False
 
+    def clear(self) -> None:
+        """Tornado's reset of the response (a fresh one, or before an error page), with the Date of this second
+        formatted once per second and no Server header: the version of what serves us is nobody's business."""
+        self._headers = tornado.httputil.HTTPHeaders(
+            {"Content-Type": "text/html; charset=UTF-8", "Date": _http_date.now()}
+        )
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = HTTPStatus.OK.phrase
+
     def set_default_headers(self) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Content-Security-Policy", self.content_security_policy)
         self.set_header("X-Frame-Options", "DENY")
-        self.clear_header("Server")
         request_id = getattr(self, "_request_id", None)
         if request_id:  # set again after send_error() clears the headers
             self.set_header("X-Request-Id", request_id)
@@ -218,10 +249,13 @@ class BaseHandler(tornado.web.RequestHandler):
     def on_finish(self) -> None:
         self._leave()
         # The one place HTTP requests are counted: the route as registered (bounded), never the raw path.
-        route = self.application.settings.get("metric_routes", {}).get(type(self), "unmatched")
-        metrics.http_request_duration.labels(route, self.request.method, self.get_status()).observe(
-            time.monotonic() - self._started
-        )
+        histogram = metrics.http_request_duration  # the module's own, which a reload of it replaces
+        key = (histogram, type(self), self.request.method, self.get_status())
+        series = _request_series.get(key)
+        if series is None:
+            route = self.application.settings.get("metric_routes", {}).get(type(self), "unmatched")
+            series = _request_series[key] = histogram.labels(route, key[2], key[3])
+        series.observe(time.monotonic() - self._started)
 
     def on_connection_close(self) -> None:
         self._leave()
@@ -408,6 +442,7 @@ class StaticHandler(tornado.web.StaticFileHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Content-Security-Policy", API_CSP)
         self.set_header("X-Request-Id", secrets.token_hex(8))
+        self.clear_header("Server")
 
 
 class NotFoundHandler(BaseHandler):

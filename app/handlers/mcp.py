@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import weakref
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import mcp_types as types
 import tornado.web
@@ -70,7 +71,6 @@ class McpHandler(BearerAPIHandler):
         self._on_gone: Callable[[], None] | None = None  # called when the client leaves
         self._waiting_on: OutboundStream | None = None  # the stream this request waits on, woken when it leaves
         self._sse_started = False
-        self._keepalive: asyncio.TimerHandle | None = None  # a fast call's next keepalive (_serve_fast)
 
     async def admit(self) -> None:
         if not host_allowed(self.request.headers.get("Host"), self.config):
@@ -472,7 +472,8 @@ class StreamableHTTPHandler(McpHandler):
             task.cancel()
 
         self._on_gone = cancel
-        self._keepalive = asyncio.get_running_loop().call_later(KEEPALIVE_SECONDS, self._fast_keepalive)
+        watch = _LongCalls.of(asyncio.get_running_loop())
+        watch.add(self)
         try:
             status, text = await fast.reply(call, self.caller)
         except asyncio.CancelledError:
@@ -482,7 +483,7 @@ class StreamableHTTPHandler(McpHandler):
             raise tornado.web.Finish() from None  # the client left
         finally:
             self._on_gone = None
-            self._keepalive.cancel()
+            watch.discard(self)
         if left:
             raise tornado.web.Finish()  # the client left as the call ended
         if not self._sse_started:
@@ -495,7 +496,6 @@ class StreamableHTTPHandler(McpHandler):
 
     def _fast_keepalive(self) -> None:
         """KEEPALIVE_SECONDS more of a fast call: a keepalive, on an event stream started by the first one."""
-        self._keepalive = asyncio.get_running_loop().call_later(KEEPALIVE_SECONDS, self._fast_keepalive)
         if self._gone.is_set():
             return
         if not self._sse_started:
@@ -515,6 +515,45 @@ class StreamableHTTPHandler(McpHandler):
             waiter.cancel()
             raise tornado.web.Finish()  # the client left: the finally above cancels the call
         return waiter.result()
+
+
+class _LongCalls:
+    """The fast calls in flight on one event loop, and one timer for all of them that gives each a keepalive every
+    KEEPALIVE_SECONDS once it has run that long (within a fifth of it). A timer of its own per call would be armed
+    and cancelled on every request, for the rare call that runs that long."""
+
+    _by_loop: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LongCalls]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._due: dict[StreamableHTTPHandler, float] = {}  # each call's next keepalive, on the loop's clock
+        self._timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> _LongCalls:
+        watch = cls._by_loop.get(loop)
+        if watch is None:
+            watch = cls._by_loop[loop] = cls(loop)
+        return watch
+
+    def add(self, handler: StreamableHTTPHandler) -> None:
+        due = self._due[handler] = self._loop.time() + KEEPALIVE_SECONDS
+        if self._timer is None or self._timer.when() > due:  # the latter only if KEEPALIVE_SECONDS was shortened
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_later(KEEPALIVE_SECONDS / 5, self._tick)
+
+    def discard(self, handler: StreamableHTTPHandler) -> None:
+        self._due.pop(handler, None)
+
+    def _tick(self) -> None:
+        now = self._loop.time()
+        for handler, due in list(self._due.items()):
+            if due <= now:
+                self._due[handler] = now + KEEPALIVE_SECONDS
+                handler._fast_keepalive()
+        # Re-armed while calls are in flight; the next add() arms it again after a quiet spell.
+        self._timer = self._loop.call_later(KEEPALIVE_SECONDS / 5, self._tick) if self._due else None
 
 
 class LegacySSEHandler(StreamableHTTPHandler):

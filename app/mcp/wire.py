@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,6 +54,11 @@ def host_allowed(host: str | None, settings: Settings) -> bool:
     (DNS rebinding) sends its own name here and is refused, with or without an Origin header."""
     if not host:
         return False
+    return _host_allowed(host, settings.public_url)
+
+
+@functools.lru_cache(maxsize=256)  # every request names a Host: the few a server sees are judged once each
+def _host_allowed(host: str, public_url: str) -> bool:
     try:
         parts = urlsplit("//" + host.strip())
         name, port = (parts.hostname or "").rstrip("."), parts.port
@@ -60,7 +66,7 @@ def host_allowed(host: str | None, settings: Settings) -> bool:
         return False
     if name in ("localhost", "127.0.0.1", "::1"):
         return True
-    public = urlsplit(settings.public_url)
+    public = urlsplit(public_url)
     default = _DEFAULT_PORTS.get(public.scheme)
     return name == (public.hostname or "") and (port or default) == (public.port or default)
 
