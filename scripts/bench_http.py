@@ -301,40 +301,118 @@ def print_side_by_side(lines: list[Line]) -> None:
 # --- where the time goes ---------------------------------------------------------------------------------------
 
 
-def profile(pid: int, target: Target, seconds: int, connections: int, top: int = 28) -> None:
-    """py-spy samples of our server while wrk drives `target`: the share of CPU samples under each function."""
+def print_ceiling(lines: list[Line]) -> None:
+    """What the DB floor allows: no server running the same query on Tornado and aiopg in one process passes its
+    rate, so its ratio to the SDK's line is the most any ratio goal of the same call can reach here."""
+    by_name = {line.name: line for line in lines}
+    floor_db = by_name[FLOOR_DB].median()[0]
+    floor = lines[0].median()[0]
+    sdk = by_name["SDK tools/call server_info (2026-07-28)"].median()[0]
+    ceiling = floor_db / sdk
+    print(
+        f"Ceiling: the DB floor (the same query on Tornado and aiopg, nothing else) ran at {floor_db:.0f} req/s, "
+        f"{ceiling:.2f}x the SDK's tools/call.\n"
+        f"  tools/call >= 2x the SDK would need {200 / ceiling:.0f}% of the DB floor's rate; REST >= 2.5x "
+        f"{250 / ceiling:.0f}%; 40% of the floor ({0.4 * floor:.0f} req/s) is {40 * floor / floor_db:.0f}% of it."
+    )
+
+
+# Where a request's CPU goes, by part: each py-spy sample is given to the innermost frame of its stack that belongs
+# to one of these (by the frame's file), so a write Tornado makes for our handler is Tornado's and a query's wait on
+# the loop is the loop's; JSON encoding and other standard-library helpers count for whoever called them.
+PARTS = (
+    ("database driver and pool (aiopg, psycopg2)", ("aiopg/", "psycopg2/", "app/db/")),
+    ("authentication (cached credential lookup)", ("app/auth/", "app/handlers/bearer.py")),
+    ("MCP layer: envelope checks, routing, reply", ("app/mcp/", "mcp/", "mcp_types/", "pydantic")),
+    ("tool: argument validation, run, result", ("app/tools/",)),
+    ("metrics and access log", ("prometheus_client/", "app/metrics.py", "logging/", "app/logs.py")),
+    ("handler layer: headers, request id, body limits", ("app/handlers/", "app/forwarded.py", "bench_peers.py")),
+    ("HTTP server (Tornado; uvicorn and Starlette for the SDK)", ("tornado/", "uvicorn/", "starlette/", "h11/")),
+    ("event loop and tasks (asyncio, anyio)", ("asyncio/", "selectors.py", "anyio/")),
+)
+OTHER_PART = "other"
+
+
+def _part_of(stack: str) -> str:
+    for frame in reversed(stack.split(";")):
+        where = frame.rsplit("(", 1)[-1]
+        for part, markers in PARTS:
+            if any(marker in where for marker in markers):
+                return part
+    return OTHER_PART
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ledger(pid: int, target: Target, seconds: int, connections: int) -> dict[str, float] | None:
+    """CPU microseconds per request of the server `pid` under `target`'s load, split by PARTS: the process's CPU
+    time over the sampling window (/proc) divided by the requests served in it, shared out as py-spy's samples."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     with tempfile.TemporaryDirectory() as tmp:
         script, raw = Path(tmp) / "load.lua", Path(tmp) / "profile.txt"
         script.write_text(target.lua())
         load = subprocess.Popen(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds + 2}s", "-s", str(script), target.url],
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         time.sleep(1)
+        cpu_before = _cpu_seconds(pid)
         done = subprocess.run(
             [spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw", "-o", str(raw)],
             capture_output=True,
             text=True,
             timeout=seconds + 60,
         )
-        load.wait(seconds + 30)
+        cpu = _cpu_seconds(pid) - cpu_before
+        out, _ = load.communicate(timeout=seconds + 30)
         if done.returncode != 0 or not raw.exists():
             print(f"py-spy failed (it needs ptrace rights): {done.stderr.strip()[:300]}")
-            return
-        inclusive: dict[str, int] = {}
-        total = 0
+            return None
+        served = int(next(line for line in out.splitlines() if line.startswith("WRK ")).split()[1])
+        requests = served * seconds / (seconds + 2)  # wrk ran a second either side of the sampling window
+        samples: dict[str, int] = {}
         for line in raw.read_text().splitlines():
-            stack, _, samples = line.rpartition(" ")
-            total += int(samples)
-            for frame in {f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1].split(":")[0] for f in stack.split(";")}:
-                inclusive[frame] = inclusive.get(frame, 0) + int(samples)
-    print(f"py-spy, our server under that load for {seconds} s ({total} samples); share of samples under each:")
-    skip = ("<module>", "_run", "run", "main", "Runner", "BaseEventLoop", "Handle._run")
-    for frame, under in sorted(inclusive.items(), key=lambda item: -item[1]):
-        if not frame.startswith(skip) and top > 0:
-            top -= 1
-            print(f"  {100 * under / total:5.1f}%  {frame})")
+            stack, _, count = line.rpartition(" ")
+            part = _part_of(stack)
+            samples[part] = samples.get(part, 0) + int(count)
+    total = sum(samples.values()) or 1
+    per_request = 1e6 * cpu / max(requests, 1)
+    return {part: per_request * count / total for part, count in samples.items()}
+
+
+def print_ledgers(columns: list[tuple[str, dict[str, float]]]) -> None:
+    names = [name for name, _ in columns]
+    print("Where one request's CPU goes, by part (microseconds; the process's CPU per request shared out as py-spy's")
+    print("samples fell; each server under its own line's load):")
+    width = max(len(part) for part, _ in PARTS)
+    print(f"  {'part':<{width}} " + " ".join(f"{name:>12}" for name in names))
+    for part in [part for part, _ in PARTS] + [OTHER_PART]:
+        print(f"  {part:<{width}} " + " ".join(f"{spent.get(part, 0.0):12.0f}" for _, spent in columns))
+    print(f"  {'total':<{width}} " + " ".join(f"{sum(spent.values()):12.0f}" for _, spent in columns))
+
+
+def where_the_time_goes(s: Servers, lines: list[Line], seconds: int, connections: int) -> None:
+    by_name = {line.name: line for line in lines}
+    rest = next(line for line in lines if line.name.startswith("ours REST"))
+    session = next(line for line in lines if "2025-11-25 session" in line.name)
+    measured = [
+        ("DB floor", s.floor_pid, by_name[FLOOR_DB].target),
+        ("SDK call", s.sdk_pid, by_name["SDK tools/call server_info (2026-07-28)"].target),
+        ("ours call", s.ours_pid, modern_call(lines).target),
+        ("ours REST", s.ours_pid, rest.target),
+        ("ours session", s.ours_pid, session.target),
+    ]
+    columns = []
+    for name, pid, target in measured:
+        spent = ledger(pid, target, seconds, connections)
+        if spent is None:
+            return
+        columns.append((name, spent))
+    print_ledgers(columns)
 
 
 # --- the event loop is never blocked ------------------------------------------------------------------------
@@ -632,6 +710,8 @@ class Servers:
     floor: str
     email: str
     keys: list[str]
+    sdk_pid: int = 0
+    floor_pid: int = 0
 
 
 @contextmanager
@@ -673,10 +753,19 @@ def servers(database_url: str, max_sessions: int) -> Iterator[Servers]:
 
     with (
         process(serve, env, url + "/readyz", lambda u: httpx2.get(u, timeout=2).status_code == 200) as ours,
-        process(sdk, env, f"http://127.0.0.1:{sdk_port}", answers),
-        process(floor, env, f"http://127.0.0.1:{floor_port}", answers),
+        process(sdk, env, f"http://127.0.0.1:{sdk_port}", answers) as sdk_process,
+        process(floor, env, f"http://127.0.0.1:{floor_port}", answers) as floor_process,
     ):
-        yield Servers(url, ours.pid, f"http://127.0.0.1:{sdk_port}", f"http://127.0.0.1:{floor_port}", email, keys)
+        yield Servers(
+            url,
+            ours.pid,
+            f"http://127.0.0.1:{sdk_port}",
+            f"http://127.0.0.1:{floor_port}",
+            email,
+            keys,
+            sdk_process.pid,
+            floor_process.pid,
+        )
 
 
 def ensure_wrk() -> None:
@@ -703,7 +792,10 @@ def main() -> None:
     parser.add_argument("--signins", type=int, default=50, help="sign-ins at once for the event-loop line")
     parser.add_argument("--streams", type=int, default=10000, help="idle event streams to hold (0 skips the line)")
     parser.add_argument(
-        "--profile", type=int, default=0, help="py-spy our tools/call line for this many seconds (default 0: no)"
+        "--profile",
+        type=int,
+        default=0,
+        help="split each server's CPU per request by part with py-spy, this many seconds per line (default 0: no)",
     )
     args = parser.parse_args()
     ensure_wrk()
@@ -722,8 +814,10 @@ def main() -> None:
         )
         print_side_by_side(lines)
         print()
+        print_ceiling(lines)
+        print()
         if args.profile:
-            profile(s.ours_pid, modern_call(lines).target, args.profile, args.connections)
+            where_the_time_goes(s, lines, args.profile, args.connections)
             print()
         asyncio.run(never_blocked(s.ours, s.email, s.keys[0], args.signins))
         if args.streams:

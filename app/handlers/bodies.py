@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ import tornado.httputil
 import tornado.web
 
 from app.handlers.base import ApiError, APIHandler
+from app.handlers.deadlines import Deadlines
 
 # Bodies up to this multiple of MAX_BODY_BYTES are read and dropped so the client gets a clean 413;
 # anything bigger is refused at once and the connection closed.
@@ -22,11 +24,14 @@ DRAIN_FACTOR = 16
 # Seconds a request body may take to arrive in full. Tornado's default is no limit, so a client trickling a
 # byte at a time (slowloris) would hold its connection and handler open for ever.
 BODY_TIMEOUT = 60.0
+BODY_DEADLINES = "request bodies"
+log = logging.getLogger("secondlayer")
 
 
 def _after_refusal_check(verb: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
     @functools.wraps(verb)
     async def run(self: BoundedBodyHandler, *args: Any, **kwargs: Any) -> None:
+        Deadlines.named(BODY_DEADLINES).discard(self)  # the body is in: Tornado runs the verb only then
         if self._refusal is not None:
             raise self._refusal
         result = verb(self, *args, **kwargs)
@@ -89,7 +94,23 @@ class BoundedBodyHandler(APIHandler):
         # Tornado types request.connection as the optional, abstract HTTPConnection; under its HTTPServer it is
         # always an HTTP1Connection, which has these two setters.
         self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)  # type: ignore[union-attr]
-        self.request.connection.set_body_timeout(BODY_TIMEOUT)  # type: ignore[union-attr]
+        # The body's deadline is kept with every other request's under one timer (app/handlers/deadlines.py) rather
+        # than by Tornado's timeout of its own per request; an overdue body loses its connection all the same.
+        self.request.connection.set_body_timeout(None)  # type: ignore[union-attr]
+        Deadlines.named(BODY_DEADLINES).add(self, BODY_TIMEOUT, self._body_overdue, BODY_TIMEOUT / 4)
+
+    def _body_overdue(self) -> None:
+        """BODY_TIMEOUT has passed and the body is not in: close the connection, as Tornado's own timeout does."""
+        log.info("a request body did not arrive within %g s, connection closed: %s", BODY_TIMEOUT, self._request_line())
+        self.request.connection.close()  # type: ignore[union-attr]
+
+    def on_finish(self) -> None:
+        Deadlines.named(BODY_DEADLINES).discard(self)
+        super().on_finish()
+
+    def on_connection_close(self) -> None:
+        Deadlines.named(BODY_DEADLINES).discard(self)
+        super().on_connection_close()
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import weakref
 from collections.abc import Callable
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
 import mcp_types as types
 import tornado.web
@@ -22,6 +21,7 @@ from tornado.iostream import StreamClosedError
 from app.auth.bearer import Principal
 from app.handlers.base import ApiError
 from app.handlers.bearer import BearerAPIHandler
+from app.handlers.deadlines import Deadlines
 from app.mcp.kernel import McpCaller
 from app.mcp.modern import NOT_DECODED, Answer, FastCall, FastToolCalls, ModernExchange, decode_body, open_exchange
 from app.mcp.sessions import (
@@ -472,8 +472,8 @@ class StreamableHTTPHandler(McpHandler):
             task.cancel()
 
         self._on_gone = cancel
-        watch = _LongCalls.of(asyncio.get_running_loop())
-        watch.add(self)
+        watch = Deadlines.named("fast call keepalives")
+        watch.add(self, KEEPALIVE_SECONDS, self._fast_keepalive, KEEPALIVE_SECONDS / 5)
         try:
             status, text = await fast.reply(call, self.caller)
         except asyncio.CancelledError:
@@ -498,6 +498,9 @@ class StreamableHTTPHandler(McpHandler):
         """KEEPALIVE_SECONDS more of a fast call: a keepalive, on an event stream started by the first one."""
         if self._gone.is_set():
             return
+        Deadlines.named("fast call keepalives").add(
+            self, KEEPALIVE_SECONDS, self._fast_keepalive, KEEPALIVE_SECONDS / 5
+        )
         if not self._sse_started:
             self._sse_headers()
         with contextlib.suppress(StreamClosedError):
@@ -515,45 +518,6 @@ class StreamableHTTPHandler(McpHandler):
             waiter.cancel()
             raise tornado.web.Finish()  # the client left: the finally above cancels the call
         return waiter.result()
-
-
-class _LongCalls:
-    """The fast calls in flight on one event loop, and one timer for all of them that gives each a keepalive every
-    KEEPALIVE_SECONDS once it has run that long (within a fifth of it). A timer of its own per call would be armed
-    and cancelled on every request, for the rare call that runs that long."""
-
-    _by_loop: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LongCalls]] = weakref.WeakKeyDictionary()
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._due: dict[StreamableHTTPHandler, float] = {}  # each call's next keepalive, on the loop's clock
-        self._timer: asyncio.TimerHandle | None = None
-
-    @classmethod
-    def of(cls, loop: asyncio.AbstractEventLoop) -> _LongCalls:
-        watch = cls._by_loop.get(loop)
-        if watch is None:
-            watch = cls._by_loop[loop] = cls(loop)
-        return watch
-
-    def add(self, handler: StreamableHTTPHandler) -> None:
-        due = self._due[handler] = self._loop.time() + KEEPALIVE_SECONDS
-        if self._timer is None or self._timer.when() > due:  # the latter only if KEEPALIVE_SECONDS was shortened
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = self._loop.call_later(KEEPALIVE_SECONDS / 5, self._tick)
-
-    def discard(self, handler: StreamableHTTPHandler) -> None:
-        self._due.pop(handler, None)
-
-    def _tick(self) -> None:
-        now = self._loop.time()
-        for handler, due in list(self._due.items()):
-            if due <= now:
-                self._due[handler] = now + KEEPALIVE_SECONDS
-                handler._fast_keepalive()
-        # Re-armed while calls are in flight; the next add() arms it again after a quiet spell.
-        self._timer = self._loop.call_later(KEEPALIVE_SECONDS / 5, self._tick) if self._due else None
 
 
 class LegacySSEHandler(StreamableHTTPHandler):

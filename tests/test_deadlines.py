@@ -1,0 +1,99 @@
+"""app/handlers/deadlines.py: many requests' deadlines under one timer (bodies due in full, keepalives of long
+calls), on a real event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.handlers.deadlines import Deadlines
+
+
+def _run(coro_fn):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro_fn())
+
+
+def test_a_deadline_runs_after_its_time_within_its_slack_and_once() -> None:
+    async def scenario() -> list[float]:
+        deadlines = Deadlines.named("test")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        ran: list[float] = []
+        deadlines.add("a", 0.2, lambda: ran.append(loop.time() - started), slack=0.05)
+        await asyncio.sleep(0.5)
+        assert len(deadlines) == 0
+        return ran
+
+    ran = _run(scenario)
+    assert len(ran) == 1
+    assert 0.2 <= ran[0] < 0.4
+
+
+def test_a_discarded_deadline_never_runs_and_others_still_do() -> None:
+    async def scenario() -> list[str]:
+        deadlines = Deadlines.named("test")
+        ran: list[str] = []
+        for key in ("kept", "dropped", "late"):
+            deadlines.add(key, 0.1 if key != "late" else 0.3, lambda key=key: ran.append(key), slack=0.02)
+        deadlines.discard("dropped")
+        await asyncio.sleep(0.5)
+        return ran
+
+    assert _run(scenario) == ["kept", "late"]
+
+
+def test_adding_a_key_again_replaces_its_deadline() -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        deadlines = Deadlines.named("test")
+        ran: list[str] = []
+        deadlines.add("k", 0.1, lambda: ran.append("first"), slack=0.02)
+        deadlines.add("k", 0.4, lambda: ran.append("second"), slack=0.02)
+        await asyncio.sleep(0.25)
+        early = list(ran)
+        await asyncio.sleep(0.4)
+        return early, ran
+
+    early, ran = _run(scenario)
+    assert early == [] and ran == ["second"]
+
+
+def test_a_callback_that_adds_itself_again_repeats_until_discarded() -> None:
+    async def scenario() -> int:
+        deadlines = Deadlines.named("test")
+        ticks: list[int] = []
+
+        def tick() -> None:
+            ticks.append(1)
+            deadlines.add("keepalive", 0.05, tick, slack=0.01)
+
+        deadlines.add("keepalive", 0.05, tick, slack=0.01)
+        await asyncio.sleep(0.33)
+        deadlines.discard("keepalive")
+        count = len(ticks)
+        await asyncio.sleep(0.2)
+        assert len(ticks) == count  # nothing after the discard
+        return count
+
+    assert 3 <= _run(scenario) <= 7
+
+
+def test_an_earlier_deadline_added_later_is_not_held_up_by_a_later_timer() -> None:
+    async def scenario() -> list[str]:
+        deadlines = Deadlines.named("test")
+        ran: list[str] = []
+        deadlines.add("slow", 10.0, lambda: ran.append("slow"), slack=2.0)
+        deadlines.add("quick", 0.1, lambda: ran.append("quick"), slack=0.02)
+        await asyncio.sleep(0.3)
+        assert len(deadlines) == 1  # the slow one still waits
+        deadlines.discard("slow")
+        return ran
+
+    assert _run(scenario) == ["quick"]
+
+
+def test_each_loop_and_each_kind_has_its_own_deadlines() -> None:
+    async def kinds() -> tuple[Deadlines, Deadlines, Deadlines]:
+        return Deadlines.named("a"), Deadlines.named("b"), Deadlines.named("a")
+
+    first_a, b, again_a = _run(kinds)
+    other_a, _, _ = _run(kinds)
+    assert first_a is again_a and first_a is not b and other_a is not first_a
