@@ -4,12 +4,19 @@ calls), on a real event loop."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from app.handlers.deadlines import Deadlines
 
+T = TypeVar("T")
 
-def _run(coro_fn):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro_fn())
+
+def _run(scenario: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await scenario()
+
+    return asyncio.run(main())
 
 
 def test_a_deadline_runs_after_its_time_within_its_slack_and_once() -> None:
@@ -28,12 +35,16 @@ def test_a_deadline_runs_after_its_time_within_its_slack_and_once() -> None:
     assert 0.2 <= ran[0] < 0.4
 
 
+def _appender(into: list[str], value: str) -> Callable[[], None]:
+    return lambda: into.append(value)
+
+
 def test_a_discarded_deadline_never_runs_and_others_still_do() -> None:
     async def scenario() -> list[str]:
         deadlines = Deadlines.named("test")
         ran: list[str] = []
         for key in ("kept", "dropped", "late"):
-            deadlines.add(key, 0.1 if key != "late" else 0.3, lambda key=key: ran.append(key), slack=0.02)
+            deadlines.add(key, 0.1 if key != "late" else 0.3, _appender(ran, key), slack=0.02)
         deadlines.discard("dropped")
         await asyncio.sleep(0.5)
         return ran
