@@ -57,7 +57,7 @@ class Loaded:
     years: list[int] = field(default_factory=list)
     dictionaries: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    attaching: float = 0.0  # seconds of the loaded years' index builds (ATTACH), part of `seconds`
+    attaching: float = 0.0  # seconds of the loaded years' index builds and ATTACH, part of `seconds`
     analyzing: float = 0.0  # seconds of the planner statistics at the end, part of `seconds`
     resumed_after_line: int = 0  # a failed or killed run of the same file committed its batches up to this line
     doc_ids: list[int] = field(default_factory=list)
@@ -242,6 +242,7 @@ def _load(
         if rows and loaded.bad == rows:
             raise ImportFailed(f"no row of {fmt.DOCUMENTS} could be imported ({loaded.bad} bad rows)")
         step = time.monotonic()
+        store.build_loaded_indexes(load, database_url)
         attached = store.attach_loaded(load)
         loaded.attaching = time.monotonic() - step
         if attached:
