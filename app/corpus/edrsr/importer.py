@@ -58,6 +58,7 @@ class Loaded:
     dictionaries: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     attaching: float = 0.0  # seconds of the loaded years' index builds and ATTACH, part of `seconds`
+    indexing: float = 0.0  # of which the index builds (store.INDEX_BUILDERS at once)
     analyzing: float = 0.0  # seconds of the planner statistics at the end, part of `seconds`
     resumed_after_line: int = 0  # a failed or killed run of the same file committed its batches up to this line
     doc_ids: list[int] = field(default_factory=list)
@@ -243,6 +244,7 @@ def _load(
             raise ImportFailed(f"no row of {fmt.DOCUMENTS} could be imported ({loaded.bad} bad rows)")
         step = time.monotonic()
         store.build_loaded_indexes(load, database_url)
+        loaded.indexing = time.monotonic() - step
         attached = store.attach_loaded(load)
         loaded.attaching = time.monotonic() - step
         if attached:
