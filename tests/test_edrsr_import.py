@@ -342,6 +342,27 @@ def test_a_run_killed_among_the_index_builds_resumes_with_the_ones_built(
     assert found["results"] and all(r["adjudication_date"].startswith("2023") for r in found["results"])
 
 
+def test_an_index_build_refused_is_reported_and_a_run_of_the_same_file_finishes(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    url = empty_database
+    # A unique index the loaded year breaks (two decisions of one case on one day): its build is refused.
+    _execute(url, "CREATE UNIQUE INDEX refuse_twins ON court_decisions (cause_num, adjudication_date)")
+    docs = [document(n, cause_num="910/1/23", adjudication_date=dt.date(2023, 5, 1)) for n in (1, 2)]
+    path = publication(tmp_path, "twins", [*docs, document(3)])
+    failed = edrsr(cli, url, str(path))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "refused to index or attach the years loaded apart" in failed.stderr and "refuse_twins" in failed.stderr
+    assert rows(url, "SELECT count(*) AS n FROM court_decisions") == [{"n": 0}]  # nothing half-attached shows
+    _execute(url, "DROP INDEX refuse_twins")
+    finished = edrsr(cli, url, str(path))
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout)["resumed_after_line"] == 4  # the last line (the header is line 1)
+    assert [r["doc_id"] for r in rows(url, "SELECT doc_id FROM court_decisions ORDER BY doc_id")] == [1, 2, 3]
+    parts = rows(url, _ATTACHED_INDEXES)
+    assert all(p["indexes"] == p["attached"] == p["partitioned"] for p in parts), parts
+
+
 def test_another_file_after_a_failed_import_starts_afresh(cli: Any, empty_database: str, tmp_path: Path) -> None:
     url = empty_database
     assert (

@@ -179,11 +179,15 @@ def load_archive(
             "and a run of the same file resumes after them"
         ) from None
     except psycopg2.Error as exc:
-        message = (exc.pgerror or str(exc)).strip().splitlines()[0] if (exc.pgerror or str(exc)) else "error"
         raise ImportFailed(
-            f"the database refused a batch: {message}; that batch was rolled back, and a run of the same file "
-            "resumes after the batches merged before it"
+            f"the database refused a batch: {_pg_message(exc)}; that batch was rolled back, and a run of the same "
+            "file resumes after the batches merged before it"
         ) from None
+
+
+def _pg_message(exc: psycopg2.Error) -> str:
+    text = (exc.pgerror or str(exc)).strip()
+    return text.splitlines()[0] if text else "error"
 
 
 def _load(
@@ -243,9 +247,15 @@ def _load(
         if rows and loaded.bad == rows:
             raise ImportFailed(f"no row of {fmt.DOCUMENTS} could be imported ({loaded.bad} bad rows)")
         step = time.monotonic()
-        store.build_loaded_indexes(load, database_url)
-        loaded.indexing = time.monotonic() - step
-        attached = store.attach_loaded(load)
+        try:
+            store.build_loaded_indexes(load, database_url)
+            loaded.indexing = time.monotonic() - step
+            attached = store.attach_loaded(load)
+        except psycopg2.Error as exc:
+            raise ImportFailed(
+                f"the database refused to index or attach the years loaded apart: {_pg_message(exc)}; every row "
+                "read is kept, and a run of the same file builds what is missing and attaches them"
+            ) from None
         loaded.attaching = time.monotonic() - step
         if attached:
             run.note("years_loaded_apart", attached)
