@@ -299,6 +299,70 @@ def test_a_failed_import_resumes_after_its_last_batch(cli: Any, empty_database: 
     assert "resumed_after_line" not in again and (again["added"], again["unchanged"]) == (0, 600)
 
 
+_ATTACHED_INDEXES = """
+    SELECT c.relname AS partition, count(*) AS indexes,
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM pg_inherits h JOIN pg_index p ON p.indexrelid = h.inhparent
+                                          WHERE h.inhrelid = i.indexrelid
+                                            AND p.indrelid = 'court_decisions'::regclass)) AS attached,
+           (SELECT count(*) FROM pg_index WHERE indrelid = 'court_decisions'::regclass) AS partitioned
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+    WHERE starts_with(c.relname, 'court_decisions_y') GROUP BY c.relname ORDER BY c.relname
+"""
+
+
+def test_a_run_killed_among_the_index_builds_resumes_with_the_ones_built(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    url = empty_database
+    first = publication(tmp_path, "y2022", [document(1, adjudication_date=dt.date(2022, 3, 1))])
+    assert edrsr(cli, url, str(first)).returncode == 0
+    _execute(url, "ALTER TABLE court_decisions_y2022 ADD CONSTRAINT refuse_250 CHECK (doc_id <> 250) NOT VALID")
+    path = publication(tmp_path, "big", _two_years(101, 300))
+    assert edrsr(cli, url, str(path), "--batch-size", "100").returncode == 1
+    _execute(url, "ALTER TABLE court_decisions_y2022 DROP CONSTRAINT refuse_250")
+    # As a run killed after the first of the loaded year's index builds leaves it (each build commits alone).
+    _execute(
+        url,
+        "CREATE INDEX court_decisions_load_y2023_words ON court_decisions_load_y2023 "
+        "USING gin ((coalesce(search, ''::tsvector) || coalesce(text_search, ''::tsvector)))",
+    )
+    resumed = edrsr(cli, url, str(path), "--batch-size", "100")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["resumed_after_line"] == 101
+    # Every index of every partition is its partition's copy of one index of court_decisions: the loaded year's
+    # were built beside it (the one already there kept) and adopted by ATTACH, none built twice, none missing.
+    parts = rows(url, _ATTACHED_INDEXES)
+    assert [p["partition"] for p in parts] == ["court_decisions_y2022", "court_decisions_y2023"]
+    assert all(p["indexes"] == p["attached"] == p["partitioned"] for p in parts), parts
+    names = {
+        r["indexname"] for r in rows(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'court_decisions_y2023'")
+    }
+    assert "court_decisions_y2023_words" in names and not any("load" in n for n in names)
+    found = call(url, "search_court_cases", {"query": "Довжанин", "date_from": "2023-01-01", "limit": 5})
+    assert found["results"] and all(r["adjudication_date"].startswith("2023") for r in found["results"])
+
+
+def test_an_index_build_refused_is_reported_and_a_run_of_the_same_file_finishes(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    url = empty_database
+    # A unique index the loaded year breaks (two decisions of one case on one day): its build is refused.
+    _execute(url, "CREATE UNIQUE INDEX refuse_twins ON court_decisions (cause_num, adjudication_date)")
+    docs = [document(n, cause_num="910/1/23", adjudication_date=dt.date(2023, 5, 1)) for n in (1, 2)]
+    path = publication(tmp_path, "twins", [*docs, document(3)])
+    failed = edrsr(cli, url, str(path))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "refused to index or attach the years loaded apart" in failed.stderr and "refuse_twins" in failed.stderr
+    assert rows(url, "SELECT count(*) AS n FROM court_decisions") == [{"n": 0}]  # nothing half-attached shows
+    _execute(url, "DROP INDEX refuse_twins")
+    finished = edrsr(cli, url, str(path))
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout)["resumed_after_line"] == 4  # the last line (the header is line 1)
+    assert [r["doc_id"] for r in rows(url, "SELECT doc_id FROM court_decisions ORDER BY doc_id")] == [1, 2, 3]
+    parts = rows(url, _ATTACHED_INDEXES)
+    assert all(p["indexes"] == p["attached"] == p["partitioned"] for p in parts), parts
+
+
 def test_another_file_after_a_failed_import_starts_afresh(cli: Any, empty_database: str, tmp_path: Path) -> None:
     url = empty_database
     assert (

@@ -318,7 +318,8 @@ COURT_WORDS = "(coalesce(search, ''::tsvector) || coalesce(text_search, ''::tsve
 # the importer for the years it meets): a year can be re-imported or dropped on its own, and a date range reads
 # only its partitions. A unique constraint on a partitioned table must contain the partition key, so the primary
 # key is (doc_id, adjudication_date); doc_id alone is kept unique by the importer, which holds an advisory lock
-# and moves a document whose date changed (app/corpus/edrsr/store.py). Texts live in court_decision_texts.
+# and moves a document whose date changed (app/corpus/edrsr/store.py); a lookup by doc_id alone uses the primary
+# key's index, doc_id first (no index of its own: migration 0014). Texts live in court_decision_texts.
 court_decisions = sa.Table(
     "court_decisions",
     metadata,
@@ -345,7 +346,6 @@ court_decisions = sa.Table(
     # court_decision_texts (migration 0011): one GIN index over both finds words of either, and a search never
     # joins the texts to match or to filter.
     sa.Column("text_search", TSVECTOR, nullable=True),
-    sa.Index("ix_court_decisions_doc_id", "doc_id"),
     sa.Index("ix_court_decisions_date", "adjudication_date", "doc_id"),
     sa.Index("ix_court_decisions_cause_num", "cause_num", "adjudication_date"),
     sa.Index("ix_court_decisions_court_date", "court_code", "adjudication_date"),

@@ -57,7 +57,8 @@ class Loaded:
     years: list[int] = field(default_factory=list)
     dictionaries: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    attaching: float = 0.0  # seconds of the loaded years' index builds (ATTACH), part of `seconds`
+    attaching: float = 0.0  # seconds of the loaded years' index builds and ATTACH, part of `seconds`
+    indexing: float = 0.0  # of which the index builds (store.INDEX_BUILDERS at once)
     analyzing: float = 0.0  # seconds of the planner statistics at the end, part of `seconds`
     resumed_after_line: int = 0  # a failed or killed run of the same file committed its batches up to this line
     doc_ids: list[int] = field(default_factory=list)
@@ -178,11 +179,15 @@ def load_archive(
             "and a run of the same file resumes after them"
         ) from None
     except psycopg2.Error as exc:
-        message = (exc.pgerror or str(exc)).strip().splitlines()[0] if (exc.pgerror or str(exc)) else "error"
         raise ImportFailed(
-            f"the database refused a batch: {message}; that batch was rolled back, and a run of the same file "
-            "resumes after the batches merged before it"
+            f"the database refused a batch: {_pg_message(exc)}; that batch was rolled back, and a run of the same "
+            "file resumes after the batches merged before it"
         ) from None
+
+
+def _pg_message(exc: psycopg2.Error) -> str:
+    text = (exc.pgerror or str(exc)).strip()
+    return text.splitlines()[0] if text else "error"
 
 
 def _load(
@@ -242,7 +247,15 @@ def _load(
         if rows and loaded.bad == rows:
             raise ImportFailed(f"no row of {fmt.DOCUMENTS} could be imported ({loaded.bad} bad rows)")
         step = time.monotonic()
-        attached = store.attach_loaded(load)
+        try:
+            store.build_loaded_indexes(load, database_url)
+            loaded.indexing = time.monotonic() - step
+            attached = store.attach_loaded(load)
+        except psycopg2.Error as exc:
+            raise ImportFailed(
+                f"the database refused to index or attach the years loaded apart: {_pg_message(exc)}; every row "
+                "read is kept, and a run of the same file builds what is missing and attaches them"
+            ) from None
         loaded.attaching = time.monotonic() - step
         if attached:
             run.note("years_loaded_apart", attached)
