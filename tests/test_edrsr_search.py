@@ -115,3 +115,28 @@ def test_matches_are_gathered_across_the_years_newest_first(cli: Any, empty_data
         found(url, "Довжанин", category="заборгованості", judgment_form="Рішення", justice_kind="commercial")
         == newest_first
     )
+
+
+def test_a_year_dropped_and_imported_again_finds_its_stored_texts_words(
+    cli: Any, empty_database: str, tmp_path: Path
+) -> None:
+    """README: a year can be dropped on its own (DROP TABLE court_decisions_y2023) and imported again. Its texts
+    stay in court_decision_texts, and their words come back with the decisions, through the loaded-apart path
+    (the year's partition is new again) and through the merge in place (--strict)."""
+    url = empty_database
+    docs = [document(1), document(2), document(3, adjudication_date=dt.date(2021, 3, 4))]
+    load(cli, url, tmp_path / "first", docs)
+    insert = "INSERT INTO court_decision_texts (doc_id, text, format) VALUES (%(id)s, %(text)s, 'text')"
+    sql(url, insert, {"id": 1, "text": "стягнення пені за прострочення оплати"})
+    sql(url, insert, {"id": 3, "text": "про розірвання договору оренди"})
+    assert found(url, "пеня прострочення") == [1] and found(url, "розірвання оренди") == [3]
+    for attempt, strict in enumerate((False, True)):
+        sql(url, "DROP TABLE court_decisions_y2023")
+        assert found(url, "пеня прострочення") == []
+        args = ["--strict"] if strict else []
+        directory = write_publication(tmp_path / f"again{attempt}", docs)
+        result = cli("import", "edrsr", str(directory), *args, "--json", env={"DATABASE_URL": url})
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["added"] == 2
+        assert found(url, "пеня прострочення") == [1], strict
+        assert found(url, "розірвання оренди") == [3]  # the year left in place keeps its words

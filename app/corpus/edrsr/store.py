@@ -127,12 +127,14 @@ _MOVE = """
     WHERE s.old_date <> s.adjudication_date AND d.doc_id = s.doc_id AND d.adjudication_date = s.old_date
 """
 _KEEP_URL = "UPDATE edrsr_stage SET doc_url = old_url WHERE doc_url IS NULL AND old_url IS NOT NULL"
-# A moved document is a new row in its new partition: its text's words (court_decisions.text_search, which the
-# trigger on court_decision_texts writes when the text is stored) are written again from the stored text.
+# A moved document is a new row in its new partition, and so is a document of a year dropped and imported again
+# (README: DROP TABLE court_decisions_y2019) while its text stayed stored: its text's words
+# (court_decisions.text_search, which the trigger on court_decision_texts writes when the text is stored) are
+# written again from the stored text. Rows updated in place keep theirs.
 _KEEP_TEXT_WORDS = """
     UPDATE {table} d SET text_search = secondlayer_court_text_words(t.text)
     FROM edrsr_stage s JOIN court_decision_texts t ON t.doc_id = s.doc_id
-    WHERE s.old_date <> s.adjudication_date AND t.text IS NOT NULL
+    WHERE s.old_date IS DISTINCT FROM s.adjudication_date AND t.text IS NOT NULL
       AND d.doc_id = s.doc_id AND d.adjudication_date = s.adjudication_date
 """
 _TALLY = """
@@ -344,9 +346,11 @@ def merge_batch(load: Load, batch: Batch, checkpoint: dict[str, Any]) -> None:
                 cur.execute(_INSERT_FRESH_LOADED if fresh else _INSERT_LOADED, {"demo": load.demo, "bulk": bulk_years})
             if len(bulk_years) < len(batch.years):
                 cur.execute(_INSERT_FRESH_MERGED if fresh else _INSERT_MERGED, {"demo": load.demo, "bulk": bulk_years})
-            if changed:
-                cur.execute(_KEEP_TEXT_WORDS.format(table="court_decisions"))
-                cur.execute(_KEEP_TEXT_WORDS.format(table=LOAD_PARENT))
+            if new or changed:
+                if len(bulk_years) < len(batch.years):
+                    cur.execute(_KEEP_TEXT_WORDS.format(table="court_decisions"))
+                if bulk_years:
+                    cur.execute(_KEEP_TEXT_WORDS.format(table=LOAD_PARENT))
             cur.execute(_CHECKPOINT, {"checkpoint": json.dumps(checkpoint), "run": load.run_id})
         conn.commit()
     except BaseException:
