@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,51 @@ class Runtime:
                 return
 
 
+class StreamFreezer:
+    """Keeps the objects of long-lived event streams out of the collector's full collections.
+
+    Ten thousand idle streams are about a million objects the cyclic collector tracks (Tornado's connection,
+    request and handler, the coroutines waiting, the session), and a full collection walks them all at every
+    turn, hundreds of milliseconds with the event loop stopped, collecting nothing. So once the open streams
+    have grown by a step since the last freeze, everything alive is moved to the permanent generation
+    (`gc.freeze()`, after collecting the young generations), which full collections do not walk. A stream that
+    ends frees its objects by reference counting (`tests/test_idle_streams.py` checks that a closed stream's
+    objects go); what a cycle would keep in the permanent generation is bounded: once the streams fall to half
+    their peak, everything is unfrozen, collected once and frozen again.
+    """
+
+    STEP = 64  # streams opened since the last freeze that make another one (or an eighth more, if larger)
+
+    def __init__(self) -> None:
+        self.frozen_at = 0  # open streams at the last freeze
+        self.peak = 0  # most streams open since the last full collection
+
+    def tick(self, streams: int) -> str | None:
+        """Look at the number of open streams; returns what was done ("frozen", "collected") or None."""
+        if streams >= self.frozen_at + max(self.STEP, self.frozen_at // 8):
+            gc.collect(1)  # the young garbage is collected, not frozen
+            gc.freeze()
+            self.frozen_at = streams
+            self.peak = max(self.peak, streams)
+            return "frozen"
+        if self.peak >= 2 * self.STEP and streams <= self.peak // 2:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self.frozen_at = self.peak = streams
+            return "collected"
+        self.frozen_at = min(self.frozen_at, streams)  # so that streams opened again are frozen again
+        return None
+
+    async def run(self, open_streams: Callable[[], int], every: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            streams = open_streams()
+            done = self.tick(streams)
+            if done:
+                log.debug("long-lived objects %s at %d open streams", done, streams)
+
+
 def bind(host: str, port: int) -> list[socket.socket]:
     try:
         return tornado.netutil.bind_sockets(port, address=host)
@@ -199,6 +245,7 @@ async def serve(settings: Settings, host: str, port: int, *, database: str) -> N
         embedded = EmbeddedPostgres(settings.data_dir)
         database_url = await loop.run_in_executor(None, embedded.start)
     runtime = Runtime(settings, database_url)
+    freezer: asyncio.Future[None] | None = None
     try:
         await runtime.start(host, port, sockets)
         # What startup built (modules, the application, schemas, the tools) lives as long as the process: moved out
@@ -206,6 +253,7 @@ async def serve(settings: Settings, host: str, port: int, *, database: str) -> N
         # not the whole heap, and pauses the event loop that much less.
         gc.collect()
         gc.freeze()
+        freezer = asyncio.ensure_future(StreamFreezer().run(lambda: runtime.services.mcp_sessions.open_streams))
         log.info(
             "serving on http://%s:%s; public URL %s%s; database %s",
             host,
@@ -219,6 +267,8 @@ async def serve(settings: Settings, host: str, port: int, *, database: str) -> N
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
+        if freezer is not None:
+            freezer.cancel()
         await runtime.stop()
         if embedded is not None:
             await loop.run_in_executor(None, embedded.stop)

@@ -646,16 +646,18 @@ async def idle_streams(url: str, pid: int, keys: tuple[str, str], count: int, ho
         await stream.open(port, request.encode(), b"retry:")
         return stream
 
-    before = resident_kib(pid)
-    started = time.perf_counter()
-    streams = await open_many(count // 2, legacy) + await open_many(count - count // 2, streamable)
-    opened = time.perf_counter() - started
-    await http.aclose()
-    after = resident_kib(pid)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "call.lua"
         script.write_text(call.lua())
         call.check()
+        # The reference, same server and run: the same load before any stream is open.
+        alone = await asyncio.to_thread(run_wrk, call, script, hold, 16)
+        before = resident_kib(pid)
+        started = time.perf_counter()
+        streams = await open_many(count // 2, legacy) + await open_many(count - count // 2, streamable)
+        opened = time.perf_counter() - started
+        await http.aclose()
+        after = resident_kib(pid)
         rate, p50, p99, bad, _ = await asyncio.to_thread(run_wrk, call, script, hold, 16)
     await asyncio.sleep(max(0.0, 16 - hold))  # at least one keepalive round on every stream
     alive = sum(1 for s in streams if s.reader_task is not None and not s.reader_task.done())
@@ -674,6 +676,10 @@ async def idle_streams(url: str, pid: int, keys: tuple[str, str], count: int, ho
     print(
         f"  meanwhile, tools/call server_info (2026-07-28), 16 connections: {rate:.0f}/s, p50 {p50:.2f} ms, "
         f"p99 {p99:.2f} ms{f', {bad} failed' if bad else ''}"
+    )
+    print(
+        f"  the same before they opened: {alone[0]:.0f}/s, p50 {alone[1]:.2f} ms, p99 {alone[2]:.2f} ms"
+        f"{f', {alone[3]} failed' if alone[3] else ''} (p99 {p99 / alone[2]:.1f}x with the streams open)"
     )
 
 
@@ -834,6 +840,9 @@ def main() -> None:
     parser.add_argument("--signins", type=int, default=50, help="sign-ins at once for the event-loop line")
     parser.add_argument("--streams", type=int, default=10000, help="idle event streams to hold (0 skips the line)")
     parser.add_argument(
+        "--streams-only", action="store_true", help="print only the idle streams line (no throughput, no event loop)"
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -848,20 +857,23 @@ def main() -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with database() as database_url, servers(database_url, max(32, args.streams // 2 + 1)) as s:
         lines = lines_for(s.ours, s.keys[0], s.sdk, s.floor)
-        wrk_cpu = side_by_side(lines, args.rounds, args.duration, args.connections)
-        print(
-            f"\nSecondLayer against the official SDK's server, {stamp}: {machine()}\n"
-            f"wrk -t1 -c{args.connections}, {args.duration:g} s per line, {args.rounds} interleaved rounds "
-            f"(median round shown); wrk used {wrk_cpu * 100:.0f}% of one core on the floor line\n"
-        )
-        print_side_by_side(lines)
-        print()
-        print_ceiling(lines)
-        print()
-        if args.profile:
-            where_the_time_goes(s, lines, args.profile, args.connections)
+        if not args.streams_only:
+            wrk_cpu = side_by_side(lines, args.rounds, args.duration, args.connections)
+            print(
+                f"\nSecondLayer against the official SDK's server, {stamp}: {machine()}\n"
+                f"wrk -t1 -c{args.connections}, {args.duration:g} s per line, {args.rounds} interleaved rounds "
+                f"(median round shown); wrk used {wrk_cpu * 100:.0f}% of one core on the floor line\n"
+            )
+            print_side_by_side(lines)
             print()
-        asyncio.run(never_blocked(s.ours, s.email, s.keys[0], args.signins))
+            print_ceiling(lines)
+            print()
+            if args.profile:
+                where_the_time_goes(s, lines, args.profile, args.connections)
+                print()
+            asyncio.run(never_blocked(s.ours, s.email, s.keys[0], args.signins))
+        else:
+            print(f"\nSecondLayer, idle streams only, {stamp}: {machine()}")
         if args.streams:
             print()
             call = modern_call(lines).target

@@ -194,14 +194,26 @@ class McpHandler(BearerAPIHandler):
                 if stream.closed or self.services.shutdown.is_set():
                     return position, not self._gone.is_set()
                 self._waiting_on = stream
-                await stream.wait(position, KEEPALIVE_SECONDS, self.services.shutdown, self._gone)
+                # While it waits, the process's one keepalive ticker writes this stream's keepalives.
+                keepalives = self.services.mcp_sessions.keepalives
+                keepalives.idle(self, KEEPALIVE_SECONDS)
+                try:
+                    await stream.wait(position, self.services.shutdown, self._gone)
+                finally:
+                    keepalives.busy(self)
                 if self._gone.is_set():
                     return position, False
-                if not stream.after(position) and not stream.closed and not self.services.shutdown.is_set():
-                    if not await self.send_sse(SSE_KEEPALIVE):
-                        return position, False
         finally:
             stream.consumers -= 1
+
+    def send_keepalive(self) -> None:
+        """A keepalive comment on this idle stream, written by `Keepalives` while `pump` waits (so nothing else
+        writes meanwhile); not awaited: a client that left is `on_connection_close`'s to handle."""
+        if self._gone.is_set() or self._ended:
+            return
+        with contextlib.suppress(StreamClosedError):
+            self.write(SSE_KEEPALIVE)
+            self.flush().add_done_callback(_retrieved)
 
     def write_protocol_error(self, status: int, body: dict[str, Any]) -> None:
         self.write_json(body, status)
@@ -363,7 +375,7 @@ class StreamableHTTPHandler(McpHandler):
             if stream.closed or self._gone.is_set():
                 return False
             self._waiting_on = stream
-            await stream.wait(stream.last_seq, KEEPALIVE_SECONDS, self._gone)
+            await stream.wait(stream.last_seq, self._gone)
         final = stream.after(stream.last_seq - 1)[-1][1]
         self.set_header(SESSION_HEADER, session.id)
         self.set_header("Content-Type", "application/json")

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Iterator
 from contextlib import AsyncExitStack
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import mcp_types as types
@@ -64,6 +64,22 @@ class SessionClosed(Exception):
 class OutboundStream:
     """The messages of one SSE stream, in order, with ids a client can resume from."""
 
+    # Ten thousand idle streams are ten thousand of these: slots, and no Event or timer of their own.
+    __slots__ = (
+        "_events",
+        "_keep",
+        "_next_seq",
+        "_waiters",
+        "cancel_timer",
+        "closed",
+        "complete",
+        "consumers",
+        "generation",
+        "held_bytes",
+        "key",
+        "number",
+    )
+
     def __init__(self, number: int, key: str, keep: int | None = None) -> None:
         self.number = number
         self.key = key
@@ -71,7 +87,7 @@ class OutboundStream:
         self._events: list[tuple[int, str]] = []
         self.held_bytes = 0  # size of the payloads in _events
         self._next_seq = 1
-        self._wake = asyncio.Event()
+        self._waiters: list[asyncio.Future[None]] | None = None  # who waits in wait(), woken by _wake()
         self.complete = False  # the final message (the response) is in
         self.closed = False  # the session ended
         self.generation = 0  # bumped when a new consumer takes the stream over
@@ -88,7 +104,7 @@ class OutboundStream:
         if self._keep is not None and len(self._events) > self._keep:
             self._drop(len(self._events) - self._keep)
         self.complete = self.complete or final
-        self._wake.set()
+        self._wake()
 
     def after(self, seq: int) -> list[tuple[int, str]]:
         return [event for event in self._events if event[0] > seq]
@@ -108,33 +124,137 @@ class OutboundStream:
     def take_over(self) -> int:
         """A new connection becomes the stream's writer; the previous one is woken to stop before writing again."""
         self.generation += 1
-        self._wake.set()
+        self._wake()
         return self.generation
 
     def close(self) -> None:
         self.closed = True
-        self._wake.set()
+        self._wake()
 
     def wake(self) -> None:
         """Wake whoever waits on this stream (the client left, the server is stopping)."""
-        self._wake.set()
+        self._wake()
 
-    async def wait(self, seq: int, within: float, *also: asyncio.Event) -> None:
-        """Return on news after `seq`, the stream ending, `wake()`, or after `within` seconds; at once when one of
-        `also` is already set. Whoever sets one of `also` later calls `wake()` (the handler when its client leaves,
-        `SessionStore.wake_all()` at shutdown): one waiter per idle stream, not a task per event."""
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, seq: int, *also: asyncio.Event) -> None:
+        """Return on news after `seq`, the stream ending, `wake()` or a take-over; at once when one of `also` is
+        already set. Whoever sets one of `also` later calls `wake()` (the handler when its client leaves,
+        `SessionStore.wake_all()` at shutdown). No timeout: an idle stream's keepalives are written by the one
+        `Keepalives` ticker, so a waiting stream costs one future, not a timer and a wake-up per keepalive."""
         if self.after(seq) or self.closed or any(event.is_set() for event in also):
             return
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                await self._wake.wait()
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = [waiter]
+        else:
+            self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
+class KeepaliveWriter(Protocol):
+    """An idle event stream's writer (the handler serving it)."""
+
+    def send_keepalive(self) -> None:
+        """Write one keepalive comment, without waiting for it to be sent."""
+
+
+class Keepalives:
+    """One ticker that writes the keepalives of every idle event stream of the process.
+
+    A stream's writer registers while it waits with nothing to send (`idle`) and unregisters when it wakes
+    (`busy`); a writer idle for `within` seconds gets a keepalive, then is due again `within` seconds later.
+    Writers are kept in registration order per `within`, which is the order they fall due, so a tick looks only
+    at the writers due. Rather than a timer and a coroutine wake-up per stream per keepalive, this is one task
+    for the process, writing at most `CHUNK` keepalives between yields to the event loop.
+    """
+
+    TICK = 0.5  # seconds between looks at who is due: a keepalive is late by at most this
+    CHUNK = 256  # keepalives written before the loop serves anything else
+
+    def __init__(self) -> None:
+        self._due: dict[float, dict[KeepaliveWriter, float]] = {}  # within -> writer -> due at, in that order
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    def idle(self, writer: KeepaliveWriter, within: float) -> None:
+        """`writer` waits with nothing to send: a keepalive is due after `within` seconds more of silence."""
+        self._due.setdefault(within, {})[writer] = time.monotonic() + within
+
+    def busy(self, writer: KeepaliveWriter) -> None:
+        for writers in self._due.values():
+            writers.pop(writer, None)
+
+    def __len__(self) -> int:
+        return sum(len(writers) for writers in self._due.values())
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._due.clear()
+
+    async def _run(self) -> None:
+        pause = self.TICK
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                # A full chunk: more may be due, written after the loop has served whatever waits meanwhile.
+                pause = 0 if self.send_due() >= self.CHUNK else self.TICK
+            except Exception:
+                log.exception("MCP keepalives failed")
+                pause = self.TICK
+
+    def send_due(self) -> int:
+        """Write the keepalives due now (at most CHUNK); returns how many were written."""
+        now = time.monotonic()
+        due: list[tuple[KeepaliveWriter, float]] = []
+        for within, writers in self._due.items():
+            for writer, at in writers.items():
+                if at > now or len(due) >= self.CHUNK:
+                    break
+                due.append((writer, within))
+        for writer, within in due:
+            writers = self._due[within]
+            del writers[writer]
+            writers[writer] = now + within  # to the end: due again after another `within` of silence
+        for writer, _ in due:
+            writer.send_keepalive()
+        self.sent += len(due)
+        return len(due)
 
 
 class KernelSession:
     """One serving loop of the SDK kernel, owned by one principal identity."""
 
     kind = "session"
+    __slots__ = (
+        "_inbound",
+        "_outbound",
+        "_outbound_reader",
+        "_parked",
+        "_parking",
+        "_task",
+        "active_requests",
+        "closed",
+        "created",
+        "id",
+        "identity",
+        "last_active",
+        "store",
+    )
 
     def __init__(self, store: SessionStore, identity: str) -> None:
         # The owner's name leads the id, so the proxy sends every later request of the session to this process.
@@ -149,6 +269,7 @@ class KernelSession:
         # an HTTP+SSE stream or a session nobody writes to costs only these objects, not a running loop.
         self._inbound: ContextSendStream[SessionMessage | Exception] | None = None
         self._outbound: ContextSendStream[SessionMessage] | None = None
+        self._outbound_reader: Any = None
         self._task: asyncio.Task[None] | None = None
         self._parking = False  # the loop is being stopped to be started again later (StreamableSession)
         self._parked: asyncio.Event | None = None  # set once a park has finished
@@ -270,6 +391,18 @@ class StreamableSession(KernelSession):
     """A Streamable HTTP session (handshake era): one kernel loop, many POSTs, one standalone GET stream."""
 
     kind = "streamable"
+    __slots__ = (
+        "_handshake",
+        "_ids",
+        "_initialize_id",
+        "_next_number",
+        "_numbers",
+        "_replay",
+        "_replay_id",
+        "_streams",
+        "protocol_version",
+        "standalone",
+    )
 
     def __init__(self, store: SessionStore, identity: str) -> None:
         self.protocol_version: str | None = None
@@ -326,7 +459,9 @@ class StreamableSession(KernelSession):
             or self._handshake is None
             or len(self._handshake) != 2
             or self.protocol_version is None
-            or len(self._streams) > 1  # a request is in flight
+            # a request is in flight (the handshake's own stream may still be here, answered, until its handler
+            # releases it: the client can send notifications/initialized before that)
+            or any(not stream.complete for key, stream in self._streams.items() if key != GET_STREAM)
         ):
             return
         parked = self._parked = asyncio.Event()
@@ -344,7 +479,7 @@ class StreamableSession(KernelSession):
         finally:
             self._parking = False
             if not self.closed:
-                self._inbound = self._outbound = None
+                self._inbound = self._outbound = self._outbound_reader = None
                 self._task = None
                 self._replay = replay
             self._parked = None
@@ -458,6 +593,7 @@ class SseSession(KernelSession):
     """An HTTP+SSE (2024-11-05) session: one GET stream carries everything, POST /messages feeds it."""
 
     kind = "sse"
+    __slots__ = ("stream",)
 
     def __init__(self, store: SessionStore, identity: str) -> None:
         self.stream = OutboundStream(1, "sse")
@@ -507,6 +643,8 @@ class SessionStore:
         self.fast_calls = FastToolCalls(server, tool_calls) if tool_calls is not None else None
         self._sessions: dict[str, KernelSession] = {}
         self._streams: dict[str, int] = {}
+        self.open_streams = 0  # long-lived streams open in this process (the sum of _streams)
+        self.keepalives = Keepalives()  # writes every idle stream's keepalives
         self._stack = AsyncExitStack()
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -515,10 +653,12 @@ class SessionStore:
         # The server lifespan is entered once for the process, as the SDK's session manager does.
         self.lifespan_state = await self._stack.enter_async_context(self.server.lifespan(self.server))
         self._reaper = asyncio.ensure_future(self._reap_forever())
+        self.keepalives.start()
 
     async def stop(self) -> None:
         if self._reaper is not None:
             self._reaper.cancel()
+        self.keepalives.stop()
         await asyncio.gather(*(session.close() for session in list(self._sessions.values())), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
@@ -598,9 +738,11 @@ class SessionStore:
         if self._streams.get(identity, 0) >= self.max_per_principal:
             raise SessionLimitReached(f"at most {self.max_per_principal} open MCP streams per credential")
         self._streams[identity] = self._streams.get(identity, 0) + 1
+        self.open_streams += 1
         try:
             yield
         finally:
+            self.open_streams -= 1
             self._streams[identity] -= 1
             if not self._streams[identity]:
                 del self._streams[identity]
