@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -180,33 +181,40 @@ class StreamFreezer:
     Ten thousand idle streams are about a million objects the cyclic collector tracks (Tornado's connection,
     request and handler, the coroutines waiting, the session), and a full collection walks them all at every
     turn, hundreds of milliseconds with the event loop stopped, collecting nothing. So once the open streams
-    have grown by a step since the last freeze, everything alive is moved to the permanent generation
-    (`gc.freeze()`, after collecting the young generations), which full collections do not walk. A stream that
-    ends frees its objects by reference counting (`tests/test_idle_streams.py` checks that a closed stream's
-    objects go); what a cycle would keep in the permanent generation is bounded: once the streams fall to half
-    their peak, everything is unfrozen, collected once and frozen again.
+    have grown by a step since the last freeze, garbage is collected (a full collection, over what is not frozen
+    yet: what came since the last freeze) and everything alive is moved to the permanent generation
+    (`gc.freeze()`), which full collections do not walk. A stream that ends frees its objects by reference
+    counting (`tests/test_idle_streams.py` checks that a closed stream's objects go); what a frozen object later
+    left in a cycle would stay, so this is bounded: when the streams fall to half their peak, and at least every
+    `CLEAN_EVERY` seconds while streams are open, everything is unfrozen, collected once and frozen again.
     """
 
     STEP = 64  # streams opened since the last freeze that make another one (or an eighth more, if larger)
+    CLEAN_EVERY = 3600.0
 
     def __init__(self) -> None:
         self.frozen_at = 0  # open streams at the last freeze
-        self.peak = 0  # most streams open since the last full collection
+        self.peak = 0  # most streams open since the last clean
+        self.cleaned = time.monotonic()
 
     def tick(self, streams: int) -> str | None:
-        """Look at the number of open streams; returns what was done ("frozen", "collected") or None."""
+        """Look at the number of open streams; returns what was done ("frozen", "cleaned") or None."""
         if streams >= self.frozen_at + max(self.STEP, self.frozen_at // 8):
-            gc.collect(1)  # the young garbage is collected, not frozen
+            gc.collect()  # what is not frozen yet: garbage is collected, not frozen
             gc.freeze()
             self.frozen_at = streams
             self.peak = max(self.peak, streams)
             return "frozen"
-        if self.peak >= 2 * self.STEP and streams <= self.peak // 2:
+        if self.peak and (
+            (self.peak >= 2 * self.STEP and streams <= self.peak // 2)
+            or time.monotonic() - self.cleaned > self.CLEAN_EVERY
+        ):
             gc.unfreeze()
             gc.collect()
             gc.freeze()
             self.frozen_at = self.peak = streams
-            return "collected"
+            self.cleaned = time.monotonic()
+            return "cleaned"
         self.frozen_at = min(self.frozen_at, streams)  # so that streams opened again are frozen again
         return None
 
@@ -214,9 +222,15 @@ class StreamFreezer:
         while True:
             await asyncio.sleep(every)
             streams = open_streams()
+            started = time.perf_counter()
             done = self.tick(streams)
             if done:
-                log.debug("long-lived objects %s at %d open streams", done, streams)
+                log.info(
+                    "long-lived objects %s at %d open streams in %.0f ms",
+                    done,
+                    streams,
+                    (time.perf_counter() - started) * 1000,
+                )
 
 
 def bind(host: str, port: int) -> list[socket.socket]:

@@ -87,9 +87,9 @@ def session_headers(headers: dict[str, str], session_id: str, version: str = "20
 
 
 class SseListener:
-    """Holds GET /sse open in a thread and hands out its events (and comment lines) in order."""
+    """Holds GET /sse (or `path`) open in a thread and hands out its events (and comment lines) in order."""
 
-    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str], path: str = "/sse") -> None:
         self.events: queue.Queue[dict[str, str]] = queue.Queue()
         self.comments: queue.Queue[str] = queue.Queue()
         self.status: int | None = None
@@ -97,13 +97,14 @@ class SseListener:
         self.ended = threading.Event()
         self._ready = threading.Event()
         self._client = CheckedClient(base_url)
+        self._path = path
         self._thread = threading.Thread(target=self._run, args=(headers,), daemon=True)
         self._thread.start()
         assert self._ready.wait(10)
 
     def _run(self, headers: dict[str, str]) -> None:
         try:
-            with self._client.stream("GET", "/sse", headers={**headers, "Accept": "text/event-stream"}) as r:
+            with self._client.stream("GET", self._path, headers={**headers, "Accept": "text/event-stream"}) as r:
                 self.status = r.status_code
                 self.headers = r.headers
                 self._ready.set()

@@ -64,8 +64,10 @@ class SessionClosed(Exception):
 class OutboundStream:
     """The messages of one SSE stream, in order, with ids a client can resume from."""
 
-    # Ten thousand idle streams are ten thousand of these: slots, and no Event or timer of their own.
+    # Ten thousand idle streams are ten thousand of these: slots, and no Event or timer of their own (a weak
+    # reference is allowed: tests/test_idle_streams.py checks that a closed stream's objects are freed).
     __slots__ = (
+        "__weakref__",
         "_events",
         "_keep",
         "_next_seq",
@@ -241,6 +243,7 @@ class KernelSession:
 
     kind = "session"
     __slots__ = (
+        "__weakref__",
         "_inbound",
         "_outbound",
         "_outbound_reader",
