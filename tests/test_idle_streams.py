@@ -174,16 +174,19 @@ def test_the_freezer_freezes_as_streams_grow_and_cleans_when_they_fall() -> None
         plain_ref, cycle_ref = weakref.ref(plain), weakref.ref(cycle)
         assert freezer.tick(StreamFreezer.STEP) == "frozen"
         assert gc.get_freeze_count() > 0
-        assert freezer.tick(StreamFreezer.STEP + 10) is None  # not a step more than at the freeze
+        assert freezer.tick(StreamFreezer.STEP + 10) is None  # not a step more than at the freeze, and growing
+        assert freezer.tick(StreamFreezer.STEP + 10) == "frozen"  # a few more, and they stopped opening
+        assert freezer.tick(StreamFreezer.STEP + 10) is None
         del plain, cycle
         gc.collect()
         assert plain_ref() is None  # freed by reference counting, frozen or not
         assert cycle_ref() is not None  # a frozen cycle waits for the clean
-        assert freezer.tick(2 * StreamFreezer.STEP) == "frozen"
-        assert freezer.tick(StreamFreezer.STEP) == "cleaned"  # half the peak
+        peak = 2 * StreamFreezer.STEP + 10
+        assert freezer.tick(peak) == "frozen"  # a step more
+        assert freezer.tick(peak // 2) == "cleaned"  # half the peak
         assert cycle_ref() is None
-        assert freezer.tick(StreamFreezer.STEP) is None
-        assert freezer.tick(2 * StreamFreezer.STEP) == "frozen"  # grown a step since the clean
+        assert freezer.tick(peak // 2) is None
+        assert freezer.tick(peak // 2 + StreamFreezer.STEP) == "frozen"  # grown a step since the clean
     finally:
         gc.unfreeze()
 
