@@ -180,45 +180,43 @@ class StreamFreezer:
 
     Ten thousand idle streams are about a million objects the cyclic collector tracks (Tornado's connection,
     request and handler, the coroutines waiting, the session), and a full collection walks them all at every
-    turn, hundreds of milliseconds with the event loop stopped, collecting nothing. So once the open streams
-    have grown by a step since the last freeze (or by a few, and stopped growing), garbage is collected (a full
-    collection, over what is not frozen yet: what came since the last freeze) and everything alive is moved to
-    the permanent generation (`gc.freeze()`), which full collections do not walk. A stream that ends frees its
-    objects by reference counting (`tests/test_idle_streams.py` checks that a closed stream's objects go); what
-    a frozen object later left in a cycle would stay, so this is bounded: when the streams fall to half their
-    peak, and at least every `CLEAN_EVERY` seconds while streams are open, everything is unfrozen, collected
-    once and frozen again.
+    turn, hundreds of milliseconds with the event loop stopped, collecting nothing. So whenever a few streams
+    have opened since the last freeze (at most every `EVERY` seconds), garbage is collected (a full collection,
+    but over what is not frozen yet: what came since the last freeze, a few milliseconds) and everything alive
+    is moved to the permanent generation (`gc.freeze()`), which full collections do not walk. A stream that
+    ends frees its objects by reference counting (`tests/test_idle_streams.py` checks that a closed stream's
+    objects go); what a frozen object later leaves in a cycle (a request in flight at a freeze) stays, so this
+    is bounded: when the streams fall to half their peak, and at least every `CLEAN_EVERY` seconds after a
+    freeze, everything is unfrozen, collected once and frozen again.
     """
 
-    STEP = 64  # streams opened since the last freeze that make another one (or an eighth more, if larger)
-    SETTLED = 8  # fewer streams opened since the last freeze make one once no stream opened for a tick
+    GROWTH = 8  # streams opened since the last freeze that make another one
+    EVERY = 2.0  # seconds between freezes at least
     CLEAN_EVERY = 3600.0
 
     def __init__(self) -> None:
         self.frozen_at = 0  # open streams at the last freeze
+        self.frozen = float("-inf")  # when (time.monotonic())
         self.peak = 0  # most streams open since the last clean
-        self.last = 0  # open streams at the last tick
         self.cleaned = time.monotonic()
 
-    def tick(self, streams: int) -> str | None:
+    def tick(self, streams: int, now: float | None = None) -> str | None:
         """Look at the number of open streams; returns what was done ("frozen", "cleaned") or None."""
-        last, self.last = self.last, streams
-        grown = streams - self.frozen_at
-        if grown >= max(self.STEP, self.frozen_at // 8) or (grown >= self.SETTLED and streams == last):
+        now = time.monotonic() if now is None else now
+        if streams - self.frozen_at >= self.GROWTH and now - self.frozen >= self.EVERY:
             gc.collect()  # what is not frozen yet: garbage is collected, not frozen
             gc.freeze()
-            self.frozen_at = streams
+            self.frozen_at, self.frozen = streams, now
             self.peak = max(self.peak, streams)
             return "frozen"
         if self.peak and (
-            (self.peak >= 2 * self.STEP and streams <= self.peak // 2)
-            or time.monotonic() - self.cleaned > self.CLEAN_EVERY
+            (self.peak >= 16 * self.GROWTH and streams <= self.peak // 2) or now - self.cleaned > self.CLEAN_EVERY
         ):
             gc.unfreeze()
             gc.collect()
             gc.freeze()
             self.frozen_at = self.peak = streams
-            self.cleaned = time.monotonic()
+            self.frozen = self.cleaned = now
             return "cleaned"
         self.frozen_at = min(self.frozen_at, streams)  # so that streams opened again are frozen again
         return None

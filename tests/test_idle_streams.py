@@ -162,31 +162,34 @@ def test_a_closed_stream_is_freed_by_reference_counting(server: Any, http: httpx
         gc.unfreeze()
 
 
-def test_the_freezer_freezes_as_streams_grow_and_cleans_when_they_fall() -> None:
+def test_the_freezer_freezes_as_streams_open_and_cleans_when_they_fall() -> None:
     class Thing:
         pass
 
     freezer = StreamFreezer()
+    few, every = StreamFreezer.GROWTH, StreamFreezer.EVERY
     try:
-        assert freezer.tick(10) is None  # less than a step
+        assert freezer.tick(few - 1, now=0.0) is None  # fewer than a few
         plain, cycle = Thing(), Thing()
         cycle.self = cycle  # type: ignore[attr-defined]
         plain_ref, cycle_ref = weakref.ref(plain), weakref.ref(cycle)
-        assert freezer.tick(StreamFreezer.STEP) == "frozen"
+        assert freezer.tick(few, now=0.0) == "frozen"
         assert gc.get_freeze_count() > 0
-        assert freezer.tick(StreamFreezer.STEP + 10) is None  # not a step more than at the freeze, and growing
-        assert freezer.tick(StreamFreezer.STEP + 10) == "frozen"  # a few more, and they stopped opening
-        assert freezer.tick(StreamFreezer.STEP + 10) is None
+        assert freezer.tick(3 * few, now=every / 2) is None  # too soon after the last
+        assert freezer.tick(3 * few, now=every) == "frozen"
+        assert freezer.tick(3 * few, now=2 * every) is None  # none opened since
         del plain, cycle
         gc.collect()
         assert plain_ref() is None  # freed by reference counting, frozen or not
         assert cycle_ref() is not None  # a frozen cycle waits for the clean
-        peak = 2 * StreamFreezer.STEP + 10
-        assert freezer.tick(peak) == "frozen"  # a step more
-        assert freezer.tick(peak // 2) == "cleaned"  # half the peak
+        peak = 16 * few
+        assert freezer.tick(peak, now=3 * every) == "frozen"
+        assert freezer.tick(peak // 2, now=4 * every) == "cleaned"  # half the peak
         assert cycle_ref() is None
-        assert freezer.tick(peak // 2) is None
-        assert freezer.tick(peak // 2 + StreamFreezer.STEP) == "frozen"  # grown a step since the clean
+        assert freezer.tick(peak // 2, now=5 * every) is None
+        assert freezer.tick(peak // 2 + few, now=6 * every) == "frozen"  # a few opened since the clean
+        later = 6 * every + StreamFreezer.CLEAN_EVERY + 1
+        assert freezer.tick(peak // 2 + few, now=later) == "cleaned"  # and at least once an hour
     finally:
         gc.unfreeze()
 
