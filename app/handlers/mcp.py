@@ -66,7 +66,7 @@ class McpHandler(BearerAPIHandler):
 
     def initialize(self, **kwargs: Any) -> None:
         super().initialize(**kwargs)
-        self._gone = asyncio.Event()
+        self._gone = _Gone()
         self._ended = False
         self._on_gone: Callable[[], None] | None = None  # called when the client leaves
         self._waiting_on: OutboundStream | None = None  # the stream this request waits on, woken when it leaves
@@ -584,6 +584,32 @@ class MessagesHandler(McpHandler):
             raise ApiError(404, "session_not_found", "The HTTP+SSE session ended: open GET /sse again") from None
         self.set_status(202)
         self.finish(json.dumps({"status": "accepted"}))
+
+
+class _Gone:
+    """Whether the client left: asyncio.Event's `set`, `is_set` and `wait`, its Event (and the Event's deque, 600
+    bytes) made only if someone waits; one per request, so per idle stream."""
+
+    __slots__ = ("_event", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: asyncio.Event | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._event is not None:
+            self._event.set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    async def wait(self) -> bool:
+        if self._set:
+            return True
+        if self._event is None:
+            self._event = asyncio.Event()
+        return await self._event.wait()
 
 
 def _retrieved(future: asyncio.Future[None]) -> None:

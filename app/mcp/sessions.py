@@ -143,7 +143,7 @@ class OutboundStream:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def wait(self, seq: int, *also: asyncio.Event) -> None:
+    async def wait(self, seq: int, *also: Flag) -> None:
         """Return on news after `seq`, the stream ending, `wake()` or a take-over; at once when one of `also` is
         already set. Whoever sets one of `also` later calls `wake()` (the handler when its client leaves,
         `SessionStore.wake_all()` at shutdown). No timeout: an idle stream's keepalives are written by the one
@@ -160,6 +160,13 @@ class OutboundStream:
         finally:
             if self._waiters is not None and waiter in self._waiters:
                 self._waiters.remove(waiter)
+
+
+class Flag(Protocol):
+    """What `OutboundStream.wait` looks at besides the stream (an asyncio.Event, or the like)."""
+
+    def is_set(self) -> bool:
+        """Whether it happened."""
 
 
 class KeepaliveWriter(Protocol):
