@@ -19,7 +19,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -368,16 +368,9 @@ class KernelSession:
     def touch(self) -> None:
         self.last_active = time.monotonic()
 
-    @contextlib.contextmanager
-    def in_use(self) -> Iterator[None]:
-        """Mark an HTTP request as being served on this session, which holds off idle expiry."""
-        self.active_requests += 1
-        self.touch()
-        try:
-            yield
-        finally:
-            self.active_requests -= 1
-            self.touch()
+    def in_use(self) -> InUse:
+        """Mark an HTTP request as being served on this session, which holds off idle expiry (a `with` block)."""
+        return InUse(self)
 
     async def close(self) -> None:
         """End the session: the kernel's read side closes, in-flight calls are cancelled, the id answers 404."""
@@ -629,6 +622,39 @@ class SseSession(KernelSession):
         self.stream.close()
 
 
+class InUse:
+    """`KernelSession.in_use()`: held by every idle stream, so a slotted object, not a generator and its frame."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: KernelSession) -> None:
+        self._session = session
+
+    def __enter__(self) -> None:
+        self._session.active_requests += 1
+        self._session.touch()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._session.active_requests -= 1
+        self._session.touch()
+
+
+class StreamSlot:
+    """`SessionStore.stream_slot()`: held by every idle stream, so a slotted object, not a generator and its frame."""
+
+    __slots__ = ("_identity", "_store")
+
+    def __init__(self, store: SessionStore, identity: str) -> None:
+        self._store = store
+        self._identity = identity
+
+    def __enter__(self) -> None:
+        self._store._take_slot(self._identity)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._store._give_slot(self._identity)
+
+
 SessionKind = TypeVar("SessionKind", bound=KernelSession)
 
 
@@ -742,20 +768,21 @@ class SessionStore:
             del self._sessions[session.id]
             log.info("MCP session %s closed", session.id[:8])
 
-    @contextlib.contextmanager
-    def stream_slot(self, identity: str) -> Iterator[None]:
-        """Hold one of the principal's long-lived stream slots for the duration of the block."""
+    def stream_slot(self, identity: str) -> StreamSlot:
+        """Hold one of the principal's long-lived stream slots for the duration of a `with` block."""
+        return StreamSlot(self, identity)
+
+    def _take_slot(self, identity: str) -> None:
         if self._streams.get(identity, 0) >= self.max_per_principal:
             raise SessionLimitReached(f"at most {self.max_per_principal} open MCP streams per credential")
         self._streams[identity] = self._streams.get(identity, 0) + 1
         self.open_streams += 1
-        try:
-            yield
-        finally:
-            self.open_streams -= 1
-            self._streams[identity] -= 1
-            if not self._streams[identity]:
-                del self._streams[identity]
+
+    def _give_slot(self, identity: str) -> None:
+        self.open_streams -= 1
+        self._streams[identity] -= 1
+        if not self._streams[identity]:
+            del self._streams[identity]
 
     async def expire_idle(self) -> int:
         """Close sessions with nothing in flight for longer than the idle timeout; returns how many."""
