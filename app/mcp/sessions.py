@@ -417,9 +417,10 @@ class StreamableSession(KernelSession):
         self._next_number = 1
         # The handshake as the kernel saw it, to replay into a loop started again after a park; None once the
         # session has seen any other message (its loop may then hold state, e.g. a log level, and never parks).
-        self._handshake: list[SessionMessage] | None = []
+        # Kept as JSON text, a tenth of the parsed models' memory, for as long as an idle session lives.
+        self._handshake: list[str] | None = []
         self._replay_id = f"secondlayer-replay-{secrets.token_hex(8)}"  # no client request can collide with it
-        self._replay: list[SessionMessage] = []  # what the next loop is fed first: the handshake, after a park
+        self._replay: list[str] = []  # what the next loop is fed first: the handshake, after a park
         super().__init__(store, identity)
         self.standalone = self._new_stream(GET_STREAM, keep=STANDALONE_KEEP)
 
@@ -431,13 +432,13 @@ class StreamableSession(KernelSession):
                 replay = types.JSONRPCRequest(
                     jsonrpc="2.0", id=self._replay_id, method="initialize", params=message.params
                 )
-                handshake.append(SessionMessage(replay, metadata=ServerMessageMetadata(request_context=REPLAYED)))
+                handshake.append(replay.model_dump_json(by_alias=True, exclude_unset=True))
             elif (
                 isinstance(message, types.JSONRPCNotification)
                 and message.method == "notifications/initialized"
                 and len(handshake) == 1
             ):
-                handshake.append(SessionMessage(message))
+                handshake.append(message.model_dump_json(by_alias=True, exclude_unset=True))
                 park = True
             else:
                 self._handshake = None
@@ -447,7 +448,16 @@ class StreamableSession(KernelSession):
 
     def _replayed(self) -> list[SessionMessage]:
         replay, self._replay = self._replay, []
-        return replay
+        if not replay:
+            return []
+        initialize, initialized = replay
+        return [
+            SessionMessage(
+                types.JSONRPCRequest.model_validate_json(initialize),
+                metadata=ServerMessageMetadata(request_context=REPLAYED),
+            ),
+            SessionMessage(types.JSONRPCNotification.model_validate_json(initialized)),
+        ]
 
     async def park(self) -> None:
         """Stop the kernel's loop of a session that has done nothing but its handshake (an idle session costs
