@@ -91,7 +91,7 @@ def _stream_objects(server: Any, session_id: str, path_kind: type) -> list[weakr
     async def look() -> list[weakref.ref[Any]] | None:
         session = store._sessions[session_id]
         stream = session.stream if isinstance(session, SseSession) else session._streams[GET_STREAM]
-        handlers = [
+        handlers: list[Any] = [
             writer
             for writers in store.keepalives._due.values()
             for writer in writers
@@ -99,8 +99,8 @@ def _stream_objects(server: Any, session_id: str, path_kind: type) -> list[weakr
         ]
         if not handlers:
             return None
-        (handler,) = handlers
-        assert isinstance(handler, path_kind)
+        assert len(handlers) == 1 and isinstance(handlers[0], path_kind)
+        handler: Any = handlers[0]
         objects = [handler, handler.request, handler.request.connection]
         if isinstance(session, SseSession):
             objects += [session, stream]  # an HTTP+SSE session is its stream; a Streamable HTTP one outlives it
