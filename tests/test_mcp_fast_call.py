@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import threading
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from app.handlers import mcp as mcp_handlers
 from app.mcp.wire import MODERN_VERSIONS
 from app.tools.registry import Tool, ToolContext
 from tests.helpers_http import CheckedClient
-from tests.helpers_mcp import ACCEPT_BOTH
+from tests.helpers_mcp import ACCEPT_BOTH, SseListener, messages, open_session, session_headers
 from tests.helpers_server import ServerThread
 
 pytestmark = pytest.mark.usefixtures("demo_corpus")
@@ -497,3 +498,211 @@ def test_a_long_call_turns_into_an_event_stream_of_keepalives(
     assert (fast_status, fast_type) == (status, ctype) == (200, "text/event-stream; charset=utf-8")
     assert fast_keepalives >= 1 and keepalives >= 1
     assert fast_data == data and json.loads(data[-1])["result"]["structuredContent"] == {"steps": 3}
+
+
+# --- handshake-era sessions: tools/call served beside the kernel (FastToolCalls.session_call) -------------------
+
+SESSION_VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
+
+
+def _session_post(
+    http: CheckedClient, auth: dict[str, str], version: str, body: Any, *, request_id: str, accept: str
+) -> tuple[tuple[int, str, bytes], str]:
+    """The answer to `body` posted on a fresh session of `version` (so stream numbers, and the event ids made of
+    them, are the same on both sides), and that session's id."""
+    session_id = open_session(http, auth, version=version)
+    headers = {
+        **session_headers(auth, session_id, version),
+        "Accept": accept,
+        "Content-Type": "application/json",
+        "X-Request-Id": request_id,
+    }
+    r = http.post("/mcp", content=json.dumps(body, ensure_ascii=False).encode(), headers=headers)
+    return (r.status_code, r.headers.get("Content-Type", ""), r.content), session_id
+
+
+def _compare_session(
+    tool_server: ServerThread,
+    tool_http: CheckedClient,
+    auth: dict[str, str],
+    body: Any,
+    version: str,
+    accept: str = ACCEPT_BOTH,
+) -> tuple[tuple[int, str, bytes], int]:
+    request_id = secrets.token_hex(8)
+    before = _served(tool_server)
+    fast, _ = _session_post(tool_http, auth, version, body, request_id=request_id, accept=accept)
+    served = _served(tool_server) - before
+    saved: list[Any] = []
+    _set_fast(tool_server, False, saved)
+    try:
+        kernel, _ = _session_post(tool_http, auth, version, body, request_id=request_id, accept=accept)
+    finally:
+        _set_fast(tool_server, True, saved)
+    assert fast == kernel, f"{version}: fast path and kernel differ on {json.dumps(body, ensure_ascii=False)[:300]}"
+    return fast, served
+
+
+def _session_call(name: Any, arguments: Any = ..., **extra: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {**extra}
+    if name is not ...:
+        params["name"] = name
+    if arguments is not ...:
+        params["arguments"] = arguments
+    return {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}
+
+
+@pytest.mark.parametrize("version", SESSION_VERSIONS)
+def test_every_tool_and_argument_case_in_a_session(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], version: str
+) -> None:
+    tools = _tools(tool_server)
+    outcomes: set[str] = set()
+    for name, schema in sorted(tools.items()):
+        for label, arguments in argument_cases(schema):
+            if name == "slow" and isinstance(arguments, dict):
+                arguments = {**arguments, "delay": 0}
+            (status, ctype, raw), served = _compare_session(
+                tool_server, tool_http, auth, _session_call(name, arguments), version
+            )
+            if isinstance(arguments, list | str):
+                assert served == 0, f"{name} {label}: a non-object went the fast way"
+            else:
+                assert served == 1, f"{name} {label}: the fast path did not serve it"
+            assert (status, ctype) == (200, "text/event-stream; charset=utf-8"), (name, label)
+            reply = messages(raw.decode())[-1]
+            result = reply.get("result", {})
+            if "error" in reply:
+                outcomes.add("protocol")
+            elif result.get("isError"):
+                outcomes.add(result["structuredContent"]["error"]["code"])
+            else:
+                outcomes.add("success")
+    assert {"success", "invalid_arguments", "tool_failed"} <= outcomes, outcomes
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown tool",
+        "missing name",
+        "name not a string",
+        "extra param",
+        "progress token",
+        "meta",
+        "string id",
+        "big id",
+        "json only",
+        "corpus search",
+        "corpus fetch missing",
+    ],
+)
+def test_session_envelope_cases(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], case: str
+) -> None:
+    body: Any = _session_call("server_info", {})
+    accept = ACCEPT_BOTH
+    fast_expected = case in ("string id", "big id", "json only", "corpus search", "corpus fetch missing")
+    if case == "unknown tool":
+        body = _session_call("no_such_tool", {})
+    elif case == "missing name":
+        body = _session_call(..., {})
+    elif case == "name not a string":
+        body = _session_call(12, {})
+    elif case == "extra param":
+        body = _session_call("server_info", {}, zz=1)
+    elif case == "progress token":
+        body = _session_call("slow", {"steps": 2, "delay": 0}, _meta={"progressToken": "p1"})
+    elif case == "meta":
+        body = _session_call("server_info", {}, _meta={"vendor/x": 1})
+    elif case in ("string id", "big id"):
+        body["id"] = {"string id": 'ід"\\', "big id": 2**53 + 1}[case]
+    elif case == "json only":
+        accept = "application/json"
+    elif case == "corpus search":
+        body = _session_call("search_court_cases", {"query": "договір поставки"})
+    elif case == "corpus fetch missing":
+        body = _session_call("fetch", {"id": "court:0"})
+    for version in SESSION_VERSIONS:
+        _, served = _compare_session(tool_server, tool_http, auth, body, version, accept)
+        assert served == (1 if fast_expected else 0), (case, version, served)
+
+
+def test_a_session_call_logs_on_the_standalone_stream_as_the_kernel_does(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    """Handshake versions send a tool's logs unasked, on the session's standalone (GET) stream: the same
+    notifications, in the same order, from the fast path and from the kernel."""
+    version = "2025-11-25"
+    seen = []
+    for fast_on in (True, False):
+        saved: list[Any] = []
+        if not fast_on:
+            _set_fast(tool_server, False, saved)
+        try:
+            session_id = open_session(tool_http, auth, version=version)
+            listener = SseListener(tool_server.url, session_headers(auth, session_id, version), path="/mcp")
+            try:
+                body = _session_call("slow", {"steps": 3, "delay": 0})
+                r = tool_http.post("/mcp", json=body, headers=session_headers(auth, session_id, version))
+                assert r.status_code == 200
+                events: list[dict[str, str]] = []
+                while len(events) < 3:  # past the priming event (an id and no data)
+                    event = listener.next_event()
+                    if event.get("data"):
+                        events.append(event)
+            finally:
+                tool_http.delete("/mcp", headers=session_headers(auth, session_id, version))
+            seen.append(([e["data"] for e in events], messages(r.text)))
+        finally:
+            if not fast_on:
+                _set_fast(tool_server, True, saved)
+    assert seen[0] == seen[1]
+    assert [json.loads(data)["params"]["data"] for data in seen[0][0]] == ["step 0", "step 1", "step 2"]
+
+
+def test_a_session_call_cancelled_by_the_client_is_answered_as_the_kernel_answers(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    """notifications/cancelled for a call in flight: the kernel ends its stream with "Request cancelled", and so
+    does the fast path, which the kernel never heard of (the session stays parked)."""
+    version = "2025-11-25"
+    answers = []
+    for fast_on in (True, False):
+        saved: list[Any] = []
+        if not fast_on:
+            _set_fast(tool_server, False, saved)
+        try:
+            before = _served(tool_server)
+            session_id = open_session(tool_http, auth, version=version)
+            headers = session_headers(auth, session_id, version)
+            body = {**_session_call("slow", {"steps": 40, "delay": 0.25}), "id": "long"}
+            with CheckedClient(tool_server.url, timeout=30) as caller:
+                holder: list[Any] = []
+
+                def call(
+                    into: list[Any] = holder, sent: dict[str, Any] = body, lines: dict[str, str] = headers
+                ) -> None:
+                    into.append(caller.post("/mcp", json=sent, headers=lines))
+
+                thread = threading.Thread(target=call)
+                thread.start()
+                time.sleep(0.6)
+                cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "long"}}
+                assert tool_http.post("/mcp", json=cancel, headers=headers).status_code == 202
+                thread.join(20)
+            assert holder and holder[0].status_code == 200
+            answers.append(messages(holder[0].text)[-1])
+            assert (_served(tool_server) - before) == (1 if fast_on else 0)
+        finally:
+            if not fast_on:
+                _set_fast(tool_server, True, saved)
+    assert (
+        answers[0]
+        == answers[1]
+        == {
+            "jsonrpc": "2.0",
+            "id": "long",
+            "error": {"code": -32800, "message": "Request cancelled"},
+        }
+    )

@@ -560,11 +560,16 @@ def test_a_session_parks_after_its_handshake_and_wakes_on_the_next_message(
     session_id = open_session(http, auth, version=version)
     _wait_parked(server, session_id)
     headers = session_headers(auth, session_id, version)
-    # The first request after the park may reuse the handshake's id: the replayed handshake cannot answer it.
+    # A tools/call FastToolCalls serves beside the kernel leaves the loop parked.
     r = http.post("/mcp", json=request_body("tools/call", {"name": "server_info", "arguments": {}}, 1), headers=headers)
     assert r.status_code == 200, r.text
     (reply,) = messages(r.text)
     assert reply["id"] == 1 and reply["result"]["structuredContent"]["name"] == "SecondLayer"
+    assert not _loop_started(server, session_id)
+    # The first request the kernel sees after the park may reuse the handshake's id: the replayed handshake cannot
+    # answer it.
+    r = http.post("/mcp", json=request_body("ping", {}, 1), headers=headers)
+    assert messages(r.text) == [{"jsonrpc": "2.0", "id": 1, "result": {}}]
     assert _loop_started(server, session_id)
     r = http.post("/mcp", json=request_body("ping", {}, 2), headers=headers)
     assert messages(r.text) == [{"jsonrpc": "2.0", "id": 2, "result": {}}]

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NoReturn
 
 import mcp_types as types
@@ -345,8 +346,18 @@ class StreamableHTTPHandler(McpHandler):
             else self.request.headers.get(VERSION_HEADER, DEFAULT_VERSION)
         )
         resumable = streaming and is_version_at_least(str(version), RESUMABLE_FROM)
+        fast = self.services.mcp_sessions.fast_calls
+        call = None
+        if fast is not None and session.fast_ready():
+            call = fast.session_call(request, session.protocol_version)
         with session.in_use():
-            await self._deliver(session, request, session.metadata(self.caller, request.id, streaming=streaming))
+            if call is not None and fast is not None:
+                # A tools/call FastToolCalls serves beside the kernel: the same answer on the same stream, without
+                # the kernel's loop (tests/test_mcp_fast_call.py compares the two byte for byte).
+                reply = partial(fast.session_reply, request.id, call, str(session.protocol_version), self.caller)
+                session.run_fast(request.id, stream, reply)
+            else:
+                await self._deliver(session, request, session.metadata(self.caller, request.id, streaming=streaming))
             if streaming:
                 delivered = await self._stream_response(session, stream, resumable)
             else:

@@ -13,7 +13,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,6 +46,7 @@ from pydantic import ValidationError
 
 from app.mcp.kernel import McpCaller, OperationMetrics, ToolCalls, ToolOutcome
 from app.mcp.wire import dumps, jsonrpc_error
+from app.tools.registry import LogLevel
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ _SENTINEL_START = "=?"  # a header value starting so may be base64-wrapped: the 
 _NO_CLIENT_INFO: Any = object()
 # json.dumps(value, ensure_ascii=False) without building a JSONEncoder per call (json.dumps does for any argument).
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+_SESSION_CALL_KEYS = frozenset({"name", "arguments"})
 
 
 class FastToolCalls:
@@ -337,6 +341,64 @@ class FastToolCalls:
             raise
         self._observe(name, started, "tool_error" if outcome.is_error else "")
         return result
+
+    def session_call(self, request: types.JSONRPCRequest, protocol_version: str | None) -> tuple[str, Any] | None:
+        """(name, arguments) when a handshake-era session's `request` is a tools/call this path serves as the kernel
+        would, else None: a registry tool, only `name` and `arguments` (no `_meta`, so no progress token), params the
+        SDK's surface check passes for the session's version, and no middleware but ours."""
+        if request.method != "tools/call" or protocol_version is None:
+            return None
+        if protocol_version in MODERN_PROTOCOL_VERSIONS or not self._middleware_ours():
+            return None
+        params = request.params
+        if type(params) is not dict or not params.keys() <= _SESSION_CALL_KEYS:
+            return None
+        name, arguments = params.get("name"), params.get("arguments")
+        if type(name) is not str or not (arguments is None or type(arguments) is dict) or not self._calls.knows(name):
+            return None
+        try:
+            validate_client_request("tools/call", protocol_version, params)  # the kernel's first rung, as is
+        except (ValidationError, KeyError, ValueError):
+            return None
+        return name, arguments
+
+    async def session_reply(
+        self,
+        request_id: types.RequestId,
+        call: tuple[str, Any],
+        protocol_version: str,
+        caller: McpCaller,
+        note: Callable[[str], None],
+    ) -> str:
+        """The JSON-RPC message a handshake-era session's kernel would end the request's stream with for `call`.
+        What the tool logs meanwhile goes to `note` as the kernel's notifications/message text: handshake versions
+        send logs unasked, on the session's standalone stream. Without a progress token the kernel's progress
+        reports are no-ops, and so are these."""
+        name, arguments = call
+        self.served += 1
+        started = time.perf_counter()
+
+        async def log(level: LogLevel, data: Any) -> None:
+            params = types.LoggingMessageNotificationParams(level=level, data=data, logger=name)
+            notification = types.JSONRPCNotification(
+                jsonrpc="2.0",
+                method="notifications/message",
+                params=params.model_dump(by_alias=True, mode="json", exclude_none=True),
+            )
+            note(notification.model_dump_json(by_alias=True, exclude_unset=True))
+
+        message: types.JSONRPCResponse | types.JSONRPCError
+        try:
+            outcome = await self._calls.outcome(name, arguments, caller, None, log)
+            dumped = outcome.result().model_dump(by_alias=True, mode="json", exclude_none=True)
+            result = serialize_server_result("tools/call", protocol_version, dumped)
+        except MCPError as exc:
+            self._observe(name, started, str(exc.error.code))
+            message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=exc.error)
+        else:
+            self._observe(name, started, "tool_error" if outcome.is_error else "")
+            message = types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result=result)
+        return message.model_dump_json(by_alias=True, exclude_unset=True)
 
     def _observe(self, name: str, started: float, error: str) -> None:
         """What the kernel's OperationMetrics middleware records for the same call."""

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -395,6 +395,7 @@ class StreamableSession(KernelSession):
 
     kind = "streamable"
     __slots__ = (
+        "_fast",
         "_handshake",
         "_ids",
         "_initialize_id",
@@ -421,10 +422,22 @@ class StreamableSession(KernelSession):
         self._handshake: list[str] | None = []
         self._replay_id = f"secondlayer-replay-{secrets.token_hex(8)}"  # no client request can collide with it
         self._replay: list[str] = []  # what the next loop is fed first: the handshake, after a park
+        # Calls run beside the kernel (run_fast), by request id as text: (the id as typed, the task); made when
+        # first needed (an idle session holds none).
+        self._fast: dict[str, tuple[types.RequestId, asyncio.Task[None]]] | None = None
         super().__init__(store, identity)
         self.standalone = self._new_stream(GET_STREAM, keep=STANDALONE_KEEP)
 
     async def deliver(self, message: types.JSONRPCMessage, metadata: ServerMessageMetadata | None) -> None:
+        if (
+            self._fast
+            and isinstance(message, types.JSONRPCNotification)
+            and message.method == "notifications/cancelled"
+            and isinstance(message.params, dict)
+            and self._cancel_fast(message.params.get("requestId"))
+        ):
+            self.touch()
+            return  # a call the kernel never saw: cancelled here, and the kernel is told nothing
         handshake = self._handshake
         park = False
         if handshake is not None:
@@ -445,6 +458,56 @@ class StreamableSession(KernelSession):
         await super().deliver(message, metadata)
         if park:
             self.store.spawn(self.park())
+
+    def fast_ready(self) -> bool:
+        """Whether a call may be served beside the kernel (FastToolCalls.session_call): the kernel has seen nothing
+        but the handshake, so no state of its (a log level, a subscription) could shape the answer."""
+        return self.protocol_version is not None and self._handshake is not None and len(self._handshake) == 2
+
+    def run_fast(
+        self,
+        request_id: types.RequestId,
+        stream: OutboundStream,
+        reply: Callable[[Callable[[str], None]], Awaitable[str]],
+    ) -> None:
+        """Run a call FastToolCalls serves beside the kernel: what it logs and its reply go where the kernel's
+        would (the standalone stream, then the request's). It is cancelled as the kernel's calls are (the client's
+        notifications/cancelled, the client gone for good, the session ending), and then answered as they are:
+        "Request cancelled"."""
+        key = str(request_id)
+
+        async def run() -> None:
+            try:
+                # The kernel sends a handshake session's logs on its standalone (GET) stream, not the request's.
+                text = await reply(lambda note: self.standalone.append(note, False))
+            except asyncio.CancelledError:
+                error = types.JSONRPCError(
+                    jsonrpc="2.0",
+                    id=request_id,
+                    error=types.ErrorData(code=REQUEST_CANCELLED, message="Request cancelled"),
+                )
+                text = error.model_dump_json(by_alias=True, exclude_unset=True)
+            finally:
+                if self._fast is not None:
+                    self._fast.pop(key, None)
+            stream.append(text, True)
+
+        task = asyncio.ensure_future(run())
+        if self._fast is None:
+            self._fast = {}
+        self._fast[key] = (request_id, task)
+
+    def _cancel_fast(self, request_id: Any) -> bool:
+        """Cancel a call run beside the kernel, named exactly as the client named it (1 is not "1")."""
+        found = self._fast.get(str(request_id)) if self._fast else None
+        if found is None or found[0] != request_id or type(found[0]) is not type(request_id):
+            return False
+        found[1].cancel()
+        return True
+
+    async def cancel_request(self, request_id: types.RequestId, reason: str) -> None:
+        if not self._cancel_fast(request_id):
+            await super().cancel_request(request_id, reason)
 
     def _replayed(self) -> list[SessionMessage]:
         replay, self._replay = self._replay, []
@@ -600,6 +663,8 @@ class StreamableSession(KernelSession):
     def _on_end(self) -> None:
         for stream in list(self._streams.values()):
             stream.close()
+        for _, task in list((self._fast or {}).values()):
+            task.cancel()  # as the kernel cancels its calls in flight when the session ends
 
 
 class SseSession(KernelSession):
