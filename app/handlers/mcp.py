@@ -124,10 +124,13 @@ class McpHandler(BearerAPIHandler):
 
     # --- Server-Sent Events -------------------------------------------------------------------
 
-    async def start_sse(self, session_id: str | None = None) -> bool:
-        """Send the event stream's headers; False when the client has gone already (nothing more to send)."""
+    async def start_sse(self, session_id: str | None = None, *first: bytes) -> bool:
+        """Send the event stream's headers, and `first` frames with them in the same write; False when the client
+        has gone already (nothing more to send)."""
         self._sse_headers(session_id)
         try:
+            for frame in first:
+                self.write(frame)
             await self.flush()
         except StreamClosedError:
             self._gone.set()
@@ -370,12 +373,10 @@ class StreamableHTTPHandler(McpHandler):
             session.release(stream)
 
     async def _stream_response(self, session: StreamableSession, stream: OutboundStream, resumable: bool) -> bool:
-        if not await self.start_sse(session.id):
+        # The priming event (its id is where a resumption starts) goes out with the headers, in one write.
+        priming = [sse_event("", event=None, event_id=stream.event_id(0), retry_ms=RETRY_MS)] if resumable else []
+        if not await self.start_sse(session.id, *priming):
             return False  # the request stream is abandoned (kept for a resumption when resumable), not leaked
-        if resumable and not await self.send_sse(
-            sse_event("", event=None, event_id=stream.event_id(0), retry_ms=RETRY_MS)
-        ):
-            return False
         position, present = await self.pump(stream, 0, with_ids=resumable, until_complete=True)
         self.end_stream()
         return present and stream.complete and position >= stream.last_seq
