@@ -128,14 +128,7 @@ class McpHandler(BearerAPIHandler):
         """Send the event stream's headers, and `first` frames with them in the same write; False when the client
         has gone already (nothing more to send)."""
         self._sse_headers(session_id)
-        try:
-            for frame in first:
-                self.write(frame)
-            await self.flush()
-        except StreamClosedError:
-            self._gone.set()
-            return False
-        return True
+        return await self.send_sse(*first)
 
     def _sse_headers(self, session_id: str | None = None) -> None:
         self._sse_started = True
