@@ -4,6 +4,7 @@ rules (binding, DELETE, expiry, caps), both response modes, resumable streams, c
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -223,6 +224,17 @@ def test_at_the_cap_the_least_recently_used_idle_session_makes_room(
     for _ in range(3):
         open_session(tool_http, bearer(key))
     assert tool_http.post("/mcp", json=ping, headers=session_headers(bearer(other), theirs)).status_code == 200
+    assert tool_http.delete("/mcp", headers=session_headers(bearer(other), theirs)).status_code == 204
+
+    # The store counts each principal's sessions as they open, end and make room (under the cap an open does not
+    # walk every session of the process): the counts equal the sessions it holds.
+    async def counts() -> tuple[dict[str, int], dict[str, int]]:
+        store = tool_server.runtime.services.mcp_sessions
+        held = collections.Counter(session.identity for session in store._sessions.values())
+        return dict(store._per_identity), dict(held)
+
+    counted, held = tool_server.call(counts())
+    assert counted == held and len(held) >= 1
 
 
 def test_when_every_session_is_busy_a_new_one_is_refused_with_retry_after(

@@ -753,6 +753,7 @@ class SessionStore:
         # 2026-07-28 tools/call run without the kernel's per-request machinery (None: every call to the kernel)
         self.fast_calls = FastToolCalls(server, tool_calls) if tool_calls is not None else None
         self._sessions: dict[str, KernelSession] = {}
+        self._per_identity: dict[str, int] = {}  # sessions in _sessions by principal identity
         self._streams: dict[str, int] = {}
         self.open_streams = 0  # long-lived streams open in this process (the sum of _streams)
         self.keepalives = Keepalives()  # writes every idle stream's keepalives
@@ -801,6 +802,8 @@ class SessionStore:
         """At the cap, end the principal's least recently used idle session. Many clients (the TypeScript SDK's,
         MCP Inspector) leave without DELETE, so refusing would lock a credential out until its sessions expire;
         only when every session is busy serving a request or a stream is the new one refused."""
+        if self._per_identity.get(identity, 0) < self.max_per_principal:
+            return  # under the cap: no walk over every session of the process on each open
         mine = [s for s in self._sessions.values() if s.identity == identity and not s.closed]
         if len(mine) < self.max_per_principal:
             return
@@ -817,14 +820,14 @@ class SessionStore:
     async def open_streamable(self, identity: str) -> StreamableSession:
         await self._make_room(identity)
         session = StreamableSession(self, identity)
-        self._sessions[session.id] = session
+        self._register(session)
         log.info("MCP session %s opened (streamable HTTP)", session.id[:8])
         return session
 
     async def open_sse(self, identity: str) -> SseSession:
         await self._make_room(identity)
         session = SseSession(self, identity)
-        self._sessions[session.id] = session
+        self._register(session)
         log.info("MCP session %s opened (HTTP+SSE)", session.id[:8])
         return session
 
@@ -838,9 +841,18 @@ class SessionStore:
             return None
         return session
 
+    def _register(self, session: KernelSession) -> None:
+        self._sessions[session.id] = session
+        self._per_identity[session.identity] = self._per_identity.get(session.identity, 0) + 1
+
     def _forget(self, session: KernelSession) -> None:
         if self._sessions.get(session.id) is session:
             del self._sessions[session.id]
+            left = self._per_identity.get(session.identity, 1) - 1
+            if left > 0:
+                self._per_identity[session.identity] = left
+            else:
+                self._per_identity.pop(session.identity, None)
             log.info("MCP session %s closed", session.id[:8])
 
     def stream_slot(self, identity: str) -> StreamSlot:
