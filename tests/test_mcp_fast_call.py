@@ -1,4 +1,5 @@
-"""2026-07-28 tools/call served by FastToolCalls is byte for byte what the SDK kernel answers.
+"""tools/call served by FastToolCalls is byte for byte what the SDK kernel answers: 2026-07-28 requests, and (at the
+end of this file) plain calls on 2025-era sessions, whose logs and cancellations are compared too.
 
 Every case is posted twice with the same X-Request-Id (so request ids in answers agree): once with the fast path
 on and once with it off (every call to the kernel), and the status, content type and raw body must be equal.
