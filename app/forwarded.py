@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Iterable
+from functools import partial
 from typing import Any
 
 import tornado.httpserver
 from tornado import httputil
+
+from app.handlers.deadlines import Deadlines
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -84,14 +87,18 @@ class _ForwardedHeaderFilter(httputil.HTTPMessageDelegate):
         delegate: httputil.HTTPMessageDelegate,
         request_conn: httputil.HTTPConnection,
         networks: tuple[Network, ...],
+        idle: tuple[Deadlines, object] | None = None,
     ) -> None:
         self.delegate = delegate
         self.connection = request_conn
         self.networks = networks
+        self.idle = idle
 
     def headers_received(
         self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine, headers: httputil.HTTPHeaders
     ) -> Awaitable[None] | None:
+        if self.idle is not None:
+            self.idle[0].discard(self.idle[1])  # the request's headers are in: the connection is not idle
         # The context's remote_ip is still the TCP peer here: xheaders are applied after this, per request.
         peer = getattr(getattr(self.connection, "context", None), "remote_ip", None)
         sanitize(headers, peer, self.networks)
@@ -112,13 +119,46 @@ class _ForwardedHeaderFilter(httputil.HTTPMessageDelegate):
 
 
 class ProxyAwareHTTPServer(tornado.httpserver.HTTPServer):
-    """Tornado's HTTPServer with xheaders, believing forwarded headers only from `trusted_proxies`."""
+    """Tornado's HTTPServer with xheaders, believing forwarded headers only from `trusted_proxies`.
 
-    def initialize(self, *args: Any, trusted_proxies: Iterable[str] = (), **kwargs: Any) -> None:
+    `idle_connection_timeout` closes a connection that has not sent a request's full headers within that many
+    seconds of being ready for one (a kept-alive connection left idle, a client trickling its headers), as in
+    Tornado; but kept in `Deadlines` (one timer for every connection) instead of Tornado's timeout and future
+    chain per request."""
+
+    def initialize(
+        self,
+        *args: Any,
+        trusted_proxies: Iterable[str] = (),
+        idle_connection_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.trusted_networks = parse_networks(trusted_proxies)
+        self.idle_timeout = idle_connection_timeout
+        self._idle_deadlines: Deadlines | None = None
         kwargs["xheaders"] = True
         super().initialize(*args, **kwargs)
+        self.conn_params.header_timeout = None  # ours: start_request
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
         delegate = super().start_request(server_conn, request_conn)
-        return _ForwardedHeaderFilter(delegate, request_conn, self.trusted_networks)
+        idle = None
+        if self.idle_timeout is not None:
+            deadlines = self._idle_deadlines
+            if deadlines is None:  # a server listens on one loop: found once
+                deadlines = self._idle_deadlines = Deadlines.named("idle connections")
+            deadlines.add(server_conn, self.idle_timeout, partial(_close, server_conn), self.idle_timeout / 10)
+            idle = (deadlines, server_conn)
+        return _ForwardedHeaderFilter(delegate, request_conn, self.trusted_networks, idle)
+
+    def on_close(self, server_conn: object) -> None:
+        if self._idle_deadlines is not None:
+            self._idle_deadlines.discard(server_conn)
+        super().on_close(server_conn)
+
+
+def _close(server_conn: object) -> None:
+    """Close an idle connection: its read of the next request's headers fails, and its serving loop ends."""
+    stream = getattr(server_conn, "stream", None)
+    if stream is not None:
+        stream.close()

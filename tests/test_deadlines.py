@@ -108,3 +108,78 @@ def test_each_loop_and_each_kind_has_its_own_deadlines() -> None:
     first_a, b, again_a = _run(kinds)
     other_a, _, _ = _run(kinds)
     assert first_a is again_a and first_a is not b and other_a is not first_a
+
+
+def test_an_idle_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_not() -> None:
+    """ProxyAwareHTTPServer's idle_connection_timeout, kept in Deadlines: a kept-alive connection left idle and
+    one trickling its headers are closed once it passes; one that keeps sending requests stays open; a closed
+    connection leaves nothing behind."""
+    import socket
+
+    import tornado.web
+
+    from app.forwarded import ProxyAwareHTTPServer
+
+    idle = 0.5
+
+    class Hello(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.write("hello")
+
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    async def scenario() -> dict[str, float | None]:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        server = ProxyAwareHTTPServer(tornado.web.Application([("/", Hello)]), idle_connection_timeout=idle)
+        server.add_sockets([listener])
+        loop = asyncio.get_running_loop()
+
+        async def closed_after(reader: asyncio.StreamReader, trickle: asyncio.StreamWriter | None) -> float | None:
+            """Seconds until the server closes the connection (None: still open after 3 idle periods)."""
+            started = loop.time()
+            while loop.time() - started < 3 * idle:
+                if trickle is not None:
+                    trickle.write(b"X")  # a header line that never ends
+                try:
+                    data = await asyncio.wait_for(reader.read(1024), 0.1)
+                except TimeoutError:
+                    continue
+                if not data:
+                    return loop.time() - started
+            return None
+
+        out: dict[str, float | None] = {}
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        assert b"hello" in await reader.readuntil(b"hello")
+        out["idle"] = await closed_after(reader, None)
+        writer.close()
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        out["trickle"] = await closed_after(reader, writer)
+        writer.close()
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        started = loop.time()
+        while loop.time() - started < 3 * idle:
+            writer.write(request)
+            assert b"hello" in await reader.readuntil(b"hello")
+            await asyncio.sleep(idle / 2)
+        out["busy"] = None if not reader.at_eof() else loop.time() - started
+        writer.close()
+        await asyncio.sleep(0.2)
+        out["left"] = float(len(Deadlines.named("idle connections")))
+        server.stop()
+        await server.close_all_connections()
+        return out
+
+    out = _run(scenario)
+    assert out["idle"] is not None and idle <= out["idle"] < idle * 1.1 + 0.25, out
+    assert out["trickle"] is not None and idle * 0.8 <= out["trickle"] < idle * 1.1 + 0.25, out
+    assert out["busy"] is None, out
+    assert out["left"] == 0, out

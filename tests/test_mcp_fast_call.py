@@ -21,6 +21,7 @@ import threading
 import time
 from typing import Any
 
+import httpx2
 import pytest
 
 from app.handlers import mcp as mcp_handlers
@@ -707,3 +708,173 @@ def test_a_session_call_cancelled_by_the_client_is_answered_as_the_kernel_answer
             "error": {"code": -32800, "message": "Request cancelled"},
         }
     )
+
+
+# --- a session call's reply, whole or streamed (StreamableHTTPHandler._stream_response) ----------------------
+
+
+def _timed_stream(
+    http: CheckedClient, headers: dict[str, str], body: dict[str, Any]
+) -> tuple[httpx2.Response, list[tuple[float, bytes]]]:
+    """POST `body` and read the answer as it arrives: the response and (seconds since the POST, bytes) per read."""
+    started = time.monotonic()
+    reads: list[tuple[float, bytes]] = []
+    with http.stream("POST", "/mcp", json=body, headers=headers) as r:
+        for chunk in r.iter_raw():
+            reads.append((time.monotonic() - started, chunk))
+    return r, reads
+
+
+def test_a_quick_session_reply_goes_out_whole_and_a_slow_one_streams_its_priming_event_first(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    version = "2025-11-25"
+    session_id = open_session(tool_http, auth, version=version)
+    headers = session_headers(auth, session_id, version)
+    try:
+        # Quick: one response of known length (no chunks): the priming event, then the reply.
+        r, reads = _timed_stream(tool_http, headers, _session_call("server_info", {}))
+        raw = b"".join(chunk for _, chunk in reads)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+        assert r.headers.get("Transfer-Encoding") is None and int(r.headers["Content-Length"]) == len(raw)
+        assert r.headers["Mcp-Session-Id"] == session_id
+        events = [block for block in raw.decode().split("\n\n") if block]
+        assert events[0].startswith("id: ") and "data: \n" in events[0] + "\n" and "retry: " in events[0]
+        assert len(events) == 2 and messages(raw.decode())[-1]["result"]["isError"] is False
+        # Slow (0.6 s, past WHOLE_WITHIN): the priming event comes first, the reply when ready, in chunks.
+        delay = 0.3
+        assert 2 * delay > mcp_handlers.WHOLE_WITHIN + 0.1
+        r, reads = _timed_stream(tool_http, headers, _session_call("slow", {"steps": 2, "delay": delay}))
+        assert r.status_code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
+        first_at, first = reads[0]
+        assert first.startswith(b"id: ") and b"data: \n" in first and b"structuredContent" not in first
+        replied_at = next(at for at, chunk in reads if b"structuredContent" in chunk)
+        assert first_at < 2 * delay <= replied_at, (first_at, replied_at)
+        assert messages(b"".join(chunk for _, chunk in reads).decode())[-1]["result"]["structuredContent"] == {
+            "steps": 2
+        }
+    finally:
+        tool_http.delete("/mcp", headers=headers)
+
+
+def test_a_client_that_leaves_before_a_session_reply_starts_cancels_the_call_at_once(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], probe: Any
+) -> None:
+    """It never saw the stream's priming event, so it cannot resume: the call is not kept for a resumption
+    (RESUME_GRACE) but cancelled as soon as the client is gone."""
+    version = "2025-11-25"
+    session_id = open_session(tool_http, auth, version=version)
+    headers = session_headers(auth, session_id, version)
+    probe.reset()
+    try:
+        served = _served(tool_server)
+        # It hangs up 0.1 s in, before WHOLE_WITHIN: no headers yet, so no priming event either.
+        with CheckedClient(tool_server.url, timeout=httpx2.Timeout(5, read=0.1)) as leaver:
+            with pytest.raises(httpx2.ReadTimeout):
+                leaver.post("/mcp", json=_session_call("slow", {"steps": 100, "delay": 0.05}), headers=headers)
+        assert probe.started.wait(5)
+        assert probe.cancelled.wait(3), "the call ran on after its client left"
+        assert not probe.finished.is_set()
+        assert _served(tool_server) == served + 1  # the fast path served it
+    finally:
+        tool_http.delete("/mcp", headers=headers)
+
+
+async def _awkward(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    # Floats either side of where Python's and pydantic's float text part, escapes, non-BMP text, a non-str key.
+    values: dict[str, Any] = {
+        "floats": [0.5, 1e-4, 123456.789, 9.99e14, 1e15, 1e-5, 1e20, 0.0, -0.0, 5e-324],
+        "text": '\u0000\u001f"\\/\u007f\u2028ї😀\n\t',
+        "nested": {"deep": [[{"ok": True, "none": None, "big": 2**70}]]},
+    }
+    pick = args.get("pick")
+    if pick == "odd key":
+        return {"keyed": {1: "one"}}
+    if isinstance(pick, str):
+        return {pick: values[pick]}
+    return values
+
+
+def test_session_replies_of_awkward_values_are_the_kernels(
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+) -> None:
+    """A session reply written directly (modern._compact_json) or through pydantic: the same bytes as the kernel's,
+    whichever way each value goes."""
+    schema = {"type": "object", "properties": {"pick": {"type": "string"}}}
+    _add_tool(tool_server, Tool("awkward", "Awkward", "Odd values.", schema, {"type": "object"}, _awkward))
+    for pick in (None, "floats", "text", "nested", "odd key"):
+        arguments = {} if pick is None else {"pick": pick}
+        for version in SESSION_VERSIONS:
+            (status, _, raw), served = _compare_session(
+                tool_server, tool_http, auth, _session_call("awkward", arguments), version
+            )
+            assert (status, served) == (200, 1), (pick, version)
+            assert messages(raw.decode())[-1]["result"]["isError"] is False
+
+
+def test_compact_json_is_what_pydantic_writes() -> None:
+    """Wherever `_compact_json` accepts a value, `_compact` writes pydantic's `model_dump_json` text of it."""
+    import random
+
+    import mcp_types as types
+
+    from app.mcp import modern
+
+    rng = random.Random(20261130)
+
+    def pydantic_text(value: Any) -> str:
+        return types.JSONRPCResponse(jsonrpc="2.0", id=1, result={"v": value}).model_dump_json()[38:-2]
+
+    assert pydantic_text("x") == '"x"'  # the slice above cuts out exactly the value
+    samples: list[Any] = ["".join(chr(c) for c in range(0x800)), "\u2028\u2029\ufeff😀", 2**70, -(2**63), True, None]
+    samples += [rng.choice((-1, 1)) * rng.random() * 10 ** rng.uniform(-7, 17) for _ in range(20000)]
+    samples += [0.0, -0.0, 1e-4, 1e15, 5e-324, 1.7976931348623157e308, float("nan"), float("inf")]
+    accepted = 0
+    for value in samples:
+        if modern._compact_json(value):
+            accepted += 1
+            assert modern._compact(value) == pydantic_text(value), value
+    assert accepted > 10000
+    assert not modern._compact_json({"k": float("nan")}) and not modern._compact_json({1: "x"})
+    assert not modern._compact_json((1, 2)) and modern._compact_json({"a": [1, "b", {"c": 0.5}]})
+
+
+def test_client_message_reads_a_request_as_the_sdks_union_does() -> None:
+    """`client_message` validates a request's usual shape with the request model alone; for every body, its answer
+    (or refusal) is the SDK's message union's."""
+    import mcp_types as types
+    from pydantic import ValidationError
+
+    from app.mcp.wire import client_message
+
+    bodies: list[Any] = [
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": "a", "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 2**53 + 1, "method": "ping", "params": {"_meta": {"progressToken": 1}}},
+        {"jsonrpc": "2.0", "id": 1, "method": 5},
+        {"jsonrpc": "1.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "id": None, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1.5, "method": "ping"},
+        {"jsonrpc": "2.0", "id": True, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": []},
+        {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": None},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 1, "result": {}},
+        {"jsonrpc": "2.0", "id": 1, "error": {"code": 1, "message": "m"}},
+        {"jsonrpc": "2.0", "id": 1, "method": "ping", "result": {}},
+        {"id": 1, "method": "ping"},
+        [],
+        "text",
+    ]
+    for body in bodies:
+        try:
+            union: Any = types.jsonrpc_message_adapter.validate_python(body, by_name=False)
+            if isinstance(union, types.JSONRPCNotification) and isinstance(body, dict) and "id" in body:
+                union = "refused"
+        except ValidationError:
+            union = "refused"
+        try:
+            ours: Any = client_message(body)
+        except ValueError:
+            ours = "refused"
+        assert type(ours) is type(union) and ours == union, body

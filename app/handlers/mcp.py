@@ -53,6 +53,10 @@ from app.mcp.wire import (
 )
 
 SESSION_HEADER = "Mcp-Session-Id"
+# How long a session's tools/call that sends nothing but its reply on the request's stream (FastToolCalls) may hold
+# the stream's headers back, so that a quick reply goes out whole in one write (the headers, the priming event,
+# the reply, and a known length: no chunks). A slower reply streams as every other, priming event first.
+WHOLE_WITHIN = 0.25
 VERSION_HEADER = "MCP-Protocol-Version"
 CORS_ALLOW_HEADERS = (
     "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name"
@@ -355,24 +359,69 @@ class StreamableHTTPHandler(McpHandler):
             else:
                 await self._deliver(session, request, session.metadata(self.caller, request.id, streaming=streaming))
             if streaming:
-                delivered = await self._stream_response(session, stream, resumable)
+                delivered = await self._stream_response(session, stream, resumable, whole_within=call is not None)
             else:
                 delivered = await self._json_response(session, stream)
         if is_initialize and (not delivered or session.protocol_version is None):
             await session.close()  # the handshake failed or was not heard: nothing was established
         elif not delivered:
-            session.abandon(stream, resumable)
+            # A client that left before the stream's headers never saw its priming event: it cannot resume.
+            session.abandon(stream, resumable and self._sse_started)
         else:
             session.release(stream)
 
-    async def _stream_response(self, session: StreamableSession, stream: OutboundStream, resumable: bool) -> bool:
+    async def _stream_response(
+        self, session: StreamableSession, stream: OutboundStream, resumable: bool, whole_within: bool = False
+    ) -> bool:
+        """The request's event stream, to its response. With `whole_within` (a call that sends nothing on this
+        stream but its reply), a reply ready within WHOLE_WITHIN seconds goes out with the headers and the
+        priming event as one response of known length, in one write; a slower one streams as every other."""
         # The priming event (its id is where a resumption starts) goes out with the headers, in one write.
         priming = [sse_event("", event=None, event_id=stream.event_id(0), retry_ms=RETRY_MS)] if resumable else []
-        if not await self.start_sse(session.id, *priming):
+        if whole_within and await self._complete_within(stream, WHOLE_WITHIN):
+            if self._gone.is_set():
+                return False
+            self._sse_headers(session.id)
+            for frame in priming:
+                self.write(frame)
+            for seq, payload in stream.after(0):
+                self.write(sse_event(payload, event_id=stream.event_id(seq) if resumable else None))
+            try:
+                self.finish()
+            except StreamClosedError:
+                self._gone.set()
+                return False
+            return True
+        if self._gone.is_set() or not await self.start_sse(session.id, *priming):
             return False  # the request stream is abandoned (kept for a resumption when resumable), not leaked
         position, present = await self.pump(stream, 0, with_ids=resumable, until_complete=True)
         self.end_stream()
         return present and stream.complete and position >= stream.last_seq
+
+    async def _complete_within(self, stream: OutboundStream, within: float) -> bool:
+        """Wait up to `within` seconds for `stream`'s final message: True when it is in, False when the time ran
+        out, the stream ended or the client left first."""
+        if stream.complete:
+            return True
+        late = False
+
+        def overdue() -> None:
+            nonlocal late
+            late = True
+            stream.wake()
+
+        deadlines = Deadlines.named("whole replies")
+        deadlines.add(self, within, overdue, within / 4)
+        self._waiting_on = stream
+        try:
+            while not stream.complete:
+                if late or stream.closed or self._gone.is_set() or self.services.shutdown.is_set():
+                    return False
+                await stream.wait(stream.last_seq, self._gone, self.services.shutdown)
+        finally:
+            deadlines.discard(self)
+            self._waiting_on = None
+        return True
 
     async def _json_response(self, session: StreamableSession, stream: OutboundStream) -> bool:
         # Without SSE the reply is the response alone; anything the call sends before it has no wire here.

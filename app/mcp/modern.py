@@ -140,6 +140,29 @@ def _plain_json(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def _compact_json(value: Any, depth: int = 0) -> bool:
+    """True when `value` is plain JSON (`_plain_json`) whose compact `json.dumps` is byte for byte what pydantic's
+    `model_dump_json` writes: the same escapes for every string, and floats only where both print them alike
+    (0.0001 <= |x| < 1e15; beyond that Python writes 1e-05 and 1e+20 where pydantic writes 0.00001 and 1e20).
+    tests/test_mcp_fast_call.py checks the equality on random values."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return bool(1e-4 <= abs(value) < 1e15)
+    if depth > 64:
+        return False
+    if kind is dict:
+        return all(type(key) is str and _compact_json(item, depth + 1) for key, item in value.items())
+    if kind is list:
+        return all(_compact_json(item, depth + 1) for item in value)
+    return False
+
+
+# What pydantic's model_dump_json writes for a value `_compact_json` accepts.
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 class HeaderLists(Protocol):
     """Request headers that still show a repeated header's every copy (tornado's HTTPHeaders)."""
 
@@ -390,6 +413,15 @@ class FastToolCalls:
         message: types.JSONRPCResponse | types.JSONRPCError
         try:
             outcome = await self._calls.outcome(name, arguments, caller, None, log)
+            if _compact_json(outcome.structured):
+                # The kernel's reply, written directly: a CallToolResult of one text item dumps in this key order
+                # for every handshake version, without `_meta`.
+                self._observe(name, started, "tool_error" if outcome.is_error else "")
+                return (
+                    f'{{"jsonrpc":"2.0","id":{_compact(request_id)},"result":{{"content":[{{"text":'
+                    f'{_compact(outcome.text)},"type":"text"}}],"isError":{"true" if outcome.is_error else "false"},'
+                    f'"structuredContent":{_compact(outcome.structured)}}}}}'
+                )
             dumped = outcome.result().model_dump(by_alias=True, mode="json", exclude_none=True)
             result = serialize_server_result("tools/call", protocol_version, dumped)
         except MCPError as exc:

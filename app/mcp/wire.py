@@ -97,6 +97,9 @@ def unsupported_version_error(requested: str) -> dict[str, Any]:
     )
 
 
+_REQUEST_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
+
+
 def client_message(decoded: Any) -> mcp_types.JSONRPCMessage:
     """The one JSON-RPC message a client POSTed (already JSON-decoded); ValueError when it is not one.
 
@@ -104,6 +107,12 @@ def client_message(decoded: Any) -> mcp_types.JSONRPCMessage:
     ignores unknown keys, so a request whose id is malformed (null, 1.5, true, an object) would pass as a
     notification and get a silent 202 where it is owed an error: MCP ids are strings or integers, never null.
     """
+    if type(decoded) is dict and decoded.keys() <= _REQUEST_KEYS and "id" in decoded and "method" in decoded:
+        # A request's usual shape: the union's answer is this model, without trying its other members first.
+        try:
+            return mcp_types.JSONRPCRequest.model_validate(decoded, by_name=False)
+        except ValueError:
+            pass  # the union below says what it is, or refuses it as it always has
     message = mcp_types.jsonrpc_message_adapter.validate_python(decoded, by_name=False)
     if isinstance(message, mcp_types.JSONRPCNotification) and isinstance(decoded, dict) and "id" in decoded:
         raise ValueError("a request id must be a string or an integer")
