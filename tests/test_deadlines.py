@@ -108,6 +108,15 @@ def test_each_loop_and_each_kind_has_its_own_deadlines() -> None:
     first_a, b, again_a = _run(kinds)
     other_a, _, _ = _run(kinds)
     assert first_a is again_a and first_a is not b and other_a is not first_a
+    # Two loops alive at once, asked in turn (the lookup remembers the last loop): each still gets its own.
+    one, two = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        asked = [loop.run_until_complete(kinds())[0] for loop in (one, two, one, two)]
+    finally:
+        one.close()
+        two.close()
+    assert asked[0] is asked[2] and asked[1] is asked[3] and asked[0] is not asked[1]
+    assert asked[0]._loop is one and asked[1]._loop is two
 
 
 def test_an_idle_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_not() -> None:

@@ -409,3 +409,22 @@ def test_the_readme_lists_every_tool_and_counts_them() -> None:
     assert sorted(listed) == sorted(t.name for t in REGISTRY)
     count = section.split()[0]
     assert NUMBERS.get(count) == len(listed), f"the README says {count} tools and lists {len(listed)}"
+
+
+def test_no_arguments_are_judged_as_the_schema_judges_them() -> None:
+    """Tool.validate knows once per schema whether it takes {} (no arguments): every tool answers {} and None as
+    the full check does, accepted as {} or refused with the same field and message."""
+    judged = set()
+    cases: tuple[dict[str, Any] | None, ...] = ({}, None, {})  # {} twice: the second from what the first learnt
+    for tool in REGISTRY:
+        errors = sorted(jsonschema.Draft202012Validator(tool.input_schema).iter_errors({}), key=lambda e: list(e.path))
+        for arguments in cases:
+            if not errors:
+                assert tool.validate(arguments) == {}, tool.name
+                judged.add("accepted")
+                continue
+            with pytest.raises(ToolInputError) as refused:
+                tool.validate(arguments)
+            assert refused.value.message == errors[0].message, tool.name
+            judged.add("refused")
+    assert judged == {"accepted", "refused"}

@@ -23,6 +23,8 @@ class Deadlines:
     _by_loop: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Deadlines]]] = (
         weakref.WeakKeyDictionary()
     )
+    # The loop asked for last and its kinds: a process serves on one loop, so most lookups end here.
+    _last: ClassVar[tuple[weakref.ref[asyncio.AbstractEventLoop], dict[str, Deadlines]] | None] = None
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -34,9 +36,15 @@ class Deadlines:
     def named(cls, name: str) -> Deadlines:
         """The running loop's deadlines of one kind (each kind its own dict and timer)."""
         loop = asyncio.get_running_loop()
-        kinds = cls._by_loop.get(loop)
-        if kinds is None:
-            kinds = cls._by_loop[loop] = {}
+        last = cls._last
+        if last is not None and last[0]() is loop:
+            kinds = last[1]
+        else:
+            found_kinds = cls._by_loop.get(loop)
+            if found_kinds is None:
+                found_kinds = cls._by_loop[loop] = {}
+            kinds = found_kinds
+            cls._last = (weakref.ref(loop), kinds)
         found = kinds.get(name)
         if found is None:
             found = kinds[name] = cls(loop)

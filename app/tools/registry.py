@@ -65,6 +65,8 @@ class Tool:
             arguments = {}
         if not isinstance(arguments, dict):
             raise ToolInputError("", "arguments must be a JSON object")
+        if not arguments and _accepts_empty(self.input_schema):
+            return {}  # what the checks below make of {} when the schema takes it, known once per schema
         errors = sorted(_validator(self.input_schema).iter_errors(arguments), key=lambda e: list(e.path))
         if errors:
             raise ToolInputError(_field_of(errors[0]), errors[0].message)
@@ -155,6 +157,18 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
         Draft202012Validator.check_schema(schema)
         _validators[key] = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     return _validators[key]
+
+
+_empty_accepted: dict[int, bool] = {}
+
+
+def _accepts_empty(schema: dict[str, Any]) -> bool:
+    """Whether `schema` takes {} (no arguments): asked of the validator once per schema."""
+    key = id(schema)
+    found = _empty_accepted.get(key)
+    if found is None:
+        found = _empty_accepted[key] = next(_validator(schema).iter_errors({}), None) is None
+    return found
 
 
 class ToolRegistry:
