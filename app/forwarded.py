@@ -82,6 +82,9 @@ def sanitize(headers: httputil.HTTPHeaders, peer: str | None, networks: tuple[Ne
 class _ForwardedHeaderFilter(httputil.HTTPMessageDelegate):
     """Runs before Tornado's xheaders step, which then applies what is left."""
 
+    # One per request, held as long as the request (an idle event stream for hours): no instance dict.
+    __slots__ = ("connection", "delegate", "idle", "networks")
+
     def __init__(
         self,
         delegate: httputil.HTTPMessageDelegate,
@@ -99,6 +102,7 @@ class _ForwardedHeaderFilter(httputil.HTTPMessageDelegate):
     ) -> Awaitable[None] | None:
         if self.idle is not None:
             self.idle[0].discard(self.idle[1])  # the request's headers are in: the connection is not idle
+            self.idle = None  # a stream open for hours keeps this filter: not the pair too
         # The context's remote_ip is still the TCP peer here: xheaders are applied after this, per request.
         peer = getattr(getattr(self.connection, "context", None), "remote_ip", None)
         sanitize(headers, peer, self.networks)
