@@ -188,7 +188,9 @@ def test_an_idle_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_n
         return out
 
     out = _run(scenario)
-    assert out["idle"] is not None and idle <= out["idle"] < idle * 1.1 + 0.25, out
-    assert out["trickle"] is not None and idle * 0.8 <= out["trickle"] < idle * 1.1 + 0.25, out
+    # The idle period starts when the server is ready for the next request, a moment before the client has read
+    # the answer; it ends within its slack (a tenth), plus the client's polling and a loaded machine's delays.
+    assert out["idle"] is not None and idle * 0.9 <= out["idle"] < idle * 1.1 + 0.5, out
+    assert out["trickle"] is not None and idle * 0.8 <= out["trickle"] < idle * 1.1 + 0.5, out
     assert out["busy"] is None, out
     assert out["left"] == 0, out

@@ -726,14 +726,17 @@ def _timed_stream(
 
 
 def test_a_quick_session_reply_goes_out_whole_and_a_slow_one_streams_its_priming_event_first(
-    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str]
+    tool_server: ServerThread, tool_http: CheckedClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     version = "2025-11-25"
     session_id = open_session(tool_http, auth, version=version)
     headers = session_headers(auth, session_id, version)
     try:
-        # Quick: one response of known length (no chunks): the priming event, then the reply.
+        # Quick: one response of known length (no chunks): the priming event, then the reply. (The server runs in
+        # this process: a longer wait here keeps a loaded machine from making the quick call a slow one.)
+        monkeypatch.setattr(mcp_handlers, "WHOLE_WITHIN", 5.0)
         r, reads = _timed_stream(tool_http, headers, _session_call("server_info", {}))
+        monkeypatch.undo()
         raw = b"".join(chunk for _, chunk in reads)
         assert r.status_code == 200 and r.headers["Content-Type"] == "text/event-stream; charset=utf-8"
         assert r.headers.get("Transfer-Encoding") is None and int(r.headers["Content-Length"]) == len(raw)
@@ -741,9 +744,9 @@ def test_a_quick_session_reply_goes_out_whole_and_a_slow_one_streams_its_priming
         events = [block for block in raw.decode().split("\n\n") if block]
         assert events[0].startswith("id: ") and "data: \n" in events[0] + "\n" and "retry: " in events[0]
         assert len(events) == 2 and messages(raw.decode())[-1]["result"]["isError"] is False
-        # Slow (0.6 s, past WHOLE_WITHIN): the priming event comes first, the reply when ready, in chunks.
-        delay = 0.3
-        assert 2 * delay > mcp_handlers.WHOLE_WITHIN + 0.1
+        # Slow (1 s, past WHOLE_WITHIN): the priming event comes first, the reply when ready, in chunks.
+        delay = 0.5
+        assert 2 * delay > mcp_handlers.WHOLE_WITHIN + 0.5
         r, reads = _timed_stream(tool_http, headers, _session_call("slow", {"steps": 2, "delay": delay}))
         assert r.status_code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
         first_at, first = reads[0]
