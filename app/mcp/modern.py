@@ -123,40 +123,35 @@ def reply_text(request_id: types.RequestId, result_text: str) -> str:
 _FAST_CALL_KEYS = frozenset({"name", "arguments", "_meta"})
 
 
-def _plain_json(value: Any, depth: int = 0) -> bool:
+def _plain_json(value: Any, depth: int = 0, float_ok: Callable[[float], bool] = math.isfinite) -> bool:
     """True when `value` is JSON as json.loads makes it (str keys, finite floats, no tuples or other types), so
-    pydantic's JSON-mode dump of it is the value itself. Bounded depth: deeper results take the kernel's dump."""
+    pydantic's JSON-mode dump of it is the value itself; `float_ok` says which floats pass. Bounded depth: deeper
+    results take the kernel's dump."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return True
     if kind is float:
-        return math.isfinite(value)
+        return float_ok(value)
     if depth > 64:
         return False
     if kind is dict:
-        return all(type(key) is str and _plain_json(item, depth + 1) for key, item in value.items())
+        return all(type(key) is str and _plain_json(item, depth + 1, float_ok) for key, item in value.items())
     if kind is list:
-        return all(_plain_json(item, depth + 1) for item in value)
+        return all(_plain_json(item, depth + 1, float_ok) for item in value)
     return False
 
 
-def _compact_json(value: Any, depth: int = 0) -> bool:
-    """True when `value` is plain JSON (`_plain_json`) whose compact `json.dumps` is byte for byte what pydantic's
-    `model_dump_json` writes: the same escapes for every string, and floats only where both print them alike
-    (0.0001 <= |x| < 1e15; beyond that Python writes 1e-05 and 1e+20 where pydantic writes 0.00001 and 1e20).
+def _printed_alike(value: float) -> bool:
+    """Python and pydantic print this float alike: 0.0001 <= |x| < 1e15 (beyond that Python writes 1e-05 and
+    1e+20 where pydantic writes 0.00001 and 1e20)."""
+    return 1e-4 <= abs(value) < 1e15
+
+
+def _compact_json(value: Any) -> bool:
+    """True when `value` is plain JSON whose compact `json.dumps` is byte for byte what pydantic's
+    `model_dump_json` writes: the same escapes for every string, its floats printed alike.
     tests/test_mcp_fast_call.py checks the equality on random values."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        return bool(1e-4 <= abs(value) < 1e15)
-    if depth > 64:
-        return False
-    if kind is dict:
-        return all(type(key) is str and _compact_json(item, depth + 1) for key, item in value.items())
-    if kind is list:
-        return all(_compact_json(item, depth + 1) for item in value)
-    return False
+    return _plain_json(value, 0, _printed_alike)
 
 
 # What pydantic's model_dump_json writes for a value `_compact_json` accepts.
